@@ -1,0 +1,20 @@
+-- Business units (tenants) and the run log.
+CREATE TABLE business_units (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL
+);
+
+CREATE TABLE runs (
+    id           INTEGER PRIMARY KEY,
+    unit_id      INTEGER NOT NULL REFERENCES business_units(id),
+    run_id       TEXT NOT NULL,
+    script       TEXT NOT NULL,
+    script_hash  TEXT NOT NULL,
+    status       TEXT NOT NULL,
+    steps        INTEGER NOT NULL,
+    error        TEXT,
+    return_value TEXT,
+    finished_at  TEXT NOT NULL
+);
+CREATE INDEX runs_by_unit ON runs (unit_id, id);

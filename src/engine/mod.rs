@@ -1,0 +1,654 @@
+//! The interpreter: the [`Runtime`] a host builds, loads scripts into and
+//! runs scripts on, and everything a run needs (call stack, budgets, clock,
+//! trace).
+//!
+//! Runs execute concurrently on tokio and share nothing but the store and
+//! the read-only script library. A run never panics the host: every failure
+//! becomes a branch, a run status, or an error value (a panic inside a host
+//! action is caught at the task boundary and reported as a failed run).
+
+pub mod action;
+pub mod budget;
+pub mod clock;
+pub mod program;
+pub(crate) mod run;
+pub mod trace;
+pub mod vars;
+
+use crate::catalog::{Catalog, Manifest};
+use crate::script::check::{self, CheckEnv, Diagnostic, Severity};
+use crate::script::{self as sc, Script};
+use crate::store::{RunRecord, Store, StoreError};
+use crate::value::Value;
+use action::Action;
+use budget::Budgets;
+use clock::{ClockMode, RunClock};
+use program::{Library, LoadFailure, Program, Step, hash_bytes};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::OnceCell;
+use trace::TraceSink;
+use vars::Vars;
+
+/// How a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunStatus {
+    /// It reached its end (an OnError branch the script handles still counts).
+    Completed,
+    /// It failed with an error no branch handled.
+    Failed,
+    /// A run-level budget (steps, wall clock) stopped it.
+    BudgetExceeded,
+}
+
+impl RunStatus {
+    /// `completed`, `failed` or `budget_exceeded`.
+    pub fn name(self) -> &'static str {
+        match self {
+            RunStatus::Completed => "completed",
+            RunStatus::Failed => "failed",
+            RunStatus::BudgetExceeded => "budget_exceeded",
+        }
+    }
+}
+
+/// One executed action in a run's path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PathEntry {
+    /// Action id.
+    pub id: String,
+    /// Action type.
+    pub action: String,
+    /// Branch taken (empty for terminating actions).
+    pub branch: String,
+    /// The script the action belongs to, when it is not the root script.
+    pub script: Option<String>,
+}
+
+/// What a run did.
+#[derive(Clone, Debug)]
+pub struct RunReport {
+    /// Run id.
+    pub run_id: String,
+    /// How it ended.
+    pub status: RunStatus,
+    /// The root script's name.
+    pub script: String,
+    /// The value of the root script's RETURN, if any.
+    pub return_value: Option<Value>,
+    /// The root scope's variables at the end.
+    pub variables: Vars,
+    /// Every executed action, in order.
+    pub path: Vec<PathEntry>,
+    /// Number of actions executed.
+    pub steps: u64,
+    /// Why it did not complete.
+    pub error: Option<String>,
+    /// Notes (unwired branches that ended the script, trace problems).
+    pub notes: Vec<String>,
+}
+
+impl RunReport {
+    /// The report as `prospero run --json` prints it.
+    pub fn to_json(&self) -> serde_json::Value {
+        let path: Vec<serde_json::Value> = self
+            .path
+            .iter()
+            .map(|p| {
+                let mut m = serde_json::Map::new();
+                m.insert("id".into(), p.id.clone().into());
+                m.insert("action".into(), p.action.clone().into());
+                m.insert("branch".into(), p.branch.clone().into());
+                if let Some(s) = &p.script {
+                    m.insert("script".into(), s.clone().into());
+                }
+                serde_json::Value::Object(m)
+            })
+            .collect();
+        serde_json::json!({
+            "status": self.status.name(),
+            "script": self.script,
+            "return": self.return_value.as_ref().map(Value::to_report_json),
+            "variables": self.variables.to_json(),
+            "path": path,
+            "steps": self.steps,
+            "error": self.error,
+        })
+    }
+
+    /// A variable of the root scope.
+    pub fn var(&self, name: &str) -> Option<&Value> {
+        self.variables.get(name)
+    }
+}
+
+/// Options for one run.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Parameters: `p1`..`p9` or the names BEGIN declares.
+    pub params: Vec<(String, Value)>,
+    /// Run on a virtual clock starting here (WAIT does not sleep).
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
+    /// Write a trace here.
+    pub trace: Option<TraceSink>,
+    /// Seed for random numbers (random when absent).
+    pub seed: Option<u64>,
+    /// Budgets for this run (the runtime's when absent).
+    pub budgets: Option<Budgets>,
+}
+
+impl RunOptions {
+    /// Default options.
+    pub fn new() -> RunOptions {
+        RunOptions::default()
+    }
+
+    /// Add a parameter.
+    pub fn param(mut self, name: impl Into<String>, value: impl Into<Value>) -> RunOptions {
+        self.params.push((name.into(), value.into()));
+        self
+    }
+
+    /// Use a virtual clock starting at `t`.
+    pub fn at(mut self, t: chrono::DateTime<chrono::Utc>) -> RunOptions {
+        self.now = Some(t);
+        self
+    }
+
+    /// Trace to `sink`.
+    pub fn trace(mut self, sink: TraceSink) -> RunOptions {
+        self.trace = Some(sink);
+        self
+    }
+
+    /// Use these budgets.
+    pub fn budgets(mut self, b: Budgets) -> RunOptions {
+        self.budgets = Some(b);
+        self
+    }
+}
+
+/// Bad run parameters.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ParamError {
+    /// A name that is neither `pN` nor one of BEGIN's parameter names.
+    #[error("script '{script}' has no parameter '{name}' (it takes {known})")]
+    Unknown {
+        /// Script name.
+        script: String,
+        /// The parameter given.
+        name: String,
+        /// What it accepts.
+        known: String,
+    },
+    /// More than 9 (RUNSUB) / 20 (SPAWN) parameters.
+    #[error("parameter p{0} is out of range (p1..p20)")]
+    OutOfRange(usize),
+}
+
+struct Inner {
+    catalog: Catalog,
+    actions: HashMap<(String, u32), Arc<dyn Action>>,
+    library: Library,
+    budgets: Budgets,
+    timezone: chrono_tz::Tz,
+    business_unit: String,
+    db_url: String,
+    store: OnceCell<Arc<dyn Store>>,
+    spawned: Mutex<Vec<tokio::task::JoinHandle<RunReport>>>,
+    counter: AtomicU64,
+    fingerprint: String,
+}
+
+/// The script runtime. Cheap to clone; clones share everything.
+#[derive(Clone)]
+pub struct Runtime {
+    inner: Arc<Inner>,
+}
+
+/// Builds a [`Runtime`].
+pub struct RuntimeBuilder {
+    catalog: Catalog,
+    actions: Vec<Arc<dyn Action>>,
+    dirs: Vec<PathBuf>,
+    budgets: Budgets,
+    timezone: chrono_tz::Tz,
+    business_unit: String,
+    db_url: String,
+}
+
+impl Default for RuntimeBuilder {
+    fn default() -> Self {
+        RuntimeBuilder {
+            catalog: Catalog::builtin(),
+            actions: crate::actions::builtins(),
+            dirs: Vec::new(),
+            budgets: Budgets::default(),
+            timezone: chrono_tz::UTC,
+            business_unit: "default".into(),
+            db_url: "prospero.db".into(),
+        }
+    }
+}
+
+impl RuntimeBuilder {
+    /// Add a host action: its manifest and its implementation.
+    pub fn action(mut self, manifest: Manifest, implementation: impl Action) -> RuntimeBuilder {
+        self.catalog.add(manifest);
+        self.actions.push(Arc::new(implementation));
+        self
+    }
+
+    /// Add a folder of scripts for RUNSUB, RUNSCRIPT and SPAWN.
+    pub fn scripts_dir(mut self, dir: impl Into<PathBuf>) -> RuntimeBuilder {
+        self.dirs.push(dir.into());
+        self
+    }
+
+    /// Default budgets for runs.
+    pub fn budgets(mut self, b: Budgets) -> RuntimeBuilder {
+        self.budgets = b;
+        self
+    }
+
+    /// The business unit's time zone (what `now()` reads in until a
+    /// TIMEZONE action changes it).
+    pub fn timezone(mut self, tz: chrono_tz::Tz) -> RuntimeBuilder {
+        self.timezone = tz;
+        self
+    }
+
+    /// The business unit runs work in.
+    pub fn business_unit(mut self, name: impl Into<String>) -> RuntimeBuilder {
+        self.business_unit = name.into();
+        self
+    }
+
+    /// The store URL (default: `prospero.db` in the working directory).
+    pub fn db(mut self, url: impl Into<String>) -> RuntimeBuilder {
+        self.db_url = url.into();
+        self
+    }
+
+    /// Build the runtime.
+    pub fn build(self) -> Runtime {
+        let actions = self
+            .actions
+            .into_iter()
+            .map(|a| ((a.name().to_ascii_uppercase(), a.version()), a))
+            .collect();
+        let fingerprint = self.catalog.fingerprint();
+        Runtime {
+            inner: Arc::new(Inner {
+                catalog: self.catalog,
+                actions,
+                library: Library::new(self.dirs),
+                budgets: self.budgets,
+                timezone: self.timezone,
+                business_unit: self.business_unit,
+                db_url: self.db_url,
+                store: OnceCell::new(),
+                spawned: Mutex::new(Vec::new()),
+                counter: AtomicU64::new(0),
+                fingerprint,
+            }),
+        }
+    }
+}
+
+impl Default for Runtime {
+    fn default() -> Self {
+        Runtime::builder().build()
+    }
+}
+
+impl Runtime {
+    /// Start building a runtime with the built-in catalog and actions.
+    pub fn builder() -> RuntimeBuilder {
+        RuntimeBuilder::default()
+    }
+
+    /// The action catalog.
+    pub fn catalog(&self) -> &Catalog {
+        &self.inner.catalog
+    }
+
+    pub(crate) fn catalog_fingerprint(&self) -> &str {
+        &self.inner.fingerprint
+    }
+
+    /// The business unit runs work in.
+    pub fn business_unit(&self) -> &str {
+        &self.inner.business_unit
+    }
+
+    /// Check a script without running it: every problem, errors and
+    /// warnings, sorted by position.
+    pub fn check(&self, script: &Script) -> Vec<Diagnostic> {
+        if let Some(dir) = script.origin.path.as_ref().and_then(|p| p.parent()) {
+            self.inner.library.add_dir(dir);
+        }
+        let exists =
+            |name: &str| self.inner.library.exists(name) || name.eq_ignore_ascii_case(&script.name);
+        let env = CheckEnv {
+            catalog: &self.inner.catalog,
+            script_exists: &exists,
+            implemented: None,
+        };
+        check::check(script, &env).0
+    }
+
+    /// Load, check and compile a script file, and the sub scripts it names
+    /// (so their problems show before anything runs). The script's folder
+    /// joins the library.
+    pub fn load(&self, path: &Path) -> Result<Arc<Program>, LoadFailure> {
+        let file = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|e| {
+            LoadFailure::Load(sc::LoadError {
+                file: file.clone(),
+                pos: sc::Pos::new(1, 1),
+                action: None,
+                kind: sc::LoadErrorKind::Io,
+                message: format!("cannot read the file: {e}"),
+            })
+        })?;
+        let text = sc::bytes_to_text(&file, &bytes)?;
+        let script = sc::load_text(&text, Some(path))?;
+        if let Some(dir) = path.parent() {
+            self.inner.library.add_dir(if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            });
+        }
+        let program = self.build(script, hash_bytes(&bytes))?;
+        self.load_closure(&program)?;
+        Ok(program)
+    }
+
+    /// Check and compile a script built in memory (it joins the library
+    /// under its name).
+    pub fn load_script(&self, script: Script) -> Result<Arc<Program>, LoadFailure> {
+        let hash = hash_bytes(sc::native::export(&script).as_bytes());
+        let program = self.build(script, hash)?;
+        self.load_closure(&program)?;
+        Ok(program)
+    }
+
+    fn build(&self, script: Script, hash: String) -> Result<Arc<Program>, LoadFailure> {
+        let inner = &self.inner;
+        let own_name = script.name.clone();
+        let exists =
+            |name: &str| inner.library.exists(name) || name.eq_ignore_ascii_case(&own_name);
+        let implemented =
+            |name: &str, version: u32| inner.actions.contains_key(&(name.to_string(), version));
+        let env = CheckEnv {
+            catalog: &inner.catalog,
+            script_exists: &exists,
+            implemented: Some(&implemented),
+        };
+        let (diags, linked) = check::check(&script, &env);
+        if diags.iter().any(|d| d.severity == Severity::Error) {
+            return Err(LoadFailure::Check(diags));
+        }
+        let mut steps = Vec::with_capacity(script.actions.len());
+        for (a, la) in script.actions.iter().zip(linked.actions) {
+            let manifest = la
+                .manifest
+                .clone()
+                .ok_or_else(|| LoadFailure::Check(diags.clone()))?;
+            let action = inner
+                .actions
+                .get(&(manifest.name.clone(), manifest.version))
+                .cloned()
+                .ok_or_else(|| LoadFailure::Check(diags.clone()))?;
+            steps.push(Step {
+                id: a.id.clone(),
+                caption: a.caption.clone(),
+                action,
+                manifest,
+                linked: la,
+            });
+        }
+        let begin = linked
+            .begin
+            .ok_or_else(|| LoadFailure::Check(diags.clone()))?;
+        let program = Arc::new(Program {
+            script,
+            hash,
+            warnings: diags,
+            steps,
+            begin,
+        });
+        inner.library.insert(&program.script.name, program.clone());
+        if let Some(stem) = program.script.origin.path.as_deref().map(sc::script_stem) {
+            inner.library.insert(&stem, program.clone());
+        }
+        Ok(program)
+    }
+
+    /// Load every script reachable through literal RUNSUB/RUNSCRIPT/SPAWN
+    /// targets.
+    fn load_closure(&self, root: &Arc<Program>) -> Result<(), LoadFailure> {
+        let mut queue = vec![root.clone()];
+        while let Some(p) = queue.pop() {
+            for step in &p.steps {
+                for (spec, plan) in step.manifest.inputs.iter().zip(&step.linked.inputs) {
+                    if !spec.script_ref {
+                        continue;
+                    }
+                    if let check::PropPlan::Literal(name) = plan {
+                        let name = name.trim();
+                        if name.is_empty() || self.inner.library.cached(name).is_some() {
+                            continue;
+                        }
+                        queue.push(self.load_named(name)?);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn load_named(&self, name: &str) -> Result<Arc<Program>, LoadFailure> {
+        if let Some(p) = self.inner.library.cached(name) {
+            return Ok(p);
+        }
+        let path = self
+            .inner
+            .library
+            .find_file(name)
+            .ok_or_else(|| LoadFailure::NotFound(name.to_string()))?;
+        let file = path.display().to_string();
+        let bytes = std::fs::read(&path).map_err(|e| {
+            LoadFailure::Load(sc::LoadError {
+                file: file.clone(),
+                pos: sc::Pos::new(1, 1),
+                action: None,
+                kind: sc::LoadErrorKind::Io,
+                message: format!("cannot read the file: {e}"),
+            })
+        })?;
+        let text = sc::bytes_to_text(&file, &bytes)?;
+        let script = sc::load_text(&text, Some(&path))?;
+        let program = self.build(script, hash_bytes(&bytes))?;
+        self.inner.library.insert(name, program.clone());
+        Ok(program)
+    }
+
+    /// A program from the library by name (loaded on first use).
+    pub(crate) fn program(&self, name: &str) -> Result<Arc<Program>, String> {
+        self.load_named(name).map_err(|e| match e {
+            LoadFailure::NotFound(n) => format!("script '{n}' is not in the script library"),
+            other => format!(
+                "script '{name}' cannot be loaded: {}",
+                other.lines().join("; ")
+            ),
+        })
+    }
+
+    /// Turn named parameters into positional ones (`p1`..).
+    pub fn positional_params(
+        &self,
+        program: &Program,
+        params: &[(String, Value)],
+    ) -> Result<Vec<Value>, ParamError> {
+        let names = program.script.parameter_names();
+        let mut out: Vec<Value> = Vec::new();
+        for (name, value) in params {
+            let lower = name.trim().to_ascii_lowercase();
+            let index = match lower
+                .strip_prefix('p')
+                .and_then(|n| n.parse::<usize>().ok())
+            {
+                Some(n) if (1..=20).contains(&n) => n,
+                Some(n) => return Err(ParamError::OutOfRange(n)),
+                None => match names
+                    .iter()
+                    .position(|n| n.eq_ignore_ascii_case(name.trim()))
+                {
+                    Some(i) => i + 1,
+                    None => {
+                        let mut known: Vec<String> = names.clone();
+                        known.push("p1..p20".into());
+                        return Err(ParamError::Unknown {
+                            script: program.script.name.clone(),
+                            name: name.clone(),
+                            known: known.join(", "),
+                        });
+                    }
+                },
+            };
+            if out.len() < index {
+                out.resize(index, Value::Null);
+            }
+            out[index - 1] = value.clone();
+        }
+        Ok(out)
+    }
+
+    /// Run `program` to its end.
+    pub async fn run(
+        &self,
+        program: &Arc<Program>,
+        opts: RunOptions,
+    ) -> Result<RunReport, ParamError> {
+        let params = self.positional_params(program, &opts.params)?;
+        let params_json = serde_json::Value::Object(
+            opts.params
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_report_json()))
+                .collect(),
+        );
+        let n = self.inner.counter.fetch_add(1, Ordering::Relaxed) + 1;
+        let seed = opts.seed.unwrap_or_else(|| fastrand::u64(..));
+        let id = format!("r{:x}-{n}", fastrand::u32(..));
+        let clock = RunClock::new(match opts.now {
+            Some(t) => ClockMode::Virtual(t),
+            None => ClockMode::Real,
+        });
+        let start = run::Start {
+            id,
+            program: program.clone(),
+            params,
+            clock,
+            tz: self.inner.timezone,
+            seed,
+            budgets: opts.budgets.unwrap_or_else(|| self.inner.budgets.clone()),
+            trace: opts.trace,
+            params_json,
+        };
+        let core = run::RunCore::new(self.clone(), start);
+        let name = program.script.name.clone();
+        let id = core.id.clone();
+        let report = match tokio::spawn(run::drive(core)).await {
+            Ok(r) => r,
+            Err(e) => crash_report(id, name, e),
+        };
+        Ok(report)
+    }
+
+    pub(crate) fn spawn_core(&self, core: run::RunCore) -> Result<(), String> {
+        let handle = tokio::runtime::Handle::try_current()
+            .map_err(|_| "SPAWN needs a tokio runtime".to_string())?;
+        let jh = handle.spawn(run::drive(core));
+        self.inner
+            .spawned
+            .lock()
+            .map_err(|_| "spawn registry poisoned".to_string())?
+            .push(jh);
+        Ok(())
+    }
+
+    /// Wait for every run started with SPAWN (including runs they start).
+    pub async fn wait_spawned(&self) -> Vec<RunReport> {
+        let mut reports = Vec::new();
+        loop {
+            let batch: Vec<_> = match self.inner.spawned.lock() {
+                Ok(mut v) => std::mem::take(&mut *v),
+                Err(_) => break,
+            };
+            if batch.is_empty() {
+                break;
+            }
+            for h in batch {
+                match h.await {
+                    Ok(r) => reports.push(r),
+                    Err(e) => reports.push(crash_report("spawned".into(), "?".into(), e)),
+                }
+            }
+        }
+        reports
+    }
+
+    /// The store, opened (and migrated) on first use.
+    pub async fn store(&self) -> Result<Arc<dyn Store>, StoreError> {
+        self.inner
+            .store
+            .get_or_try_init(|| crate::store::open(&self.inner.db_url))
+            .await
+            .cloned()
+    }
+
+    /// Log a finished run in the store.
+    pub async fn record(&self, program: &Program, report: &RunReport) -> Result<(), StoreError> {
+        let store = self.store().await?;
+        let unit = store.business_unit(&self.inner.business_unit).await?;
+        let rec = RunRecord {
+            run_id: report.run_id.clone(),
+            script: report.script.clone(),
+            script_hash: program.hash.clone(),
+            status: report.status.name().into(),
+            steps: report.steps as i64,
+            error: report.error.clone(),
+            return_value: report
+                .return_value
+                .as_ref()
+                .map(|v| v.to_report_json().to_string()),
+            finished_at: chrono::Utc::now().to_rfc3339(),
+        };
+        store.record_run(unit, &rec).await
+    }
+}
+
+fn crash_report(id: String, script: String, e: tokio::task::JoinError) -> RunReport {
+    let why = if e.is_panic() {
+        "an action panicked"
+    } else {
+        "the run was cancelled"
+    };
+    RunReport {
+        run_id: id,
+        status: RunStatus::Failed,
+        script,
+        return_value: None,
+        variables: Vars::new(),
+        path: Vec::new(),
+        steps: 0,
+        error: Some(format!("internal error: {why}")),
+        notes: Vec::new(),
+    }
+}

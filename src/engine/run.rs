@@ -1,0 +1,965 @@
+//! One run: its state and the loop that walks the graph.
+//!
+//! For each action: resolve its inputs (substitute `{expr}`, check types),
+//! execute it, write its outputs, pick the next action. The action reports a
+//! result name; if that branch is wired the run follows it, otherwise it
+//! follows Default; if Default is not wired either, the script ends there
+//! (normally, with a trace note) — unless the result was a failure, in which
+//! case the script fails. RUNSUB pushes a frame with a fresh variable scope;
+//! RETURN pops it and hands its value to the caller.
+
+use super::action::{ActionError, Context, Control, Exec, Inputs};
+use super::budget::Budgets;
+use super::clock::RunClock;
+use super::program::{Program, Step};
+use super::trace::Recorder;
+use super::vars::Vars;
+use super::{PathEntry, RunReport, RunStatus, Runtime};
+use crate::catalog::PropType;
+use crate::script::check::{DynamicPlan, PropPlan, property_number};
+use crate::snippet::compile::VarSlot;
+use crate::snippet::{self, CompiledExpr, EvalEnv, Limits, SnippetError, Template, VarSource};
+use crate::value::{Value, VarTarget, parse_bool, set_path};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A RUNSUB waiting for its sub script.
+pub(crate) struct CallSite {
+    return_var: Option<VarTarget>,
+    /// Index in the path of the RUNSUB entry (its branch is settled on return).
+    path_index: usize,
+}
+
+/// One script's activation.
+pub(crate) struct Frame {
+    pub program: Arc<Program>,
+    pub pc: usize,
+    pub vars: Vars,
+    /// Per-action state (LOOP and FOR counters), by action index.
+    pub state: HashMap<usize, Option<Value>>,
+    call: Option<CallSite>,
+}
+
+/// How a run ended.
+pub(crate) enum End {
+    Completed(Option<Value>),
+    Failed(String),
+    Budget(String),
+}
+
+enum Flow {
+    Next,
+    End(End),
+}
+
+/// The state of one run.
+pub(crate) struct RunCore {
+    pub id: String,
+    pub runtime: Runtime,
+    pub frames: Vec<Frame>,
+    pub clock: RunClock,
+    pub step_now: DateTime<Utc>,
+    pub tz: chrono_tz::Tz,
+    pub rng: u64,
+    pub seed: u64,
+    pub budgets: Budgets,
+    pub limits: Limits,
+    started: Instant,
+    pub steps: u64,
+    path: Vec<PathEntry>,
+    notes: Vec<String>,
+    pub trace: Option<Recorder>,
+    pub step_notes: Vec<String>,
+    pub step_answers: Vec<serde_json::Value>,
+    drawn: Vec<f64>,
+    expr_cache: HashMap<String, Arc<CompiledExpr>>,
+    spawned: u64,
+    root_name: String,
+    params_json: serde_json::Value,
+}
+
+impl VarSource for RunCore {
+    fn get(&self, slot: &VarSlot) -> Value {
+        let frame = if slot.global {
+            self.frames.first()
+        } else {
+            self.frames.last()
+        };
+        frame
+            .and_then(|f| f.vars.get_key(&slot.key))
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+/// Settings a run starts with.
+pub(crate) struct Start {
+    pub id: String,
+    pub program: Arc<Program>,
+    pub params: Vec<Value>,
+    pub clock: RunClock,
+    pub tz: chrono_tz::Tz,
+    pub seed: u64,
+    pub budgets: Budgets,
+    pub trace: Option<super::trace::TraceSink>,
+    pub params_json: serde_json::Value,
+}
+
+impl RunCore {
+    pub fn new(runtime: Runtime, s: Start) -> RunCore {
+        let mut vars = Vars::new();
+        if s.trace.is_some() {
+            vars.record_changes();
+        }
+        for (i, v) in s.params.into_iter().enumerate() {
+            vars.set(&format!("p{}", i + 1), v);
+        }
+        let begin = s.program.begin;
+        let root_name = s.program.script.name.clone();
+        let limits = s.budgets.limits();
+        let now = s.clock.now();
+        RunCore {
+            trace: s.trace.map(|sink| Recorder::new(sink, &s.id)),
+            id: s.id,
+            runtime,
+            frames: vec![Frame {
+                program: s.program,
+                pc: begin,
+                vars,
+                state: HashMap::new(),
+                call: None,
+            }],
+            clock: s.clock,
+            step_now: now,
+            tz: s.tz,
+            rng: s.seed,
+            seed: s.seed,
+            budgets: s.budgets,
+            limits,
+            started: Instant::now(),
+            steps: 0,
+            path: Vec::new(),
+            notes: Vec::new(),
+            step_notes: Vec::new(),
+            step_answers: Vec::new(),
+            drawn: Vec::new(),
+            expr_cache: HashMap::new(),
+            spawned: 0,
+            root_name,
+            params_json: s.params_json,
+        }
+    }
+
+    pub fn frame(&self) -> &Frame {
+        self.frames.last().expect("a run always has a frame")
+    }
+
+    pub fn frame_mut(&mut self) -> &mut Frame {
+        self.frames.last_mut().expect("a run always has a frame")
+    }
+
+    fn tracing(&self) -> bool {
+        self.trace.is_some()
+    }
+
+    pub fn read_var(&self, name: &str) -> Value {
+        match VarTarget::parse(name) {
+            Ok(t) if t.path.is_empty() => {
+                let frame = if t.global {
+                    self.frames.first()
+                } else {
+                    self.frames.last()
+                };
+                frame
+                    .and_then(|f| f.vars.get_key(&t.key))
+                    .cloned()
+                    .unwrap_or_default()
+            }
+            Ok(t) => {
+                let frame = if t.global {
+                    self.frames.first()
+                } else {
+                    self.frames.last()
+                };
+                let mut v = frame
+                    .and_then(|f| f.vars.get_key(&t.key))
+                    .cloned()
+                    .unwrap_or_default();
+                for seg in &t.path {
+                    v = match seg {
+                        crate::value::PathSeg::Member(m) => {
+                            v.member(m).cloned().unwrap_or_default()
+                        }
+                        crate::value::PathSeg::Index(i) => v.index(*i as i64).unwrap_or_default(),
+                    };
+                }
+                v
+            }
+            Err(_) => Value::Null,
+        }
+    }
+
+    pub fn assign(&mut self, target: &VarTarget, value: Value) -> Result<(), ActionError> {
+        let (max_array, max_object) = (self.budgets.max_array, self.budgets.max_object);
+        let frame = if target.global {
+            self.frames.first_mut()
+        } else {
+            self.frames.last_mut()
+        };
+        let Some(frame) = frame else { return Ok(()) };
+        if target.path.is_empty() {
+            frame.vars.set_key(target.key.clone(), &target.name, value);
+            return Ok(());
+        }
+        let slot = frame.vars.slot_mut(&target.key, &target.name);
+        set_path(slot, &target.path, value, max_array, max_object)
+            .map_err(|e| ActionError::failed(format!("cannot assign {target}: {e}")))
+    }
+
+    fn env(&self) -> EvalEnv {
+        EvalEnv {
+            now: self.step_now,
+            tz: self.tz,
+            rng: self.rng,
+            drawn: Vec::new(),
+        }
+    }
+
+    fn after_eval(&mut self, env: EvalEnv) {
+        self.rng = env.rng;
+        if !env.drawn.is_empty() {
+            self.drawn.extend(env.drawn);
+        }
+    }
+
+    pub fn eval_expr(&mut self, e: &CompiledExpr) -> Result<Value, SnippetError> {
+        let mut env = self.env();
+        let limits = self.limits;
+        let r = e.eval(&*self, &mut env, &limits);
+        self.after_eval(env);
+        r
+    }
+
+    pub fn eval_template(&mut self, t: &Template) -> Result<Value, SnippetError> {
+        if let Template::Literal(s) = t {
+            return Ok(Value::text(s.as_str()));
+        }
+        let mut env = self.env();
+        let limits = self.limits;
+        let r = t.eval(&*self, &mut env, &limits);
+        self.after_eval(env);
+        r
+    }
+
+    pub fn compile_cached(&mut self, src: &str) -> Result<Arc<CompiledExpr>, SnippetError> {
+        if let Some(e) = self.expr_cache.get(src) {
+            return Ok(e.clone());
+        }
+        let e = Arc::new(snippet::compile_expression(
+            src,
+            crate::script::Pos::new(1, 1),
+        )?);
+        self.expr_cache.insert(src.to_string(), e.clone());
+        Ok(e)
+    }
+
+    pub async fn sleep(&mut self, d: Duration) -> Result<(), ActionError> {
+        if self.clock.is_virtual() {
+            self.clock.sleep(d).await;
+            return Ok(());
+        }
+        let left = self
+            .budgets
+            .wall_clock
+            .saturating_sub(self.started.elapsed());
+        if d > left {
+            self.clock.sleep(left).await;
+            return Err(ActionError::Budget(self.wall_message()));
+        }
+        self.clock.sleep(d).await;
+        Ok(())
+    }
+
+    pub fn random(&mut self) -> f64 {
+        let mut env = self.env();
+        let f = snippet::rt::draw(&mut env);
+        self.after_eval(env);
+        f
+    }
+
+    pub fn spawn(&mut self, script: &str, params: Vec<Value>) -> Result<String, ActionError> {
+        if params.len() > 20 {
+            return Err(ActionError::failed(format!(
+                "SPAWN takes at most 20 parameters, got {}",
+                params.len()
+            )));
+        }
+        let program = self.runtime.program(script).map_err(ActionError::failed)?;
+        self.spawned += 1;
+        let id = format!("{}.{}", self.id, self.spawned);
+        let seed = self.rng ^ self.spawned.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let params_json = json!(params.iter().map(Value::to_report_json).collect::<Vec<_>>());
+        let start = Start {
+            id: id.clone(),
+            program,
+            params,
+            clock: self.clock.child(),
+            tz: self.tz,
+            seed,
+            budgets: self.budgets.clone(),
+            trace: self.trace.as_ref().map(|t| t.sink()),
+            params_json,
+        };
+        let core = RunCore::new(self.runtime.clone(), start);
+        self.runtime.spawn_core(core).map_err(ActionError::failed)?;
+        Ok(id)
+    }
+
+    fn wall_message(&self) -> String {
+        format!(
+            "wall-clock budget exceeded ({} s)",
+            self.budgets.wall_clock.as_secs_f64()
+        )
+    }
+
+    /// Resolve an action's inputs according to their types.
+    fn resolve(&mut self, step: &Step) -> Result<Vec<Value>, ActionError> {
+        let mut values = Vec::with_capacity(step.linked.inputs.len());
+        for (spec, plan) in step.manifest.inputs.iter().zip(&step.linked.inputs) {
+            let v = match plan {
+                PropPlan::Absent
+                | PropPlan::Variable(_)
+                | PropPlan::Code(..)
+                | PropPlan::Lazy(..) => Value::Null,
+                _ if spec.lazy => Value::Null,
+                PropPlan::Literal(s) => {
+                    typed(spec.ty, &spec.name, &spec.values, Value::text(s.as_str()))?
+                }
+                PropPlan::Template(t) => {
+                    let v = self
+                        .eval_template(t)
+                        .map_err(|e| input_error(&spec.name, e))?;
+                    typed(spec.ty, &spec.name, &spec.values, v)?
+                }
+                PropPlan::Expression(e) => {
+                    self.eval_expr(e).map_err(|e| input_error(&spec.name, e))?
+                }
+                PropPlan::List(items) => {
+                    let mut out = Vec::with_capacity(items.len());
+                    for t in items {
+                        out.push(
+                            self.eval_template(t)
+                                .map_err(|e| input_error(&spec.name, e))?,
+                        );
+                    }
+                    Value::Array(Arc::new(out))
+                }
+                PropPlan::Dynamic(d) => {
+                    let v = match d {
+                        DynamicPlan::Json(v) => v.clone(),
+                        DynamicPlan::Var(t) => self.read_var(&t.to_string()),
+                        DynamicPlan::Template(t) => self
+                            .eval_template(t)
+                            .map_err(|e| input_error(&spec.name, e))?,
+                    };
+                    match v {
+                        Value::Text(s) if s.trim_start().starts_with(['{', '[']) => {
+                            serde_json::from_str::<serde_json::Value>(&s)
+                                .map(|j| Value::from_json(&j))
+                                .map_err(|e| {
+                                    ActionError::failed(format!(
+                                        "property {}: not valid JSON: {e}",
+                                        spec.name
+                                    ))
+                                })?
+                        }
+                        other => other,
+                    }
+                }
+            };
+            values.push(v);
+        }
+        Ok(values)
+    }
+
+    fn check_budgets(&self) -> Option<End> {
+        if self.steps >= self.budgets.max_steps {
+            return Some(End::Budget(format!(
+                "step budget exceeded ({} steps)",
+                self.budgets.max_steps
+            )));
+        }
+        if self.steps % 64 == 0 && self.started.elapsed() > self.budgets.wall_clock {
+            return Some(End::Budget(self.wall_message()));
+        }
+        None
+    }
+
+    fn start_trace(&mut self) {
+        let Some(_) = &self.trace else { return };
+        let program = self.frame().program.clone();
+        let clock = match self.clock.mode() {
+            super::clock::ClockMode::Real => {
+                json!({"mode": "real", "start": self.clock.now().to_rfc3339()})
+            }
+            super::clock::ClockMode::Virtual(t) => {
+                json!({"mode": "virtual", "start": t.to_rfc3339()})
+            }
+        };
+        let fields = json!({
+            "script": {
+                "name": program.script.name,
+                "file": program.script.origin.path.as_ref().map(|p| p.display().to_string()),
+                "format": program.script.origin.format.map(|f| f.name()),
+                "hash": program.hash,
+            },
+            "params": self.params_json,
+            "clock": clock,
+            "timezone": self.tz.name(),
+            "seed": self.seed,
+            "budgets": self.budgets.to_json(),
+            "versions": {
+                "prospero": env!("CARGO_PKG_VERSION"),
+                "catalog": self.runtime.catalog_fingerprint(),
+                "tzdata": chrono_tz::IANA_TZDB_VERSION,
+            },
+        });
+        if let Some(t) = &mut self.trace {
+            t.event("run", fields);
+        }
+    }
+
+    fn changed_vars(&mut self) -> serde_json::Value {
+        let mut m = serde_json::Map::new();
+        let depth = self.frames.len();
+        for (fi, frame) in self.frames.iter_mut().enumerate() {
+            if fi != 0 && fi != depth - 1 {
+                continue;
+            }
+            for key in frame.vars.take_changes() {
+                if let Some((name, v)) = frame.vars.entry_by_key(&key) {
+                    let name = if fi == 0 && depth > 1 {
+                        format!("global:{name}")
+                    } else {
+                        name.to_string()
+                    };
+                    m.insert(name, v.to_report_json());
+                }
+            }
+        }
+        serde_json::Value::Object(m)
+    }
+
+    /// Execute the current action and move on.
+    async fn step(&mut self) -> Flow {
+        let program = self.frame().program.clone();
+        let pc = self.frame().pc;
+        let step = &program.steps[pc];
+        self.steps += 1;
+        self.step_now = self.clock.now();
+        let t0 = self.tracing().then(Instant::now);
+
+        let mut inputs_json = serde_json::Value::Null;
+        let result = match self.resolve(step) {
+            Err(e) => Err(e),
+            Ok(values) => {
+                let inputs = Inputs {
+                    manifest: &step.manifest,
+                    plans: &step.linked.inputs,
+                    values,
+                };
+                let r = {
+                    let mut ctx = Context { core: self };
+                    match step.action.execute(&mut ctx, &inputs) {
+                        Exec::Ready(r) => r,
+                        Exec::Pending(f) => f.await,
+                    }
+                };
+                if self.tracing() {
+                    inputs_json = inputs.to_json();
+                }
+                r
+            }
+        };
+
+        let mut outputs_json = serde_json::Map::new();
+        let (result_name, failure, control): (String, Option<String>, Option<Control>) =
+            match result {
+                Ok(outcome) => {
+                    let mut failure = None;
+                    for (name, v) in outcome.outputs {
+                        let Some((oi, _)) = step.manifest.output(&name) else {
+                            failure = Some(format!(
+                                "internal: {} wrote unknown output {name}",
+                                step.manifest.name
+                            ));
+                            break;
+                        };
+                        if self.tracing() {
+                            outputs_json.insert(name.to_string(), v.to_report_json());
+                        }
+                        let target = step.linked.outputs[oi].clone();
+                        if let Err(e) = self.assign(&target, v) {
+                            failure = Some(e.to_string());
+                            break;
+                        }
+                    }
+                    match failure {
+                        Some(f) => ("OnError".into(), Some(f), None),
+                        None => (outcome.branch.into_owned(), None, outcome.control),
+                    }
+                }
+                Err(ActionError::Budget(msg)) => {
+                    self.record(step, "", "", inputs_json, outputs_json, None, t0);
+                    return Flow::End(End::Budget(msg));
+                }
+                Err(ActionError::Failed(msg)) => ("OnError".into(), Some(msg), None),
+            };
+        if let Some(msg) = &failure {
+            self.frame_mut().vars.set("_ERR", Value::text(msg.as_str()));
+        }
+
+        // RUNSUB: enter the sub script now; its branch settles on return.
+        let mut failure = failure;
+        let mut result_name = result_name;
+        match control {
+            Some(Control::Call {
+                script,
+                params,
+                return_var,
+            }) => match self.enter(&script) {
+                Ok(program_sub) => {
+                    let path_index = self.path.len();
+                    self.push_path(step, "Default");
+                    let callee = program_sub.script.name.clone();
+                    self.record(
+                        step,
+                        "Default",
+                        &format!("(call {callee})"),
+                        inputs_json,
+                        outputs_json,
+                        None,
+                        t0,
+                    );
+                    let mut vars = Vars::new();
+                    if self.tracing() {
+                        vars.record_changes();
+                    }
+                    let begin = program_sub.begin;
+                    let frame = Frame {
+                        program: program_sub,
+                        pc: begin,
+                        vars: seed_params(vars, params),
+                        state: HashMap::new(),
+                        call: Some(CallSite {
+                            return_var,
+                            path_index,
+                        }),
+                    };
+                    self.frames.push(frame);
+                    return Flow::Next;
+                }
+                Err(msg) => {
+                    self.frame_mut().vars.set("_ERR", Value::text(msg.as_str()));
+                    failure = Some(msg);
+                    result_name = "OnError".into();
+                }
+            },
+            Some(Control::Transfer { script }) => match self.runtime.program(&script) {
+                Ok(p) => {
+                    self.push_path(step, "Default");
+                    let target = p.script.name.clone();
+                    self.record(
+                        step,
+                        "Default",
+                        &format!("(transfer {target})"),
+                        inputs_json,
+                        outputs_json,
+                        None,
+                        t0,
+                    );
+                    let frame = self.frame_mut();
+                    frame.pc = p.begin;
+                    frame.program = p;
+                    frame.state.clear();
+                    return Flow::Next;
+                }
+                Err(msg) => {
+                    self.frame_mut().vars.set("_ERR", Value::text(msg.as_str()));
+                    failure = Some(msg);
+                    result_name = "OnError".into();
+                }
+            },
+            Some(Control::End) => {
+                self.push_path(step, "");
+                self.record(step, "", "", inputs_json, outputs_json, None, t0);
+                return Flow::End(End::Completed(None));
+            }
+            Some(Control::Return(v)) => {
+                self.push_path(step, "");
+                self.record(step, "", "", inputs_json, outputs_json, None, t0);
+                return self.script_ended(Some(v));
+            }
+            None => {}
+        }
+
+        // Branch choice: the result's branch if wired, else Default.
+        let (taken, next) = choose(step, &result_name);
+        self.push_path(step, &taken);
+        let next_id = next
+            .map(|i| program.script.actions[i].id.clone())
+            .unwrap_or_default();
+        match next {
+            Some(n) => {
+                self.record(
+                    step,
+                    &taken,
+                    &next_id,
+                    inputs_json,
+                    outputs_json,
+                    failure.as_deref(),
+                    t0,
+                );
+                self.frame_mut().pc = n;
+                Flow::Next
+            }
+            None => {
+                let note = format!(
+                    "action {} ({}): result '{}' has no wired branch and Default is not wired; the script ends here",
+                    step.id, step.caption, result_name
+                );
+                self.step_notes.push(note.clone());
+                self.record(
+                    step,
+                    &taken,
+                    "",
+                    inputs_json,
+                    outputs_json,
+                    failure.as_deref(),
+                    t0,
+                );
+                match failure {
+                    Some(msg) => self.script_failed(msg),
+                    None => {
+                        self.notes.push(note);
+                        self.script_ended(None)
+                    }
+                }
+            }
+        }
+    }
+
+    fn enter(&mut self, script: &str) -> Result<Arc<Program>, String> {
+        if self.frames.len() > self.budgets.max_call_depth {
+            return Err(format!(
+                "RUNSUB depth limit reached ({} nested sub scripts)",
+                self.budgets.max_call_depth
+            ));
+        }
+        self.runtime.program(script)
+    }
+
+    fn push_path(&mut self, step: &Step, branch: &str) {
+        let script = if self.frames.len() > 1 || self.frame().program.script.name != self.root_name
+        {
+            Some(self.frame().program.script.name.clone())
+        } else {
+            None
+        };
+        self.path.push(PathEntry {
+            id: step.id.clone(),
+            action: step.manifest.name.clone(),
+            branch: branch.to_string(),
+            script,
+        });
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &mut self,
+        step: &Step,
+        branch: &str,
+        next: &str,
+        inputs: serde_json::Value,
+        outputs: serde_json::Map<String, serde_json::Value>,
+        error: Option<&str>,
+        t0: Option<Instant>,
+    ) {
+        if self.trace.is_none() {
+            return;
+        }
+        let changed = self.changed_vars();
+        let mut fields = json!({
+            "script": self.frame().program.script.name,
+            "depth": self.frames.len() - 1,
+            "id": step.id,
+            "action": step.manifest.name,
+            "caption": step.caption,
+            "inputs": inputs,
+            "outputs": outputs,
+            "branch": branch,
+            "next": if next.is_empty() { serde_json::Value::Null } else { json!(next) },
+            "changed": changed,
+            "clock": self.step_now.to_rfc3339(),
+            "duration_us": t0.map(|t| t.elapsed().as_micros() as u64).unwrap_or(0),
+        });
+        if let Some(m) = fields.as_object_mut() {
+            if let Some(e) = error {
+                m.insert("error".into(), json!(e));
+            }
+            if !self.drawn.is_empty() {
+                m.insert("random".into(), json!(std::mem::take(&mut self.drawn)));
+            }
+            if !self.step_answers.is_empty() {
+                m.insert(
+                    "answers".into(),
+                    json!(std::mem::take(&mut self.step_answers)),
+                );
+            }
+            if !self.step_notes.is_empty() {
+                m.insert("notes".into(), json!(std::mem::take(&mut self.step_notes)));
+            }
+        }
+        if let Some(t) = &mut self.trace {
+            t.event("step", fields);
+        }
+    }
+
+    /// The current script ended (RETURN, or flow ran out). Back to the
+    /// caller, or the run completes.
+    fn script_ended(&mut self, value: Option<Value>) -> Flow {
+        if self.frames.len() == 1 {
+            return Flow::End(End::Completed(value));
+        }
+        let frame = self.frames.pop().expect("checked above");
+        let call = frame.call.expect("a sub frame has a call site");
+        if let Some(target) = &call.return_var {
+            if let Err(e) = self.assign(target, value.clone().unwrap_or_default()) {
+                return self.script_failed(e.to_string());
+            }
+        }
+        if let Some(t) = &mut self.trace {
+            t.event(
+                "return",
+                json!({
+                    "script": frame.program.script.name,
+                    "value": value.as_ref().map(Value::to_report_json),
+                    "to": self.frames.last().map(|f| f.program.script.actions[f.pc].id.clone()),
+                }),
+            );
+        }
+        self.resume_caller(call.path_index, "Default", None)
+    }
+
+    /// The current script failed. Its caller's RUNSUB takes OnError, or the
+    /// run fails.
+    fn script_failed(&mut self, msg: String) -> Flow {
+        if self.frames.len() == 1 {
+            return Flow::End(End::Failed(msg));
+        }
+        let frame = self.frames.pop().expect("checked above");
+        let call = frame.call.expect("a sub frame has a call site");
+        let msg = format!("sub script {} failed: {msg}", frame.program.script.name);
+        self.frame_mut().vars.set("_ERR", Value::text(msg.as_str()));
+        self.resume_caller(call.path_index, "OnError", Some(msg))
+    }
+
+    /// Continue the caller after its RUNSUB, taking `result`.
+    fn resume_caller(&mut self, path_index: usize, result: &str, failure: Option<String>) -> Flow {
+        let program = self.frame().program.clone();
+        let pc = self.frame().pc;
+        let step = &program.steps[pc];
+        let (taken, next) = choose(step, result);
+        if let Some(entry) = self.path.get_mut(path_index) {
+            entry.branch = taken;
+        }
+        match next {
+            Some(n) => {
+                self.frame_mut().pc = n;
+                Flow::Next
+            }
+            None => match failure {
+                Some(msg) => self.script_failed(msg),
+                None => {
+                    self.notes.push(format!(
+                        "action {} ({}): Default is not wired after the sub script returned; the script ends here",
+                        step.id, step.caption
+                    ));
+                    self.script_ended(None)
+                }
+            },
+        }
+    }
+
+    fn finish(mut self, end: End) -> RunReport {
+        let (status, ret, error) = match end {
+            End::Completed(v) => (RunStatus::Completed, v, None),
+            End::Failed(m) => (RunStatus::Failed, None, Some(m)),
+            End::Budget(m) => (RunStatus::BudgetExceeded, None, Some(m)),
+        };
+        if let Some(t) = &mut self.trace {
+            t.event(
+                "end",
+                json!({
+                    "status": status.name(),
+                    "return": ret.as_ref().map(Value::to_report_json),
+                    "steps": self.steps,
+                    "error": error,
+                    "clock": self.clock.now().to_rfc3339(),
+                    "notes": self.notes,
+                }),
+            );
+            t.flush();
+            if let Some(e) = t.error.take() {
+                self.notes.push(e);
+            }
+        }
+        let root = self.frames.swap_remove(0);
+        RunReport {
+            run_id: self.id,
+            status,
+            script: self.root_name,
+            return_value: ret,
+            variables: root.vars,
+            path: self.path,
+            steps: self.steps,
+            error,
+            notes: self.notes,
+        }
+    }
+}
+
+fn seed_params(mut vars: Vars, params: Vec<Value>) -> Vars {
+    for (i, v) in params.into_iter().enumerate() {
+        vars.set(&format!("p{}", i + 1), v);
+    }
+    vars
+}
+
+/// Pick the branch for `result`: the wired branch of that name, else
+/// Default. Returns the branch name taken and the next action.
+fn choose(step: &Step, result: &str) -> (String, Option<usize>) {
+    let m = &step.manifest;
+    if let Some(i) = m.branch(result) {
+        if let Some(n) = step.linked.next.get(i).copied().flatten() {
+            return (m.branches[i].name.clone(), Some(n));
+        }
+    } else if m.custom_branches {
+        let probe = Value::text(result);
+        let found = step
+            .linked
+            .custom
+            .iter()
+            .find(|(name, _)| name == result)
+            .or_else(|| {
+                step.linked
+                    .custom
+                    .iter()
+                    .find(|(name, _)| name.eq_ignore_ascii_case(result))
+            })
+            .or_else(|| {
+                step.linked.custom.iter().find(|(name, _)| {
+                    Value::text(name.as_str()).as_number().is_some()
+                        && Value::text(name.as_str()).loose_eq(&probe)
+                })
+            });
+        if let Some((name, n)) = found {
+            return (name.clone(), Some(*n));
+        }
+    }
+    let default = m
+        .default_branch()
+        .and_then(|d| step.linked.next.get(d).copied().flatten());
+    match default {
+        Some(n) => ("Default".into(), Some(n)),
+        None => {
+            let name = m
+                .branch(result)
+                .map(|i| m.branches[i].name.clone())
+                .unwrap_or_else(|| result.to_string());
+            (name, None)
+        }
+    }
+}
+
+fn input_error(name: &str, e: SnippetError) -> ActionError {
+    ActionError::failed(format!("property {name}: {}", e.message))
+}
+
+/// Convert a substituted value to its property type.
+fn typed(ty: PropType, name: &str, values: &[String], v: Value) -> Result<Value, ActionError> {
+    let text = || v.to_text();
+    let bad = |what: &str| {
+        ActionError::failed(format!("property {name} expects {what}, got '{}'", text()))
+    };
+    Ok(match ty {
+        PropType::Text => v,
+        PropType::Number | PropType::Skill => {
+            if let Value::Number(_) = v {
+                v
+            } else if text().trim().is_empty() {
+                Value::Null
+            } else {
+                Value::Number(property_number(&text()).ok_or_else(|| {
+                    bad(if ty == PropType::Skill {
+                        "a skill number"
+                    } else {
+                        "a number"
+                    })
+                })?)
+            }
+        }
+        PropType::Boolean => match v {
+            Value::Bool(_) => v,
+            _ => Value::Bool(parse_bool(&text()).ok_or_else(|| bad("Yes/No, True/False or 1/0"))?),
+        },
+        PropType::Datetime => {
+            let t = text();
+            if t.trim().is_empty() {
+                Value::Null
+            } else {
+                let dt = snippet::dates::parse_datetime(&t).ok_or_else(|| bad("a date"))?;
+                Value::text(snippet::dates::format_datetime(&dt))
+            }
+        }
+        PropType::Timezone => {
+            let t = text();
+            if t.trim().is_empty() {
+                Value::Null
+            } else {
+                let tz = crate::timezone::parse_zone(&t).ok_or_else(|| bad("a time zone"))?;
+                Value::text(tz.name())
+            }
+        }
+        PropType::Enum => {
+            let t = text();
+            match values.iter().find(|x| x.eq_ignore_ascii_case(t.trim())) {
+                Some(canon) => Value::text(canon.as_str()),
+                None => return Err(bad(&format!("one of {}", values.join(", ")))),
+            }
+        }
+        _ => v,
+    })
+}
+
+/// Run to the end.
+pub(crate) async fn drive(mut core: RunCore) -> RunReport {
+    core.start_trace();
+    let end = loop {
+        if let Some(end) = core.check_budgets() {
+            break end;
+        }
+        match core.step().await {
+            Flow::Next => {}
+            Flow::End(e) => break e,
+        }
+        // Long runs of synchronous actions must not starve other runs.
+        if core.steps % 1024 == 0 {
+            tokio::task::yield_now().await;
+        }
+    };
+    core.finish(end)
+}

@@ -1,0 +1,62 @@
+//! Prospero: a runtime that loads, checks, runs, traces and replays
+//! contact-center studio scripts.
+//!
+//! A script is a graph of actions (BEGIN, ASSIGN, IF, RUNSUB, ...) joined by
+//! named result branches. Prospero reads scripts in three formats (its own
+//! hand-writable JSON, web Studio JSON and Desktop Studio XML) into one
+//! model, checks them against the action catalog, and runs them on tokio
+//! with budgets, a clock that can be virtual, and an optional trace.
+//!
+//! ```
+//! use prospero::{Runtime, RunOptions, RunStatus};
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let script = prospero::script::load_text(r#"{
+//!   "name": "hello",
+//!   "actions": [
+//!     {"id": "start", "action": "BEGIN", "Parameters": ["who"], "next": "greet"},
+//!     {"id": "greet", "action": "ASSIGN", "Variable": "greeting",
+//!      "Value": "Hello, {who}!", "next": "done"},
+//!     {"id": "done", "action": "RETURN", "ReturnValue": "{greeting}"}
+//!   ]
+//! }"#, None).unwrap();
+//! let runtime = Runtime::builder().db("sqlite::memory:").build();
+//! let program = runtime.load_script(script).unwrap();
+//! let report = runtime.run(&program, RunOptions::new().param("who", "Ada")).await.unwrap();
+//! assert_eq!(report.status, RunStatus::Completed);
+//! assert_eq!(report.return_value.unwrap().to_text(), "Hello, Ada!");
+//! # });
+//! ```
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`value`] | text-first scalars, ordered objects, 1-based arrays, JSON |
+//! | [`script`] | the script model, the three formats, the static checker |
+//! | [`catalog`] | action manifests (`actions/*.toml`) |
+//! | [`snippet`] | the snippet dialect, compiled to rhai |
+//! | [`engine`] | the runtime, runs, budgets, clock, traces |
+//! | [`actions`] | built-in action implementations |
+//! | [`timezone`] | zone names and (later) per-number zones |
+//! | [`store`] | storage traits, SQLite and PostgreSQL |
+
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod actions;
+pub mod catalog;
+pub mod engine;
+pub mod script;
+pub mod snippet;
+pub mod store;
+pub mod timezone;
+pub mod value;
+
+pub use catalog::{Catalog, Manifest};
+pub use engine::action::{Action, ActionError, Context, Exec, Inputs, Outcome};
+pub use engine::budget::Budgets;
+pub use engine::program::{LoadFailure, Program};
+pub use engine::trace::TraceSink;
+pub use engine::{PathEntry, RunOptions, RunReport, RunStatus, Runtime, RuntimeBuilder};
+pub use script::check::{Diagnostic, Severity};
+pub use script::{LoadError, Script};
+pub use value::Value;

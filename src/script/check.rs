@@ -1,0 +1,720 @@
+//! The static checker: links a script against the catalog and reports every
+//! problem at once.
+//!
+//! Checking and linking are one pass. While it looks for problems, the
+//! checker also resolves each action's manifest, compiles each property into
+//! a [`PropPlan`] (templates and expressions compiled to rhai once) and maps
+//! each wired branch to the index of its target. The engine runs only a
+//! script whose check found no errors, so it never meets an unknown action
+//! or a dangling branch.
+
+use super::model::{Action, PropValue, Script};
+use super::{ActionRef, Pos};
+use crate::catalog::{Catalog, InputSpec, Manifest, PropType};
+use crate::snippet::{self, CompiledExpr, Template};
+use crate::value::{Value, VarTarget, parse_bool, parse_number};
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::Arc;
+
+/// Error or warning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// The script cannot run.
+    Error,
+    /// Suspicious but runnable.
+    Warning,
+}
+
+impl Severity {
+    /// `error` / `warning`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+/// One finding, with its location.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Error or warning.
+    pub severity: Severity,
+    /// Stable identifier of the problem (`unknown-action`, ...).
+    pub code: &'static str,
+    /// The script file.
+    pub file: String,
+    /// Line and column in the file.
+    pub pos: Pos,
+    /// The action involved.
+    pub action: Option<ActionRef>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}: {}[{}]: ",
+            self.file,
+            self.pos,
+            self.severity.name(),
+            self.code
+        )?;
+        if let Some(a) = &self.action {
+            write!(f, "{a}: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+impl Diagnostic {
+    /// As JSON (for `--json` reports).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "severity": self.severity.name(),
+            "code": self.code,
+            "file": self.file,
+            "line": self.pos.line,
+            "column": self.pos.column,
+            "action": self.action.as_ref().map(|a| a.id.clone()),
+            "caption": self.action.as_ref().map(|a| a.caption.clone()),
+            "message": self.message,
+        })
+    }
+}
+
+/// How a `dynamic` property gets its object.
+#[derive(Clone, Debug)]
+pub enum DynamicPlan {
+    /// A variable holding the object.
+    Var(VarTarget),
+    /// A JSON literal.
+    Json(Value),
+    /// A template whose result is used (JSON text is parsed).
+    Template(Template),
+}
+
+/// A property compiled for the engine.
+#[derive(Clone, Debug)]
+pub enum PropPlan {
+    /// Not given and no default.
+    Absent,
+    /// Text-like value with `{}` substitution.
+    Template(Template),
+    /// Text-like value taken as written.
+    Literal(String),
+    /// A lazy input: the action reads it as text (the template) or as an
+    /// expression (compiled when the text parses as one).
+    Lazy(Template, Option<CompiledExpr>),
+    /// A variable reference.
+    Variable(VarTarget),
+    /// An expression evaluated when the action runs.
+    Expression(CompiledExpr),
+    /// Snippet source and the position of its first character.
+    Code(String, Pos),
+    /// A dynamic object.
+    Dynamic(DynamicPlan),
+    /// A list of substituted texts.
+    List(Vec<Template>),
+}
+
+/// One action, linked.
+#[derive(Clone, Debug, Default)]
+pub struct LinkedAction {
+    /// Its manifest (absent when the action type is unknown).
+    pub manifest: Option<Arc<Manifest>>,
+    /// Input plans, aligned with the manifest's inputs.
+    pub inputs: Vec<PropPlan>,
+    /// Output targets, aligned with the manifest's outputs.
+    pub outputs: Vec<VarTarget>,
+    /// Next action per manifest branch.
+    pub next: Vec<Option<usize>>,
+    /// Branches named after values (CASE), with their targets.
+    pub custom: Vec<(String, usize)>,
+}
+
+/// A linked script.
+#[derive(Clone, Debug, Default)]
+pub struct Linked {
+    /// Per action, aligned with the script's actions.
+    pub actions: Vec<LinkedAction>,
+    /// Index of the BEGIN action.
+    pub begin: Option<usize>,
+}
+
+/// What the checker may ask of its surroundings.
+pub struct CheckEnv<'a> {
+    /// The catalog.
+    pub catalog: &'a Catalog,
+    /// Whether a script of this name is in the library.
+    pub script_exists: &'a dyn Fn(&str) -> bool,
+    /// Whether an action type/version has an implementation (None: don't
+    /// check).
+    pub implemented: Option<&'a dyn Fn(&str, u32) -> bool>,
+}
+
+struct Ctx<'a> {
+    script: &'a Script,
+    file: String,
+    diags: Vec<Diagnostic>,
+}
+
+impl Ctx<'_> {
+    fn push(
+        &mut self,
+        severity: Severity,
+        code: &'static str,
+        pos: Pos,
+        action: Option<&Action>,
+        message: String,
+    ) {
+        self.diags.push(Diagnostic {
+            severity,
+            code,
+            file: self.file.clone(),
+            pos,
+            action: action.map(ActionRef::of),
+            message,
+        });
+    }
+    fn error(&mut self, code: &'static str, action: &Action, message: String) {
+        let pos = self.script.origin.position(&action.id);
+        self.push(Severity::Error, code, pos, Some(action), message);
+    }
+    fn prop_error(&mut self, code: &'static str, action: &Action, prop: &str, message: String) {
+        let pos = self.script.origin.property_position(&action.id, prop);
+        self.push(Severity::Error, code, pos, Some(action), message);
+    }
+    fn warn(&mut self, code: &'static str, action: &Action, message: String) {
+        let pos = self.script.origin.position(&action.id);
+        self.push(Severity::Warning, code, pos, Some(action), message);
+    }
+}
+
+/// Check and link `script`. Diagnostics are sorted by position.
+pub fn check(script: &Script, env: &CheckEnv) -> (Vec<Diagnostic>, Linked) {
+    let mut cx = Ctx {
+        script,
+        file: script.origin.file_name(),
+        diags: Vec::new(),
+    };
+    let mut linked = Linked::default();
+
+    // Exactly one BEGIN.
+    let begins: Vec<usize> = script
+        .actions
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.kind == "BEGIN")
+        .map(|(i, _)| i)
+        .collect();
+    match begins.as_slice() {
+        [] => cx.push(
+            Severity::Error,
+            "no-begin",
+            Pos::new(1, 1),
+            None,
+            "the script has no BEGIN action".into(),
+        ),
+        [one] => linked.begin = Some(*one),
+        many => {
+            for &i in &many[1..] {
+                let a = &script.actions[i];
+                cx.error(
+                    "several-begins",
+                    a,
+                    format!(
+                        "a second BEGIN action (the first is action {})",
+                        script.actions[many[0]].id
+                    ),
+                );
+            }
+            linked.begin = Some(many[0]);
+        }
+    }
+
+    for action in &script.actions {
+        linked.actions.push(link_action(&mut cx, action, env));
+    }
+
+    // Reachability and wiring warnings need every action linked first.
+    if let Some(begin) = linked.begin {
+        let mut seen = vec![false; script.actions.len()];
+        let mut stack = vec![begin];
+        while let Some(i) = stack.pop() {
+            if std::mem::replace(&mut seen[i], true) {
+                continue;
+            }
+            let la = &linked.actions[i];
+            stack.extend(la.next.iter().flatten().copied());
+            stack.extend(la.custom.iter().map(|(_, t)| *t));
+        }
+        for (i, a) in script.actions.iter().enumerate() {
+            if !seen[i] {
+                cx.warn(
+                    "unreachable",
+                    a,
+                    "no path from BEGIN reaches this action".into(),
+                );
+            }
+        }
+    }
+    for (i, a) in script.actions.iter().enumerate() {
+        let la = &linked.actions[i];
+        let Some(m) = &la.manifest else { continue };
+        if m.terminating {
+            continue;
+        }
+        if let Some(e) = m.error_branch() {
+            if la.next.get(e).copied().flatten().is_none() {
+                cx.warn(
+                    "unwired-error",
+                    a,
+                    "OnError is not wired: a failure falls back to Default with _ERR set".into(),
+                );
+            }
+        }
+        let Some(d) = m.default_branch() else {
+            continue;
+        };
+        if la.next.get(d).copied().flatten().is_some() {
+            continue;
+        }
+        // Only warn when some result can actually fall through to Default.
+        let error = m.error_branch();
+        let mut results = m
+            .branches
+            .iter()
+            .enumerate()
+            .filter(|(bi, _)| *bi != d && Some(*bi) != error);
+        let other_results_unwired = m.custom_branches
+            || m.branches.len() <= 1 + usize::from(error.is_some())
+            || results.any(|(bi, _)| la.next.get(bi).copied().flatten().is_none());
+        if other_results_unwired {
+            cx.warn(
+                "unwired-default",
+                a,
+                "Default is not wired: when no other branch applies the script ends here".into(),
+            );
+        }
+    }
+
+    cx.diags
+        .sort_by(|a, b| (a.pos, a.severity).cmp(&(b.pos, b.severity)));
+    (cx.diags, linked)
+}
+
+fn link_action(cx: &mut Ctx, action: &Action, env: &CheckEnv) -> LinkedAction {
+    let mut la = LinkedAction::default();
+    let Some(manifest) = env.catalog.get(&action.kind, action.version).cloned() else {
+        let versions = env.catalog.versions(&action.kind);
+        if versions.is_empty() {
+            cx.error(
+                "unknown-action",
+                action,
+                format!("unknown action type '{}'", action.kind),
+            );
+        } else {
+            let list: Vec<String> = versions.iter().map(|v| v.to_string()).collect();
+            cx.error(
+                "unknown-version",
+                action,
+                format!(
+                    "{} has no version {} (known: {})",
+                    action.kind,
+                    action.version,
+                    list.join(", ")
+                ),
+            );
+        }
+        // Still check the branch targets so every dangling edge is reported.
+        for b in &action.branches {
+            if cx.script.index_of(&b.target).is_none() {
+                cx.error(
+                    "branch-target-missing",
+                    action,
+                    format!(
+                        "branch '{}' goes to action '{}', which does not exist",
+                        b.name, b.target
+                    ),
+                );
+            }
+        }
+        return la;
+    };
+    if !manifest.supports(cx.script.media_type) {
+        cx.warn(
+            "media-type",
+            action,
+            format!(
+                "{} is not available in {} scripts",
+                manifest.name,
+                cx.script.media_type.name()
+            ),
+        );
+    }
+    if let Some(implemented) = env.implemented {
+        if !implemented(&manifest.name, manifest.version) {
+            cx.error(
+                "no-implementation",
+                action,
+                format!(
+                    "{} has a manifest but no implementation in this runtime",
+                    manifest.name
+                ),
+            );
+        }
+    }
+
+    // Properties the manifest does not know.
+    let mut seen_props: HashSet<String> = HashSet::new();
+    for p in &action.properties {
+        let lower = p.name.to_ascii_lowercase();
+        if !seen_props.insert(lower) {
+            cx.prop_error(
+                "duplicate-property",
+                action,
+                &p.name,
+                format!("property '{}' is given twice", p.name),
+            );
+        }
+        if manifest.input(&p.name).is_none() && manifest.output(&p.name).is_none() {
+            let pos = cx.script.origin.property_position(&action.id, &p.name);
+            cx.push(
+                Severity::Warning,
+                "unknown-property",
+                pos,
+                Some(action),
+                format!(
+                    "{} has no property '{}'; it is ignored",
+                    manifest.name, p.name
+                ),
+            );
+        }
+    }
+
+    for spec in &manifest.inputs {
+        let given = action.properties.iter().find(|p| spec.matches(&p.name));
+        let plan = plan_input(cx, action, spec, given.map(|p| (&p.name, &p.value)), env);
+        la.inputs.push(plan);
+    }
+    for out in &manifest.outputs {
+        let written = action
+            .properties
+            .iter()
+            .find(|p| p.name.eq_ignore_ascii_case(&out.name))
+            .map(|p| p.value.joined());
+        let text = written
+            .filter(|t| !t.trim().is_empty())
+            .unwrap_or_else(|| out.default.clone());
+        match VarTarget::parse(&text) {
+            Ok(t) => la.outputs.push(t),
+            Err(e) => {
+                cx.prop_error(
+                    "bad-literal",
+                    action,
+                    &out.name,
+                    format!("output {}: {e}", out.name),
+                );
+                la.outputs
+                    .push(VarTarget::parse(&out.default).unwrap_or(VarTarget {
+                        key: "_".into(),
+                        name: "_".into(),
+                        global: false,
+                        path: Vec::new(),
+                    }));
+            }
+        }
+    }
+
+    la.next = vec![None; manifest.branches.len()];
+    let mut wired = vec![false; manifest.branches.len()];
+    for b in &action.branches {
+        let target = cx.script.index_of(&b.target);
+        if target.is_none() {
+            cx.error(
+                "branch-target-missing",
+                action,
+                format!(
+                    "branch '{}' goes to action '{}', which does not exist",
+                    b.name, b.target
+                ),
+            );
+        }
+        match manifest.branch(&b.name) {
+            Some(i) => {
+                if std::mem::replace(&mut wired[i], true) {
+                    cx.error(
+                        "duplicate-branch",
+                        action,
+                        format!("branch '{}' is wired twice", manifest.branches[i].name),
+                    );
+                }
+                la.next[i] = target;
+            }
+            None if manifest.custom_branches => {
+                if la.custom.iter().any(|(n, _)| n == &b.name) {
+                    cx.error(
+                        "duplicate-branch",
+                        action,
+                        format!("branch '{}' is wired twice", b.name),
+                    );
+                }
+                if let Some(t) = target {
+                    la.custom.push((b.name.clone(), t));
+                }
+            }
+            None => {
+                let names: Vec<&str> = manifest.branches.iter().map(|b| b.name.as_str()).collect();
+                let have = if names.is_empty() {
+                    "no branches (it ends the script)".to_string()
+                } else {
+                    format!("branches {}", names.join(", "))
+                };
+                cx.error(
+                    "unknown-branch",
+                    action,
+                    format!(
+                        "{} has no branch '{}'; it has {have}",
+                        manifest.name, b.name
+                    ),
+                );
+            }
+        }
+    }
+    la.manifest = Some(manifest);
+    la
+}
+
+fn plan_input(
+    cx: &mut Ctx,
+    action: &Action,
+    spec: &InputSpec,
+    given: Option<(&String, &PropValue)>,
+    env: &CheckEnv,
+) -> PropPlan {
+    let prop_name = given.map(|(n, _)| n.as_str()).unwrap_or(spec.name.as_str());
+    let base = cx.script.origin.property_position(&action.id, prop_name);
+    let raw: Option<PropValue> = match given {
+        Some((_, PropValue::Text(t)))
+            if t.trim().is_empty() && spec.ty != PropType::Text && spec.ty != PropType::Code =>
+        {
+            None
+        }
+        Some((_, PropValue::List(l))) if l.is_empty() && spec.ty != PropType::List => None,
+        Some((_, v)) => Some(v.clone()),
+        None => None,
+    };
+    let raw = raw.or_else(|| spec.default.clone().map(PropValue::Text));
+    let Some(raw) = raw else {
+        if spec.required {
+            cx.error(
+                "missing-property",
+                action,
+                format!("required property '{}' is missing", spec.name),
+            );
+        }
+        return PropPlan::Absent;
+    };
+    let bad = |cx: &mut Ctx, msg: String| {
+        cx.prop_error(
+            "bad-literal",
+            action,
+            prop_name,
+            format!("property '{}': {msg}", spec.name),
+        );
+    };
+
+    if spec.ty == PropType::List {
+        let items = raw.items();
+        if let Some(max) = spec.max_items {
+            if items.len() > max {
+                bad(cx, format!("at most {max} items, got {}", items.len()));
+            }
+        }
+        let mut plans = Vec::new();
+        for item in items {
+            match Template::compile(&item, base) {
+                Ok(t) => plans.push(t),
+                Err(e) => {
+                    bad(cx, e.to_string());
+                    plans.push(Template::Literal(item));
+                }
+            }
+        }
+        return PropPlan::List(plans);
+    }
+    let text = raw.joined();
+    if spec.lazy {
+        // The action reads it as text or as an expression: compile both
+        // forms now. Expression errors are reported when another property
+        // says the value is an expression (ASSIGN with Type Numeric).
+        let expr = snippet::compile_expression(&text, Pos::new(1, 1));
+        if let (Some(cond), Err(e)) = (&spec.expression_when, &expr) {
+            let other = action
+                .property(&cond.property)
+                .map(|v| v.joined())
+                .unwrap_or_default();
+            if cond
+                .values
+                .iter()
+                .any(|v| v.eq_ignore_ascii_case(other.trim()))
+                && !text.contains('{')
+            {
+                cx.prop_error(
+                    "bad-expression",
+                    action,
+                    prop_name,
+                    format!(
+                        "property '{}': column {} of the expression: {}",
+                        spec.name, e.pos.column, e.message
+                    ),
+                );
+            }
+        }
+        return match Template::compile(&text, base) {
+            Ok(t) => PropPlan::Lazy(t, expr.ok()),
+            Err(e) => {
+                bad(cx, e.to_string());
+                PropPlan::Lazy(Template::Literal(text), None)
+            }
+        };
+    }
+    match spec.ty {
+        PropType::Variable => match VarTarget::parse(&text) {
+            Ok(t) => PropPlan::Variable(t),
+            Err(e) => {
+                bad(cx, e);
+                PropPlan::Absent
+            }
+        },
+        PropType::Expression => match snippet::compile_expression(&text, Pos::new(1, 1)) {
+            Ok(e) => PropPlan::Expression(e),
+            Err(e) => {
+                cx.prop_error(
+                    "bad-expression",
+                    action,
+                    prop_name,
+                    format!(
+                        "property '{}': column {} of the expression: {}",
+                        spec.name, e.pos.column, e.message
+                    ),
+                );
+                PropPlan::Absent
+            }
+        },
+        PropType::Code => PropPlan::Code(text, base),
+        PropType::Dynamic => {
+            let t = text.trim();
+            if (t.starts_with('{')
+                && !t.starts_with("{{")
+                && serde_json::from_str::<serde_json::Value>(t).is_ok())
+                || t.starts_with('[')
+            {
+                match serde_json::from_str::<serde_json::Value>(t) {
+                    Ok(j) => PropPlan::Dynamic(DynamicPlan::Json(Value::from_json(&j))),
+                    Err(e) => {
+                        bad(cx, format!("not valid JSON: {e}"));
+                        PropPlan::Absent
+                    }
+                }
+            } else if let Ok(v) = VarTarget::parse(t) {
+                PropPlan::Dynamic(DynamicPlan::Var(v))
+            } else {
+                match Template::compile(&text, base) {
+                    Ok(tpl) => PropPlan::Dynamic(DynamicPlan::Template(tpl)),
+                    Err(e) => {
+                        bad(cx, e.to_string());
+                        PropPlan::Absent
+                    }
+                }
+            }
+        }
+        ty => {
+            let substitutes = spec.substitutes() && text.contains('{');
+            if !substitutes {
+                if let Err(msg) = check_literal(spec, ty, &text) {
+                    bad(cx, msg);
+                }
+                if spec.script_ref && !text.trim().is_empty() && !(env.script_exists)(text.trim()) {
+                    cx.prop_error(
+                        "missing-script",
+                        action,
+                        prop_name,
+                        format!("script '{}' is not in the script library", text.trim()),
+                    );
+                }
+                return PropPlan::Literal(text);
+            }
+            for e in Template::suspicious_groups(&text, base) {
+                let pos = cx.script.origin.property_position(&action.id, prop_name);
+                cx.push(
+                    Severity::Warning,
+                    "suspicious-substitution",
+                    pos,
+                    Some(action),
+                    format!(
+                        "property '{}': a {{...}} group does not parse and stays literal text ({})",
+                        spec.name, e.message
+                    ),
+                );
+            }
+            match Template::compile(&text, base) {
+                Ok(t) => PropPlan::Template(t),
+                Err(e) => {
+                    bad(cx, e.to_string());
+                    PropPlan::Literal(text)
+                }
+            }
+        }
+    }
+}
+
+/// Read a number the way properties accept it (`0,5` is 0.5).
+pub fn property_number(text: &str) -> Option<f64> {
+    let t = text.trim();
+    parse_number(t).or_else(|| {
+        if t.matches(',').count() == 1 && !t.contains('.') {
+            parse_number(&t.replace(',', "."))
+        } else {
+            None
+        }
+    })
+}
+
+/// Check a literal against its property type.
+pub fn check_literal(spec: &InputSpec, ty: PropType, text: &str) -> Result<(), String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Ok(());
+    }
+    match ty {
+        PropType::Number => property_number(t)
+            .map(|_| ())
+            .ok_or_else(|| format!("'{t}' is not a number")),
+        PropType::Boolean => parse_bool(t)
+            .map(|_| ())
+            .ok_or_else(|| format!("'{t}' is not Yes/No, True/False or 1/0")),
+        PropType::Datetime => snippet::dates::parse_datetime(t)
+            .map(|_| ())
+            .ok_or_else(|| format!("'{t}' is not a date")),
+        PropType::Timezone => crate::timezone::parse_zone(t)
+            .map(|_| ())
+            .ok_or_else(|| format!("'{t}' is not a known time zone")),
+        PropType::Enum => {
+            if spec.values.iter().any(|v| v.eq_ignore_ascii_case(t)) {
+                Ok(())
+            } else {
+                Err(format!("'{t}' is not one of {}", spec.values.join(", ")))
+            }
+        }
+        PropType::Skill => match property_number(t) {
+            Some(n) if n >= 1.0 && n.fract() == 0.0 => Ok(()),
+            _ => Err(format!("'{t}' is not a skill number")),
+        },
+        _ => Ok(()),
+    }
+}

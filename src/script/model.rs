@@ -1,0 +1,418 @@
+//! The one script model every format loads into.
+//!
+//! Nothing after the loaders knows which file format a script came from: the
+//! checker, the engine and the exporters see only [`Script`]. Properties keep
+//! the raw text the author wrote (substitution and typing happen later, with
+//! the catalog at hand), in file order, so that exporting is lossless.
+
+use indexmap::IndexMap;
+use serde_json::Map;
+use std::fmt;
+use std::path::PathBuf;
+
+/// A 1-based line and column in a source file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Pos {
+    /// Line, from 1.
+    pub line: u32,
+    /// Column in characters, from 1.
+    pub column: u32,
+}
+
+impl Pos {
+    /// A position.
+    pub fn new(line: u32, column: u32) -> Pos {
+        Pos { line, column }
+    }
+
+    /// The position of byte `offset` in `text`.
+    pub fn of_offset(text: &str, offset: usize) -> Pos {
+        let offset = offset.min(text.len());
+        let mut line = 1u32;
+        let mut line_start = 0usize;
+        for (i, b) in text.as_bytes()[..offset].iter().enumerate() {
+            if *b == b'\n' {
+                line += 1;
+                line_start = i + 1;
+            }
+        }
+        let column = text
+            .get(line_start..offset)
+            .map(|s| s.chars().count())
+            .unwrap_or(offset - line_start) as u32
+            + 1;
+        Pos { line, column }
+    }
+}
+
+impl fmt::Display for Pos {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.column)
+    }
+}
+
+/// The file formats Prospero reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// The hand-writable JSON format of `scripts/`.
+    Native,
+    /// Web Studio's `{header, actions, properties, branches}` JSON.
+    StudioJson,
+    /// Desktop Studio's `ActionStruct` XML.
+    StudioXml,
+}
+
+impl Format {
+    /// Short name used in traces and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Native => "native",
+            Format::StudioJson => "studio-json",
+            Format::StudioXml => "studio-xml",
+        }
+    }
+}
+
+/// Script media types (one per script).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum MediaType {
+    /// No channel: data and control scripts.
+    #[default]
+    Generic,
+    /// Voice.
+    Phone,
+    /// Email.
+    Email,
+    /// Chat.
+    Chat,
+    /// Voicemail.
+    Voicemail,
+    /// Work item.
+    WorkItem,
+    /// SMS.
+    Sms,
+    /// Digital channels.
+    Digital,
+}
+
+impl MediaType {
+    /// Every media type, in catalog order.
+    pub const ALL: [MediaType; 8] = [
+        MediaType::Generic,
+        MediaType::Phone,
+        MediaType::Email,
+        MediaType::Chat,
+        MediaType::Voicemail,
+        MediaType::WorkItem,
+        MediaType::Sms,
+        MediaType::Digital,
+    ];
+
+    /// Display name.
+    pub fn name(self) -> &'static str {
+        match self {
+            MediaType::Generic => "Generic",
+            MediaType::Phone => "Phone",
+            MediaType::Email => "Email",
+            MediaType::Chat => "Chat",
+            MediaType::Voicemail => "Voicemail",
+            MediaType::WorkItem => "WorkItem",
+            MediaType::Sms => "SMS",
+            MediaType::Digital => "Digital",
+        }
+    }
+
+    /// Parse a media type name (case-insensitive; `call`/`voice` mean Phone,
+    /// `Work Item` and `WorkItem` are the same).
+    pub fn parse(s: &str) -> Option<MediaType> {
+        let t: String = s
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '_')
+            .collect::<String>()
+            .to_ascii_lowercase();
+        Some(match t.as_str() {
+            "generic" => MediaType::Generic,
+            "phone" | "call" | "voice" => MediaType::Phone,
+            "email" => MediaType::Email,
+            "chat" => MediaType::Chat,
+            "voicemail" => MediaType::Voicemail,
+            "workitem" => MediaType::WorkItem,
+            "sms" => MediaType::Sms,
+            "digital" => MediaType::Digital,
+            _ => return None,
+        })
+    }
+
+    /// Web Studio's numeric media type id (Generic has none published; 0 is
+    /// used for it).
+    pub fn studio_id(self) -> i64 {
+        match self {
+            MediaType::Generic => 0,
+            MediaType::Email => 1,
+            MediaType::Chat => 3,
+            MediaType::Phone => 4,
+            MediaType::Voicemail => 5,
+            MediaType::WorkItem => 6,
+            MediaType::Sms => 7,
+            MediaType::Digital => 9,
+        }
+    }
+
+    /// Inverse of [`MediaType::studio_id`].
+    pub fn from_studio_id(id: i64) -> Option<MediaType> {
+        MediaType::ALL.into_iter().find(|m| m.studio_id() == id)
+    }
+
+    /// Web Studio's `mediaTypeName` spelling.
+    pub fn studio_name(self) -> &'static str {
+        match self {
+            MediaType::Phone => "call",
+            MediaType::Generic => "generic",
+            MediaType::Email => "email",
+            MediaType::Chat => "chat",
+            MediaType::Voicemail => "voicemail",
+            MediaType::WorkItem => "workitem",
+            MediaType::Sms => "sms",
+            MediaType::Digital => "digital",
+        }
+    }
+}
+
+/// A property value as written: one text, or a list of texts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PropValue {
+    /// A single text.
+    Text(String),
+    /// A list (RUNSUB parameters, BEGIN parameter names, ...).
+    List(Vec<String>),
+}
+
+impl PropValue {
+    /// The value as one text: a list is joined with newlines (used for code
+    /// written as a list of lines).
+    pub fn joined(&self) -> String {
+        match self {
+            PropValue::Text(s) => s.clone(),
+            PropValue::List(items) => items.join("\n"),
+        }
+    }
+
+    /// The value as a list: a text becomes a one-element list, or an empty
+    /// list when blank.
+    pub fn items(&self) -> Vec<String> {
+        match self {
+            PropValue::Text(s) if s.trim().is_empty() => Vec::new(),
+            PropValue::Text(s) => vec![s.clone()],
+            PropValue::List(items) => items.clone(),
+        }
+    }
+}
+
+/// One input or output property of an action.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Property {
+    /// Property name as written (matched to the catalog case-insensitively).
+    pub name: String,
+    /// The raw value.
+    pub value: PropValue,
+}
+
+/// One wired result branch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Branch {
+    /// Result name as written (`Default`, `OnError`, `Error`, `True`, a CASE
+    /// value, ...).
+    pub name: String,
+    /// Id of the next action.
+    pub target: String,
+    /// Fields a Studio file carried that Prospero does not interpret
+    /// (canvas ports, elbows, ...), kept for lossless export.
+    pub extra: Map<String, serde_json::Value>,
+}
+
+impl Branch {
+    /// A branch with no extra fields.
+    pub fn new(name: impl Into<String>, target: impl Into<String>) -> Branch {
+        Branch {
+            name: name.into(),
+            target: target.into(),
+            extra: Map::new(),
+        }
+    }
+}
+
+/// One action of a script.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Action {
+    /// Id, unique in the script.
+    pub id: String,
+    /// Action type name, upper case (`ASSIGN`, `CREATEPROSPECTS`, ...).
+    pub kind: String,
+    /// Action version (CREATEPROSPECTS v2 is version 2); 1 when not given.
+    pub version: u32,
+    /// Free text shown on the canvas.
+    pub caption: String,
+    /// Properties in file order.
+    pub properties: Vec<Property>,
+    /// Wired branches in file order.
+    pub branches: Vec<Branch>,
+    /// Canvas position, when the file had one.
+    pub layout: Option<(i64, i64)>,
+    /// Fields a Studio file carried that Prospero does not interpret.
+    pub extra: Map<String, serde_json::Value>,
+}
+
+impl Action {
+    /// A bare action.
+    pub fn new(id: impl Into<String>, kind: impl Into<String>) -> Action {
+        Action {
+            id: id.into(),
+            kind: kind.into().to_ascii_uppercase(),
+            version: 1,
+            caption: String::new(),
+            properties: Vec::new(),
+            branches: Vec::new(),
+            layout: None,
+            extra: Map::new(),
+        }
+    }
+
+    /// The property named `name` (case-insensitive).
+    pub fn property(&self, name: &str) -> Option<&PropValue> {
+        self.properties
+            .iter()
+            .find(|p| p.name.eq_ignore_ascii_case(name))
+            .map(|p| &p.value)
+    }
+
+    /// The caption, or the action type when the caption is blank.
+    pub fn label(&self) -> &str {
+        if self.caption.trim().is_empty() {
+            &self.kind
+        } else {
+            &self.caption
+        }
+    }
+}
+
+/// Where a script came from; not part of the model's identity.
+#[derive(Clone, Debug, Default)]
+pub struct Origin {
+    /// File path, when loaded from a file.
+    pub path: Option<PathBuf>,
+    /// The format it was read from.
+    pub format: Option<Format>,
+    /// Position of each action (by id) in the file, for diagnostics.
+    pub positions: IndexMap<String, Pos>,
+    /// Position of each property (by action id and property name).
+    pub property_positions: IndexMap<(String, String), Pos>,
+    /// Files that held snippet code, by (action id, property name): the
+    /// sibling file path and the first line of the code within it.
+    pub code_files: IndexMap<(String, String), PathBuf>,
+}
+
+impl Origin {
+    /// Display name of the file (or `<memory>`).
+    pub fn file_name(&self) -> String {
+        match &self.path {
+            Some(p) => p.display().to_string(),
+            None => "<memory>".to_string(),
+        }
+    }
+
+    /// Position of an action, when known.
+    pub fn position(&self, id: &str) -> Pos {
+        self.positions.get(id).copied().unwrap_or_default()
+    }
+
+    /// Position of a property, falling back to its action.
+    pub fn property_position(&self, id: &str, name: &str) -> Pos {
+        self.property_positions
+            .iter()
+            .find(|((a, p), _)| a == id && p.eq_ignore_ascii_case(name))
+            .map(|(_, pos)| *pos)
+            .unwrap_or_else(|| self.position(id))
+    }
+}
+
+/// A script: a named graph of actions.
+#[derive(Clone, Debug, Default)]
+pub struct Script {
+    /// Script name (its identity in the script library).
+    pub name: String,
+    /// The script's media type.
+    pub media_type: MediaType,
+    /// Actions in file order.
+    pub actions: Vec<Action>,
+    /// Web Studio header fields Prospero does not interpret, kept for export.
+    pub header: Map<String, serde_json::Value>,
+    /// Where it was loaded from.
+    pub origin: Origin,
+}
+
+impl PartialEq for Script {
+    /// Model equality: name, media type, actions and header; the origin
+    /// (file, format, positions) is not part of the model.
+    fn eq(&self, other: &Script) -> bool {
+        self.name == other.name
+            && self.media_type == other.media_type
+            && self.actions == other.actions
+            && self.header == other.header
+    }
+}
+
+impl Script {
+    /// The action with id `id`.
+    pub fn action(&self, id: &str) -> Option<&Action> {
+        self.actions.iter().find(|a| a.id == id)
+    }
+
+    /// Index of the action with id `id`.
+    pub fn index_of(&self, id: &str) -> Option<usize> {
+        self.actions.iter().position(|a| a.id == id)
+    }
+
+    /// Parameter names declared on the BEGIN action (its `Parameters`
+    /// property), in order.
+    pub fn parameter_names(&self) -> Vec<String> {
+        self.actions
+            .iter()
+            .find(|a| a.kind == "BEGIN")
+            .and_then(|a| a.property("Parameters"))
+            .map(|p| match p {
+                PropValue::List(items) => items.clone(),
+                // A single text may list names separated by `|` or commas.
+                PropValue::Text(s) => s
+                    .split(['|', ','])
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect(),
+            })
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|s| !s.trim().is_empty())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_become_line_and_column() {
+        let text = "ab\ncdé\nf";
+        assert_eq!(Pos::of_offset(text, 0), Pos::new(1, 1));
+        assert_eq!(Pos::of_offset(text, 3), Pos::new(2, 1));
+        assert_eq!(Pos::of_offset(text, 7), Pos::new(2, 4));
+        assert_eq!(Pos::of_offset(text, 999), Pos::new(3, 2));
+    }
+
+    #[test]
+    fn media_types_parse_studio_spellings() {
+        assert_eq!(MediaType::parse("call"), Some(MediaType::Phone));
+        assert_eq!(MediaType::parse("Work Item"), Some(MediaType::WorkItem));
+        assert_eq!(MediaType::from_studio_id(4), Some(MediaType::Phone));
+        assert_eq!(MediaType::parse("fax"), None);
+    }
+}

@@ -1,0 +1,563 @@
+//! Web Studio JSON (`scriptContent`): load and export.
+//!
+//! Shape: `header` (script name, media type, ...), and `actions`,
+//! `properties` and `branches`, each keyed by action id. Properties are an
+//! ordered `{"0": {"name", "value"}, ...}` list; a branch entry has `to`,
+//! `label`, `type` (`"default"` for the Default branch) and `index`.
+//!
+//! Export followed by load gives back the same model. Two things need help
+//! for that, because web Studio wants numeric action ids and canvas
+//! coordinates on every action:
+//! - an action whose id is not a number is given one, and its own id is kept
+//!   in an extra `prosperoId` member of the action object;
+//! - when the model has no canvas position, the exporter lays the actions
+//!   out in a column and marks the header with `"prosperoLayout":
+//!   "generated"`, so the loader knows to drop those coordinates again.
+//!
+//! Canvas fields that carry their default value (`ports: ""`, `elbows: []`,
+//! a type's standard `libraryId`, ...) are not stored in the model, so a
+//! script loaded from a real Studio file and exported again keeps what was
+//! there without the model filling up with boilerplate.
+
+use super::jsonpos::{JsonIndex, Seg};
+use super::model::*;
+use super::{ActionRef, LoadError, LoadErrorKind};
+use serde_json::{Map, Value as J};
+
+/// Per-type library GUIDs reported identical on every tenant.
+const LIBRARY_IDS: [(&str, &str); 7] = [
+    ("BEGIN", "b2f794c5-0232-40e7-9830-76d573bf57d7"),
+    ("MENU", "daee9c00-12ce-4222-a42e-307c37d53b7f"),
+    ("PLAY", "b1b9a2dd-65b6-4626-9cf5-9cfa69cf59e2"),
+    ("REQAGENT", "689a4a1b-fa0d-47b3-9a02-cbeb4735f08f"),
+    ("MUSIC", "dbcc742b-28d8-42d1-9d95-0d9abf20b04b"),
+    ("HANGUP", "b64a6796-4f66-4b1b-a9b5-3af926ab4b7c"),
+    ("ASSIGN", "9015c095-98d9-441f-bf92-e90f5c5ed8c8"),
+];
+
+fn library_id(kind: &str) -> &'static str {
+    LIBRARY_IDS
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map(|(_, g)| *g)
+        .unwrap_or("")
+}
+
+/// Header members the model represents itself (or the exporter derives).
+const DERIVED_HEADER: [&str; 5] = [
+    "scriptName",
+    "mediaType",
+    "mediaTypeName",
+    "nextActionId",
+    "prosperoLayout",
+];
+/// Action members the model represents itself.
+const KNOWN_ACTION: [&str; 7] = [
+    "actionId",
+    "name",
+    "version",
+    "label",
+    "x",
+    "y",
+    "prosperoId",
+];
+
+fn is_default_action_extra(key: &str, value: &J, kind: &str, layout: Option<(i64, i64)>) -> bool {
+    match key {
+        "libraryId" => {
+            value
+                .as_str()
+                .is_some_and(|s| s.is_empty() || s == library_id(kind))
+                || value.is_null()
+        }
+        "dependencyOrder" | "implType" => value.as_str() == Some("0"),
+        "xws" => layout
+            .map(|(x, _)| value.as_i64() == Some(x))
+            .unwrap_or(true),
+        "yws" => layout
+            .map(|(_, y)| value.as_i64() == Some(y))
+            .unwrap_or(true),
+        _ => false,
+    }
+}
+
+fn is_default_branch_extra(key: &str, value: &J) -> bool {
+    match key {
+        "ports" | "lineType" => value.as_str() == Some(""),
+        "elbows" => value.as_array().is_some_and(|a| a.is_empty()),
+        "type" => value.as_str() == Some("case"),
+        _ => false,
+    }
+}
+
+/// Load a web Studio script from its parsed JSON.
+pub fn load_value(json: &J, text: &str, file: &str) -> Result<Script, LoadError> {
+    let index = JsonIndex::build(text, 4);
+    let at = |path: Vec<Seg>| -> Pos {
+        index
+            .offset(&path)
+            .map(|o| Pos::of_offset(text, o))
+            .unwrap_or(Pos::new(1, 1))
+    };
+    let shape = |pos: Pos, msg: String| LoadError::new(file, pos, LoadErrorKind::Shape, msg);
+    let root = json
+        .as_object()
+        .ok_or_else(|| shape(Pos::new(1, 1), "expected a JSON object".into()))?;
+    // Some API responses wrap the content: {"scriptContent": {...}}.
+    let (root, prefix): (&Map<String, J>, Vec<&str>) =
+        match root.get("scriptContent").and_then(|c| c.as_object()) {
+            Some(inner) => (inner, vec!["scriptContent"]),
+            None => (root, vec![]),
+        };
+    let p = |segs: &[Seg]| -> Vec<Seg> {
+        prefix
+            .iter()
+            .map(|s| Seg::Key(s.to_string()))
+            .chain(segs.iter().cloned())
+            .collect()
+    };
+    let key = |k: &str| Seg::Key(k.to_string());
+
+    if let Some((path, k, off)) = index.duplicates.first() {
+        let kind = if path.len() == prefix.len() + 1 {
+            LoadErrorKind::DuplicateId
+        } else {
+            LoadErrorKind::Shape
+        };
+        return Err(LoadError::new(
+            file,
+            Pos::of_offset(text, *off),
+            kind,
+            format!("duplicate key \"{k}\""),
+        ));
+    }
+
+    let mut script = Script::default();
+    let header = match root.get("header") {
+        None => Map::new(),
+        Some(J::Object(h)) => h.clone(),
+        Some(_) => {
+            return Err(shape(
+                at(p(&[key("header")])),
+                "\"header\" must be an object".into(),
+            ));
+        }
+    };
+    script.name = header
+        .get("scriptName")
+        .and_then(|v| v.as_str())
+        .unwrap_or("")
+        .to_string();
+    let media_pos = at(p(&[key("header"), key("mediaType")]));
+    script.media_type = match (header.get("mediaType"), header.get("mediaTypeName")) {
+        (Some(J::Number(n)), _) => n
+            .as_i64()
+            .and_then(MediaType::from_studio_id)
+            .ok_or_else(|| shape(media_pos, format!("unknown mediaType {n}")))?,
+        (_, Some(J::String(s))) => MediaType::parse(s)
+            .ok_or_else(|| shape(media_pos, format!("unknown mediaTypeName \"{s}\"")))?,
+        (Some(J::String(s)), _) => MediaType::parse(s)
+            .ok_or_else(|| shape(media_pos, format!("unknown mediaType \"{s}\"")))?,
+        _ => MediaType::Generic,
+    };
+    let generated_layout =
+        header.get("prosperoLayout").and_then(|v| v.as_str()) == Some("generated");
+    script.header = header
+        .into_iter()
+        .filter(|(k, _)| !DERIVED_HEADER.contains(&k.as_str()))
+        .collect();
+
+    let empty = Map::new();
+    let section = |name: &str| -> Result<&Map<String, J>, LoadError> {
+        match root.get(name) {
+            None => Ok(&empty),
+            Some(J::Object(m)) => Ok(m),
+            Some(_) => Err(shape(
+                at(p(&[key(name)])),
+                format!("\"{name}\" must be an object keyed by action id"),
+            )),
+        }
+    };
+    let actions = section("actions")?;
+    let properties = section("properties")?;
+    let branches = section("branches")?;
+    if actions.is_empty() {
+        return Err(shape(Pos::new(1, 1), "the script has no actions".into()));
+    }
+
+    // Studio keys are numeric ids; the model id is `prosperoId` when present.
+    let mut id_of_key: Vec<(String, String)> = Vec::new();
+    for (k, a) in actions {
+        let pos = at(p(&[key("actions"), key(k)]));
+        let obj = a
+            .as_object()
+            .ok_or_else(|| shape(pos, format!("actions[\"{k}\"] must be an object")))?;
+        let id = match obj.get("prosperoId") {
+            Some(J::String(s)) if !s.is_empty() => s.clone(),
+            _ => k.clone(),
+        };
+        if id_of_key.iter().any(|(_, other)| *other == id) {
+            return Err(LoadError::new(
+                file,
+                pos,
+                LoadErrorKind::DuplicateId,
+                format!("duplicate action id \"{id}\""),
+            ));
+        }
+        id_of_key.push((k.clone(), id));
+    }
+    let resolve_target = |to: &J| -> Option<Option<String>> {
+        let raw = match to {
+            J::Number(n) => n.to_string(),
+            J::String(s) => s.clone(),
+            J::Null => return Some(None),
+            _ => return None,
+        };
+        if raw.is_empty() || raw == "-1" {
+            return Some(None);
+        }
+        Some(Some(
+            id_of_key
+                .iter()
+                .find(|(k, _)| *k == raw)
+                .map(|(_, id)| id.clone())
+                .unwrap_or(raw),
+        ))
+    };
+
+    for (k, a) in actions {
+        let apos = at(p(&[key("actions"), key(k)]));
+        let obj = a
+            .as_object()
+            .ok_or_else(|| shape(apos, "action must be an object".into()))?;
+        let id = id_of_key
+            .iter()
+            .find(|(kk, _)| kk == k)
+            .map(|(_, id)| id.clone())
+            .unwrap_or_else(|| k.clone());
+        let kind = obj
+            .get("name")
+            .and_then(|n| n.as_str())
+            .filter(|s| !s.trim().is_empty())
+            .ok_or_else(|| {
+                shape(
+                    apos,
+                    format!("action {k} has no \"name\" (its action type)"),
+                )
+            })?;
+        let mut action = Action::new(id.clone(), kind.trim());
+        action.caption = obj
+            .get("label")
+            .and_then(|l| l.as_str())
+            .unwrap_or("")
+            .to_string();
+        if let Some(v) = obj.get("version") {
+            action.version = match v {
+                J::Number(n) => n
+                    .as_u64()
+                    .filter(|v| *v >= 1 && *v <= 1000)
+                    .map(|v| v as u32),
+                J::String(s) => s.trim().parse::<u32>().ok().filter(|v| *v >= 1),
+                _ => None,
+            }
+            .ok_or_else(|| {
+                shape(
+                    at(p(&[key("actions"), key(k), key("version")])),
+                    "\"version\" must be a whole number".into(),
+                )
+                .with_action(ActionRef::of(&action))
+            })?;
+        }
+        if !generated_layout {
+            if let (Some(x), Some(y)) = (
+                obj.get("x").and_then(|v| v.as_i64()),
+                obj.get("y").and_then(|v| v.as_i64()),
+            ) {
+                action.layout = Some((x, y));
+            }
+        }
+        for (ek, ev) in obj {
+            if KNOWN_ACTION.contains(&ek.as_str()) {
+                continue;
+            }
+            if generated_layout && (ek == "xws" || ek == "yws") {
+                continue;
+            }
+            if is_default_action_extra(ek, ev, &action.kind, action.layout) {
+                continue;
+            }
+            action.extra.insert(ek.clone(), ev.clone());
+        }
+
+        // Properties: {"0": {"name", "value"}, ...} in index order.
+        if let Some(props) = properties.get(k) {
+            let ppos = at(p(&[key("properties"), key(k)]));
+            let props = props.as_object().ok_or_else(|| {
+                shape(ppos, "properties must be an object".into())
+                    .with_action(ActionRef::of(&action))
+            })?;
+            let mut ordered: Vec<(f64, &String, &J)> = Vec::new();
+            for (pk, pv) in props {
+                let order = pk.parse::<f64>().unwrap_or(f64::MAX);
+                ordered.push((order, pk, pv));
+            }
+            ordered.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal));
+            for (_, pk, pv) in ordered {
+                let pos = at(p(&[key("properties"), key(k), key(pk)]));
+                let entry = pv.as_object().ok_or_else(|| {
+                    shape(
+                        pos,
+                        format!("property {pk} must be {{\"name\", \"value\"}}"),
+                    )
+                    .with_action(ActionRef::of(&action))
+                })?;
+                let name = entry.get("name").and_then(|n| n.as_str()).ok_or_else(|| {
+                    shape(pos, format!("property {pk} has no \"name\""))
+                        .with_action(ActionRef::of(&action))
+                })?;
+                let value = match entry.get("value") {
+                    None | Some(J::Null) => PropValue::Text(String::new()),
+                    Some(J::String(s)) => PropValue::Text(s.clone()),
+                    Some(J::Number(n)) => PropValue::Text(n.to_string()),
+                    Some(J::Bool(b)) => {
+                        PropValue::Text(if *b { "True".into() } else { "False".into() })
+                    }
+                    Some(J::Array(items)) => {
+                        let mut list = Vec::new();
+                        for item in items {
+                            list.push(match item {
+                                J::String(s) => s.clone(),
+                                J::Number(n) => n.to_string(),
+                                J::Null => String::new(),
+                                other => other.to_string(),
+                            });
+                        }
+                        PropValue::List(list)
+                    }
+                    Some(other) => PropValue::Text(other.to_string()),
+                };
+                script
+                    .origin
+                    .property_positions
+                    .insert((id.clone(), name.to_string()), pos);
+                action.properties.push(Property {
+                    name: name.to_string(),
+                    value,
+                });
+            }
+        }
+
+        // Branches: entries ordered by `index`.
+        if let Some(brs) = branches.get(k) {
+            let bpos = at(p(&[key("branches"), key(k)]));
+            let list = brs.as_array().ok_or_else(|| {
+                shape(bpos, "branches must be a list".into()).with_action(ActionRef::of(&action))
+            })?;
+            let mut entries: Vec<(i64, usize, &Map<String, J>)> = Vec::new();
+            for (n, b) in list.iter().enumerate() {
+                let e = b.as_object().ok_or_else(|| {
+                    shape(
+                        at(p(&[key("branches"), key(k), Seg::Index(n)])),
+                        "branch entry must be an object".into(),
+                    )
+                    .with_action(ActionRef::of(&action))
+                })?;
+                entries.push((
+                    e.get("index").and_then(|i| i.as_i64()).unwrap_or(n as i64),
+                    n,
+                    e,
+                ));
+            }
+            entries.sort_by_key(|(idx, n, _)| (*idx, *n));
+            for (_, n, e) in entries {
+                let pos = at(p(&[key("branches"), key(k), Seg::Index(n)]));
+                let target = resolve_target(e.get("to").unwrap_or(&J::Null)).ok_or_else(|| {
+                    shape(pos, "branch \"to\" must be an action id".into())
+                        .with_action(ActionRef::of(&action))
+                })?;
+                let Some(target) = target else { continue };
+                let typ = e.get("type").and_then(|t| t.as_str()).unwrap_or("");
+                let label = e.get("label").and_then(|l| l.as_str()).unwrap_or("");
+                let name = if typ.eq_ignore_ascii_case("default") {
+                    "Default".to_string()
+                } else if label.is_empty() {
+                    return Err(shape(
+                        pos,
+                        "a branch that is not the default needs a \"label\"".into(),
+                    )
+                    .with_action(ActionRef::of(&action)));
+                } else {
+                    label.to_string()
+                };
+                let mut branch = Branch::new(name, target);
+                for (ek, ev) in e {
+                    if matches!(ek.as_str(), "to" | "label" | "index") {
+                        continue;
+                    }
+                    if ek == "type" && typ.eq_ignore_ascii_case("default") {
+                        continue;
+                    }
+                    if is_default_branch_extra(ek, ev) {
+                        continue;
+                    }
+                    branch.extra.insert(ek.clone(), ev.clone());
+                }
+                action.branches.push(branch);
+            }
+        }
+        script.origin.positions.insert(id.clone(), apos);
+        script.actions.push(action);
+    }
+    for (k, _) in properties.iter().chain(branches.iter()) {
+        if !actions.contains_key(k) {
+            let section = if properties.contains_key(k) {
+                "properties"
+            } else {
+                "branches"
+            };
+            return Err(shape(
+                at(p(&[key(section), key(k)])),
+                format!("{section} for action {k}, which is not in \"actions\""),
+            ));
+        }
+    }
+    Ok(script)
+}
+
+/// Export a script as web Studio JSON.
+pub fn export(script: &Script) -> J {
+    // Numeric ids for Studio; model ids that are not numbers move to
+    // `prosperoId`.
+    let mut used: Vec<i64> = script
+        .actions
+        .iter()
+        .filter_map(|a| a.id.parse::<i64>().ok())
+        .collect();
+    let mut next_free = used.iter().copied().max().unwrap_or(0) + 1;
+    let mut numeric: Vec<(String, i64, bool)> = Vec::new();
+    for a in &script.actions {
+        match a.id.parse::<i64>() {
+            Ok(n) if n.to_string() == a.id && !numeric.iter().any(|(_, m, _)| *m == n) => {
+                numeric.push((a.id.clone(), n, false))
+            }
+            _ => {
+                while used.contains(&next_free) {
+                    next_free += 1;
+                }
+                used.push(next_free);
+                numeric.push((a.id.clone(), next_free, true));
+                next_free += 1;
+            }
+        }
+    }
+    let num_of = |id: &str| numeric.iter().find(|(i, _, _)| i == id).map(|(_, n, _)| *n);
+    let generate_layout = script.actions.iter().any(|a| a.layout.is_none());
+
+    let mut header = Map::new();
+    header.insert("scriptName".into(), J::String(script.name.clone()));
+    header.insert("mediaType".into(), J::from(script.media_type.studio_id()));
+    header.insert(
+        "mediaTypeName".into(),
+        J::String(script.media_type.studio_name().into()),
+    );
+    header.insert(
+        "nextActionId".into(),
+        J::from(used.iter().copied().max().unwrap_or(0) + 1),
+    );
+    if generate_layout {
+        header.insert("prosperoLayout".into(), J::String("generated".into()));
+    }
+    for (k, v) in &script.header {
+        header.insert(k.clone(), v.clone());
+    }
+
+    let mut actions = Map::new();
+    let mut properties = Map::new();
+    let mut branches = Map::new();
+    for (row, a) in script.actions.iter().enumerate() {
+        let (_, n, renamed) = numeric[row].clone();
+        let key = n.to_string();
+        let (x, y) = match (generate_layout, a.layout) {
+            (false, Some(l)) => l,
+            _ => (60, 60 + 120 * row as i64),
+        };
+        let mut o = Map::new();
+        o.insert("actionId".into(), J::from(n));
+        o.insert("libraryId".into(), J::String(library_id(&a.kind).into()));
+        o.insert("name".into(), J::String(a.kind.clone()));
+        o.insert("version".into(), J::from(a.version));
+        o.insert("label".into(), J::String(a.caption.clone()));
+        o.insert("dependencyOrder".into(), J::String("0".into()));
+        o.insert("implType".into(), J::String("0".into()));
+        o.insert("x".into(), J::from(x));
+        o.insert("y".into(), J::from(y));
+        o.insert("xws".into(), J::from(x));
+        o.insert("yws".into(), J::from(y));
+        if renamed {
+            o.insert("prosperoId".into(), J::String(a.id.clone()));
+        }
+        for (k, v) in &a.extra {
+            o.insert(k.clone(), v.clone());
+        }
+        actions.insert(key.clone(), J::Object(o));
+
+        let mut props = Map::new();
+        for (i, p) in a.properties.iter().enumerate() {
+            let value = match &p.value {
+                PropValue::Text(s) => J::String(s.clone()),
+                PropValue::List(items) => J::Array(items.iter().cloned().map(J::String).collect()),
+            };
+            let mut e = Map::new();
+            e.insert("name".into(), J::String(p.name.clone()));
+            e.insert("value".into(), value);
+            props.insert(i.to_string(), J::Object(e));
+        }
+        properties.insert(key.clone(), J::Object(props));
+
+        let mut list = Vec::new();
+        for (i, b) in a.branches.iter().enumerate() {
+            let is_default = b.name == "Default";
+            let to = num_of(&b.target)
+                .map(J::from)
+                .unwrap_or_else(|| J::String(b.target.clone()));
+            let mut e = Map::new();
+            e.insert("to".into(), to);
+            e.insert(
+                "label".into(),
+                J::String(if is_default {
+                    String::new()
+                } else {
+                    b.name.clone()
+                }),
+            );
+            e.insert(
+                "type".into(),
+                J::String(if is_default {
+                    "default".into()
+                } else {
+                    "case".into()
+                }),
+            );
+            e.insert("index".into(), J::from(i));
+            e.insert("ports".into(), J::String(String::new()));
+            e.insert("lineType".into(), J::String(String::new()));
+            e.insert("elbows".into(), J::Array(vec![]));
+            for (k, v) in &b.extra {
+                e.insert(k.clone(), v.clone());
+            }
+            list.push(J::Object(e));
+        }
+        branches.insert(key, J::Array(list));
+    }
+    let mut root = Map::new();
+    root.insert("header".into(), J::Object(header));
+    root.insert("actions".into(), J::Object(actions));
+    root.insert("properties".into(), J::Object(properties));
+    root.insert("branches".into(), J::Object(branches));
+    J::Object(root)
+}
+
+/// Export as pretty-printed text.
+pub fn export_text(script: &Script) -> String {
+    serde_json::to_string_pretty(&export(script)).unwrap_or_default()
+}

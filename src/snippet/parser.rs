@@ -1,0 +1,479 @@
+//! Parser for the snippet dialect's expressions and `{}` templates.
+//!
+//! Precedence, tightest first: parentheses and postfix forms (member, index,
+//! call); unary `-` and `!`; `^`; `*` `/` `\` `%`; `+` `-` `~`;
+//! comparisons; `&`; `|`. Binary operators associate to the left.
+//! The [`Parser`] works over a token list so that the statement parser can
+//! share it.
+
+use super::SnippetError;
+use super::ast::*;
+use super::lexer::{StrKind, Tok, Token, lex, scan_braces};
+use crate::script::Pos;
+
+/// A recursive-descent parser over snippet tokens.
+pub struct Parser {
+    toks: Vec<Token>,
+    i: usize,
+    /// Depth of open parentheses/brackets: line breaks are ignored inside.
+    nest: usize,
+}
+
+impl Parser {
+    /// A parser for `src`, whose first character is at `base`.
+    pub fn new(src: &str, base: Pos) -> Parser {
+        Parser {
+            toks: lex(src, base),
+            i: 0,
+            nest: 0,
+        }
+    }
+
+    fn skip_newlines_if_nested(&mut self) {
+        while self.nest > 0 && matches!(self.toks.get(self.i).map(|t| &t.tok), Some(Tok::Newline)) {
+            self.i += 1;
+        }
+    }
+
+    /// The current token.
+    pub fn peek(&mut self) -> &Token {
+        self.skip_newlines_if_nested();
+        let last = self.toks.len() - 1;
+        &self.toks[self.i.min(last)]
+    }
+
+    /// The token after the current one (line breaks count).
+    pub fn peek2(&self) -> &Token {
+        let last = self.toks.len() - 1;
+        &self.toks[(self.i + 1).min(last)]
+    }
+
+    /// Consume and return the current token.
+    pub fn next(&mut self) -> Token {
+        let t = self.peek().clone();
+        if self.i < self.toks.len() - 1 {
+            self.i += 1;
+        }
+        t
+    }
+
+    /// Whether the current token is the operator `op`.
+    pub fn at_op(&mut self, op: &str) -> bool {
+        matches!(&self.peek().tok, Tok::Op(o) if *o == op)
+    }
+
+    /// Consume operator `op` or fail.
+    pub fn expect_op(&mut self, op: &str) -> Result<Pos, SnippetError> {
+        let t = self.next();
+        match &t.tok {
+            Tok::Op(o) if *o == op => Ok(t.pos),
+            other => Err(SnippetError::syntax(
+                t.pos,
+                format!("expected '{op}' but found {}", describe(other)),
+            )),
+        }
+    }
+
+    /// Fail unless the input is used up.
+    pub fn expect_end(&mut self) -> Result<(), SnippetError> {
+        let t = self.peek().clone();
+        match &t.tok {
+            Tok::Eof => Ok(()),
+            other => Err(SnippetError::syntax(
+                t.pos,
+                format!("unexpected {} after the expression", describe(other)),
+            )),
+        }
+    }
+
+    /// Parse one expression.
+    pub fn expression(&mut self) -> Result<Expr, SnippetError> {
+        self.binary(1)
+    }
+
+    fn binary(&mut self, min: u8) -> Result<Expr, SnippetError> {
+        let mut lhs = self.unary()?;
+        loop {
+            let t = self.peek().clone();
+            let op = match &t.tok {
+                Tok::Op(o) => match *o {
+                    "^" => BinOp::Pow,
+                    "*" => BinOp::Mul,
+                    "/" => BinOp::Div,
+                    "\\" => BinOp::IDiv,
+                    "%" => BinOp::Mod,
+                    "+" => BinOp::Add,
+                    "-" => BinOp::Sub,
+                    "~" => BinOp::Xor,
+                    "=" | "==" => BinOp::Eq,
+                    "!=" | "<>" => BinOp::Ne,
+                    "<" => BinOp::Lt,
+                    "<=" => BinOp::Le,
+                    ">" => BinOp::Gt,
+                    ">=" => BinOp::Ge,
+                    "&" | "&&" => BinOp::And,
+                    "|" | "||" => BinOp::Or,
+                    _ => break,
+                },
+                _ => break,
+            };
+            let prec = op.precedence();
+            if prec < min {
+                break;
+            }
+            self.next();
+            let rhs = self.binary(prec + 1)?;
+            lhs = Expr::Binary(op, Box::new(lhs), Box::new(rhs), t.pos);
+        }
+        Ok(lhs)
+    }
+
+    fn unary(&mut self) -> Result<Expr, SnippetError> {
+        let t = self.peek().clone();
+        match &t.tok {
+            Tok::Op("-") => {
+                self.next();
+                let e = self.unary()?;
+                Ok(match e {
+                    Expr::Num(n, _) if !n.starts_with('-') => Expr::Num(format!("-{n}"), t.pos),
+                    e => Expr::Unary(UnOp::Neg, Box::new(e), t.pos),
+                })
+            }
+            Tok::Op("+") => {
+                self.next();
+                self.unary()
+            }
+            Tok::Op("!") => {
+                self.next();
+                Ok(Expr::Unary(UnOp::Not, Box::new(self.unary()?), t.pos))
+            }
+            _ => {
+                let p = self.primary()?;
+                self.postfix(p)
+            }
+        }
+    }
+
+    fn primary(&mut self) -> Result<Expr, SnippetError> {
+        let t = self.next();
+        match t.tok {
+            Tok::Num(n) => Ok(Expr::Num(n, t.pos)),
+            Tok::Str(s, kind) => string_literal(&s, kind, t.pos),
+            Tok::Ident(name) => {
+                if name.eq_ignore_ascii_case("true") {
+                    return Ok(Expr::Bool(true, t.pos));
+                }
+                if name.eq_ignore_ascii_case("false") {
+                    return Ok(Expr::Bool(false, t.pos));
+                }
+                if name.eq_ignore_ascii_case("global") && self.at_op(":") {
+                    self.next();
+                    let v = self.next();
+                    return match v.tok {
+                        Tok::Ident(n) => Ok(Expr::Var(
+                            VarName {
+                                name: n,
+                                global: true,
+                            },
+                            t.pos,
+                        )),
+                        other => Err(SnippetError::syntax(
+                            v.pos,
+                            format!(
+                                "expected a variable name after 'global:' but found {}",
+                                describe(&other)
+                            ),
+                        )),
+                    };
+                }
+                if self.at_op("(") {
+                    let args = self.arguments()?;
+                    return Ok(Expr::Call(name, args, t.pos));
+                }
+                Ok(Expr::Var(
+                    VarName {
+                        name,
+                        global: false,
+                    },
+                    t.pos,
+                ))
+            }
+            Tok::Op("(") => {
+                self.nest += 1;
+                let e = self.expression();
+                let close = self.expect_op(")");
+                self.nest -= 1;
+                let e = e?;
+                close?;
+                Ok(e)
+            }
+            Tok::Error(msg) => Err(SnippetError::syntax(t.pos, msg)),
+            other => Err(SnippetError::syntax(
+                t.pos,
+                format!("expected a value but found {}", describe(&other)),
+            )),
+        }
+    }
+
+    fn arguments(&mut self) -> Result<Vec<Expr>, SnippetError> {
+        self.expect_op("(")?;
+        self.nest += 1;
+        let r = (|| {
+            let mut args = Vec::new();
+            if self.at_op(")") {
+                self.next();
+                return Ok(args);
+            }
+            loop {
+                args.push(self.expression()?);
+                if self.at_op(",") {
+                    self.next();
+                    continue;
+                }
+                self.expect_op(")")?;
+                return Ok(args);
+            }
+        })();
+        self.nest -= 1;
+        r
+    }
+
+    fn postfix(&mut self, mut e: Expr) -> Result<Expr, SnippetError> {
+        loop {
+            if self.at_op(".") {
+                let dot = self.next();
+                let t = self.next();
+                let name = match t.tok {
+                    Tok::Ident(n) => n,
+                    Tok::Num(n) if n.chars().all(|c| c.is_ascii_digit()) => n,
+                    other => {
+                        return Err(SnippetError::syntax(
+                            t.pos,
+                            format!(
+                                "expected a member name after '.' but found {}",
+                                describe(&other)
+                            ),
+                        ));
+                    }
+                };
+                if self.at_op("(") {
+                    let mut args = vec![e];
+                    args.extend(self.arguments()?);
+                    e = Expr::Call(name, args, dot.pos);
+                } else {
+                    e = Expr::Member(Box::new(e), name, dot.pos);
+                }
+            } else if self.at_op("[") {
+                let open = self.next();
+                self.nest += 1;
+                let idx = self.expression();
+                let close = self.expect_op("]");
+                self.nest -= 1;
+                let idx = idx?;
+                close?;
+                e = Expr::Index(Box::new(e), Box::new(idx), open.pos);
+            } else {
+                return Ok(e);
+            }
+        }
+    }
+}
+
+/// Describe a token for messages.
+pub fn describe(t: &Tok) -> String {
+    match t {
+        Tok::Num(n) => format!("number {n}"),
+        Tok::Str(..) => "a string".into(),
+        Tok::Ident(n) => format!("'{n}'"),
+        Tok::Op(o) => format!("'{o}'"),
+        Tok::Newline => "the end of the line".into(),
+        Tok::Eof => "the end of the input".into(),
+        Tok::Error(e) => e.clone(),
+    }
+}
+
+/// Parse a complete expression.
+pub fn parse_expression(src: &str, base: Pos) -> Result<Expr, SnippetError> {
+    let mut p = Parser::new(src, base);
+    if matches!(p.peek().tok, Tok::Eof) {
+        return Err(SnippetError::syntax(base, "the expression is empty"));
+    }
+    let e = p.expression()?;
+    p.expect_end()?;
+    Ok(e)
+}
+
+/// Split text with `{expr}` parts. A brace group whose content does not
+/// parse as an expression stays literal text (JSON written inside a string,
+/// for instance); `strict` makes it an error instead.
+pub fn parse_template(src: &str, base: Pos, strict: bool) -> Result<Vec<StrPart>, SnippetError> {
+    let chars: Vec<char> = src.chars().collect();
+    let mut parts = Vec::new();
+    let mut lit = String::new();
+    let mut i = 0;
+    let mut line = base.line;
+    let mut col = base.column;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '{' {
+            if let Some(close) = scan_braces(&chars, i) {
+                let inner: String = chars[i + 1..close].iter().collect();
+                let inner_pos = Pos::new(line, col + 1);
+                match parse_expression(&inner, inner_pos) {
+                    Ok(e) => {
+                        if !lit.is_empty() {
+                            parts.push(StrPart::Lit(std::mem::take(&mut lit)));
+                        }
+                        parts.push(StrPart::Expr(e));
+                        col += (close + 1 - i) as u32;
+                        i = close + 1;
+                        continue;
+                    }
+                    Err(e) if strict => return Err(e),
+                    Err(_) => {}
+                }
+            }
+        }
+        lit.push(c);
+        if c == '\n' {
+            line += 1;
+            col = 1;
+        } else {
+            col += 1;
+        }
+        i += 1;
+    }
+    if !lit.is_empty() || parts.is_empty() {
+        parts.push(StrPart::Lit(lit));
+    }
+    Ok(parts)
+}
+
+fn string_literal(raw: &str, kind: StrKind, pos: Pos) -> Result<Expr, SnippetError> {
+    // Content starts one column after the quote (two for `$"` and `#"`).
+    let offset = if kind == StrKind::Plain { 1 } else { 2 };
+    let base = Pos::new(pos.line, pos.column + offset);
+    match kind {
+        StrKind::Date => {
+            let canon = super::dates::parse_date_literal(raw).ok_or_else(|| {
+                SnippetError::syntax(
+                    pos,
+                    format!("#\"{raw}\" is not a date this runtime can read"),
+                )
+            })?;
+            Ok(Expr::Date(canon, pos))
+        }
+        StrKind::Plain => Ok(Expr::Str(parse_template(raw, base, false)?, pos)),
+        StrKind::Escaped => {
+            // Escapes first, protecting escaped braces from substitution.
+            let (text, protected) = unescape(raw).map_err(|m| SnippetError::syntax(pos, m))?;
+            let parts = parse_template(&text, base, false)?;
+            let restore = |s: String| s.replace(LBRACE, "{").replace(RBRACE, "}");
+            let _ = protected;
+            Ok(Expr::Str(
+                parts
+                    .into_iter()
+                    .map(|p| match p {
+                        StrPart::Lit(s) => StrPart::Lit(restore(s)),
+                        e => e,
+                    })
+                    .collect(),
+                pos,
+            ))
+        }
+    }
+}
+
+// Private-use characters stand in for escaped braces while the template is
+// split, so `\{` stays a literal brace.
+const LBRACE: char = '\u{E000}';
+const RBRACE: char = '\u{E001}';
+
+fn unescape(raw: &str) -> Result<(String, bool), String> {
+    let mut out = String::with_capacity(raw.len());
+    let mut protected = false;
+    let mut it = raw.chars();
+    while let Some(c) = it.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match it.next() {
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('t') => out.push('\t'),
+            Some('b') => out.push('\u{8}'),
+            Some('0') => out.push('\0'),
+            Some('\\') => out.push('\\'),
+            Some('"') => out.push('"'),
+            Some('\'') => out.push('\''),
+            Some('{') => {
+                out.push(LBRACE);
+                protected = true;
+            }
+            Some('}') => {
+                out.push(RBRACE);
+                protected = true;
+            }
+            Some(other) => return Err(format!("unknown escape '\\{other}' in $\"...\" string")),
+            None => return Err("a $\"...\" string ends with a lone backslash".into()),
+        }
+    }
+    Ok((out, protected))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Expr {
+        parse_expression(s, Pos::new(1, 1)).unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    fn shape(e: &Expr) -> String {
+        match e {
+            Expr::Num(n, _) => n.clone(),
+            Expr::Var(v, _) => v.name.clone(),
+            Expr::Binary(op, a, b, _) => format!("({} {op:?} {})", shape(a), shape(b)),
+            Expr::Unary(op, a, _) => format!("({op:?} {})", shape(a)),
+            Expr::Call(n, args, _) => format!(
+                "{n}({})",
+                args.iter().map(shape).collect::<Vec<_>>().join(", ")
+            ),
+            Expr::Member(a, n, _) => format!("{}.{n}", shape(a)),
+            Expr::Index(a, i, _) => format!("{}[{}]", shape(a), shape(i)),
+            other => format!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn precedence_follows_the_spec() {
+        assert_eq!(shape(&p("a = 1 | b = 2")), "((a Eq 1) Or (b Eq 2))");
+        assert_eq!(shape(&p("1 + 2 * 3 ^ 2")), "(1 Add (2 Mul (3 Pow 2)))");
+        assert_eq!(shape(&p("-x ^ 2")), "((Neg x) Pow 2)");
+        assert_eq!(shape(&p("a & b | c & d")), "((a And b) Or (c And d))");
+        assert_eq!(shape(&p("10 - 2 - 3")), "((10 Sub 2) Sub 3)");
+        assert_eq!(shape(&p("x.f(1).g[2].h")), "f(x, 1).g[2].h");
+        assert_eq!(shape(&p("x.f(1).g()")), "g(f(x, 1))");
+    }
+
+    #[test]
+    fn errors_carry_positions() {
+        let e = parse_expression("a +\n", Pos::new(4, 10)).unwrap_err();
+        assert_eq!(e.pos, Pos::new(4, 13));
+        let e = parse_expression("f(1,", Pos::new(1, 1)).unwrap_err();
+        assert!(e.message.contains("expected a value"), "{e}");
+        assert!(parse_expression("", Pos::new(1, 1)).is_err());
+        assert!(parse_expression("(1", Pos::new(1, 1)).is_err());
+        assert!(parse_expression("1 2", Pos::new(1, 1)).is_err());
+    }
+
+    #[test]
+    fn templates_split_and_stay_lenient() {
+        let parts = parse_template("Hi {name}, {\"json\": 1}", Pos::new(1, 1), false).unwrap();
+        assert_eq!(parts.len(), 3);
+        assert!(matches!(&parts[1], StrPart::Expr(Expr::Var(..))));
+        assert!(matches!(&parts[2], StrPart::Lit(s) if s == ", {\"json\": 1}"));
+        assert!(parse_template("{1 +}", Pos::new(1, 1), true).is_err());
+    }
+}

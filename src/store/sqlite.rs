@@ -1,0 +1,122 @@
+//! The SQLite store (embedded default).
+
+use super::{RunRecord, Store, StoreError};
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// SQLite through sqlx.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Open (creating and migrating) the database at `url`: a path,
+    /// `sqlite:path`, `sqlite://path` or `sqlite::memory:`.
+    pub async fn open(url: &str) -> Result<SqliteStore, StoreError> {
+        let fail = |reason: String| StoreError::Open {
+            url: url.to_string(),
+            reason,
+        };
+        let memory = url.contains(":memory:");
+        let opts = if url.starts_with("sqlite:") {
+            SqliteConnectOptions::from_str(url).map_err(|e| fail(e.to_string()))?
+        } else {
+            SqliteConnectOptions::new().filename(url)
+        };
+        let opts = opts
+            .create_if_missing(true)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .journal_mode(if memory {
+                SqliteJournalMode::Memory
+            } else {
+                SqliteJournalMode::Wal
+            })
+            .synchronous(SqliteSynchronous::Normal);
+        // One connection for a memory database (each connection would get
+        // its own); a few for a file, of which SQLite lets one write at a time.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(if memory { 1 } else { 4 })
+            .connect_with(opts)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&pool)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        Ok(SqliteStore { pool })
+    }
+
+    /// The connection pool.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn business_unit(&self, name: &str) -> Result<i64, StoreError> {
+        sqlx::query("INSERT INTO business_units (name, created_at) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .bind(chrono::Utc::now().to_rfc3339())
+            .execute(&self.pool)
+            .await?;
+        let row = sqlx::query("SELECT id FROM business_units WHERE name = ?1")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get::<i64, _>(0)?)
+    }
+
+    async fn record_run(&self, unit: i64, r: &RunRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO runs (unit_id, run_id, script, script_hash, status, steps, error, return_value, finished_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )
+        .bind(unit)
+        .bind(&r.run_id)
+        .bind(&r.script)
+        .bind(&r.script_hash)
+        .bind(&r.status)
+        .bind(r.steps)
+        .bind(&r.error)
+        .bind(&r.return_value)
+        .bind(&r.finished_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn recent_runs(&self, unit: i64, limit: i64) -> Result<Vec<RunRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT run_id, script, script_hash, status, steps, error, return_value, finished_at
+             FROM runs WHERE unit_id = ?1 ORDER BY id DESC LIMIT ?2",
+        )
+        .bind(unit)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(row_to_record).collect()
+    }
+}
+
+fn row_to_record(r: &sqlx::sqlite::SqliteRow) -> Result<RunRecord, StoreError> {
+    Ok(RunRecord {
+        run_id: r.try_get(0)?,
+        script: r.try_get(1)?,
+        script_hash: r.try_get(2)?,
+        status: r.try_get(3)?,
+        steps: r.try_get(4)?,
+        error: r.try_get(5)?,
+        return_value: r.try_get(6)?,
+        finished_at: r.try_get(7)?,
+    })
+}

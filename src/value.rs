@@ -1,0 +1,738 @@
+//! The value model shared by scripts, snippets, actions and traces.
+//!
+//! Studio values are *text first*: a scalar keeps the text it was given and is
+//! read as a number only when arithmetic or a numeric comparison needs it.
+//! Results of arithmetic are numbers, which print without a trailing `.0`
+//! when whole and with at most 15 significant digits (so `0.1 + 0.2` prints
+//! `0.3`, as the .NET-based product does). Dynamic objects keep their members
+//! in insertion order and arrays are addressed from 1.
+//!
+//! Inside rhai, scalars travel as rhai's own types (`ImmutableString`, `f64`,
+//! `bool`, `()`) so that operators stay cheap; objects and arrays travel as
+//! this [`Value`] type registered as a custom rhai type.
+
+use indexmap::IndexMap;
+use rhai::{Dynamic, ImmutableString};
+use std::fmt;
+use std::sync::Arc;
+
+/// Shared, cheaply cloned text (the same type rhai uses for strings).
+pub type Str = ImmutableString;
+
+/// An ordered dynamic object: member names are case-sensitive.
+pub type Object = IndexMap<String, Value>;
+
+/// A Studio value.
+#[derive(Clone, Debug, Default)]
+pub enum Value {
+    /// A variable or member that was never set. Reads as empty text.
+    #[default]
+    Null,
+    /// Text, the normal form of every scalar.
+    Text(Str),
+    /// The result of arithmetic.
+    Number(f64),
+    /// The result of a comparison or logical operator.
+    Bool(bool),
+    /// A dynamic object with ordered members.
+    Object(Arc<Object>),
+    /// An array; index 1 is the first element.
+    Array(Arc<Vec<Value>>),
+}
+
+impl Value {
+    /// Text value from anything string-like.
+    pub fn text(s: impl Into<Str>) -> Value {
+        Value::Text(s.into())
+    }
+
+    /// An empty dynamic object.
+    pub fn object() -> Value {
+        Value::Object(Arc::new(Object::new()))
+    }
+
+    /// True for `Null`.
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// True for objects and arrays.
+    pub fn is_composite(&self) -> bool {
+        matches!(self, Value::Object(_) | Value::Array(_))
+    }
+
+    /// The value as Studio prints it: text unchanged, numbers without a
+    /// trailing `.0`, booleans as `True`/`False`, objects and arrays as JSON.
+    pub fn to_text(&self) -> Str {
+        match self {
+            Value::Text(s) => s.clone(),
+            Value::Null => Str::new(),
+            other => other.to_string().into(),
+        }
+    }
+
+    /// Read the value as a number, if it is one (numeric text included).
+    pub fn as_number(&self) -> Option<f64> {
+        match self {
+            Value::Number(n) => Some(*n),
+            Value::Text(s) => parse_number(s),
+            _ => None,
+        }
+    }
+
+    /// Truthiness used by IF, `&`, `|` and `!`: booleans as they are, numbers
+    /// when non-zero, text unless empty or one of `false`, `no`, `off`, `0`.
+    pub fn truthy(&self) -> bool {
+        match self {
+            Value::Null => false,
+            Value::Bool(b) => *b,
+            Value::Number(n) => *n != 0.0,
+            Value::Text(s) => text_truthy(s),
+            Value::Object(o) => !o.is_empty(),
+            Value::Array(a) => !a.is_empty(),
+        }
+    }
+
+    /// Member of an object by exact (case-sensitive) name.
+    pub fn member(&self, name: &str) -> Option<&Value> {
+        match self {
+            Value::Object(o) => o.get(name),
+            _ => None,
+        }
+    }
+
+    /// Number of elements: array length, object member count, or the number
+    /// of `|`-separated items in text (0 for empty text).
+    pub fn count(&self) -> usize {
+        match self {
+            Value::Null => 0,
+            Value::Array(a) => a.len(),
+            Value::Object(o) => o.len(),
+            Value::Text(s) if s.is_empty() => 0,
+            Value::Text(s) => s.split('|').count(),
+            _ => 1,
+        }
+    }
+
+    /// Element `index` (1-based) of an array or of a `|`-delimited text.
+    pub fn index(&self, index: i64) -> Option<Value> {
+        if index < 1 {
+            return None;
+        }
+        let i = (index - 1) as usize;
+        match self {
+            Value::Array(a) => a.get(i).cloned(),
+            Value::Text(s) => s.split('|').nth(i).map(Value::text),
+            Value::Number(_) | Value::Bool(_) if i == 0 => Some(self.clone()),
+            _ => None,
+        }
+    }
+
+    /// Convert to JSON the way the product's `asjson()` does: every scalar
+    /// becomes a JSON string, `Null` an empty string, order is kept.
+    pub fn to_studio_json(&self) -> serde_json::Value {
+        self.to_json_with(true)
+    }
+
+    /// Convert to JSON for reports: like [`Value::to_studio_json`] but `Null`
+    /// stays `null`.
+    pub fn to_report_json(&self) -> serde_json::Value {
+        self.to_json_with(false)
+    }
+
+    fn to_json_with(&self, null_as_text: bool) -> serde_json::Value {
+        use serde_json::Value as J;
+        match self {
+            Value::Null if null_as_text => J::String(String::new()),
+            Value::Null => J::Null,
+            Value::Object(o) => J::Object(
+                o.iter()
+                    .map(|(k, v)| (k.clone(), v.to_json_with(null_as_text)))
+                    .collect(),
+            ),
+            Value::Array(a) => J::Array(a.iter().map(|v| v.to_json_with(null_as_text)).collect()),
+            scalar => J::String(scalar.to_text().to_string()),
+        }
+    }
+
+    /// Read JSON into a value: objects keep member order, arrays stay arrays,
+    /// numbers become numbers, strings text, `null` becomes `Null`.
+    pub fn from_json(json: &serde_json::Value) -> Value {
+        use serde_json::Value as J;
+        match json {
+            J::Null => Value::Null,
+            J::Bool(b) => Value::Bool(*b),
+            J::Number(n) => match n.as_f64() {
+                Some(f) => Value::Number(f),
+                None => Value::text(n.to_string()),
+            },
+            J::String(s) => Value::text(s.as_str()),
+            J::Array(a) => Value::Array(Arc::new(a.iter().map(Value::from_json).collect())),
+            J::Object(o) => Value::Object(Arc::new(
+                o.iter()
+                    .map(|(k, v)| (k.clone(), Value::from_json(v)))
+                    .collect(),
+            )),
+        }
+    }
+
+    /// Hand the value to rhai: scalars as native rhai types, composites as
+    /// the custom `Value` type.
+    pub fn to_dynamic(&self) -> Dynamic {
+        match self {
+            Value::Null => Dynamic::UNIT,
+            Value::Text(s) => Dynamic::from(s.clone()),
+            Value::Number(n) => Dynamic::from_float(*n),
+            Value::Bool(b) => Dynamic::from_bool(*b),
+            composite => Dynamic::from(composite.clone()),
+        }
+    }
+
+    /// Take a value back from rhai.
+    pub fn from_dynamic(d: Dynamic) -> Value {
+        if d.is_unit() {
+            return Value::Null;
+        }
+        if d.is_string() {
+            return match d.into_immutable_string() {
+                Ok(s) => Value::Text(s),
+                Err(_) => Value::Null,
+            };
+        }
+        if let Ok(f) = d.as_float() {
+            return Value::Number(f);
+        }
+        if let Ok(i) = d.as_int() {
+            return Value::Number(i as f64);
+        }
+        if let Ok(b) = d.as_bool() {
+            return Value::Bool(b);
+        }
+        if let Ok(c) = d.as_char() {
+            return Value::text(c.to_string());
+        }
+        if d.is::<Value>() {
+            return d.cast::<Value>();
+        }
+        if d.is_array() {
+            let arr = d.cast::<rhai::Array>();
+            return Value::Array(Arc::new(arr.into_iter().map(Value::from_dynamic).collect()));
+        }
+        if d.is_map() {
+            let map = d.cast::<rhai::Map>();
+            return Value::Object(Arc::new(
+                map.into_iter()
+                    .map(|(k, v)| (k.to_string(), Value::from_dynamic(v)))
+                    .collect(),
+            ));
+        }
+        Value::text(d.to_string())
+    }
+
+    /// Studio equality (`=`): numeric when both sides read as numbers,
+    /// truthiness when either side is a boolean, otherwise exact text.
+    pub fn loose_eq(&self, other: &Value) -> bool {
+        if let (Some(a), Some(b)) = (self.as_number(), other.as_number()) {
+            return a == b;
+        }
+        if matches!(self, Value::Bool(_)) || matches!(other, Value::Bool(_)) {
+            if let (Some(a), Some(b)) = (bool_reading(self), bool_reading(other)) {
+                return a == b;
+            }
+        }
+        self.to_text() == other.to_text()
+    }
+
+    /// Studio ordering: numeric when both sides read as numbers, otherwise
+    /// ordinal comparison of the texts.
+    pub fn loose_cmp(&self, other: &Value) -> std::cmp::Ordering {
+        if let (Some(a), Some(b)) = (self.as_number(), other.as_number()) {
+            return a.partial_cmp(&b).unwrap_or(std::cmp::Ordering::Equal);
+        }
+        self.to_text().as_str().cmp(other.to_text().as_str())
+    }
+}
+
+/// A boolean reading of a value, if it has one (`True`/`False`, `yes`/`no`,
+/// numbers).
+fn bool_reading(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::Number(n) => Some(*n != 0.0),
+        Value::Text(s) => parse_bool(s),
+        _ => None,
+    }
+}
+
+fn text_truthy(s: &str) -> bool {
+    match parse_bool(s) {
+        Some(b) => b,
+        None => !s.trim().is_empty(),
+    }
+}
+
+/// Parse the boolean spellings the catalog accepts: Yes/No, True/False,
+/// On/Off, 1/0, in any case.
+pub fn parse_bool(s: &str) -> Option<bool> {
+    let t = s.trim();
+    if t.eq_ignore_ascii_case("true")
+        || t.eq_ignore_ascii_case("yes")
+        || t.eq_ignore_ascii_case("on")
+    {
+        Some(true)
+    } else if t.eq_ignore_ascii_case("false")
+        || t.eq_ignore_ascii_case("no")
+        || t.eq_ignore_ascii_case("off")
+        || t.is_empty()
+    {
+        Some(false)
+    } else if let Some(n) = parse_number(t) {
+        Some(n != 0.0)
+    } else {
+        None
+    }
+}
+
+/// Read text as a number the way the product does: optional sign, digits,
+/// optional decimal point and exponent, surrounding blanks ignored. Words
+/// such as `inf` or `nan` are not numbers.
+pub fn parse_number(s: &str) -> Option<f64> {
+    let t = s.trim();
+    let bytes = t.as_bytes();
+    if bytes.is_empty() {
+        return None;
+    }
+    let mut digits = false;
+    for (i, b) in bytes.iter().enumerate() {
+        match b {
+            b'0'..=b'9' => digits = true,
+            b'.' => {}
+            b'+' | b'-' if i == 0 => {}
+            b'+' | b'-' if matches!(bytes[i - 1], b'e' | b'E') => {}
+            b'e' | b'E' if digits => {}
+            _ => return None,
+        }
+    }
+    if !digits {
+        return None;
+    }
+    t.parse::<f64>().ok().filter(|n| n.is_finite())
+}
+
+/// Print a number as Studio does: whole numbers without a decimal part,
+/// others rounded to 15 significant digits.
+pub fn format_number(n: f64) -> String {
+    if n.is_nan() {
+        return "NaN".into();
+    }
+    if n.is_infinite() {
+        return if n > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
+    }
+    if n == n.trunc() && n.abs() < 1e15 {
+        // `-0` prints as `0`.
+        return format!("{}", n as i64);
+    }
+    // Round to 15 significant digits, then print the shortest form that
+    // reads back as the rounded value.
+    let rounded: f64 = format!("{n:.14e}").parse().unwrap_or(n);
+    let s = format!("{rounded}");
+    if s.contains('e') || !s.contains('.') {
+        s
+    } else {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+/// The case-insensitive key of a variable name: lower case, with `__err`
+/// folded onto `_err` (the product spells the error variable both ways).
+pub fn var_key(name: &str) -> String {
+    let key = name.trim().to_lowercase();
+    if key == "__err" {
+        "_err".to_string()
+    } else {
+        key
+    }
+}
+
+/// One step of a member path: `.name` or `[index]` (1-based).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PathSeg {
+    /// An object member (case-sensitive).
+    Member(String),
+    /// An array element, from 1.
+    Index(usize),
+}
+
+/// Error from [`set_path`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PathError {
+    /// Index 0 or negative.
+    #[error("array indexes start at 1")]
+    ZeroIndex,
+    /// The path would make an array longer than allowed.
+    #[error("array size budget exceeded (limit {0})")]
+    ArrayTooLarge(usize),
+    /// The path would give an object more members than allowed.
+    #[error("object size budget exceeded (limit {0})")]
+    ObjectTooLarge(usize),
+}
+
+/// Assign `new` at `path` inside `target`, creating objects and arrays on
+/// the way (`o.a[2].b = x` works on an empty `o`). A scalar in the way is
+/// replaced by an object or array. Shared structure is copied on write.
+pub fn set_path(
+    target: &mut Value,
+    path: &[PathSeg],
+    new: Value,
+    max_array: usize,
+    max_object: usize,
+) -> Result<(), PathError> {
+    let Some((first, rest)) = path.split_first() else {
+        *target = new;
+        return Ok(());
+    };
+    match first {
+        PathSeg::Member(name) => {
+            if !matches!(target, Value::Object(_)) {
+                *target = Value::object();
+            }
+            let Value::Object(obj) = target else {
+                unreachable!("just made an object")
+            };
+            let obj = Arc::make_mut(obj);
+            if !obj.contains_key(name) && obj.len() >= max_object {
+                return Err(PathError::ObjectTooLarge(max_object));
+            }
+            let slot = obj.entry(name.clone()).or_insert(Value::Null);
+            set_path(slot, rest, new, max_array, max_object)
+        }
+        PathSeg::Index(i) => {
+            if *i == 0 {
+                return Err(PathError::ZeroIndex);
+            }
+            if *i > max_array {
+                return Err(PathError::ArrayTooLarge(max_array));
+            }
+            if rest.is_empty() {
+                // `s[2] = x` on text edits a `|`-delimited array.
+                if let Value::Text(t) = target {
+                    let mut items: Vec<String> = if t.is_empty() {
+                        Vec::new()
+                    } else {
+                        t.split('|').map(str::to_string).collect()
+                    };
+                    while items.len() < *i {
+                        items.push(String::new());
+                    }
+                    items[*i - 1] = new.to_text().to_string();
+                    *target = Value::text(items.join("|"));
+                    return Ok(());
+                }
+            }
+            if !matches!(target, Value::Array(_)) {
+                *target = Value::Array(Arc::new(Vec::new()));
+            }
+            let Value::Array(arr) = target else {
+                unreachable!("just made an array")
+            };
+            let arr = Arc::make_mut(arr);
+            while arr.len() < *i {
+                arr.push(Value::Null);
+            }
+            set_path(&mut arr[*i - 1], rest, new, max_array, max_object)
+        }
+    }
+}
+
+/// Where an assignment goes: a variable, optionally `global:`, optionally
+/// a member path inside it (`order.items[2].sku`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VarTarget {
+    /// The variable's key.
+    pub key: String,
+    /// The variable's name as written.
+    pub name: String,
+    /// Written `global:name`: goes to the run's root scope.
+    pub global: bool,
+    /// Member path inside the variable.
+    pub path: Vec<PathSeg>,
+}
+
+impl fmt::Display for VarTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.global {
+            f.write_str("global:")?;
+        }
+        f.write_str(&self.name)?;
+        for seg in &self.path {
+            match seg {
+                PathSeg::Member(m) => write!(f, ".{m}")?,
+                PathSeg::Index(i) => write!(f, "[{i}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl VarTarget {
+    /// Parse a variable reference as written in a property: `name`,
+    /// `{name}`, `global:name`, `name.member[2].x`.
+    pub fn parse(text: &str) -> Result<VarTarget, String> {
+        let mut t = text.trim();
+        if t.starts_with('{') && t.ends_with('}') && t.len() >= 2 {
+            t = t[1..t.len() - 1].trim();
+        }
+        let mut global = false;
+        if let Some(rest) = t
+            .get(..7)
+            .filter(|p| p.eq_ignore_ascii_case("global:"))
+            .map(|_| &t[7..])
+        {
+            global = true;
+            t = rest.trim_start();
+        }
+        let chars: Vec<char> = t.chars().collect();
+        let mut i = 0;
+        let ident = |i: &mut usize| -> Option<String> {
+            let start = *i;
+            if !chars
+                .get(*i)
+                .is_some_and(|c| c.is_alphabetic() || *c == '_' || *c == '$')
+            {
+                return None;
+            }
+            while chars
+                .get(*i)
+                .is_some_and(|c| c.is_alphanumeric() || *c == '_' || *c == '$')
+            {
+                *i += 1;
+            }
+            Some(chars[start..*i].iter().collect())
+        };
+        let name = ident(&mut i).ok_or_else(|| format!("'{text}' is not a variable name"))?;
+        let mut path = Vec::new();
+        while i < chars.len() {
+            match chars[i] {
+                '.' => {
+                    i += 1;
+                    let m = ident(&mut i)
+                        .ok_or_else(|| format!("'{text}': expected a member name after '.'"))?;
+                    path.push(PathSeg::Member(m));
+                }
+                '[' => {
+                    let close = chars[i..]
+                        .iter()
+                        .position(|c| *c == ']')
+                        .map(|p| p + i)
+                        .ok_or_else(|| format!("'{text}': missing ']'"))?;
+                    let idx: String = chars[i + 1..close].iter().collect();
+                    let n = idx
+                        .trim()
+                        .parse::<usize>()
+                        .map_err(|_| format!("'{text}': index must be a whole number"))?;
+                    if n == 0 {
+                        return Err(format!("'{text}': array indexes start at 1"));
+                    }
+                    path.push(PathSeg::Index(n));
+                    i = close + 1;
+                }
+                _ => return Err(format!("'{text}' is not a variable name")),
+            }
+        }
+        Ok(VarTarget {
+            key: var_key(&name),
+            name,
+            global,
+            path,
+        })
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => Ok(()),
+            Value::Text(s) => f.write_str(s),
+            Value::Number(n) => f.write_str(&format_number(*n)),
+            Value::Bool(true) => f.write_str("True"),
+            Value::Bool(false) => f.write_str("False"),
+            composite => {
+                let json = composite.to_studio_json();
+                f.write_str(&serde_json::to_string(&json).unwrap_or_default())
+            }
+        }
+    }
+}
+
+impl PartialEq for Value {
+    /// Structural equality: same kind and same content (texts compare
+    /// exactly, numbers numerically). Use [`Value::loose_eq`] for the
+    /// script language's `=`.
+    fn eq(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::Null, Value::Null) => true,
+            (Value::Text(a), Value::Text(b)) => a == b,
+            (Value::Number(a), Value::Number(b)) => a == b,
+            (Value::Bool(a), Value::Bool(b)) => a == b,
+            (Value::Object(a), Value::Object(b)) => {
+                a.len() == b.len()
+                    && a.iter()
+                        .zip(b.iter())
+                        .all(|((ka, va), (kb, vb))| ka == kb && va == vb)
+            }
+            (Value::Array(a), Value::Array(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Value {
+        Value::text(s)
+    }
+}
+impl From<String> for Value {
+    fn from(s: String) -> Value {
+        Value::text(s)
+    }
+}
+impl From<f64> for Value {
+    fn from(n: f64) -> Value {
+        Value::Number(n)
+    }
+}
+impl From<i64> for Value {
+    fn from(n: i64) -> Value {
+        Value::Number(n as f64)
+    }
+}
+impl From<bool> for Value {
+    fn from(b: bool) -> Value {
+        Value::Bool(b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_print_like_studio() {
+        assert_eq!(format_number(2.0), "2");
+        assert_eq!(format_number(-0.0), "0");
+        assert_eq!(format_number(0.1 + 0.2), "0.3");
+        assert_eq!(format_number(1.5), "1.5");
+        assert_eq!(format_number(1.0 / 3.0), "0.333333333333333");
+        assert_eq!(format_number(1e20), "100000000000000000000");
+    }
+
+    #[test]
+    fn numeric_text_reads_as_number() {
+        assert_eq!(parse_number(" 42 "), Some(42.0));
+        assert_eq!(parse_number("-1.5e2"), Some(-150.0));
+        assert_eq!(parse_number("1e"), None);
+        assert_eq!(parse_number("abc"), None);
+        assert_eq!(parse_number("inf"), None);
+        assert_eq!(parse_number("."), None);
+        assert_eq!(parse_number(""), None);
+        assert_eq!(parse_number("5-3"), None);
+    }
+
+    #[test]
+    fn pipe_text_indexes_from_one() {
+        let v = Value::text("a|b|c");
+        assert_eq!(v.index(1), Some(Value::text("a")));
+        assert_eq!(v.index(3), Some(Value::text("c")));
+        assert_eq!(v.index(4), None);
+        assert_eq!(v.index(0), None);
+        assert_eq!(v.count(), 3);
+    }
+
+    #[test]
+    fn studio_json_writes_scalars_as_strings_in_order() {
+        let json: serde_json::Value =
+            serde_json::from_str(r#"{"z": 1, "a": [true, null, "x"], "m": {"k": 2.5}}"#).unwrap();
+        let v = Value::from_json(&json);
+        assert_eq!(
+            serde_json::to_string(&v.to_studio_json()).unwrap(),
+            r#"{"z":"1","a":["True","","x"],"m":{"k":"2.5"}}"#
+        );
+    }
+
+    #[test]
+    fn loose_equality_and_order() {
+        assert!(Value::text("1.0").loose_eq(&Value::Number(1.0)));
+        assert!(!Value::text("abc").loose_eq(&Value::text("ABC")));
+        assert!(Value::Bool(true).loose_eq(&Value::text("yes")));
+        assert_eq!(
+            Value::text("10").loose_cmp(&Value::text("9")),
+            std::cmp::Ordering::Greater
+        );
+        assert_eq!(
+            Value::text("b").loose_cmp(&Value::text("a10")),
+            std::cmp::Ordering::Greater
+        );
+    }
+
+    #[test]
+    fn set_path_creates_structure() {
+        let mut v = Value::Null;
+        let path = [
+            PathSeg::Member("a".into()),
+            PathSeg::Index(2),
+            PathSeg::Member("b".into()),
+        ];
+        set_path(&mut v, &path, Value::text("x"), 100, 100).unwrap();
+        assert_eq!(v.to_string(), r#"{"a":["",{"b":"x"}]}"#);
+        let mut s = Value::text("a|b");
+        set_path(&mut s, &[PathSeg::Index(4)], Value::text("d"), 100, 100).unwrap();
+        assert_eq!(s, Value::text("a|b||d"));
+        assert_eq!(
+            set_path(&mut v, &[PathSeg::Index(0)], Value::Null, 100, 100),
+            Err(PathError::ZeroIndex)
+        );
+        assert_eq!(
+            set_path(&mut v, &[PathSeg::Index(101)], Value::Null, 100, 100),
+            Err(PathError::ArrayTooLarge(100))
+        );
+    }
+
+    #[test]
+    fn targets_parse() {
+        let t = VarTarget::parse("global:Order.items[2].sku").unwrap();
+        assert!(t.global);
+        assert_eq!(t.key, "order");
+        assert_eq!(
+            t.path,
+            vec![
+                PathSeg::Member("items".into()),
+                PathSeg::Index(2),
+                PathSeg::Member("sku".into())
+            ]
+        );
+        assert_eq!(t.to_string(), "global:Order.items[2].sku");
+        assert_eq!(VarTarget::parse("{x}").unwrap().name, "x");
+        assert!(VarTarget::parse("1x").is_err());
+        assert!(VarTarget::parse("a[0]").is_err());
+        assert!(VarTarget::parse("a b").is_err());
+        assert!(VarTarget::parse("").is_err());
+    }
+
+    #[test]
+    fn dynamic_round_trip_keeps_kinds() {
+        for v in [
+            Value::Null,
+            Value::text("x"),
+            Value::Number(2.5),
+            Value::Bool(true),
+            Value::object(),
+        ] {
+            assert_eq!(Value::from_dynamic(v.to_dynamic()), v);
+        }
+    }
+}
