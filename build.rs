@@ -6,12 +6,10 @@ use std::fs;
 use std::path::PathBuf;
 
 fn main() {
-    let dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
-        .join("actions");
+    let dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR")).join("actions");
     println!("cargo:rerun-if-changed={}", dir.display());
-    let mut entries: Vec<PathBuf> = fs::read_dir(&dir)
-        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
+    let mut entries: Vec<PathBuf> =
+        fs::read_dir(&dir).map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
     entries.retain(|p| p.extension().is_some_and(|e| e == "toml"));
     entries.sort();
     let mut out = String::from(
@@ -19,14 +17,8 @@ fn main() {
     );
     for p in &entries {
         println!("cargo:rerun-if-changed={}", p.display());
-        let name = p
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        out.push_str(&format!(
-            "    ({name:?}, include_str!({:?})),\n",
-            p.display().to_string()
-        ));
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        out.push_str(&format!("    ({name:?}, include_str!({:?})),\n", p.display().to_string()));
     }
     out.push_str("];\n");
     let dest = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("manifests.rs");

@@ -14,11 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(
-    name = "prospero",
-    version,
-    about = "Load, check, run and trace contact-center studio scripts"
-)]
+#[command(name = "prospero", version, about = "Load, check, run and trace contact-center studio scripts")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -93,30 +89,10 @@ enum ExportFormat {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run {
-            script,
-            params,
-            scripts,
-            db,
-            now,
-            trace,
-            seed,
-            json,
-        } => run(
-            &script,
-            &params,
-            scripts.as_deref(),
-            &db,
-            now.as_deref(),
-            trace.as_deref(),
-            seed,
-            json,
-        ),
-        Command::Check {
-            scripts,
-            library,
-            json,
-        } => check(&scripts, library.as_deref(), json),
+        Command::Run { script, params, scripts, db, now, trace, seed, json } => {
+            run(&script, &params, scripts.as_deref(), &db, now.as_deref(), trace.as_deref(), seed, json)
+        }
+        Command::Check { scripts, library, json } => check(&scripts, library.as_deref(), json),
         Command::Actions { name, json } => actions(name.as_deref(), json),
         Command::Export { script, format } => export(&script, format),
     };
@@ -168,15 +144,11 @@ fn run(
         builder = builder.scripts_dir(dir);
     }
     let runtime = builder.build();
-    let program = runtime
-        .load(path)
-        .map_err(|e| usage(e.lines().join("\n")))?;
+    let program = runtime.load(path).map_err(|e| usage(e.lines().join("\n")))?;
 
     let mut opts = RunOptions::new();
     for p in params {
-        let (name, value) = p
-            .split_once('=')
-            .ok_or_else(|| usage(format!("--param {p}: expected NAME=VALUE")))?;
+        let (name, value) = p.split_once('=').ok_or_else(|| usage(format!("--param {p}: expected NAME=VALUE")))?;
         opts = opts.param(name.trim(), Value::text(value));
     }
     if let Some(t) = now {
@@ -185,32 +157,19 @@ fn run(
         opts = opts.at(at.with_timezone(&chrono::Utc));
     }
     if let Some(file) = trace {
-        let sink =
-            TraceSink::file(file).map_err(|e| usage(format!("--trace {}: {e}", file.display())))?;
+        let sink = TraceSink::file(file).map_err(|e| usage(format!("--trace {}: {e}", file.display())))?;
         opts = opts.trace(sink);
     }
     opts.seed = seed;
     if db.contains("://") && !(db.starts_with("postgres") || db.starts_with("sqlite:")) {
-        return Err(usage(format!(
-            "--db {db}: use a file path, sqlite:..., sqlite::memory: or postgres://..."
-        )));
+        return Err(usage(format!("--db {db}: use a file path, sqlite:..., sqlite::memory: or postgres://...")));
     }
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting tokio")?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
     let (report, store_note) = rt.block_on(async {
-        let report = runtime
-            .run(&program, opts)
-            .await
-            .map_err(|e| usage(e.to_string()))?;
+        let report = runtime.run(&program, opts).await.map_err(|e| usage(e.to_string()))?;
         runtime.wait_spawned().await;
-        let note = runtime
-            .record(&program, &report)
-            .await
-            .err()
-            .map(|e| format!("run not logged: {e}"));
+        let note = runtime.record(&program, &report).await.err().map(|e| format!("run not logged: {e}"));
         Ok::<_, anyhow::Error>((report, note))
     })?;
     if let Some(n) = store_note {
@@ -266,10 +225,7 @@ fn check(paths: &[PathBuf], library: Option<&Path>, json: bool) -> Result<ExitCo
                 message: e.message.clone(),
             }],
         };
-        let e = diags
-            .iter()
-            .filter(|d| d.severity == Severity::Error)
-            .count();
+        let e = diags.iter().filter(|d| d.severity == Severity::Error).count();
         let w = diags.len() - e;
         errors += e;
         warnings += w;
@@ -288,9 +244,7 @@ fn check(paths: &[PathBuf], library: Option<&Path>, json: bool) -> Result<ExitCo
     if json {
         println!(
             "{}",
-            serde_json::to_string_pretty(
-                &serde_json::json!({"files": files, "errors": errors, "warnings": warnings})
-            )?
+            serde_json::to_string_pretty(&serde_json::json!({"files": files, "errors": errors, "warnings": warnings}))?
         );
     } else {
         println!(
@@ -303,11 +257,7 @@ fn check(paths: &[PathBuf], library: Option<&Path>, json: bool) -> Result<ExitCo
             if paths.len() == 1 { "" } else { "s" }
         );
     }
-    Ok(if errors > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 fn load_code(kind: LoadErrorKind) -> &'static str {
@@ -329,16 +279,11 @@ fn actions(name: Option<&str>, json: bool) -> Result<ExitCode> {
         Some(n) => {
             let versions = catalog.versions(n);
             if versions.is_empty() {
-                return Err(usage(format!(
-                    "no action named '{n}' (run `prospero actions` for the list)"
-                )));
+                return Err(usage(format!("no action named '{n}' (run `prospero actions` for the list)")));
             }
             let manifests: Vec<_> = versions.iter().filter_map(|v| catalog.get(n, *v)).collect();
             if json {
-                let v: Vec<_> = manifests
-                    .iter()
-                    .map(|m| serde_json::to_value(&***m))
-                    .collect::<Result<_, _>>()?;
+                let v: Vec<_> = manifests.iter().map(|m| serde_json::to_value(&***m)).collect::<Result<_, _>>()?;
                 println!(
                     "{}",
                     serde_json::to_string_pretty(&if v.len() == 1 {
@@ -355,10 +300,7 @@ fn actions(name: Option<&str>, json: bool) -> Result<ExitCode> {
         }
         None => {
             if json {
-                let v: Vec<_> = catalog
-                    .all()
-                    .map(|m| serde_json::to_value(&**m))
-                    .collect::<Result<_, _>>()?;
+                let v: Vec<_> = catalog.all().map(|m| serde_json::to_value(&**m)).collect::<Result<_, _>>()?;
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 let mut by_cat: std::collections::BTreeMap<&str, Vec<_>> = Default::default();
@@ -368,11 +310,7 @@ fn actions(name: Option<&str>, json: bool) -> Result<ExitCode> {
                 for (cat, ms) in by_cat {
                     println!("{cat}:");
                     for m in ms {
-                        let v = if m.version != 1 {
-                            format!(" v{}", m.version)
-                        } else {
-                            String::new()
-                        };
+                        let v = if m.version != 1 { format!(" v{}", m.version) } else { String::new() };
                         println!("  {:<20} {}", format!("{}{v}", m.name), m.summary);
                     }
                 }

@@ -145,11 +145,7 @@ impl Value {
         match self {
             Value::Null if null_as_text => J::String(String::new()),
             Value::Null => J::Null,
-            Value::Object(o) => J::Object(
-                o.iter()
-                    .map(|(k, v)| (k.clone(), v.to_json_with(null_as_text)))
-                    .collect(),
-            ),
+            Value::Object(o) => J::Object(o.iter().map(|(k, v)| (k.clone(), v.to_json_with(null_as_text))).collect()),
             Value::Array(a) => J::Array(a.iter().map(|v| v.to_json_with(null_as_text)).collect()),
             scalar => J::String(scalar.to_text().to_string()),
         }
@@ -168,11 +164,7 @@ impl Value {
             },
             J::String(s) => Value::text(s.as_str()),
             J::Array(a) => Value::Array(Arc::new(a.iter().map(Value::from_json).collect())),
-            J::Object(o) => Value::Object(Arc::new(
-                o.iter()
-                    .map(|(k, v)| (k.clone(), Value::from_json(v)))
-                    .collect(),
-            )),
+            J::Object(o) => Value::Object(Arc::new(o.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect())),
         }
     }
 
@@ -190,6 +182,13 @@ impl Value {
 
     /// Take a value back from rhai.
     pub fn from_dynamic(d: Dynamic) -> Value {
+        // Most results are numbers or booleans: test those first.
+        if let Ok(f) = d.as_float() {
+            return Value::Number(f);
+        }
+        if let Ok(b) = d.as_bool() {
+            return Value::Bool(b);
+        }
         if d.is_unit() {
             return Value::Null;
         }
@@ -221,9 +220,7 @@ impl Value {
         if d.is_map() {
             let map = d.cast::<rhai::Map>();
             return Value::Object(Arc::new(
-                map.into_iter()
-                    .map(|(k, v)| (k.to_string(), Value::from_dynamic(v)))
-                    .collect(),
+                map.into_iter().map(|(k, v)| (k.to_string(), Value::from_dynamic(v))).collect(),
             ));
         }
         Value::text(d.to_string())
@@ -235,10 +232,10 @@ impl Value {
         if let (Some(a), Some(b)) = (self.as_number(), other.as_number()) {
             return a == b;
         }
-        if matches!(self, Value::Bool(_)) || matches!(other, Value::Bool(_)) {
-            if let (Some(a), Some(b)) = (bool_reading(self), bool_reading(other)) {
-                return a == b;
-            }
+        if (matches!(self, Value::Bool(_)) || matches!(other, Value::Bool(_)))
+            && let (Some(a), Some(b)) = (bool_reading(self), bool_reading(other))
+        {
+            return a == b;
         }
         self.to_text() == other.to_text()
     }
@@ -275,10 +272,7 @@ fn text_truthy(s: &str) -> bool {
 /// On/Off, 1/0, in any case.
 pub fn parse_bool(s: &str) -> Option<bool> {
     let t = s.trim();
-    if t.eq_ignore_ascii_case("true")
-        || t.eq_ignore_ascii_case("yes")
-        || t.eq_ignore_ascii_case("on")
-    {
+    if t.eq_ignore_ascii_case("true") || t.eq_ignore_ascii_case("yes") || t.eq_ignore_ascii_case("on") {
         Some(true)
     } else if t.eq_ignore_ascii_case("false")
         || t.eq_ignore_ascii_case("no")
@@ -286,10 +280,8 @@ pub fn parse_bool(s: &str) -> Option<bool> {
         || t.is_empty()
     {
         Some(false)
-    } else if let Some(n) = parse_number(t) {
-        Some(n != 0.0)
     } else {
-        None
+        parse_number(t).map(|n| n != 0.0)
     }
 }
 
@@ -326,11 +318,7 @@ pub fn format_number(n: f64) -> String {
         return "NaN".into();
     }
     if n.is_infinite() {
-        return if n > 0.0 {
-            "Infinity".into()
-        } else {
-            "-Infinity".into()
-        };
+        return if n > 0.0 { "Infinity".into() } else { "-Infinity".into() };
     }
     if n == n.trunc() && n.abs() < 1e15 {
         // `-0` prints as `0`.
@@ -340,22 +328,14 @@ pub fn format_number(n: f64) -> String {
     // reads back as the rounded value.
     let rounded: f64 = format!("{n:.14e}").parse().unwrap_or(n);
     let s = format!("{rounded}");
-    if s.contains('e') || !s.contains('.') {
-        s
-    } else {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    }
+    if s.contains('e') || !s.contains('.') { s } else { s.trim_end_matches('0').trim_end_matches('.').to_string() }
 }
 
 /// The case-insensitive key of a variable name: lower case, with `__err`
 /// folded onto `_err` (the product spells the error variable both ways).
 pub fn var_key(name: &str) -> String {
     let key = name.trim().to_lowercase();
-    if key == "__err" {
-        "_err".to_string()
-    } else {
-        key
-    }
+    if key == "__err" { "_err".to_string() } else { key }
 }
 
 /// One step of a member path: `.name` or `[index]` (1-based).
@@ -401,9 +381,7 @@ pub fn set_path(
             if !matches!(target, Value::Object(_)) {
                 *target = Value::object();
             }
-            let Value::Object(obj) = target else {
-                unreachable!("just made an object")
-            };
+            let Value::Object(obj) = target else { unreachable!("just made an object") };
             let obj = Arc::make_mut(obj);
             if !obj.contains_key(name) && obj.len() >= max_object {
                 return Err(PathError::ObjectTooLarge(max_object));
@@ -421,11 +399,8 @@ pub fn set_path(
             if rest.is_empty() {
                 // `s[2] = x` on text edits a `|`-delimited array.
                 if let Value::Text(t) = target {
-                    let mut items: Vec<String> = if t.is_empty() {
-                        Vec::new()
-                    } else {
-                        t.split('|').map(str::to_string).collect()
-                    };
+                    let mut items: Vec<String> =
+                        if t.is_empty() { Vec::new() } else { t.split('|').map(str::to_string).collect() };
                     while items.len() < *i {
                         items.push(String::new());
                     }
@@ -437,9 +412,7 @@ pub fn set_path(
             if !matches!(target, Value::Array(_)) {
                 *target = Value::Array(Arc::new(Vec::new()));
             }
-            let Value::Array(arr) = target else {
-                unreachable!("just made an array")
-            };
+            let Value::Array(arr) = target else { unreachable!("just made an array") };
             let arr = Arc::make_mut(arr);
             while arr.len() < *i {
                 arr.push(Value::Null);
@@ -448,6 +421,39 @@ pub fn set_path(
         }
     }
 }
+
+/// A remembered table position, used to find a variable again without
+/// hashing its name. Shared between threads; a stale hint only costs a
+/// normal lookup. Never part of equality.
+#[derive(Debug)]
+pub struct Hint(std::sync::atomic::AtomicU32);
+
+impl Hint {
+    /// The remembered position.
+    pub fn get(&self) -> usize {
+        self.0.load(std::sync::atomic::Ordering::Relaxed) as usize
+    }
+    /// Remember a position.
+    pub fn set(&self, i: usize) {
+        self.0.store(i as u32, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+impl Default for Hint {
+    fn default() -> Self {
+        Hint(std::sync::atomic::AtomicU32::new(u32::MAX))
+    }
+}
+impl Clone for Hint {
+    fn clone(&self) -> Self {
+        Hint(std::sync::atomic::AtomicU32::new(self.get() as u32))
+    }
+}
+impl PartialEq for Hint {
+    fn eq(&self, _: &Hint) -> bool {
+        true
+    }
+}
+impl Eq for Hint {}
 
 /// Where an assignment goes: a variable, optionally `global:`, optionally
 /// a member path inside it (`order.items[2].sku`).
@@ -461,6 +467,8 @@ pub struct VarTarget {
     pub global: bool,
     /// Member path inside the variable.
     pub path: Vec<PathSeg>,
+    /// Where the variable was found last time.
+    pub hint: Hint,
 }
 
 impl fmt::Display for VarTarget {
@@ -488,11 +496,7 @@ impl VarTarget {
             t = t[1..t.len() - 1].trim();
         }
         let mut global = false;
-        if let Some(rest) = t
-            .get(..7)
-            .filter(|p| p.eq_ignore_ascii_case("global:"))
-            .map(|_| &t[7..])
-        {
+        if let Some(rest) = t.get(..7).filter(|p| p.eq_ignore_ascii_case("global:")).map(|_| &t[7..]) {
             global = true;
             t = rest.trim_start();
         }
@@ -500,16 +504,10 @@ impl VarTarget {
         let mut i = 0;
         let ident = |i: &mut usize| -> Option<String> {
             let start = *i;
-            if !chars
-                .get(*i)
-                .is_some_and(|c| c.is_alphabetic() || *c == '_' || *c == '$')
-            {
+            if !chars.get(*i).is_some_and(|c| c.is_alphabetic() || *c == '_' || *c == '$') {
                 return None;
             }
-            while chars
-                .get(*i)
-                .is_some_and(|c| c.is_alphanumeric() || *c == '_' || *c == '$')
-            {
+            while chars.get(*i).is_some_and(|c| c.is_alphanumeric() || *c == '_' || *c == '$') {
                 *i += 1;
             }
             Some(chars[start..*i].iter().collect())
@@ -520,8 +518,7 @@ impl VarTarget {
             match chars[i] {
                 '.' => {
                     i += 1;
-                    let m = ident(&mut i)
-                        .ok_or_else(|| format!("'{text}': expected a member name after '.'"))?;
+                    let m = ident(&mut i).ok_or_else(|| format!("'{text}': expected a member name after '.'"))?;
                     path.push(PathSeg::Member(m));
                 }
                 '[' => {
@@ -531,10 +528,8 @@ impl VarTarget {
                         .map(|p| p + i)
                         .ok_or_else(|| format!("'{text}': missing ']'"))?;
                     let idx: String = chars[i + 1..close].iter().collect();
-                    let n = idx
-                        .trim()
-                        .parse::<usize>()
-                        .map_err(|_| format!("'{text}': index must be a whole number"))?;
+                    let n =
+                        idx.trim().parse::<usize>().map_err(|_| format!("'{text}': index must be a whole number"))?;
                     if n == 0 {
                         return Err(format!("'{text}': array indexes start at 1"));
                     }
@@ -544,12 +539,7 @@ impl VarTarget {
                 _ => return Err(format!("'{text}' is not a variable name")),
             }
         }
-        Ok(VarTarget {
-            key: var_key(&name),
-            name,
-            global,
-            path,
-        })
+        Ok(VarTarget { key: var_key(&name), name, global, path, hint: Hint::default() })
     }
 }
 
@@ -580,10 +570,7 @@ impl PartialEq for Value {
             (Value::Number(a), Value::Number(b)) => a == b,
             (Value::Bool(a), Value::Bool(b)) => a == b,
             (Value::Object(a), Value::Object(b)) => {
-                a.len() == b.len()
-                    && a.iter()
-                        .zip(b.iter())
-                        .all(|((ka, va), (kb, vb))| ka == kb && va == vb)
+                a.len() == b.len() && a.iter().zip(b.iter()).all(|((ka, va), (kb, vb))| ka == kb && va == vb)
             }
             (Value::Array(a), Value::Array(b)) => a == b,
             _ => false,
@@ -669,37 +656,21 @@ mod tests {
         assert!(Value::text("1.0").loose_eq(&Value::Number(1.0)));
         assert!(!Value::text("abc").loose_eq(&Value::text("ABC")));
         assert!(Value::Bool(true).loose_eq(&Value::text("yes")));
-        assert_eq!(
-            Value::text("10").loose_cmp(&Value::text("9")),
-            std::cmp::Ordering::Greater
-        );
-        assert_eq!(
-            Value::text("b").loose_cmp(&Value::text("a10")),
-            std::cmp::Ordering::Greater
-        );
+        assert_eq!(Value::text("10").loose_cmp(&Value::text("9")), std::cmp::Ordering::Greater);
+        assert_eq!(Value::text("b").loose_cmp(&Value::text("a10")), std::cmp::Ordering::Greater);
     }
 
     #[test]
     fn set_path_creates_structure() {
         let mut v = Value::Null;
-        let path = [
-            PathSeg::Member("a".into()),
-            PathSeg::Index(2),
-            PathSeg::Member("b".into()),
-        ];
+        let path = [PathSeg::Member("a".into()), PathSeg::Index(2), PathSeg::Member("b".into())];
         set_path(&mut v, &path, Value::text("x"), 100, 100).unwrap();
         assert_eq!(v.to_string(), r#"{"a":["",{"b":"x"}]}"#);
         let mut s = Value::text("a|b");
         set_path(&mut s, &[PathSeg::Index(4)], Value::text("d"), 100, 100).unwrap();
         assert_eq!(s, Value::text("a|b||d"));
-        assert_eq!(
-            set_path(&mut v, &[PathSeg::Index(0)], Value::Null, 100, 100),
-            Err(PathError::ZeroIndex)
-        );
-        assert_eq!(
-            set_path(&mut v, &[PathSeg::Index(101)], Value::Null, 100, 100),
-            Err(PathError::ArrayTooLarge(100))
-        );
+        assert_eq!(set_path(&mut v, &[PathSeg::Index(0)], Value::Null, 100, 100), Err(PathError::ZeroIndex));
+        assert_eq!(set_path(&mut v, &[PathSeg::Index(101)], Value::Null, 100, 100), Err(PathError::ArrayTooLarge(100)));
     }
 
     #[test]
@@ -707,14 +678,7 @@ mod tests {
         let t = VarTarget::parse("global:Order.items[2].sku").unwrap();
         assert!(t.global);
         assert_eq!(t.key, "order");
-        assert_eq!(
-            t.path,
-            vec![
-                PathSeg::Member("items".into()),
-                PathSeg::Index(2),
-                PathSeg::Member("sku".into())
-            ]
-        );
+        assert_eq!(t.path, vec![PathSeg::Member("items".into()), PathSeg::Index(2), PathSeg::Member("sku".into())]);
         assert_eq!(t.to_string(), "global:Order.items[2].sku");
         assert_eq!(VarTarget::parse("{x}").unwrap().name, "x");
         assert!(VarTarget::parse("1x").is_err());
@@ -725,13 +689,7 @@ mod tests {
 
     #[test]
     fn dynamic_round_trip_keeps_kinds() {
-        for v in [
-            Value::Null,
-            Value::text("x"),
-            Value::Number(2.5),
-            Value::Bool(true),
-            Value::object(),
-        ] {
+        for v in [Value::Null, Value::text("x"), Value::Number(2.5), Value::Bool(true), Value::object()] {
             assert_eq!(Value::from_dynamic(v.to_dynamic()), v);
         }
     }

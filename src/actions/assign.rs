@@ -19,15 +19,26 @@ impl Action for Assign {
 }
 
 fn assign(ctx: &mut Context<'_>, inputs: &Inputs<'_>) -> Result<Outcome, ActionError> {
-    let target = inputs
-        .variable("Variable")
-        .ok_or_else(|| ActionError::failed("ASSIGN: Variable is missing"))?;
-    let kind = inputs.text("Type");
+    let target = inputs.variable("Variable").ok_or_else(|| ActionError::failed("ASSIGN: Variable is missing"))?;
+    let kind = match inputs.get("Type") {
+        Value::Text(t) => t.as_str(),
+        _ => "String",
+    };
     let (template, expr) = match inputs.plan("Value") {
         Some(PropPlan::Lazy(t, e)) => (Some(t), e.as_ref()),
         _ => (None, None),
     };
-    let value = match kind.to_ascii_lowercase().as_str() {
+    // Literal enum values arrive in the manifest's spelling.
+    let kind = if kind == "Numeric" || kind.eq_ignore_ascii_case("numeric") {
+        "numeric"
+    } else if kind == "String" {
+        "string"
+    } else if kind.eq_ignore_ascii_case("datetime") {
+        "datetime"
+    } else {
+        "string"
+    };
+    let value = match kind {
         "numeric" => match (template, expr) {
             // `{}` parts are substituted first, then the text is evaluated.
             (Some(t @ (Template::Concat(_) | Template::Single(_))), _) => {
@@ -50,12 +61,11 @@ fn assign(ctx: &mut Context<'_>, inputs: &Inputs<'_>) -> Result<Outcome, ActionE
                 None if text.trim().is_empty() => Value::text(""),
                 None => {
                     // Not a date as written: maybe an expression yielding one.
-                    let v = ctx.eval_text(&text).map_err(|_| {
-                        ActionError::failed(format!("ASSIGN: '{text}' is not a date"))
-                    })?;
-                    let dt = dates::parse_datetime(&v.to_text()).ok_or_else(|| {
-                        ActionError::failed(format!("ASSIGN: '{text}' is not a date"))
-                    })?;
+                    let v = ctx
+                        .eval_text(&text)
+                        .map_err(|_| ActionError::failed(format!("ASSIGN: '{text}' is not a date")))?;
+                    let dt = dates::parse_datetime(&v.to_text())
+                        .ok_or_else(|| ActionError::failed(format!("ASSIGN: '{text}' is not a date")))?;
                     Value::text(dates::format_datetime(&dt))
                 }
             }
@@ -81,11 +91,7 @@ mod tests {
     fn script(assigns: &[(&str, &str, &str)]) -> String {
         let mut actions = vec![r#"{"id": "b", "action": "BEGIN", "next": "a0"}"#.to_string()];
         for (i, (var, value, ty)) in assigns.iter().enumerate() {
-            let next = if i + 1 == assigns.len() {
-                "e".to_string()
-            } else {
-                format!("a{}", i + 1)
-            };
+            let next = if i + 1 == assigns.len() { "e".to_string() } else { format!("a{}", i + 1) };
             actions.push(format!(
                 r#"{{"id": "a{i}", "action": "ASSIGN", "Variable": {}, "Value": {}, "Type": "{ty}", "next": "{next}"}}"#,
                 serde_json::to_string(var).unwrap(),
@@ -124,19 +130,10 @@ mod tests {
 
     #[tokio::test]
     async fn bad_numeric_value_takes_the_error_path() {
-        let r = run(
-            &script(&[("n", "1 / (x - x)", "Numeric"), ("after", "yes", "String")]),
-            &[],
-            &[],
-        )
-        .await;
+        let r = run(&script(&[("n", "1 / (x - x)", "Numeric"), ("after", "yes", "String")]), &[], &[]).await;
         // ASSIGN has no OnError branch: the failure falls back to Default
         // with _ERR set.
-        assert!(
-            var(&r, "_ERR").contains("division by zero"),
-            "{}",
-            var(&r, "_ERR")
-        );
+        assert!(var(&r, "_ERR").contains("division by zero"), "{}", var(&r, "_ERR"));
         assert_eq!(var(&r, "after"), "yes");
     }
 }

@@ -10,11 +10,7 @@ impl Action for If {
         "IF"
     }
     fn execute<'a>(&'a self, _ctx: &'a mut Context<'_>, inputs: &'a Inputs<'_>) -> Exec<'a> {
-        Exec::branch(if inputs.get("Expression").truthy() {
-            "True"
-        } else {
-            "False"
-        })
+        Exec::branch(if inputs.get("Expression").truthy() { "True" } else { "False" })
     }
 }
 

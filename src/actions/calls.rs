@@ -17,17 +17,10 @@ impl Action for RunSub {
         }
         let params = inputs.list("Parameters");
         if params.len() > 9 {
-            return Exec::fail(format!(
-                "RUNSUB takes at most 9 parameters, got {}",
-                params.len()
-            ));
+            return Exec::fail(format!("RUNSUB takes at most 9 parameters, got {}", params.len()));
         }
         let return_var = inputs.variable("ReturnVariable").cloned();
-        Exec::Ready(Ok(Outcome::default().with_control(Control::Call {
-            script,
-            params,
-            return_var,
-        })))
+        Exec::Ready(Ok(Outcome::default().with_control(Control::Call { script, params, return_var })))
     }
 }
 
@@ -39,11 +32,7 @@ impl Action for Return {
         "RETURN"
     }
     fn execute<'a>(&'a self, _ctx: &'a mut Context<'_>, inputs: &'a Inputs<'_>) -> Exec<'a> {
-        let value = if inputs.is_given("ReturnValue") {
-            inputs.get("ReturnValue").clone()
-        } else {
-            Value::Null
-        };
+        let value = if inputs.is_given("ReturnValue") { inputs.get("ReturnValue").clone() } else { Value::Null };
         Exec::Ready(Ok(Outcome::default().with_control(Control::Return(value))))
     }
 }
@@ -60,9 +49,7 @@ impl Action for RunScript {
         if script.is_empty() {
             return Exec::fail("RUNSCRIPT: ScriptName is empty");
         }
-        Exec::Ready(Ok(
-            Outcome::default().with_control(Control::Transfer { script })
-        ))
+        Exec::Ready(Ok(Outcome::default().with_control(Control::Transfer { script })))
     }
 }
 
@@ -77,9 +64,7 @@ impl Action for Spawn {
         let script = inputs.text("ScriptName").trim().to_string();
         let params = inputs.list("Parameters");
         match ctx.spawn(&script, params) {
-            Ok(id) => Exec::Ready(Ok(
-                Outcome::default().output("SpawnIdVariable", Value::text(id))
-            )),
+            Ok(id) => Exec::Ready(Ok(Outcome::default().output("SpawnIdVariable", Value::text(id)))),
             Err(e) => Exec::Ready(Err(e)),
         }
     }
@@ -108,13 +93,7 @@ mod tests {
         assert_eq!(var(&r, "calls"), "2");
         // The sub's locals stay in the sub.
         assert_eq!(var(&r, "a"), "<unset>");
-        assert_eq!(
-            r.path
-                .iter()
-                .filter(|p| p.script.as_deref() == Some("adder"))
-                .count(),
-            6
-        );
+        assert_eq!(r.path.iter().filter(|p| p.script == Some("adder")).count(), 6);
     }
 
     #[tokio::test]

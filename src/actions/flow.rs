@@ -49,9 +49,7 @@ impl Action for Wait {
     fn execute<'a>(&'a self, ctx: &'a mut Context<'_>, inputs: &'a Inputs<'_>) -> Exec<'a> {
         let secs = inputs.number("Seconds").unwrap_or(0.0);
         if !(0.0..=86_400.0 * 366.0).contains(&secs) {
-            return Exec::fail(format!(
-                "WAIT: Seconds must be between 0 and one year, got {secs}"
-            ));
+            return Exec::fail(format!("WAIT: Seconds must be between 0 and one year, got {secs}"));
         }
         Exec::pending(async move {
             ctx.sleep(Duration::from_secs_f64(secs)).await?;
@@ -88,9 +86,7 @@ impl Action for TimeZone {
                 ctx.set_timezone(tz);
                 Exec::branch("Default")
             }
-            None => Exec::Ready(Err(ActionError::failed(format!(
-                "unknown time zone '{name}'"
-            )))),
+            None => Exec::Ready(Err(ActionError::failed(format!("unknown time zone '{name}'")))),
         }
     }
 }

@@ -20,15 +20,9 @@ impl Action for Loop {
 fn run_loop(ctx: &mut Context<'_>, inputs: &Inputs<'_>) -> Result<Outcome, ActionError> {
     let repeat = inputs.number("Repeat").unwrap_or(1.0).trunc();
     if repeat < 0.0 {
-        return Err(ActionError::failed(format!(
-            "LOOP: Repeat must not be negative, got {repeat}"
-        )));
+        return Err(ActionError::failed(format!("LOOP: Repeat must not be negative, got {repeat}")));
     }
-    let done = ctx
-        .state()
-        .as_ref()
-        .and_then(Value::as_number)
-        .unwrap_or(0.0);
+    let done = ctx.state().as_ref().and_then(Value::as_number).unwrap_or(0.0);
     if done < repeat {
         let n = done + 1.0;
         *ctx.state() = Some(Value::Number(n));
@@ -78,11 +72,7 @@ fn run_for(ctx: &mut Context<'_>, inputs: &Inputs<'_>) -> Result<Outcome, Action
             (from, to, if to < from { -magnitude } else { magnitude })
         }
     };
-    *ctx.state() = Some(Value::Array(std::sync::Arc::new(vec![
-        current.into(),
-        to.into(),
-        step.into(),
-    ])));
+    *ctx.state() = Some(Value::Array(std::sync::Arc::new(vec![current.into(), to.into(), step.into()])));
     if let Some(counter) = inputs.variable("CounterName") {
         ctx.assign(counter, Value::Number(current))?;
     }
@@ -106,18 +96,9 @@ mod tests {
 
     #[tokio::test]
     async fn for_counts_up_down_and_runs_once_when_equal() {
-        assert_eq!(
-            var(&run(&for_script("1", "4", "1"), &[], &[]).await, "seen"),
-            "1,2,3,4,"
-        );
-        assert_eq!(
-            var(&run(&for_script("9", "5", "2"), &[], &[]).await, "seen"),
-            "9,7,5,"
-        );
-        assert_eq!(
-            var(&run(&for_script("3", "3", "1"), &[], &[]).await, "seen"),
-            "3,"
-        );
+        assert_eq!(var(&run(&for_script("1", "4", "1"), &[], &[]).await, "seen"), "1,2,3,4,");
+        assert_eq!(var(&run(&for_script("9", "5", "2"), &[], &[]).await, "seen"), "9,7,5,");
+        assert_eq!(var(&run(&for_script("3", "3", "1"), &[], &[]).await, "seen"), "3,");
     }
 
     #[tokio::test]

@@ -54,9 +54,7 @@ pub(crate) mod testing {
         let main = dir.path().join("main_under_test.json");
         std::fs::write(&main, json).expect("write script");
         let rt = Runtime::builder().db("sqlite::memory:").build();
-        let program = rt
-            .load(&main)
-            .unwrap_or_else(|e| panic!("load failed: {e}"));
+        let program = rt.load(&main).unwrap_or_else(|e| panic!("load failed: {e}"));
         let mut opts = RunOptions::new().at("2026-03-08T06:30:00Z".parse().expect("time"));
         for (k, v) in params {
             opts = opts.param(*k, Value::text(*v));
@@ -68,16 +66,11 @@ pub(crate) mod testing {
 
     /// The text of variable `name` in a report.
     pub fn var(r: &RunReport, name: &str) -> String {
-        r.var(name)
-            .map(|v| v.to_text().to_string())
-            .unwrap_or_else(|| "<unset>".into())
+        r.var(name).map(|v| v.to_text().to_string()).unwrap_or_else(|| "<unset>".into())
     }
 
     /// The path as "id:branch" items.
     pub fn path(r: &RunReport) -> Vec<String> {
-        r.path
-            .iter()
-            .map(|p| format!("{}:{}", p.id, p.branch))
-            .collect()
+        r.path.iter().map(|p| format!("{}:{}", p.id, p.branch)).collect()
     }
 }

@@ -67,10 +67,7 @@ impl PropType {
 
     /// Whether `{}` substitution applies by default.
     pub fn substitutes(self) -> bool {
-        !matches!(
-            self,
-            PropType::Variable | PropType::Expression | PropType::Code | PropType::Dynamic
-        )
+        !matches!(self, PropType::Variable | PropType::Expression | PropType::Code | PropType::Dynamic)
     }
 }
 
@@ -126,14 +123,13 @@ impl InputSpec {
 
     /// Whether `name` designates this property.
     pub fn matches(&self, name: &str) -> bool {
-        let squash = |s: &str| {
-            s.chars()
-                .filter(|c| !c.is_whitespace())
-                .collect::<String>()
-                .to_ascii_lowercase()
-        };
-        let n = squash(name);
-        squash(&self.name) == n || self.aliases.iter().any(|a| squash(a) == n)
+        // Fast path first: actions look their inputs up by canonical name on
+        // every execution.
+        if self.name.eq_ignore_ascii_case(name) || self.aliases.iter().any(|a| a.eq_ignore_ascii_case(name)) {
+            return true;
+        }
+        name.contains(char::is_whitespace)
+            && (same_name(&self.name, name) || self.aliases.iter().any(|a| same_name(a, name)))
     }
 }
 
@@ -253,15 +249,10 @@ pub enum ManifestError {
 impl Manifest {
     /// Read a manifest from TOML text; `file` names it in errors.
     pub fn from_toml(text: &str, file: &str) -> Result<Manifest, ManifestError> {
-        let mut m: Manifest = toml::from_str(text).map_err(|e| ManifestError::Parse {
-            file: file.into(),
-            message: e.to_string(),
-        })?;
+        let mut m: Manifest =
+            toml::from_str(text).map_err(|e| ManifestError::Parse { file: file.into(), message: e.to_string() })?;
         m.name = m.name.trim().to_ascii_uppercase();
-        m.validate().map_err(|message| ManifestError::Invalid {
-            file: file.into(),
-            message,
-        })?;
+        m.validate().map_err(|message| ManifestError::Invalid { file: file.into(), message })?;
         Ok(m)
     }
 
@@ -290,40 +281,37 @@ impl Manifest {
 
     /// Whether the action is available in scripts of `media`.
     pub fn supports(&self, media: MediaType) -> bool {
-        self.media.is_empty()
-            || self
-                .media
-                .iter()
-                .any(|m| MediaType::parse(m) == Some(media))
+        self.media.is_empty() || self.media.iter().any(|m| MediaType::parse(m) == Some(media))
     }
 
     /// The input property designated by `name`.
     pub fn input(&self, name: &str) -> Option<(usize, &InputSpec)> {
-        self.inputs
-            .iter()
-            .enumerate()
-            .find(|(_, p)| p.matches(name))
+        self.inputs.iter().enumerate().find(|(_, p)| p.matches(name))
+    }
+
+    /// Index of the input whose canonical name is `name` (any case): the
+    /// cheap lookup actions use at run time.
+    pub fn input_index(&self, name: &str) -> Option<usize> {
+        self.inputs.iter().position(|p| p.name.eq_ignore_ascii_case(name))
     }
 
     /// The output property designated by `name`.
     pub fn output(&self, name: &str) -> Option<(usize, &OutputSpec)> {
-        self.outputs
-            .iter()
-            .enumerate()
-            .find(|(_, o)| o.name.eq_ignore_ascii_case(name))
+        self.outputs.iter().enumerate().find(|(_, o)| o.name.eq_ignore_ascii_case(name))
     }
 
     /// Index of the branch a script's branch name designates. `Error` and
     /// `OnError` are one branch, and any `OnX` is the same as `X`.
     pub fn branch(&self, name: &str) -> Option<usize> {
+        // Actions report canonical names; find those without the alias rules.
+        if let Some(i) = self.branches.iter().position(|b| b.name == name) {
+            return Some(i);
+        }
         let name = name.trim();
         let stripped = strip_on(name);
         self.branches.iter().position(|b| {
-            let names =
-                std::iter::once(b.name.as_str()).chain(b.aliases.iter().map(String::as_str));
-            names
-                .into_iter()
-                .any(|n| n.eq_ignore_ascii_case(name) || strip_on(n).eq_ignore_ascii_case(stripped))
+            let names = std::iter::once(b.name.as_str()).chain(b.aliases.iter().map(String::as_str));
+            names.into_iter().any(|n| n.eq_ignore_ascii_case(name) || strip_on(n).eq_ignore_ascii_case(stripped))
         })
     }
 
@@ -340,20 +328,12 @@ impl Manifest {
     /// Human-readable description, as `prospero actions NAME` prints it.
     pub fn describe(&self) -> String {
         let mut s = String::new();
-        let v = if self.version != 1 {
-            format!(" v{}", self.version)
-        } else {
-            String::new()
-        };
+        let v = if self.version != 1 { format!(" v{}", self.version) } else { String::new() };
         let _ = writeln!(s, "{}{v} — {}", self.name, self.summary);
         if !self.aliases.is_empty() {
             let _ = writeln!(s, "also written: {}", self.aliases.join(", "));
         }
-        let media = if self.media.is_empty() {
-            "all".to_string()
-        } else {
-            self.media.join(", ")
-        };
+        let media = if self.media.is_empty() { "all".to_string() } else { self.media.join(", ") };
         let _ = writeln!(s, "media types: {media}");
         if self.terminating {
             let _ = writeln!(s, "ends the script");
@@ -392,11 +372,8 @@ impl Manifest {
         if !self.branches.is_empty() || self.custom_branches {
             let _ = writeln!(s, "\nbranches:");
             for b in &self.branches {
-                let alias = if b.aliases.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (also {})", b.aliases.join(", "))
-                };
+                let alias =
+                    if b.aliases.is_empty() { String::new() } else { format!(" (also {})", b.aliases.join(", ")) };
                 let _ = writeln!(s, "  {}{alias}: {}", b.name, b.description);
             }
             if self.custom_branches {
@@ -410,11 +387,24 @@ impl Manifest {
     }
 }
 
+/// Property names match ignoring ASCII case and blanks (`Skill No` is
+/// `SkillNo`), without allocating.
+fn same_name(a: &str, b: &str) -> bool {
+    let mut x = a.chars().filter(|c| !c.is_whitespace());
+    let mut y = b.chars().filter(|c| !c.is_whitespace());
+    loop {
+        match (x.next(), y.next()) {
+            (None, None) => return true,
+            (Some(p), Some(q)) if p.eq_ignore_ascii_case(&q) => {}
+            _ => return false,
+        }
+    }
+}
+
 fn strip_on(name: &str) -> &str {
     match (name.get(..2), name.get(2..)) {
         (Some(on), Some(rest))
-            if on.eq_ignore_ascii_case("on")
-                && rest.starts_with(|c: char| c.is_ascii_uppercase()) =>
+            if on.eq_ignore_ascii_case("on") && rest.starts_with(|c: char| c.is_ascii_uppercase()) =>
         {
             rest
         }
@@ -445,10 +435,7 @@ impl Catalog {
 
     /// Add (or replace) a manifest.
     pub fn add(&mut self, manifest: Manifest) {
-        self.by_name.insert(
-            (manifest.name.clone(), manifest.version),
-            Arc::new(manifest),
-        );
+        self.by_name.insert((manifest.name.clone(), manifest.version), Arc::new(manifest));
     }
 
     /// The manifest for action type `name` at `version`.
@@ -457,9 +444,7 @@ impl Catalog {
         if let Some(m) = self.by_name.get(&(upper.clone(), version)) {
             return Some(m);
         }
-        self.by_name.values().find(|m| {
-            m.version == version && m.aliases.iter().any(|a| a.eq_ignore_ascii_case(&upper))
-        })
+        self.by_name.values().find(|m| m.version == version && m.aliases.iter().any(|a| a.eq_ignore_ascii_case(&upper)))
     }
 
     /// Every version of action type `name`.
@@ -519,8 +504,7 @@ mod tests {
         assert!(matches!(e, ManifestError::Invalid { .. }), "{e}");
         let e = Manifest::from_toml("name = ", "x.toml").unwrap_err();
         assert!(matches!(e, ManifestError::Parse { .. }));
-        let e = Manifest::from_toml("name = \"X\"\nsummary = \"s\"\nbogus = 1\n", "x.toml")
-            .unwrap_err();
+        let e = Manifest::from_toml("name = \"X\"\nsummary = \"s\"\nbogus = 1\n", "x.toml").unwrap_err();
         assert!(matches!(e, ManifestError::Parse { .. }));
     }
 }

@@ -90,9 +90,7 @@ impl From<SnippetError> for ActionError {
     fn from(e: SnippetError) -> ActionError {
         use crate::snippet::SnippetErrorKind;
         match e.kind {
-            SnippetErrorKind::Syntax => {
-                ActionError::Failed(format!("column {}: {}", e.pos.column, e.message))
-            }
+            SnippetErrorKind::Syntax => ActionError::Failed(format!("column {}: {}", e.pos.column, e.message)),
             _ => ActionError::Failed(e.message),
         }
     }
@@ -106,11 +104,7 @@ pub(crate) enum Control {
     /// Return from the current script (RETURN).
     Return(Value),
     /// Run a sub script and come back (RUNSUB).
-    Call {
-        script: String,
-        params: Vec<Value>,
-        return_var: Option<VarTarget>,
-    },
+    Call { script: String, params: Vec<Value>, return_var: Option<VarTarget> },
     /// Continue in another script, keeping variables (RUNSCRIPT).
     Transfer { script: String },
 }
@@ -120,7 +114,9 @@ pub(crate) enum Control {
 pub struct Outcome {
     pub(crate) branch: Cow<'static, str>,
     pub(crate) outputs: Vec<(Cow<'static, str>, Value)>,
-    pub(crate) control: Option<Control>,
+    // Boxed: most outcomes carry no control request, and a small Outcome
+    // is cheap to move through the run loop.
+    pub(crate) control: Option<Box<Control>>,
 }
 
 impl Default for Outcome {
@@ -132,11 +128,7 @@ impl Default for Outcome {
 impl Outcome {
     /// Take the branch named `name` (a manifest branch or a custom value).
     pub fn branch(name: impl Into<Cow<'static, str>>) -> Outcome {
-        Outcome {
-            branch: name.into(),
-            outputs: Vec::new(),
-            control: None,
-        }
+        Outcome { branch: name.into(), outputs: Vec::new(), control: None }
     }
 
     /// Write `value` to the output property `name`.
@@ -151,7 +143,7 @@ impl Outcome {
     }
 
     pub(crate) fn with_control(mut self, c: Control) -> Outcome {
-        self.control = Some(c);
+        self.control = Some(Box::new(c));
         self
     }
 }
@@ -165,21 +157,25 @@ pub struct Inputs<'p> {
 
 impl<'p> Inputs<'p> {
     fn index(&self, name: &str) -> Option<usize> {
-        self.manifest.input(name).map(|(i, _)| i)
+        // Actions ask by canonical name: an exact comparison finds it first.
+        let exact = self.manifest.inputs.iter().position(|p| p.name == name);
+        exact.or_else(|| self.manifest.input_index(name)).or_else(|| self.manifest.input(name).map(|(i, _)| i))
     }
 
     /// The resolved value of input `name` (`Null` when absent).
     pub fn get(&self, name: &str) -> &Value {
         static NULL: Value = Value::Null;
-        self.index(name)
-            .and_then(|i| self.values.get(i))
-            .unwrap_or(&NULL)
+        let Some(i) = self.index(name) else { return &NULL };
+        // Literals were typed when the script was linked: read them in place.
+        match self.plans.get(i) {
+            Some(PropPlan::Literal(_, v)) => v,
+            _ => self.values.get(i).unwrap_or(&NULL),
+        }
     }
 
     /// Whether the script gave `name` (or the manifest has a default).
     pub fn is_given(&self, name: &str) -> bool {
-        self.index(name)
-            .is_some_and(|i| !matches!(self.plans.get(i), Some(PropPlan::Absent) | None))
+        self.index(name).is_some_and(|i| !matches!(self.plans.get(i), Some(PropPlan::Absent) | None))
     }
 
     /// Input as text.
@@ -227,6 +223,9 @@ impl<'p> Inputs<'p> {
                 (Some(PropPlan::Absent) | None, _) => {}
                 (Some(PropPlan::Variable(t)), _) => {
                     m.insert(spec.name.clone(), serde_json::Value::String(t.to_string()));
+                }
+                (Some(PropPlan::Literal(_, v)), _) => {
+                    m.insert(spec.name.clone(), v.to_report_json());
                 }
                 (Some(_), Some(v)) if !(spec.lazy && v.is_null()) => {
                     m.insert(spec.name.clone(), v.to_report_json());
@@ -314,9 +313,7 @@ impl Context<'_> {
     /// in the trace, so replay can give it back.
     pub fn record_answer(&mut self, what: &str, answer: serde_json::Value) {
         if self.core.trace.is_some() {
-            self.core
-                .step_answers
-                .push(serde_json::json!({ "what": what, "answer": answer }));
+            self.core.step_answers.push(serde_json::json!({ "what": what, "answer": answer }));
         }
     }
 
@@ -335,11 +332,7 @@ impl Context<'_> {
 
     /// The store, opened on first use.
     pub async fn store(&self) -> Result<std::sync::Arc<dyn crate::store::Store>, ActionError> {
-        self.core
-            .runtime
-            .store()
-            .await
-            .map_err(|e| ActionError::failed(e.to_string()))
+        self.core.runtime.store().await.map_err(|e| ActionError::failed(e.to_string()))
     }
 
     /// The business unit the run works in.

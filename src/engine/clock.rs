@@ -21,15 +21,18 @@ pub enum ClockMode {
 pub struct RunClock {
     mode: ClockMode,
     elapsed: Duration,
+    /// Virtual time's current reading, kept so that reading it costs nothing.
+    virtual_now: DateTime<Utc>,
 }
 
 impl RunClock {
     /// A clock in `mode`.
     pub fn new(mode: ClockMode) -> RunClock {
-        RunClock {
-            mode,
-            elapsed: Duration::ZERO,
-        }
+        let virtual_now = match mode {
+            ClockMode::Virtual(t) => t,
+            ClockMode::Real => DateTime::<Utc>::MIN_UTC,
+        };
+        RunClock { mode, elapsed: Duration::ZERO, virtual_now }
     }
 
     /// Whether time is virtual.
@@ -46,9 +49,7 @@ impl RunClock {
     pub fn now(&self) -> DateTime<Utc> {
         match self.mode {
             ClockMode::Real => Utc::now(),
-            ClockMode::Virtual(start) => {
-                start + chrono::Duration::from_std(self.elapsed).unwrap_or(chrono::Duration::MAX)
-            }
+            ClockMode::Virtual(_) => self.virtual_now,
         }
     }
 
@@ -56,7 +57,11 @@ impl RunClock {
     pub async fn sleep(&mut self, d: Duration) {
         match self.mode {
             ClockMode::Real => tokio::time::sleep(d).await,
-            ClockMode::Virtual(_) => self.elapsed = self.elapsed.saturating_add(d),
+            ClockMode::Virtual(start) => {
+                self.elapsed = self.elapsed.saturating_add(d);
+                let step = chrono::Duration::from_std(self.elapsed).unwrap_or(chrono::Duration::MAX);
+                self.virtual_now = start.checked_add_signed(step).unwrap_or(DateTime::<Utc>::MAX_UTC);
+            }
         }
     }
 

@@ -10,6 +10,7 @@
 pub mod action;
 pub mod budget;
 pub mod clock;
+pub mod path;
 pub mod program;
 pub(crate) mod run;
 pub mod trace;
@@ -23,6 +24,7 @@ use crate::value::Value;
 use action::Action;
 use budget::Budgets;
 use clock::{ClockMode, RunClock};
+pub use path::{PathStep, RunPath};
 use program::{Library, LoadFailure, Program, Step, hash_bytes};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -54,19 +56,6 @@ impl RunStatus {
     }
 }
 
-/// One executed action in a run's path.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PathEntry {
-    /// Action id.
-    pub id: String,
-    /// Action type.
-    pub action: String,
-    /// Branch taken (empty for terminating actions).
-    pub branch: String,
-    /// The script the action belongs to, when it is not the root script.
-    pub script: Option<String>,
-}
-
 /// What a run did.
 #[derive(Clone, Debug)]
 pub struct RunReport {
@@ -81,7 +70,7 @@ pub struct RunReport {
     /// The root scope's variables at the end.
     pub variables: Vars,
     /// Every executed action, in order.
-    pub path: Vec<PathEntry>,
+    pub path: RunPath,
     /// Number of actions executed.
     pub steps: u64,
     /// Why it did not complete.
@@ -98,11 +87,11 @@ impl RunReport {
             .iter()
             .map(|p| {
                 let mut m = serde_json::Map::new();
-                m.insert("id".into(), p.id.clone().into());
-                m.insert("action".into(), p.action.clone().into());
-                m.insert("branch".into(), p.branch.clone().into());
-                if let Some(s) = &p.script {
-                    m.insert("script".into(), s.clone().into());
+                m.insert("id".into(), p.id.into());
+                m.insert("action".into(), p.action.into());
+                m.insert("branch".into(), p.branch.into());
+                if let Some(s) = p.script {
+                    m.insert("script".into(), s.into());
                 }
                 serde_json::Value::Object(m)
             })
@@ -275,11 +264,7 @@ impl RuntimeBuilder {
 
     /// Build the runtime.
     pub fn build(self) -> Runtime {
-        let actions = self
-            .actions
-            .into_iter()
-            .map(|a| ((a.name().to_ascii_uppercase(), a.version()), a))
-            .collect();
+        let actions = self.actions.into_iter().map(|a| ((a.name().to_ascii_uppercase(), a.version()), a)).collect();
         let fingerprint = self.catalog.fingerprint();
         Runtime {
             inner: Arc::new(Inner {
@@ -331,13 +316,8 @@ impl Runtime {
         if let Some(dir) = script.origin.path.as_ref().and_then(|p| p.parent()) {
             self.inner.library.add_dir(dir);
         }
-        let exists =
-            |name: &str| self.inner.library.exists(name) || name.eq_ignore_ascii_case(&script.name);
-        let env = CheckEnv {
-            catalog: &self.inner.catalog,
-            script_exists: &exists,
-            implemented: None,
-        };
+        let exists = |name: &str| self.inner.library.exists(name) || name.eq_ignore_ascii_case(&script.name);
+        let env = CheckEnv { catalog: &self.inner.catalog, script_exists: &exists, implemented: None };
         check::check(script, &env).0
     }
 
@@ -358,11 +338,7 @@ impl Runtime {
         let text = sc::bytes_to_text(&file, &bytes)?;
         let script = sc::load_text(&text, Some(path))?;
         if let Some(dir) = path.parent() {
-            self.inner.library.add_dir(if dir.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                dir
-            });
+            self.inner.library.add_dir(if dir.as_os_str().is_empty() { Path::new(".") } else { dir });
         }
         let program = self.build(script, hash_bytes(&bytes))?;
         self.load_closure(&program)?;
@@ -381,48 +357,33 @@ impl Runtime {
     fn build(&self, script: Script, hash: String) -> Result<Arc<Program>, LoadFailure> {
         let inner = &self.inner;
         let own_name = script.name.clone();
-        let exists =
-            |name: &str| inner.library.exists(name) || name.eq_ignore_ascii_case(&own_name);
-        let implemented =
-            |name: &str, version: u32| inner.actions.contains_key(&(name.to_string(), version));
-        let env = CheckEnv {
-            catalog: &inner.catalog,
-            script_exists: &exists,
-            implemented: Some(&implemented),
-        };
+        let exists = |name: &str| inner.library.exists(name) || name.eq_ignore_ascii_case(&own_name);
+        let implemented = |name: &str, version: u32| inner.actions.contains_key(&(name.to_string(), version));
+        let env = CheckEnv { catalog: &inner.catalog, script_exists: &exists, implemented: Some(&implemented) };
         let (diags, linked) = check::check(&script, &env);
         if diags.iter().any(|d| d.severity == Severity::Error) {
             return Err(LoadFailure::Check(diags));
         }
         let mut steps = Vec::with_capacity(script.actions.len());
         for (a, la) in script.actions.iter().zip(linked.actions) {
-            let manifest = la
-                .manifest
-                .clone()
-                .ok_or_else(|| LoadFailure::Check(diags.clone()))?;
+            let manifest = la.manifest.clone().ok_or_else(|| LoadFailure::Check(diags.clone()))?;
             let action = inner
                 .actions
                 .get(&(manifest.name.clone(), manifest.version))
                 .cloned()
                 .ok_or_else(|| LoadFailure::Check(diags.clone()))?;
             steps.push(Step {
-                id: a.id.clone(),
+                id: Arc::from(a.id.as_str()),
+                kind: Arc::from(manifest.name.as_str()),
                 caption: a.caption.clone(),
                 action,
                 manifest,
                 linked: la,
             });
         }
-        let begin = linked
-            .begin
-            .ok_or_else(|| LoadFailure::Check(diags.clone()))?;
-        let program = Arc::new(Program {
-            script,
-            hash,
-            warnings: diags,
-            steps,
-            begin,
-        });
+        let begin = linked.begin.ok_or_else(|| LoadFailure::Check(diags.clone()))?;
+        let name = Arc::from(script.name.as_str());
+        let program = Arc::new(Program { script, hash, warnings: diags, steps, begin, name });
         inner.library.insert(&program.script.name, program.clone());
         if let Some(stem) = program.script.origin.path.as_deref().map(sc::script_stem) {
             inner.library.insert(&stem, program.clone());
@@ -440,7 +401,7 @@ impl Runtime {
                     if !spec.script_ref {
                         continue;
                     }
-                    if let check::PropPlan::Literal(name) = plan {
+                    if let check::PropPlan::Literal(name, _) = plan {
                         let name = name.trim();
                         if name.is_empty() || self.inner.library.cached(name).is_some() {
                             continue;
@@ -457,11 +418,7 @@ impl Runtime {
         if let Some(p) = self.inner.library.cached(name) {
             return Ok(p);
         }
-        let path = self
-            .inner
-            .library
-            .find_file(name)
-            .ok_or_else(|| LoadFailure::NotFound(name.to_string()))?;
+        let path = self.inner.library.find_file(name).ok_or_else(|| LoadFailure::NotFound(name.to_string()))?;
         let file = path.display().to_string();
         let bytes = std::fs::read(&path).map_err(|e| {
             LoadFailure::Load(sc::LoadError {
@@ -483,33 +440,20 @@ impl Runtime {
     pub(crate) fn program(&self, name: &str) -> Result<Arc<Program>, String> {
         self.load_named(name).map_err(|e| match e {
             LoadFailure::NotFound(n) => format!("script '{n}' is not in the script library"),
-            other => format!(
-                "script '{name}' cannot be loaded: {}",
-                other.lines().join("; ")
-            ),
+            other => format!("script '{name}' cannot be loaded: {}", other.lines().join("; ")),
         })
     }
 
     /// Turn named parameters into positional ones (`p1`..).
-    pub fn positional_params(
-        &self,
-        program: &Program,
-        params: &[(String, Value)],
-    ) -> Result<Vec<Value>, ParamError> {
+    pub fn positional_params(&self, program: &Program, params: &[(String, Value)]) -> Result<Vec<Value>, ParamError> {
         let names = program.script.parameter_names();
         let mut out: Vec<Value> = Vec::new();
         for (name, value) in params {
             let lower = name.trim().to_ascii_lowercase();
-            let index = match lower
-                .strip_prefix('p')
-                .and_then(|n| n.parse::<usize>().ok())
-            {
+            let index = match lower.strip_prefix('p').and_then(|n| n.parse::<usize>().ok()) {
                 Some(n) if (1..=20).contains(&n) => n,
                 Some(n) => return Err(ParamError::OutOfRange(n)),
-                None => match names
-                    .iter()
-                    .position(|n| n.eq_ignore_ascii_case(name.trim()))
-                {
+                None => match names.iter().position(|n| n.eq_ignore_ascii_case(name.trim())) {
                     Some(i) => i + 1,
                     None => {
                         let mut known: Vec<String> = names.clone();
@@ -531,18 +475,10 @@ impl Runtime {
     }
 
     /// Run `program` to its end.
-    pub async fn run(
-        &self,
-        program: &Arc<Program>,
-        opts: RunOptions,
-    ) -> Result<RunReport, ParamError> {
+    pub async fn run(&self, program: &Arc<Program>, opts: RunOptions) -> Result<RunReport, ParamError> {
         let params = self.positional_params(program, &opts.params)?;
-        let params_json = serde_json::Value::Object(
-            opts.params
-                .iter()
-                .map(|(k, v)| (k.clone(), v.to_report_json()))
-                .collect(),
-        );
+        let params_json =
+            serde_json::Value::Object(opts.params.iter().map(|(k, v)| (k.clone(), v.to_report_json())).collect());
         let n = self.inner.counter.fetch_add(1, Ordering::Relaxed) + 1;
         let seed = opts.seed.unwrap_or_else(|| fastrand::u64(..));
         let id = format!("r{:x}-{n}", fastrand::u32(..));
@@ -572,14 +508,9 @@ impl Runtime {
     }
 
     pub(crate) fn spawn_core(&self, core: run::RunCore) -> Result<(), String> {
-        let handle = tokio::runtime::Handle::try_current()
-            .map_err(|_| "SPAWN needs a tokio runtime".to_string())?;
+        let handle = tokio::runtime::Handle::try_current().map_err(|_| "SPAWN needs a tokio runtime".to_string())?;
         let jh = handle.spawn(run::drive(core));
-        self.inner
-            .spawned
-            .lock()
-            .map_err(|_| "spawn registry poisoned".to_string())?
-            .push(jh);
+        self.inner.spawned.lock().map_err(|_| "spawn registry poisoned".to_string())?.push(jh);
         Ok(())
     }
 
@@ -606,11 +537,7 @@ impl Runtime {
 
     /// The store, opened (and migrated) on first use.
     pub async fn store(&self) -> Result<Arc<dyn Store>, StoreError> {
-        self.inner
-            .store
-            .get_or_try_init(|| crate::store::open(&self.inner.db_url))
-            .await
-            .cloned()
+        self.inner.store.get_or_try_init(|| crate::store::open(&self.inner.db_url)).await.cloned()
     }
 
     /// Log a finished run in the store.
@@ -624,10 +551,7 @@ impl Runtime {
             status: report.status.name().into(),
             steps: report.steps as i64,
             error: report.error.clone(),
-            return_value: report
-                .return_value
-                .as_ref()
-                .map(|v| v.to_report_json().to_string()),
+            return_value: report.return_value.as_ref().map(|v| v.to_report_json().to_string()),
             finished_at: chrono::Utc::now().to_rfc3339(),
         };
         store.record_run(unit, &rec).await
@@ -635,18 +559,14 @@ impl Runtime {
 }
 
 fn crash_report(id: String, script: String, e: tokio::task::JoinError) -> RunReport {
-    let why = if e.is_panic() {
-        "an action panicked"
-    } else {
-        "the run was cancelled"
-    };
+    let why = if e.is_panic() { "an action panicked" } else { "the run was cancelled" };
     RunReport {
         run_id: id,
         status: RunStatus::Failed,
         script,
         return_value: None,
         variables: Vars::new(),
-        path: Vec::new(),
+        path: RunPath::default(),
         steps: 0,
         error: Some(format!("internal error: {why}")),
         notes: Vec::new(),

@@ -12,7 +12,9 @@ use std::sync::{Arc, Mutex};
 
 /// One action ready to run.
 pub(crate) struct Step {
-    pub id: String,
+    pub id: Arc<str>,
+    /// The manifest's action name.
+    pub kind: Arc<str>,
     pub caption: String,
     pub action: Arc<dyn Action>,
     pub manifest: Arc<Manifest>,
@@ -30,14 +32,12 @@ pub struct Program {
     pub warnings: Vec<Diagnostic>,
     pub(crate) steps: Vec<Step>,
     pub(crate) begin: usize,
+    pub(crate) name: Arc<str>,
 }
 
 impl fmt::Debug for Program {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Program")
-            .field("name", &self.script.name)
-            .field("hash", &self.hash)
-            .finish()
+        f.debug_struct("Program").field("name", &self.script.name).field("hash", &self.hash).finish()
     }
 }
 
@@ -57,22 +57,16 @@ pub enum LoadFailure {
 }
 
 fn render(diags: &[Diagnostic]) -> String {
-    diags
-        .iter()
-        .map(|d| d.to_string())
-        .collect::<Vec<_>>()
-        .join("\n")
+    diags.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n")
 }
 
 impl LoadFailure {
     /// Every error as a diagnostic line.
     pub fn lines(&self) -> Vec<String> {
         match self {
-            LoadFailure::Check(d) => d
-                .iter()
-                .filter(|d| d.severity == Severity::Error)
-                .map(|d| d.to_string())
-                .collect(),
+            LoadFailure::Check(d) => {
+                d.iter().filter(|d| d.severity == Severity::Error).map(|d| d.to_string()).collect()
+            }
             other => vec![other.to_string()],
         }
     }
@@ -81,10 +75,7 @@ impl LoadFailure {
 /// SHA-256 of `bytes`, hex.
 pub fn hash_bytes(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The folders and in-memory scripts that sub scripts are found in, and the
@@ -97,21 +88,17 @@ pub(crate) struct Library {
 
 impl Library {
     pub fn new(dirs: Vec<PathBuf>) -> Library {
-        Library {
-            dirs: Mutex::new(dirs),
-            programs: Mutex::new(HashMap::new()),
-            index: Mutex::new(None),
-        }
+        Library { dirs: Mutex::new(dirs), programs: Mutex::new(HashMap::new()), index: Mutex::new(None) }
     }
 
     /// Add a folder (searched after the ones already known).
     pub fn add_dir(&self, dir: &Path) {
-        if let Ok(mut dirs) = self.dirs.lock() {
-            if !dirs.iter().any(|d| d == dir) {
-                dirs.push(dir.to_path_buf());
-                if let Ok(mut idx) = self.index.lock() {
-                    *idx = None;
-                }
+        if let Ok(mut dirs) = self.dirs.lock()
+            && !dirs.iter().any(|d| d == dir)
+        {
+            dirs.push(dir.to_path_buf());
+            if let Ok(mut idx) = self.index.lock() {
+                *idx = None;
             }
         }
     }
@@ -134,10 +121,7 @@ impl Library {
                 let mut files: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
                 files.sort();
                 for f in files {
-                    let ext = f
-                        .extension()
-                        .map(|e| e.to_string_lossy().to_ascii_lowercase())
-                        .unwrap_or_default();
+                    let ext = f.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
                     if f.is_file() && (ext == "json" || ext == "xml") {
                         map.entry(Self::key(&script::script_stem(&f))).or_insert(f);
                     }

@@ -11,20 +11,28 @@
 use super::action::{ActionError, Context, Control, Exec, Inputs};
 use super::budget::Budgets;
 use super::clock::RunClock;
+use super::path::{BranchRef, RunPath};
 use super::program::{Program, Step};
 use super::trace::Recorder;
 use super::vars::Vars;
-use super::{PathEntry, RunReport, RunStatus, Runtime};
-use crate::catalog::PropType;
-use crate::script::check::{DynamicPlan, PropPlan, property_number};
+use super::{RunReport, RunStatus, Runtime};
+use crate::script::check::{DynamicPlan, PropPlan, type_value};
 use crate::snippet::compile::VarSlot;
 use crate::snippet::{self, CompiledExpr, EvalEnv, Limits, SnippetError, Template, VarSource};
-use crate::value::{Value, VarTarget, parse_bool, set_path};
+use crate::value::{Value, VarTarget, set_path};
 use chrono::{DateTime, Utc};
 use serde_json::json;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// What a traced step collects on its way (absent when not tracing).
+struct StepTrace {
+    inputs: serde_json::Value,
+    outputs: serde_json::Map<String, serde_json::Value>,
+    t0: Instant,
+}
 
 /// A RUNSUB waiting for its sub script.
 pub(crate) struct CallSite {
@@ -36,10 +44,12 @@ pub(crate) struct CallSite {
 /// One script's activation.
 pub(crate) struct Frame {
     pub program: Arc<Program>,
+    /// Index of `program` in the run's path.
+    program_index: u32,
     pub pc: usize,
     pub vars: Vars,
     /// Per-action state (LOOP and FOR counters), by action index.
-    pub state: HashMap<usize, Option<Value>>,
+    pub state: HashMap<usize, Option<Value>, foldhash::fast::FixedState>,
     call: Option<CallSite>,
 }
 
@@ -69,29 +79,27 @@ pub(crate) struct RunCore {
     pub limits: Limits,
     started: Instant,
     pub steps: u64,
-    path: Vec<PathEntry>,
+    path: RunPath,
     notes: Vec<String>,
     pub trace: Option<Recorder>,
     pub step_notes: Vec<String>,
     pub step_answers: Vec<serde_json::Value>,
     drawn: Vec<f64>,
     expr_cache: HashMap<String, Arc<CompiledExpr>>,
+    /// The input buffer, reused from step to step.
+    spare: Vec<Value>,
+    /// Counts frame pushes, pops and transfers, so the run loop knows when
+    /// to pick up the current program again.
+    frame_changes: u64,
     spawned: u64,
-    root_name: String,
+    root_name: Arc<str>,
     params_json: serde_json::Value,
 }
 
 impl VarSource for RunCore {
-    fn get(&self, slot: &VarSlot) -> Value {
-        let frame = if slot.global {
-            self.frames.first()
-        } else {
-            self.frames.last()
-        };
-        frame
-            .and_then(|f| f.vars.get_key(&slot.key))
-            .cloned()
-            .unwrap_or_default()
+    fn get(&self, slot: &VarSlot) -> Option<&Value> {
+        let frame = if slot.global { self.frames.first() } else { self.frames.last() };
+        frame.and_then(|f| f.vars.get_hinted(&slot.key, &slot.hint))
     }
 }
 
@@ -118,18 +126,21 @@ impl RunCore {
             vars.set(&format!("p{}", i + 1), v);
         }
         let begin = s.program.begin;
-        let root_name = s.program.script.name.clone();
+        let root_name = s.program.name.clone();
         let limits = s.budgets.limits();
         let now = s.clock.now();
+        let mut path = RunPath::default();
+        let root_index = path.program_index(&s.program);
         RunCore {
             trace: s.trace.map(|sink| Recorder::new(sink, &s.id)),
             id: s.id,
             runtime,
             frames: vec![Frame {
                 program: s.program,
+                program_index: root_index,
                 pc: begin,
                 vars,
-                state: HashMap::new(),
+                state: HashMap::default(),
                 call: None,
             }],
             clock: s.clock,
@@ -141,12 +152,14 @@ impl RunCore {
             limits,
             started: Instant::now(),
             steps: 0,
-            path: Vec::new(),
+            path,
             notes: Vec::new(),
             step_notes: Vec::new(),
             step_answers: Vec::new(),
             drawn: Vec::new(),
             expr_cache: HashMap::new(),
+            spare: Vec::new(),
+            frame_changes: 0,
             spawned: 0,
             root_name,
             params_json: s.params_json,
@@ -168,31 +181,15 @@ impl RunCore {
     pub fn read_var(&self, name: &str) -> Value {
         match VarTarget::parse(name) {
             Ok(t) if t.path.is_empty() => {
-                let frame = if t.global {
-                    self.frames.first()
-                } else {
-                    self.frames.last()
-                };
-                frame
-                    .and_then(|f| f.vars.get_key(&t.key))
-                    .cloned()
-                    .unwrap_or_default()
+                let frame = if t.global { self.frames.first() } else { self.frames.last() };
+                frame.and_then(|f| f.vars.get_key(&t.key)).cloned().unwrap_or_default()
             }
             Ok(t) => {
-                let frame = if t.global {
-                    self.frames.first()
-                } else {
-                    self.frames.last()
-                };
-                let mut v = frame
-                    .and_then(|f| f.vars.get_key(&t.key))
-                    .cloned()
-                    .unwrap_or_default();
+                let frame = if t.global { self.frames.first() } else { self.frames.last() };
+                let mut v = frame.and_then(|f| f.vars.get_key(&t.key)).cloned().unwrap_or_default();
                 for seg in &t.path {
                     v = match seg {
-                        crate::value::PathSeg::Member(m) => {
-                            v.member(m).cloned().unwrap_or_default()
-                        }
+                        crate::value::PathSeg::Member(m) => v.member(m).cloned().unwrap_or_default(),
                         crate::value::PathSeg::Index(i) => v.index(*i as i64).unwrap_or_default(),
                     };
                 }
@@ -204,14 +201,10 @@ impl RunCore {
 
     pub fn assign(&mut self, target: &VarTarget, value: Value) -> Result<(), ActionError> {
         let (max_array, max_object) = (self.budgets.max_array, self.budgets.max_object);
-        let frame = if target.global {
-            self.frames.first_mut()
-        } else {
-            self.frames.last_mut()
-        };
+        let frame = if target.global { self.frames.first_mut() } else { self.frames.last_mut() };
         let Some(frame) = frame else { return Ok(()) };
         if target.path.is_empty() {
-            frame.vars.set_key(target.key.clone(), &target.name, value);
+            frame.vars.set_key(&target.key, &target.name, value);
             return Ok(());
         }
         let slot = frame.vars.slot_mut(&target.key, &target.name);
@@ -220,12 +213,7 @@ impl RunCore {
     }
 
     fn env(&self) -> EvalEnv {
-        EvalEnv {
-            now: self.step_now,
-            tz: self.tz,
-            rng: self.rng,
-            drawn: Vec::new(),
-        }
+        EvalEnv { now: self.step_now, tz: self.tz, rng: self.rng, drawn: Vec::new() }
     }
 
     fn after_eval(&mut self, env: EvalEnv) {
@@ -245,7 +233,7 @@ impl RunCore {
 
     pub fn eval_template(&mut self, t: &Template) -> Result<Value, SnippetError> {
         if let Template::Literal(s) = t {
-            return Ok(Value::text(s.as_str()));
+            return Ok(Value::Text(s.clone()));
         }
         let mut env = self.env();
         let limits = self.limits;
@@ -258,10 +246,7 @@ impl RunCore {
         if let Some(e) = self.expr_cache.get(src) {
             return Ok(e.clone());
         }
-        let e = Arc::new(snippet::compile_expression(
-            src,
-            crate::script::Pos::new(1, 1),
-        )?);
+        let e = Arc::new(snippet::compile_expression(src, crate::script::Pos::new(1, 1))?);
         self.expr_cache.insert(src.to_string(), e.clone());
         Ok(e)
     }
@@ -271,10 +256,7 @@ impl RunCore {
             self.clock.sleep(d).await;
             return Ok(());
         }
-        let left = self
-            .budgets
-            .wall_clock
-            .saturating_sub(self.started.elapsed());
+        let left = self.budgets.wall_clock.saturating_sub(self.started.elapsed());
         if d > left {
             self.clock.sleep(left).await;
             return Err(ActionError::Budget(self.wall_message()));
@@ -292,10 +274,7 @@ impl RunCore {
 
     pub fn spawn(&mut self, script: &str, params: Vec<Value>) -> Result<String, ActionError> {
         if params.len() > 20 {
-            return Err(ActionError::failed(format!(
-                "SPAWN takes at most 20 parameters, got {}",
-                params.len()
-            )));
+            return Err(ActionError::failed(format!("SPAWN takes at most 20 parameters, got {}", params.len())));
         }
         let program = self.runtime.program(script).map_err(ActionError::failed)?;
         self.spawned += 1;
@@ -319,41 +298,29 @@ impl RunCore {
     }
 
     fn wall_message(&self) -> String {
-        format!(
-            "wall-clock budget exceeded ({} s)",
-            self.budgets.wall_clock.as_secs_f64()
-        )
+        format!("wall-clock budget exceeded ({} s)", self.budgets.wall_clock.as_secs_f64())
     }
 
     /// Resolve an action's inputs according to their types.
     fn resolve(&mut self, step: &Step) -> Result<Vec<Value>, ActionError> {
-        let mut values = Vec::with_capacity(step.linked.inputs.len());
+        // Reuse one buffer for every step's inputs.
+        let mut values = std::mem::take(&mut self.spare);
+        values.clear();
         for (spec, plan) in step.manifest.inputs.iter().zip(&step.linked.inputs) {
             let v = match plan {
-                PropPlan::Absent
-                | PropPlan::Variable(_)
-                | PropPlan::Code(..)
-                | PropPlan::Lazy(..) => Value::Null,
+                PropPlan::Absent | PropPlan::Variable(_) | PropPlan::Code(..) | PropPlan::Lazy(..) => Value::Null,
                 _ if spec.lazy => Value::Null,
-                PropPlan::Literal(s) => {
-                    typed(spec.ty, &spec.name, &spec.values, Value::text(s.as_str()))?
-                }
+                // Read in place by `Inputs::get`.
+                PropPlan::Literal(..) => Value::Null,
                 PropPlan::Template(t) => {
-                    let v = self
-                        .eval_template(t)
-                        .map_err(|e| input_error(&spec.name, e))?;
-                    typed(spec.ty, &spec.name, &spec.values, v)?
+                    let v = self.eval_template(t).map_err(|e| input_error(&spec.name, e))?;
+                    type_value(spec.ty, &spec.name, &spec.values, v).map_err(ActionError::Failed)?
                 }
-                PropPlan::Expression(e) => {
-                    self.eval_expr(e).map_err(|e| input_error(&spec.name, e))?
-                }
+                PropPlan::Expression(e) => self.eval_expr(e).map_err(|e| input_error(&spec.name, e))?,
                 PropPlan::List(items) => {
                     let mut out = Vec::with_capacity(items.len());
                     for t in items {
-                        out.push(
-                            self.eval_template(t)
-                                .map_err(|e| input_error(&spec.name, e))?,
-                        );
+                        out.push(self.eval_template(t).map_err(|e| input_error(&spec.name, e))?);
                     }
                     Value::Array(Arc::new(out))
                 }
@@ -361,20 +328,13 @@ impl RunCore {
                     let v = match d {
                         DynamicPlan::Json(v) => v.clone(),
                         DynamicPlan::Var(t) => self.read_var(&t.to_string()),
-                        DynamicPlan::Template(t) => self
-                            .eval_template(t)
-                            .map_err(|e| input_error(&spec.name, e))?,
+                        DynamicPlan::Template(t) => self.eval_template(t).map_err(|e| input_error(&spec.name, e))?,
                     };
                     match v {
                         Value::Text(s) if s.trim_start().starts_with(['{', '[']) => {
-                            serde_json::from_str::<serde_json::Value>(&s)
-                                .map(|j| Value::from_json(&j))
-                                .map_err(|e| {
-                                    ActionError::failed(format!(
-                                        "property {}: not valid JSON: {e}",
-                                        spec.name
-                                    ))
-                                })?
+                            serde_json::from_str::<serde_json::Value>(&s).map(|j| Value::from_json(&j)).map_err(
+                                |e| ActionError::failed(format!("property {}: not valid JSON: {e}", spec.name)),
+                            )?
                         }
                         other => other,
                     }
@@ -387,12 +347,9 @@ impl RunCore {
 
     fn check_budgets(&self) -> Option<End> {
         if self.steps >= self.budgets.max_steps {
-            return Some(End::Budget(format!(
-                "step budget exceeded ({} steps)",
-                self.budgets.max_steps
-            )));
+            return Some(End::Budget(format!("step budget exceeded ({} steps)", self.budgets.max_steps)));
         }
-        if self.steps % 64 == 0 && self.started.elapsed() > self.budgets.wall_clock {
+        if self.steps.is_multiple_of(64) && self.started.elapsed() > self.budgets.wall_clock {
             return Some(End::Budget(self.wall_message()));
         }
         None
@@ -441,11 +398,7 @@ impl RunCore {
             }
             for key in frame.vars.take_changes() {
                 if let Some((name, v)) = frame.vars.entry_by_key(&key) {
-                    let name = if fi == 0 && depth > 1 {
-                        format!("global:{name}")
-                    } else {
-                        name.to_string()
-                    };
+                    let name = if fi == 0 && depth > 1 { format!("global:{name}") } else { name.to_string() };
                     m.insert(name, v.to_report_json());
                 }
             }
@@ -454,23 +407,19 @@ impl RunCore {
     }
 
     /// Execute the current action and move on.
-    async fn step(&mut self) -> Flow {
-        let program = self.frame().program.clone();
+    async fn step(&mut self, program: &Arc<Program>) -> Flow {
         let pc = self.frame().pc;
         let step = &program.steps[pc];
         self.steps += 1;
         self.step_now = self.clock.now();
-        let t0 = self.tracing().then(Instant::now);
+        let mut trace: Option<Box<StepTrace>> = self.tracing().then(|| {
+            Box::new(StepTrace { inputs: serde_json::Value::Null, outputs: serde_json::Map::new(), t0: Instant::now() })
+        });
 
-        let mut inputs_json = serde_json::Value::Null;
         let result = match self.resolve(step) {
             Err(e) => Err(e),
             Ok(values) => {
-                let inputs = Inputs {
-                    manifest: &step.manifest,
-                    plans: &step.linked.inputs,
-                    values,
-                };
+                let inputs = Inputs { manifest: &step.manifest, plans: &step.linked.inputs, values };
                 let r = {
                     let mut ctx = Context { core: self };
                     match step.action.execute(&mut ctx, &inputs) {
@@ -478,46 +427,55 @@ impl RunCore {
                         Exec::Pending(f) => f.await,
                     }
                 };
-                if self.tracing() {
-                    inputs_json = inputs.to_json();
+                if let Some(t) = &mut trace {
+                    t.inputs = inputs.to_json();
                 }
+                self.spare = inputs.values;
                 r
             }
         };
 
-        let mut outputs_json = serde_json::Map::new();
-        let (result_name, failure, control): (String, Option<String>, Option<Control>) =
-            match result {
-                Ok(outcome) => {
-                    let mut failure = None;
-                    for (name, v) in outcome.outputs {
-                        let Some((oi, _)) = step.manifest.output(&name) else {
-                            failure = Some(format!(
-                                "internal: {} wrote unknown output {name}",
-                                step.manifest.name
-                            ));
-                            break;
-                        };
-                        if self.tracing() {
-                            outputs_json.insert(name.to_string(), v.to_report_json());
-                        }
-                        let target = step.linked.outputs[oi].clone();
-                        if let Err(e) = self.assign(&target, v) {
-                            failure = Some(e.to_string());
-                            break;
-                        }
+        self.conclude(program, step, result, trace)
+    }
+
+    /// Write outputs, settle `_ERR`, carry out control requests and pick the
+    /// next action. Kept out of the async `step` so the per-step future
+    /// stays small.
+    fn conclude(
+        &mut self,
+        program: &Program,
+        step: &Step,
+        result: Result<super::action::Outcome, ActionError>,
+        mut trace: Option<Box<StepTrace>>,
+    ) -> Flow {
+        let (result_name, failure, control): (Cow<'static, str>, Option<String>, Option<Box<Control>>) = match result {
+            Ok(outcome) => {
+                let mut failure = None;
+                for (name, v) in outcome.outputs {
+                    let Some((oi, _)) = step.manifest.output(&name) else {
+                        failure = Some(format!("internal: {} wrote unknown output {name}", step.manifest.name));
+                        break;
+                    };
+                    if let Some(t) = &mut trace {
+                        t.outputs.insert(name.to_string(), v.to_report_json());
                     }
-                    match failure {
-                        Some(f) => ("OnError".into(), Some(f), None),
-                        None => (outcome.branch.into_owned(), None, outcome.control),
+                    let target = step.linked.outputs[oi].clone();
+                    if let Err(e) = self.assign(&target, v) {
+                        failure = Some(e.to_string());
+                        break;
                     }
                 }
-                Err(ActionError::Budget(msg)) => {
-                    self.record(step, "", "", inputs_json, outputs_json, None, t0);
-                    return Flow::End(End::Budget(msg));
+                match failure {
+                    Some(f) => ("OnError".into(), Some(f), None),
+                    None => (outcome.branch, None, outcome.control),
                 }
-                Err(ActionError::Failed(msg)) => ("OnError".into(), Some(msg), None),
-            };
+            }
+            Err(ActionError::Budget(msg)) => {
+                self.record(step, "", "", None, trace);
+                return Flow::End(End::Budget(msg));
+            }
+            Err(ActionError::Failed(msg)) => ("OnError".into(), Some(msg), None),
+        };
         if let Some(msg) = &failure {
             self.frame_mut().vars.set("_ERR", Value::text(msg.as_str()));
         }
@@ -525,41 +483,29 @@ impl RunCore {
         // RUNSUB: enter the sub script now; its branch settles on return.
         let mut failure = failure;
         let mut result_name = result_name;
-        match control {
-            Some(Control::Call {
-                script,
-                params,
-                return_var,
-            }) => match self.enter(&script) {
+        match control.map(|c| *c) {
+            Some(Control::Call { script, params, return_var }) => match self.enter(&script) {
                 Ok(program_sub) => {
                     let path_index = self.path.len();
-                    self.push_path(step, "Default");
+                    self.push_path(default_ref(step));
                     let callee = program_sub.script.name.clone();
-                    self.record(
-                        step,
-                        "Default",
-                        &format!("(call {callee})"),
-                        inputs_json,
-                        outputs_json,
-                        None,
-                        t0,
-                    );
+                    self.record(step, "Default", &format!("(call {callee})"), None, trace);
                     let mut vars = Vars::new();
                     if self.tracing() {
                         vars.record_changes();
                     }
                     let begin = program_sub.begin;
+                    let program_index = self.path.program_index(&program_sub);
                     let frame = Frame {
                         program: program_sub,
+                        program_index,
                         pc: begin,
                         vars: seed_params(vars, params),
-                        state: HashMap::new(),
-                        call: Some(CallSite {
-                            return_var,
-                            path_index,
-                        }),
+                        state: HashMap::default(),
+                        call: Some(CallSite { return_var, path_index }),
                     };
                     self.frames.push(frame);
+                    self.frame_changes += 1;
                     return Flow::Next;
                 }
                 Err(msg) => {
@@ -570,21 +516,16 @@ impl RunCore {
             },
             Some(Control::Transfer { script }) => match self.runtime.program(&script) {
                 Ok(p) => {
-                    self.push_path(step, "Default");
+                    self.push_path(default_ref(step));
                     let target = p.script.name.clone();
-                    self.record(
-                        step,
-                        "Default",
-                        &format!("(transfer {target})"),
-                        inputs_json,
-                        outputs_json,
-                        None,
-                        t0,
-                    );
+                    self.record(step, "Default", &format!("(transfer {target})"), None, trace);
+                    let program_index = self.path.program_index(&p);
                     let frame = self.frame_mut();
                     frame.pc = p.begin;
                     frame.program = p;
+                    frame.program_index = program_index;
                     frame.state.clear();
+                    self.frame_changes += 1;
                     return Flow::Next;
                 }
                 Err(msg) => {
@@ -594,13 +535,13 @@ impl RunCore {
                 }
             },
             Some(Control::End) => {
-                self.push_path(step, "");
-                self.record(step, "", "", inputs_json, outputs_json, None, t0);
+                self.push_path(BranchRef::None);
+                self.record(step, "", "", None, trace);
                 return Flow::End(End::Completed(None));
             }
             Some(Control::Return(v)) => {
-                self.push_path(step, "");
-                self.record(step, "", "", inputs_json, outputs_json, None, t0);
+                self.push_path(BranchRef::None);
+                self.record(step, "", "", None, trace);
                 return self.script_ended(Some(v));
             }
             None => {}
@@ -608,21 +549,20 @@ impl RunCore {
 
         // Branch choice: the result's branch if wired, else Default.
         let (taken, next) = choose(step, &result_name);
-        self.push_path(step, &taken);
-        let next_id = next
-            .map(|i| program.script.actions[i].id.clone())
-            .unwrap_or_default();
+        let taken = match taken {
+            Taken::Ref(b) => b,
+            Taken::Unmatched => self.path.other(&result_name),
+        };
+        self.push_path(taken);
+        let taken_name = if self.tracing() {
+            self.path.branch_name(program, pc_of(&self.path), taken).to_string()
+        } else {
+            String::new()
+        };
+        let next_id = next.map(|i| program.script.actions[i].id.as_str()).unwrap_or("");
         match next {
             Some(n) => {
-                self.record(
-                    step,
-                    &taken,
-                    &next_id,
-                    inputs_json,
-                    outputs_json,
-                    failure.as_deref(),
-                    t0,
-                );
+                self.record(step, &taken_name, next_id, failure.as_deref(), trace);
                 self.frame_mut().pc = n;
                 Flow::Next
             }
@@ -632,15 +572,7 @@ impl RunCore {
                     step.id, step.caption, result_name
                 );
                 self.step_notes.push(note.clone());
-                self.record(
-                    step,
-                    &taken,
-                    "",
-                    inputs_json,
-                    outputs_json,
-                    failure.as_deref(),
-                    t0,
-                );
+                self.record(step, &taken_name, "", failure.as_deref(), trace);
                 match failure {
                     Some(msg) => self.script_failed(msg),
                     None => {
@@ -654,43 +586,20 @@ impl RunCore {
 
     fn enter(&mut self, script: &str) -> Result<Arc<Program>, String> {
         if self.frames.len() > self.budgets.max_call_depth {
-            return Err(format!(
-                "RUNSUB depth limit reached ({} nested sub scripts)",
-                self.budgets.max_call_depth
-            ));
+            return Err(format!("RUNSUB depth limit reached ({} nested sub scripts)", self.budgets.max_call_depth));
         }
         self.runtime.program(script)
     }
 
-    fn push_path(&mut self, step: &Step, branch: &str) {
-        let script = if self.frames.len() > 1 || self.frame().program.script.name != self.root_name
-        {
-            Some(self.frame().program.script.name.clone())
-        } else {
-            None
-        };
-        self.path.push(PathEntry {
-            id: step.id.clone(),
-            action: step.manifest.name.clone(),
-            branch: branch.to_string(),
-            script,
-        });
+    fn push_path(&mut self, branch: BranchRef) {
+        let frame = self.frames.last().expect("a run always has a frame");
+        let nested = self.frames.len() > 1 || frame.program_index != 0;
+        self.path.push(frame.program_index, frame.pc, branch, nested);
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn record(
-        &mut self,
-        step: &Step,
-        branch: &str,
-        next: &str,
-        inputs: serde_json::Value,
-        outputs: serde_json::Map<String, serde_json::Value>,
-        error: Option<&str>,
-        t0: Option<Instant>,
-    ) {
-        if self.trace.is_none() {
-            return;
-        }
+    fn record(&mut self, step: &Step, branch: &str, next: &str, error: Option<&str>, trace: Option<Box<StepTrace>>) {
+        let Some(trace) = trace else { return };
+        let StepTrace { inputs, outputs, t0 } = *trace;
         let changed = self.changed_vars();
         let mut fields = json!({
             "script": self.frame().program.script.name,
@@ -704,7 +613,7 @@ impl RunCore {
             "next": if next.is_empty() { serde_json::Value::Null } else { json!(next) },
             "changed": changed,
             "clock": self.step_now.to_rfc3339(),
-            "duration_us": t0.map(|t| t.elapsed().as_micros() as u64).unwrap_or(0),
+            "duration_us": t0.elapsed().as_micros() as u64,
         });
         if let Some(m) = fields.as_object_mut() {
             if let Some(e) = error {
@@ -714,10 +623,7 @@ impl RunCore {
                 m.insert("random".into(), json!(std::mem::take(&mut self.drawn)));
             }
             if !self.step_answers.is_empty() {
-                m.insert(
-                    "answers".into(),
-                    json!(std::mem::take(&mut self.step_answers)),
-                );
+                m.insert("answers".into(), json!(std::mem::take(&mut self.step_answers)));
             }
             if !self.step_notes.is_empty() {
                 m.insert("notes".into(), json!(std::mem::take(&mut self.step_notes)));
@@ -735,11 +641,12 @@ impl RunCore {
             return Flow::End(End::Completed(value));
         }
         let frame = self.frames.pop().expect("checked above");
+        self.frame_changes += 1;
         let call = frame.call.expect("a sub frame has a call site");
-        if let Some(target) = &call.return_var {
-            if let Err(e) = self.assign(target, value.clone().unwrap_or_default()) {
-                return self.script_failed(e.to_string());
-            }
+        if let Some(target) = &call.return_var
+            && let Err(e) = self.assign(target, value.clone().unwrap_or_default())
+        {
+            return self.script_failed(e.to_string());
         }
         if let Some(t) = &mut self.trace {
             t.event(
@@ -761,6 +668,7 @@ impl RunCore {
             return Flow::End(End::Failed(msg));
         }
         let frame = self.frames.pop().expect("checked above");
+        self.frame_changes += 1;
         let call = frame.call.expect("a sub frame has a call site");
         let msg = format!("sub script {} failed: {msg}", frame.program.script.name);
         self.frame_mut().vars.set("_ERR", Value::text(msg.as_str()));
@@ -773,9 +681,11 @@ impl RunCore {
         let pc = self.frame().pc;
         let step = &program.steps[pc];
         let (taken, next) = choose(step, result);
-        if let Some(entry) = self.path.get_mut(path_index) {
-            entry.branch = taken;
-        }
+        let taken = match taken {
+            Taken::Ref(b) => b,
+            Taken::Unmatched => self.path.other(result),
+        };
+        self.path.set_branch(path_index, taken);
         match next {
             Some(n) => {
                 self.frame_mut().pc = n;
@@ -821,7 +731,7 @@ impl RunCore {
         RunReport {
             run_id: self.id,
             status,
-            script: self.root_name,
+            script: self.root_name.to_string(),
             return_value: ret,
             variables: root.vars,
             path: self.path,
@@ -839,49 +749,52 @@ fn seed_params(mut vars: Vars, params: Vec<Value>) -> Vars {
     vars
 }
 
+/// The branch a choice settled on.
+enum Taken {
+    Ref(BranchRef),
+    /// Nothing wired and the result names no branch of the action.
+    Unmatched,
+}
+
+fn default_ref(step: &Step) -> BranchRef {
+    step.manifest.default_branch().map(|d| BranchRef::Manifest(d as u32)).unwrap_or(BranchRef::None)
+}
+
+/// The action index of the last path entry (the step being concluded).
+fn pc_of(path: &RunPath) -> usize {
+    path.last_step()
+}
+
 /// Pick the branch for `result`: the wired branch of that name, else
-/// Default. Returns the branch name taken and the next action.
-fn choose(step: &Step, result: &str) -> (String, Option<usize>) {
+/// Default. Returns the branch taken and the next action.
+fn choose(step: &Step, result: &str) -> (Taken, Option<usize>) {
     let m = &step.manifest;
-    if let Some(i) = m.branch(result) {
+    let named = m.branch(result);
+    if let Some(i) = named {
         if let Some(n) = step.linked.next.get(i).copied().flatten() {
-            return (m.branches[i].name.clone(), Some(n));
+            return (Taken::Ref(BranchRef::Manifest(i as u32)), Some(n));
         }
     } else if m.custom_branches {
+        let custom = &step.linked.custom;
         let probe = Value::text(result);
-        let found = step
-            .linked
-            .custom
+        let numeric = |name: &str| {
+            let v = Value::text(name);
+            v.as_number().is_some() && v.loose_eq(&probe)
+        };
+        let found = custom
             .iter()
-            .find(|(name, _)| name == result)
-            .or_else(|| {
-                step.linked
-                    .custom
-                    .iter()
-                    .find(|(name, _)| name.eq_ignore_ascii_case(result))
-            })
-            .or_else(|| {
-                step.linked.custom.iter().find(|(name, _)| {
-                    Value::text(name.as_str()).as_number().is_some()
-                        && Value::text(name.as_str()).loose_eq(&probe)
-                })
-            });
-        if let Some((name, n)) = found {
-            return (name.clone(), Some(*n));
+            .position(|(name, _)| name == result)
+            .or_else(|| custom.iter().position(|(name, _)| name.eq_ignore_ascii_case(result)))
+            .or_else(|| custom.iter().position(|(name, _)| numeric(name)));
+        if let Some(k) = found {
+            return (Taken::Ref(BranchRef::Custom(k as u32)), Some(custom[k].1));
         }
     }
-    let default = m
-        .default_branch()
-        .and_then(|d| step.linked.next.get(d).copied().flatten());
-    match default {
-        Some(n) => ("Default".into(), Some(n)),
-        None => {
-            let name = m
-                .branch(result)
-                .map(|i| m.branches[i].name.clone())
-                .unwrap_or_else(|| result.to_string());
-            (name, None)
-        }
+    let default = m.default_branch().and_then(|d| step.linked.next.get(d).copied().flatten().map(|n| (d, n)));
+    match (default, named) {
+        (Some((d, n)), _) => (Taken::Ref(BranchRef::Manifest(d as u32)), Some(n)),
+        (None, Some(i)) => (Taken::Ref(BranchRef::Manifest(i as u32)), None),
+        (None, None) => (Taken::Unmatched, None),
     }
 }
 
@@ -889,75 +802,25 @@ fn input_error(name: &str, e: SnippetError) -> ActionError {
     ActionError::failed(format!("property {name}: {}", e.message))
 }
 
-/// Convert a substituted value to its property type.
-fn typed(ty: PropType, name: &str, values: &[String], v: Value) -> Result<Value, ActionError> {
-    let text = || v.to_text();
-    let bad = |what: &str| {
-        ActionError::failed(format!("property {name} expects {what}, got '{}'", text()))
-    };
-    Ok(match ty {
-        PropType::Text => v,
-        PropType::Number | PropType::Skill => {
-            if let Value::Number(_) = v {
-                v
-            } else if text().trim().is_empty() {
-                Value::Null
-            } else {
-                Value::Number(property_number(&text()).ok_or_else(|| {
-                    bad(if ty == PropType::Skill {
-                        "a skill number"
-                    } else {
-                        "a number"
-                    })
-                })?)
-            }
-        }
-        PropType::Boolean => match v {
-            Value::Bool(_) => v,
-            _ => Value::Bool(parse_bool(&text()).ok_or_else(|| bad("Yes/No, True/False or 1/0"))?),
-        },
-        PropType::Datetime => {
-            let t = text();
-            if t.trim().is_empty() {
-                Value::Null
-            } else {
-                let dt = snippet::dates::parse_datetime(&t).ok_or_else(|| bad("a date"))?;
-                Value::text(snippet::dates::format_datetime(&dt))
-            }
-        }
-        PropType::Timezone => {
-            let t = text();
-            if t.trim().is_empty() {
-                Value::Null
-            } else {
-                let tz = crate::timezone::parse_zone(&t).ok_or_else(|| bad("a time zone"))?;
-                Value::text(tz.name())
-            }
-        }
-        PropType::Enum => {
-            let t = text();
-            match values.iter().find(|x| x.eq_ignore_ascii_case(t.trim())) {
-                Some(canon) => Value::text(canon.as_str()),
-                None => return Err(bad(&format!("one of {}", values.join(", ")))),
-            }
-        }
-        _ => v,
-    })
-}
-
 /// Run to the end.
 pub(crate) async fn drive(mut core: RunCore) -> RunReport {
     core.start_trace();
+    let mut program = core.frame().program.clone();
+    let mut seen = core.frame_changes;
     let end = loop {
         if let Some(end) = core.check_budgets() {
             break end;
         }
-        match core.step().await {
+        if core.frame_changes != seen {
+            program = core.frame().program.clone();
+            seen = core.frame_changes;
+        }
+        match core.step(&program).await {
             Flow::Next => {}
             Flow::End(e) => break e,
         }
         // Long runs of synchronous actions must not starve other runs.
-        if core.steps % 1024 == 0 {
+        if core.steps.is_multiple_of(1024) {
             tokio::task::yield_now().await;
         }
     };

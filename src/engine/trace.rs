@@ -44,10 +44,7 @@ impl TraceSink {
     }
 
     fn write_all(&self, bytes: &[u8]) -> std::io::Result<()> {
-        let mut w = self
-            .0
-            .lock()
-            .map_err(|_| std::io::Error::other("trace sink poisoned"))?;
+        let mut w = self.0.lock().map_err(|_| std::io::Error::other("trace sink poisoned"))?;
         w.write_all(bytes)?;
         w.flush()
     }
@@ -60,19 +57,13 @@ pub struct SharedBuf(Arc<Mutex<Vec<u8>>>);
 impl SharedBuf {
     /// What has been written so far.
     pub fn contents(&self) -> String {
-        self.0
-            .lock()
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_default()
+        self.0.lock().map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default()
     }
 }
 
 impl Write for SharedBuf {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .map_err(|_| std::io::Error::other("buffer poisoned"))?
-            .extend_from_slice(buf);
+        self.0.lock().map_err(|_| std::io::Error::other("buffer poisoned"))?.extend_from_slice(buf);
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -93,13 +84,7 @@ pub(crate) struct Recorder {
 
 impl Recorder {
     pub fn new(sink: TraceSink, run: &str) -> Recorder {
-        Recorder {
-            sink,
-            buf: Vec::with_capacity(16 * 1024),
-            seq: 0,
-            run: run.to_string(),
-            error: None,
-        }
+        Recorder { sink, buf: Vec::with_capacity(16 * 1024), seq: 0, run: run.to_string(), error: None }
     }
 
     /// Append an event; `event` is its kind and `fields` its members.
@@ -125,8 +110,7 @@ impl Recorder {
             return;
         }
         if let Err(e) = self.sink.write_all(&self.buf) {
-            self.error
-                .get_or_insert_with(|| format!("trace not written: {e}"));
+            self.error.get_or_insert_with(|| format!("trace not written: {e}"));
         }
         self.buf.clear();
     }

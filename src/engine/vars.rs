@@ -4,13 +4,15 @@
 //! first spelling is kept for display. A table remembers the order variables
 //! were created in, so reports list them the way a script author reads them.
 
-use crate::value::{Value, var_key};
+use crate::value::{Hint, Value, var_key};
 use indexmap::IndexMap;
 
 /// One scope's variables.
 #[derive(Clone, Debug, Default)]
 pub struct Vars {
-    map: IndexMap<String, (String, Value)>,
+    // foldhash: variable lookups sit on every expression evaluation, and
+    // names come from scripts, not from an adversary on the network.
+    map: IndexMap<String, (String, Value), foldhash::fast::FixedState>,
     /// Keys written since the last [`Vars::take_changes`], when recording.
     changes: Option<Vec<String>>,
 }
@@ -44,6 +46,33 @@ impl Vars {
         self.get_key(&var_key(name))
     }
 
+    /// Value by key, trying position `hint` first (and updating it).
+    pub fn get_hinted(&self, key: &str, hint: &Hint) -> Option<&Value> {
+        if let Some((k, (_, v))) = self.map.get_index(hint.get())
+            && k == key
+        {
+            return Some(v);
+        }
+        let (i, _, (_, v)) = self.map.get_full(key)?;
+        hint.set(i);
+        Some(v)
+    }
+
+    /// Set a variable by key, trying position `hint` first.
+    pub fn set_hinted(&mut self, key: &str, name: &str, value: Value, hint: &Hint) {
+        if self.changes.is_none()
+            && let Some((k, (_, slot))) = self.map.get_index_mut(hint.get())
+            && k == key
+        {
+            *slot = value;
+            return;
+        }
+        self.set_key(key, name, value);
+        if let Some(i) = self.map.get_index_of(key) {
+            hint.set(i);
+        }
+    }
+
     /// Display name and value by key.
     pub fn entry_by_key(&self, key: &str) -> Option<(&str, &Value)> {
         self.map.get(key).map(|(n, v)| (n.as_str(), v))
@@ -52,37 +81,33 @@ impl Vars {
     /// Set a variable by name.
     pub fn set(&mut self, name: &str, value: Value) {
         let key = var_key(name);
-        self.set_key(key, name, value);
+        self.set_key(&key, name, value);
     }
 
     /// Set a variable by precomputed key; `name` is the display spelling used
     /// if the variable is new.
-    pub fn set_key(&mut self, key: String, name: &str, value: Value) {
-        if let Some(c) = &mut self.changes {
-            if !c.contains(&key) {
-                c.push(key.clone());
-            }
+    pub fn set_key(&mut self, key: &str, name: &str, value: Value) {
+        if let Some(c) = &mut self.changes
+            && !c.iter().any(|k| k == key)
+        {
+            c.push(key.to_string());
         }
-        match self.map.get_mut(&key) {
+        match self.map.get_mut(key) {
             Some(slot) => slot.1 = value,
             None => {
-                self.map.insert(key, (name.trim().to_string(), value));
+                self.map.insert(key.to_string(), (name.trim().to_string(), value));
             }
         }
     }
 
     /// Mutable access for member-path assignment (creates the variable).
     pub fn slot_mut(&mut self, key: &str, name: &str) -> &mut Value {
-        if let Some(c) = &mut self.changes {
-            if !c.iter().any(|k| k == key) {
-                c.push(key.to_string());
-            }
+        if let Some(c) = &mut self.changes
+            && !c.iter().any(|k| k == key)
+        {
+            c.push(key.to_string());
         }
-        &mut self
-            .map
-            .entry(key.to_string())
-            .or_insert_with(|| (name.trim().to_string(), Value::Null))
-            .1
+        &mut self.map.entry(key.to_string()).or_insert_with(|| (name.trim().to_string(), Value::Null)).1
     }
 
     /// Remove a variable.
@@ -107,11 +132,7 @@ impl Vars {
 
     /// The table as a JSON object (scalars as strings).
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::Value::Object(
-            self.iter()
-                .map(|(n, v)| (n.to_string(), v.to_report_json()))
-                .collect(),
-        )
+        serde_json::Value::Object(self.iter().map(|(n, v)| (n.to_string(), v.to_report_json())).collect())
     }
 }
 

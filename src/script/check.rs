@@ -55,14 +55,7 @@ pub struct Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}: {}[{}]: ",
-            self.file,
-            self.pos,
-            self.severity.name(),
-            self.code
-        )?;
+        write!(f, "{}:{}: {}[{}]: ", self.file, self.pos, self.severity.name(), self.code)?;
         if let Some(a) = &self.action {
             write!(f, "{a}: ")?;
         }
@@ -104,8 +97,9 @@ pub enum PropPlan {
     Absent,
     /// Text-like value with `{}` substitution.
     Template(Template),
-    /// Text-like value taken as written.
-    Literal(String),
+    /// Text-like value without substitution: as written, and converted to
+    /// its property type once, here.
+    Literal(String, Value),
     /// A lazy input: the action reads it as text (the template) or as an
     /// expression (compiled when the text parses as one).
     Lazy(Template, Option<CompiledExpr>),
@@ -145,6 +139,9 @@ pub struct Linked {
     pub begin: Option<usize>,
 }
 
+/// "Does action type `name` at `version` have an implementation?"
+pub type ImplementedFn<'a> = &'a dyn Fn(&str, u32) -> bool;
+
 /// What the checker may ask of its surroundings.
 pub struct CheckEnv<'a> {
     /// The catalog.
@@ -153,7 +150,7 @@ pub struct CheckEnv<'a> {
     pub script_exists: &'a dyn Fn(&str) -> bool,
     /// Whether an action type/version has an implementation (None: don't
     /// check).
-    pub implemented: Option<&'a dyn Fn(&str, u32) -> bool>,
+    pub implemented: Option<ImplementedFn<'a>>,
 }
 
 struct Ctx<'a> {
@@ -163,14 +160,7 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn push(
-        &mut self,
-        severity: Severity,
-        code: &'static str,
-        pos: Pos,
-        action: Option<&Action>,
-        message: String,
-    ) {
+    fn push(&mut self, severity: Severity, code: &'static str, pos: Pos, action: Option<&Action>, message: String) {
         self.diags.push(Diagnostic {
             severity,
             code,
@@ -196,29 +186,14 @@ impl Ctx<'_> {
 
 /// Check and link `script`. Diagnostics are sorted by position.
 pub fn check(script: &Script, env: &CheckEnv) -> (Vec<Diagnostic>, Linked) {
-    let mut cx = Ctx {
-        script,
-        file: script.origin.file_name(),
-        diags: Vec::new(),
-    };
+    let mut cx = Ctx { script, file: script.origin.file_name(), diags: Vec::new() };
     let mut linked = Linked::default();
 
     // Exactly one BEGIN.
-    let begins: Vec<usize> = script
-        .actions
-        .iter()
-        .enumerate()
-        .filter(|(_, a)| a.kind == "BEGIN")
-        .map(|(i, _)| i)
-        .collect();
+    let begins: Vec<usize> =
+        script.actions.iter().enumerate().filter(|(_, a)| a.kind == "BEGIN").map(|(i, _)| i).collect();
     match begins.as_slice() {
-        [] => cx.push(
-            Severity::Error,
-            "no-begin",
-            Pos::new(1, 1),
-            None,
-            "the script has no BEGIN action".into(),
-        ),
+        [] => cx.push(Severity::Error, "no-begin", Pos::new(1, 1), None, "the script has no BEGIN action".into()),
         [one] => linked.begin = Some(*one),
         many => {
             for &i in &many[1..] {
@@ -226,10 +201,7 @@ pub fn check(script: &Script, env: &CheckEnv) -> (Vec<Diagnostic>, Linked) {
                 cx.error(
                     "several-begins",
                     a,
-                    format!(
-                        "a second BEGIN action (the first is action {})",
-                        script.actions[many[0]].id
-                    ),
+                    format!("a second BEGIN action (the first is action {})", script.actions[many[0]].id),
                 );
             }
             linked.begin = Some(many[0]);
@@ -254,11 +226,7 @@ pub fn check(script: &Script, env: &CheckEnv) -> (Vec<Diagnostic>, Linked) {
         }
         for (i, a) in script.actions.iter().enumerate() {
             if !seen[i] {
-                cx.warn(
-                    "unreachable",
-                    a,
-                    "no path from BEGIN reaches this action".into(),
-                );
+                cx.warn("unreachable", a, "no path from BEGIN reaches this action".into());
             }
         }
     }
@@ -268,14 +236,10 @@ pub fn check(script: &Script, env: &CheckEnv) -> (Vec<Diagnostic>, Linked) {
         if m.terminating {
             continue;
         }
-        if let Some(e) = m.error_branch() {
-            if la.next.get(e).copied().flatten().is_none() {
-                cx.warn(
-                    "unwired-error",
-                    a,
-                    "OnError is not wired: a failure falls back to Default with _ERR set".into(),
-                );
-            }
+        if let Some(e) = m.error_branch()
+            && la.next.get(e).copied().flatten().is_none()
+        {
+            cx.warn("unwired-error", a, "OnError is not wired: a failure falls back to Default with _ERR set".into());
         }
         let Some(d) = m.default_branch() else {
             continue;
@@ -285,11 +249,7 @@ pub fn check(script: &Script, env: &CheckEnv) -> (Vec<Diagnostic>, Linked) {
         }
         // Only warn when some result can actually fall through to Default.
         let error = m.error_branch();
-        let mut results = m
-            .branches
-            .iter()
-            .enumerate()
-            .filter(|(bi, _)| *bi != d && Some(*bi) != error);
+        let mut results = m.branches.iter().enumerate().filter(|(bi, _)| *bi != d && Some(*bi) != error);
         let other_results_unwired = m.custom_branches
             || m.branches.len() <= 1 + usize::from(error.is_some())
             || results.any(|(bi, _)| la.next.get(bi).copied().flatten().is_none());
@@ -302,8 +262,7 @@ pub fn check(script: &Script, env: &CheckEnv) -> (Vec<Diagnostic>, Linked) {
         }
     }
 
-    cx.diags
-        .sort_by(|a, b| (a.pos, a.severity).cmp(&(b.pos, b.severity)));
+    cx.diags.sort_by_key(|a| (a.pos, a.severity));
     (cx.diags, linked)
 }
 
@@ -312,22 +271,13 @@ fn link_action(cx: &mut Ctx, action: &Action, env: &CheckEnv) -> LinkedAction {
     let Some(manifest) = env.catalog.get(&action.kind, action.version).cloned() else {
         let versions = env.catalog.versions(&action.kind);
         if versions.is_empty() {
-            cx.error(
-                "unknown-action",
-                action,
-                format!("unknown action type '{}'", action.kind),
-            );
+            cx.error("unknown-action", action, format!("unknown action type '{}'", action.kind));
         } else {
             let list: Vec<String> = versions.iter().map(|v| v.to_string()).collect();
             cx.error(
                 "unknown-version",
                 action,
-                format!(
-                    "{} has no version {} (known: {})",
-                    action.kind,
-                    action.version,
-                    list.join(", ")
-                ),
+                format!("{} has no version {} (known: {})", action.kind, action.version, list.join(", ")),
             );
         }
         // Still check the branch targets so every dangling edge is reported.
@@ -336,10 +286,7 @@ fn link_action(cx: &mut Ctx, action: &Action, env: &CheckEnv) -> LinkedAction {
                 cx.error(
                     "branch-target-missing",
                     action,
-                    format!(
-                        "branch '{}' goes to action '{}', which does not exist",
-                        b.name, b.target
-                    ),
+                    format!("branch '{}' goes to action '{}', which does not exist", b.name, b.target),
                 );
             }
         }
@@ -349,24 +296,17 @@ fn link_action(cx: &mut Ctx, action: &Action, env: &CheckEnv) -> LinkedAction {
         cx.warn(
             "media-type",
             action,
-            format!(
-                "{} is not available in {} scripts",
-                manifest.name,
-                cx.script.media_type.name()
-            ),
+            format!("{} is not available in {} scripts", manifest.name, cx.script.media_type.name()),
         );
     }
-    if let Some(implemented) = env.implemented {
-        if !implemented(&manifest.name, manifest.version) {
-            cx.error(
-                "no-implementation",
-                action,
-                format!(
-                    "{} has a manifest but no implementation in this runtime",
-                    manifest.name
-                ),
-            );
-        }
+    if let Some(implemented) = env.implemented
+        && !implemented(&manifest.name, manifest.version)
+    {
+        cx.error(
+            "no-implementation",
+            action,
+            format!("{} has a manifest but no implementation in this runtime", manifest.name),
+        );
     }
 
     // Properties the manifest does not know.
@@ -374,12 +314,7 @@ fn link_action(cx: &mut Ctx, action: &Action, env: &CheckEnv) -> LinkedAction {
     for p in &action.properties {
         let lower = p.name.to_ascii_lowercase();
         if !seen_props.insert(lower) {
-            cx.prop_error(
-                "duplicate-property",
-                action,
-                &p.name,
-                format!("property '{}' is given twice", p.name),
-            );
+            cx.prop_error("duplicate-property", action, &p.name, format!("property '{}' is given twice", p.name));
         }
         if manifest.input(&p.name).is_none() && manifest.output(&p.name).is_none() {
             let pos = cx.script.origin.property_position(&action.id, &p.name);
@@ -388,10 +323,7 @@ fn link_action(cx: &mut Ctx, action: &Action, env: &CheckEnv) -> LinkedAction {
                 "unknown-property",
                 pos,
                 Some(action),
-                format!(
-                    "{} has no property '{}'; it is ignored",
-                    manifest.name, p.name
-                ),
+                format!("{} has no property '{}'; it is ignored", manifest.name, p.name),
             );
         }
     }
@@ -402,30 +334,20 @@ fn link_action(cx: &mut Ctx, action: &Action, env: &CheckEnv) -> LinkedAction {
         la.inputs.push(plan);
     }
     for out in &manifest.outputs {
-        let written = action
-            .properties
-            .iter()
-            .find(|p| p.name.eq_ignore_ascii_case(&out.name))
-            .map(|p| p.value.joined());
-        let text = written
-            .filter(|t| !t.trim().is_empty())
-            .unwrap_or_else(|| out.default.clone());
+        let written =
+            action.properties.iter().find(|p| p.name.eq_ignore_ascii_case(&out.name)).map(|p| p.value.joined());
+        let text = written.filter(|t| !t.trim().is_empty()).unwrap_or_else(|| out.default.clone());
         match VarTarget::parse(&text) {
             Ok(t) => la.outputs.push(t),
             Err(e) => {
-                cx.prop_error(
-                    "bad-literal",
-                    action,
-                    &out.name,
-                    format!("output {}: {e}", out.name),
-                );
-                la.outputs
-                    .push(VarTarget::parse(&out.default).unwrap_or(VarTarget {
-                        key: "_".into(),
-                        name: "_".into(),
-                        global: false,
-                        path: Vec::new(),
-                    }));
+                cx.prop_error("bad-literal", action, &out.name, format!("output {}: {e}", out.name));
+                la.outputs.push(VarTarget::parse(&out.default).unwrap_or(VarTarget {
+                    key: "_".into(),
+                    name: "_".into(),
+                    global: false,
+                    path: Vec::new(),
+                    hint: Default::default(),
+                }));
             }
         }
     }
@@ -438,10 +360,7 @@ fn link_action(cx: &mut Ctx, action: &Action, env: &CheckEnv) -> LinkedAction {
             cx.error(
                 "branch-target-missing",
                 action,
-                format!(
-                    "branch '{}' goes to action '{}', which does not exist",
-                    b.name, b.target
-                ),
+                format!("branch '{}' goes to action '{}', which does not exist", b.name, b.target),
             );
         }
         match manifest.branch(&b.name) {
@@ -457,11 +376,7 @@ fn link_action(cx: &mut Ctx, action: &Action, env: &CheckEnv) -> LinkedAction {
             }
             None if manifest.custom_branches => {
                 if la.custom.iter().any(|(n, _)| n == &b.name) {
-                    cx.error(
-                        "duplicate-branch",
-                        action,
-                        format!("branch '{}' is wired twice", b.name),
-                    );
+                    cx.error("duplicate-branch", action, format!("branch '{}' is wired twice", b.name));
                 }
                 if let Some(t) = target {
                     la.custom.push((b.name.clone(), t));
@@ -477,10 +392,7 @@ fn link_action(cx: &mut Ctx, action: &Action, env: &CheckEnv) -> LinkedAction {
                 cx.error(
                     "unknown-branch",
                     action,
-                    format!(
-                        "{} has no branch '{}'; it has {have}",
-                        manifest.name, b.name
-                    ),
+                    format!("{} has no branch '{}'; it has {have}", manifest.name, b.name),
                 );
             }
         }
@@ -511,29 +423,20 @@ fn plan_input(
     let raw = raw.or_else(|| spec.default.clone().map(PropValue::Text));
     let Some(raw) = raw else {
         if spec.required {
-            cx.error(
-                "missing-property",
-                action,
-                format!("required property '{}' is missing", spec.name),
-            );
+            cx.error("missing-property", action, format!("required property '{}' is missing", spec.name));
         }
         return PropPlan::Absent;
     };
     let bad = |cx: &mut Ctx, msg: String| {
-        cx.prop_error(
-            "bad-literal",
-            action,
-            prop_name,
-            format!("property '{}': {msg}", spec.name),
-        );
+        cx.prop_error("bad-literal", action, prop_name, format!("property '{}': {msg}", spec.name));
     };
 
     if spec.ty == PropType::List {
         let items = raw.items();
-        if let Some(max) = spec.max_items {
-            if items.len() > max {
-                bad(cx, format!("at most {max} items, got {}", items.len()));
-            }
+        if let Some(max) = spec.max_items
+            && items.len() > max
+        {
+            bad(cx, format!("at most {max} items, got {}", items.len()));
         }
         let mut plans = Vec::new();
         for item in items {
@@ -541,7 +444,7 @@ fn plan_input(
                 Ok(t) => plans.push(t),
                 Err(e) => {
                     bad(cx, e.to_string());
-                    plans.push(Template::Literal(item));
+                    plans.push(Template::Literal(item.into()));
                 }
             }
         }
@@ -554,24 +457,13 @@ fn plan_input(
         // says the value is an expression (ASSIGN with Type Numeric).
         let expr = snippet::compile_expression(&text, Pos::new(1, 1));
         if let (Some(cond), Err(e)) = (&spec.expression_when, &expr) {
-            let other = action
-                .property(&cond.property)
-                .map(|v| v.joined())
-                .unwrap_or_default();
-            if cond
-                .values
-                .iter()
-                .any(|v| v.eq_ignore_ascii_case(other.trim()))
-                && !text.contains('{')
-            {
+            let other = action.property(&cond.property).map(|v| v.joined()).unwrap_or_default();
+            if cond.values.iter().any(|v| v.eq_ignore_ascii_case(other.trim())) && !text.contains('{') {
                 cx.prop_error(
                     "bad-expression",
                     action,
                     prop_name,
-                    format!(
-                        "property '{}': column {} of the expression: {}",
-                        spec.name, e.pos.column, e.message
-                    ),
+                    format!("property '{}': column {} of the expression: {}", spec.name, e.pos.column, e.message),
                 );
             }
         }
@@ -579,7 +471,7 @@ fn plan_input(
             Ok(t) => PropPlan::Lazy(t, expr.ok()),
             Err(e) => {
                 bad(cx, e.to_string());
-                PropPlan::Lazy(Template::Literal(text), None)
+                PropPlan::Lazy(Template::Literal(text.into()), None)
             }
         };
     }
@@ -598,10 +490,7 @@ fn plan_input(
                     "bad-expression",
                     action,
                     prop_name,
-                    format!(
-                        "property '{}': column {} of the expression: {}",
-                        spec.name, e.pos.column, e.message
-                    ),
+                    format!("property '{}': column {} of the expression: {}", spec.name, e.pos.column, e.message),
                 );
                 PropPlan::Absent
             }
@@ -609,9 +498,7 @@ fn plan_input(
         PropType::Code => PropPlan::Code(text, base),
         PropType::Dynamic => {
             let t = text.trim();
-            if (t.starts_with('{')
-                && !t.starts_with("{{")
-                && serde_json::from_str::<serde_json::Value>(t).is_ok())
+            if (t.starts_with('{') && !t.starts_with("{{") && serde_json::from_str::<serde_json::Value>(t).is_ok())
                 || t.starts_with('[')
             {
                 match serde_json::from_str::<serde_json::Value>(t) {
@@ -647,7 +534,9 @@ fn plan_input(
                         format!("script '{}' is not in the script library", text.trim()),
                     );
                 }
-                return PropPlan::Literal(text);
+                let typed = type_value(ty, &spec.name, &spec.values, Value::text(text.as_str()))
+                    .unwrap_or_else(|_| Value::text(text.as_str()));
+                return PropPlan::Literal(text, typed);
             }
             for e in Template::suspicious_groups(&text, base) {
                 let pos = cx.script.origin.property_position(&action.id, prop_name);
@@ -666,22 +555,69 @@ fn plan_input(
                 Ok(t) => PropPlan::Template(t),
                 Err(e) => {
                     bad(cx, e.to_string());
-                    PropPlan::Literal(text)
+                    PropPlan::Literal(text.clone(), Value::text(text))
                 }
             }
         }
     }
 }
 
+/// Convert a substituted value to its property type.
+pub fn type_value(ty: PropType, name: &str, values: &[String], v: Value) -> Result<Value, String> {
+    let text = || v.to_text();
+    let bad = |what: &str| format!("property {name} expects {what}, got '{}'", text());
+    Ok(match ty {
+        PropType::Text => v,
+        PropType::Number | PropType::Skill => {
+            if let Value::Number(_) = v {
+                v
+            } else if text().trim().is_empty() {
+                Value::Null
+            } else {
+                Value::Number(
+                    property_number(&text())
+                        .ok_or_else(|| bad(if ty == PropType::Skill { "a skill number" } else { "a number" }))?,
+                )
+            }
+        }
+        PropType::Boolean => match v {
+            Value::Bool(_) => v,
+            _ => Value::Bool(parse_bool(&text()).ok_or_else(|| bad("Yes/No, True/False or 1/0"))?),
+        },
+        PropType::Datetime => {
+            let t = text();
+            if t.trim().is_empty() {
+                Value::Null
+            } else {
+                let dt = crate::snippet::dates::parse_datetime(&t).ok_or_else(|| bad("a date"))?;
+                Value::text(crate::snippet::dates::format_datetime(&dt))
+            }
+        }
+        PropType::Timezone => {
+            let t = text();
+            if t.trim().is_empty() {
+                Value::Null
+            } else {
+                let tz = crate::timezone::parse_zone(&t).ok_or_else(|| bad("a time zone"))?;
+                Value::text(tz.name())
+            }
+        }
+        PropType::Enum => {
+            let t = text();
+            match values.iter().find(|x| x.eq_ignore_ascii_case(t.trim())) {
+                Some(canon) => Value::text(canon.as_str()),
+                None => return Err(bad(&format!("one of {}", values.join(", ")))),
+            }
+        }
+        _ => v,
+    })
+}
+
 /// Read a number the way properties accept it (`0,5` is 0.5).
 pub fn property_number(text: &str) -> Option<f64> {
     let t = text.trim();
     parse_number(t).or_else(|| {
-        if t.matches(',').count() == 1 && !t.contains('.') {
-            parse_number(&t.replace(',', "."))
-        } else {
-            None
-        }
+        if t.matches(',').count() == 1 && !t.contains('.') { parse_number(&t.replace(',', ".")) } else { None }
     })
 }
 
@@ -692,18 +628,14 @@ pub fn check_literal(spec: &InputSpec, ty: PropType, text: &str) -> Result<(), S
         return Ok(());
     }
     match ty {
-        PropType::Number => property_number(t)
-            .map(|_| ())
-            .ok_or_else(|| format!("'{t}' is not a number")),
-        PropType::Boolean => parse_bool(t)
-            .map(|_| ())
-            .ok_or_else(|| format!("'{t}' is not Yes/No, True/False or 1/0")),
-        PropType::Datetime => snippet::dates::parse_datetime(t)
-            .map(|_| ())
-            .ok_or_else(|| format!("'{t}' is not a date")),
-        PropType::Timezone => crate::timezone::parse_zone(t)
-            .map(|_| ())
-            .ok_or_else(|| format!("'{t}' is not a known time zone")),
+        PropType::Number => property_number(t).map(|_| ()).ok_or_else(|| format!("'{t}' is not a number")),
+        PropType::Boolean => parse_bool(t).map(|_| ()).ok_or_else(|| format!("'{t}' is not Yes/No, True/False or 1/0")),
+        PropType::Datetime => {
+            snippet::dates::parse_datetime(t).map(|_| ()).ok_or_else(|| format!("'{t}' is not a date"))
+        }
+        PropType::Timezone => {
+            crate::timezone::parse_zone(t).map(|_| ()).ok_or_else(|| format!("'{t}' is not a known time zone"))
+        }
         PropType::Enum => {
             if spec.values.iter().any(|v| v.eq_ignore_ascii_case(t)) {
                 Ok(())

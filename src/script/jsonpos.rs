@@ -32,12 +32,7 @@ impl JsonIndex {
     /// Index `text`, recording values whose path is at most `max_depth`
     /// segments long.
     pub fn build(text: &str, max_depth: usize) -> JsonIndex {
-        let mut s = Scanner {
-            b: text.as_bytes(),
-            i: 0,
-            index: JsonIndex::default(),
-            max_depth,
-        };
+        let mut s = Scanner { b: text.as_bytes(), i: 0, index: JsonIndex::default(), max_depth };
         let mut path = Vec::new();
         s.ws();
         s.value(&mut path);
@@ -136,9 +131,7 @@ impl Scanner<'_> {
                     let key_at = self.i;
                     let key = self.string();
                     if seen.contains(&key) {
-                        self.index
-                            .duplicates
-                            .push((path.clone(), key.clone(), key_at));
+                        self.index.duplicates.push((path.clone(), key.clone(), key_at));
                     } else {
                         seen.push(key.clone());
                     }
@@ -182,9 +175,8 @@ impl Scanner<'_> {
                     path.pop();
                     n += 1;
                     self.ws();
-                    if self.peek() == Some(b',') {
-                        self.i += 1;
-                    } else if self.i == before {
+                    // Step over the comma (or over a byte that made no progress).
+                    if self.peek() == Some(b',') || self.i == before {
                         self.i += 1;
                     }
                 }
@@ -208,12 +200,8 @@ impl Scanner<'_> {
                 _ => self.i += 1,
             }
         }
-        let raw = self
-            .b
-            .get(start..self.i.min(self.b.len()))
-            .unwrap_or_default();
-        serde_json::from_slice::<String>(raw)
-            .unwrap_or_else(|_| String::from_utf8_lossy(raw).into_owned())
+        let raw = self.b.get(start..self.i.min(self.b.len())).unwrap_or_default();
+        serde_json::from_slice::<String>(raw).unwrap_or_else(|_| String::from_utf8_lossy(raw).into_owned())
     }
 }
 
@@ -225,9 +213,11 @@ mod tests {
     fn finds_values_and_duplicates() {
         let text = "{\n  \"a\": [ {\"id\": 1}, {\"id\": 2} ],\n  \"b\": {\"x\": 1, \"x\": 2}\n}";
         let idx = JsonIndex::build(text, 3);
-        let off = idx.offset(&crate::json_path!["a", 1usize]).unwrap();
+        let path = crate::json_path!["a", 1usize];
+        let off = idx.offset(&path).unwrap();
         assert_eq!(&text[off..off + 1], "{");
-        let off = idx.offset(&crate::json_path!["a", 1usize, "id"]).unwrap();
+        let path = crate::json_path!["a", 1usize, "id"];
+        let off = idx.offset(&path).unwrap();
         assert_eq!(&text[off..off + 1], "2");
         assert_eq!(idx.duplicates.len(), 1);
         assert_eq!(idx.duplicates[0].1, "x");
@@ -235,16 +225,7 @@ mod tests {
 
     #[test]
     fn survives_garbage() {
-        for text in [
-            "",
-            "{",
-            "[1,",
-            "{\"a\"",
-            "\"unterminated",
-            "{]}",
-            "[[[[",
-            "}}}",
-        ] {
+        for text in ["", "{", "[1,", "{\"a\"", "\"unterminated", "{]}", "[[[[", "}}}"] {
             let _ = JsonIndex::build(text, 4);
         }
     }

@@ -30,10 +30,7 @@ pub struct ActionRef {
 impl ActionRef {
     /// Reference an action of the model.
     pub fn of(action: &Action) -> ActionRef {
-        ActionRef {
-            id: action.id.clone(),
-            caption: action.caption.clone(),
-        }
+        ActionRef { id: action.id.clone(), caption: action.caption.clone() }
     }
 }
 
@@ -97,19 +94,8 @@ impl fmt::Display for LoadError {
 }
 
 impl LoadError {
-    pub(crate) fn new(
-        file: &str,
-        pos: Pos,
-        kind: LoadErrorKind,
-        message: impl Into<String>,
-    ) -> LoadError {
-        LoadError {
-            file: file.to_string(),
-            pos,
-            action: None,
-            kind,
-            message: message.into(),
-        }
+    pub(crate) fn new(file: &str, pos: Pos, kind: LoadErrorKind, message: impl Into<String>) -> LoadError {
+        LoadError { file: file.to_string(), pos, action: None, kind, message: message.into() }
     }
 
     pub(crate) fn with_action(mut self, action: ActionRef) -> LoadError {
@@ -142,14 +128,8 @@ pub fn detect(text: &str) -> Option<Format> {
 /// Load a script file in any of the three formats.
 pub fn load_file(path: &Path) -> Result<Script, LoadError> {
     let file = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| {
-        LoadError::new(
-            &file,
-            Pos::new(1, 1),
-            LoadErrorKind::Io,
-            format!("cannot read the file: {e}"),
-        )
-    })?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| LoadError::new(&file, Pos::new(1, 1), LoadErrorKind::Io, format!("cannot read the file: {e}")))?;
     let text = bytes_to_text(&file, &bytes)?;
     load_text(&text, Some(path))
 }
@@ -184,47 +164,30 @@ pub fn bytes_to_text(file: &str, bytes: &[u8]) -> Result<String, LoadError> {
 /// Load a script from text; `path` names the file for messages, gives the
 /// default script name (the file stem) and the folder of sibling files.
 pub fn load_text(text: &str, path: Option<&Path>) -> Result<Script, LoadError> {
-    let file = path
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|| "<memory>".into());
+    let file = path.map(|p| p.display().to_string()).unwrap_or_else(|| "<memory>".into());
     let text = text.trim_start_matches('\u{feff}');
     if text.trim().is_empty() {
-        return Err(LoadError::new(
-            &file,
-            Pos::new(1, 1),
-            LoadErrorKind::Empty,
-            "the file is empty",
-        ));
+        return Err(LoadError::new(&file, Pos::new(1, 1), LoadErrorKind::Empty, "the file is empty"));
     }
     let t = text.trim_start();
     let format = if t.starts_with('<') {
         Format::StudioXml
     } else if t.starts_with('{') {
         // Parse once here for the syntax check; the loaders re-read the tree.
-        let json: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| json_error(&file, text, &e))?;
+        let json: serde_json::Value = serde_json::from_str(text).map_err(|e| json_error(&file, text, &e))?;
         match json.as_object() {
-            Some(obj)
-                if obj.contains_key("header")
-                    || obj.get("actions").is_some_and(|a| a.is_object()) =>
-            {
+            Some(obj) if obj.contains_key("header") || obj.get("actions").is_some_and(|a| a.is_object()) => {
                 let mut script = studio_json::load_value(&json, text, &file)?;
                 finish(&mut script, path, Format::StudioJson);
                 return Ok(script);
             }
             Some(_) => {
-                let mut script =
-                    native::load_value(&json, text, &file, path.and_then(|p| p.parent()))?;
+                let mut script = native::load_value(&json, text, &file, path.and_then(|p| p.parent()))?;
                 finish(&mut script, path, Format::Native);
                 return Ok(script);
             }
             None => {
-                return Err(LoadError::new(
-                    &file,
-                    Pos::new(1, 1),
-                    LoadErrorKind::Shape,
-                    "expected a JSON object",
-                ));
+                return Err(LoadError::new(&file, Pos::new(1, 1), LoadErrorKind::Shape, "expected a JSON object"));
             }
         }
     } else {
@@ -253,10 +216,7 @@ fn finish(script: &mut Script, path: Option<&Path>, format: Format) {
 /// A script's default name from its file: the file name up to the first dot
 /// (`brain.studio.json` → `brain`).
 pub fn script_stem(path: &Path) -> String {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     name.split('.').next().unwrap_or_default().to_string()
 }
 
@@ -272,15 +232,6 @@ pub(crate) fn json_error(file: &str, text: &str, e: &serde_json::Error) -> LoadE
     };
     // serde_json's message repeats the position; keep only the reason.
     let reason = e.to_string();
-    let reason = reason
-        .split(" at line ")
-        .next()
-        .unwrap_or(&reason)
-        .to_string();
-    LoadError::new(
-        file,
-        pos,
-        LoadErrorKind::Syntax,
-        format!("{what}: {reason}"),
-    )
+    let reason = reason.split(" at line ").next().unwrap_or(&reason).to_string();
+    LoadError::new(file, pos, LoadErrorKind::Syntax, format!("{what}: {reason}"))
 }

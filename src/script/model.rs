@@ -36,11 +36,7 @@ impl Pos {
                 line_start = i + 1;
             }
         }
-        let column = text
-            .get(line_start..offset)
-            .map(|s| s.chars().count())
-            .unwrap_or(offset - line_start) as u32
-            + 1;
+        let column = text.get(line_start..offset).map(|s| s.chars().count()).unwrap_or(offset - line_start) as u32 + 1;
         Pos { line, column }
     }
 }
@@ -125,11 +121,7 @@ impl MediaType {
     /// Parse a media type name (case-insensitive; `call`/`voice` mean Phone,
     /// `Work Item` and `WorkItem` are the same).
     pub fn parse(s: &str) -> Option<MediaType> {
-        let t: String = s
-            .chars()
-            .filter(|c| !c.is_whitespace() && *c != '_')
-            .collect::<String>()
-            .to_ascii_lowercase();
+        let t: String = s.chars().filter(|c| !c.is_whitespace() && *c != '_').collect::<String>().to_ascii_lowercase();
         Some(match t.as_str() {
             "generic" => MediaType::Generic,
             "phone" | "call" | "voice" => MediaType::Phone,
@@ -233,11 +225,7 @@ pub struct Branch {
 impl Branch {
     /// A branch with no extra fields.
     pub fn new(name: impl Into<String>, target: impl Into<String>) -> Branch {
-        Branch {
-            name: name.into(),
-            target: target.into(),
-            extra: Map::new(),
-        }
+        Branch { name: name.into(), target: target.into(), extra: Map::new() }
     }
 }
 
@@ -279,19 +267,12 @@ impl Action {
 
     /// The property named `name` (case-insensitive).
     pub fn property(&self, name: &str) -> Option<&PropValue> {
-        self.properties
-            .iter()
-            .find(|p| p.name.eq_ignore_ascii_case(name))
-            .map(|p| &p.value)
+        self.properties.iter().find(|p| p.name.eq_ignore_ascii_case(name)).map(|p| &p.value)
     }
 
     /// The caption, or the action type when the caption is blank.
     pub fn label(&self) -> &str {
-        if self.caption.trim().is_empty() {
-            &self.kind
-        } else {
-            &self.caption
-        }
+        if self.caption.trim().is_empty() { &self.kind } else { &self.caption }
     }
 }
 
@@ -382,11 +363,9 @@ impl Script {
             .map(|p| match p {
                 PropValue::List(items) => items.clone(),
                 // A single text may list names separated by `|` or commas.
-                PropValue::Text(s) => s
-                    .split(['|', ','])
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty())
-                    .collect(),
+                PropValue::Text(s) => {
+                    s.split(['|', ',']).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+                }
             })
             .unwrap_or_default()
             .into_iter()

@@ -29,52 +29,27 @@ use super::{ActionRef, LoadError, LoadErrorKind};
 use serde_json::{Map, Value as J};
 use std::path::Path;
 
-const OWN_KEYS: [&str; 7] = [
-    "id", "action", "version", "caption", "next", "branches", "layout",
-];
+const OWN_KEYS: [&str; 7] = ["id", "action", "version", "caption", "next", "branches", "layout"];
 
 /// Load a native script from its parsed JSON; `text` is the source for
 /// positions and `dir` the folder of sibling files.
-pub fn load_value(
-    json: &J,
-    text: &str,
-    file: &str,
-    dir: Option<&Path>,
-) -> Result<Script, LoadError> {
+pub fn load_value(json: &J, text: &str, file: &str, dir: Option<&Path>) -> Result<Script, LoadError> {
     let index = JsonIndex::build(text, 4);
-    let at = |path: Vec<Seg>| -> Pos {
-        index
-            .offset(&path)
-            .map(|o| Pos::of_offset(text, o))
-            .unwrap_or(Pos::new(1, 1))
-    };
+    let at = |path: Vec<Seg>| -> Pos { index.offset(&path).map(|o| Pos::of_offset(text, o)).unwrap_or(Pos::new(1, 1)) };
     let shape = |pos: Pos, msg: String| LoadError::new(file, pos, LoadErrorKind::Shape, msg);
-    let root = json
-        .as_object()
-        .ok_or_else(|| shape(Pos::new(1, 1), "expected a JSON object".into()))?;
+    let root = json.as_object().ok_or_else(|| shape(Pos::new(1, 1), "expected a JSON object".into()))?;
 
     let mut script = Script::default();
     if let Some(name) = root.get("name") {
         script.name = name
             .as_str()
-            .ok_or_else(|| {
-                shape(
-                    at(crate::json_path!["name"]),
-                    "\"name\" must be a string".into(),
-                )
-            })?
+            .ok_or_else(|| shape(at(crate::json_path!["name"]), "\"name\" must be a string".into()))?
             .to_string();
     }
     if let Some(media) = root.get("media").or_else(|| root.get("mediaType")) {
-        let key = if root.contains_key("media") {
-            "media"
-        } else {
-            "mediaType"
-        };
+        let key = if root.contains_key("media") { "media" } else { "mediaType" };
         let pos = at(crate::json_path![key]);
-        let name = media
-            .as_str()
-            .ok_or_else(|| shape(pos, format!("\"{key}\" must be a string")))?;
+        let name = media.as_str().ok_or_else(|| shape(pos, format!("\"{key}\" must be a string")))?;
         script.media_type = MediaType::parse(name).ok_or_else(|| {
             shape(
                 pos,
@@ -84,35 +59,22 @@ pub fn load_value(
     }
     let actions = root
         .get("actions")
-        .ok_or_else(|| {
-            shape(
-                Pos::new(1, 1),
-                "a native script needs an \"actions\" list".into(),
-            )
-        })?
+        .ok_or_else(|| shape(Pos::new(1, 1), "a native script needs an \"actions\" list".into()))?
         .as_array()
         .ok_or_else(|| {
-            shape(
-                at(crate::json_path!["actions"]),
-                "\"actions\" must be a list of action objects".into(),
-            )
+            shape(at(crate::json_path!["actions"]), "\"actions\" must be a list of action objects".into())
         })?;
 
     for (i, a) in actions.iter().enumerate() {
         let apos = at(crate::json_path!["actions", i]);
-        let obj = a
-            .as_object()
-            .ok_or_else(|| shape(apos, format!("actions[{i}] must be an object")))?;
+        let obj = a.as_object().ok_or_else(|| shape(apos, format!("actions[{i}] must be an object")))?;
         let action = load_action(obj, i, file, dir, &at, &mut script.origin)?;
         if script.actions.iter().any(|other| other.id == action.id) {
             return Err(LoadError::new(
                 file,
                 at(crate::json_path!["actions", i, "id"]),
                 LoadErrorKind::DuplicateId,
-                format!(
-                    "duplicate action id \"{}\" (ids must be unique in a script)",
-                    action.id
-                ),
+                format!("duplicate action id \"{}\" (ids must be unique in a script)", action.id),
             )
             .with_action(ActionRef::of(&action)));
         }
@@ -172,24 +134,11 @@ fn load_action(
     let shape = |pos: Pos, msg: String| LoadError::new(file, pos, LoadErrorKind::Shape, msg);
     let kind = obj
         .get("action")
-        .ok_or_else(|| {
-            shape(
-                apos,
-                format!("actions[{i}] has no \"action\" (the action type, e.g. \"ASSIGN\")"),
-            )
-        })?
+        .ok_or_else(|| shape(apos, format!("actions[{i}] has no \"action\" (the action type, e.g. \"ASSIGN\")")))?
         .as_str()
-        .ok_or_else(|| {
-            shape(
-                at(crate::json_path!["actions", i, "action"]),
-                "\"action\" must be a string".into(),
-            )
-        })?;
+        .ok_or_else(|| shape(at(crate::json_path!["actions", i, "action"]), "\"action\" must be a string".into()))?;
     if kind.trim().is_empty() {
-        return Err(shape(
-            at(crate::json_path!["actions", i, "action"]),
-            "\"action\" is blank".into(),
-        ));
+        return Err(shape(at(crate::json_path!["actions", i, "action"]), "\"action\" is blank".into()));
     }
     let id = match obj.get("id") {
         Some(J::String(s)) if !s.trim().is_empty() => s.clone(),
@@ -209,60 +158,38 @@ fn load_action(
         action.caption = c
             .as_str()
             .ok_or_else(|| {
-                shape(
-                    at(crate::json_path!["actions", i, "caption"]),
-                    "\"caption\" must be a string".into(),
-                )
+                shape(at(crate::json_path!["actions", i, "caption"]), "\"caption\" must be a string".into())
             })?
             .to_string();
     }
     if let Some(v) = obj.get("version") {
-        action.version = v
-            .as_u64()
-            .filter(|v| *v >= 1 && *v <= 1000)
-            .ok_or_else(|| {
-                shape(
-                    at(crate::json_path!["actions", i, "version"]),
-                    "\"version\" must be a whole number from 1".into(),
-                )
-            })? as u32;
+        action.version = v.as_u64().filter(|v| *v >= 1 && *v <= 1000).ok_or_else(|| {
+            shape(at(crate::json_path!["actions", i, "version"]), "\"version\" must be a whole number from 1".into())
+        })? as u32;
     }
     if let Some(l) = obj.get("layout") {
         let pos = at(crate::json_path!["actions", i, "layout"]);
-        let pair = l
-            .as_array()
-            .filter(|a| a.len() == 2)
-            .and_then(|a| Some((a[0].as_i64()?, a[1].as_i64()?)));
-        action.layout =
-            Some(pair.ok_or_else(|| {
-                shape(pos, "\"layout\" must be [x, y] with whole numbers".into())
-            })?);
+        let pair = l.as_array().filter(|a| a.len() == 2).and_then(|a| Some((a[0].as_i64()?, a[1].as_i64()?)));
+        action.layout = Some(pair.ok_or_else(|| shape(pos, "\"layout\" must be [x, y] with whole numbers".into()))?);
     }
     if let Some(next) = obj.get("next") {
         let pos = at(crate::json_path!["actions", i, "next"]);
-        let target =
-            target_text(next).ok_or_else(|| shape(pos, "\"next\" must be an action id".into()))?;
+        let target = target_text(next).ok_or_else(|| shape(pos, "\"next\" must be an action id".into()))?;
         action.branches.push(Branch::new("Default", target));
     }
     if let Some(b) = obj.get("branches") {
         let bpos = at(crate::json_path!["actions", i, "branches"]);
         let map = b.as_object().ok_or_else(|| {
-            shape(
-                bpos,
-                "\"branches\" must map result names to action ids".into(),
-            )
-            .with_action(aref(&action))
+            shape(bpos, "\"branches\" must map result names to action ids".into()).with_action(aref(&action))
         })?;
         for (name, target) in map {
             let pos = at(crate::json_path!["actions", i, "branches", name.as_str()]);
             let target = target_text(target).ok_or_else(|| {
-                shape(pos, format!("branch \"{name}\" must name an action id"))
-                    .with_action(aref(&action))
+                shape(pos, format!("branch \"{name}\" must name an action id")).with_action(aref(&action))
             })?;
             if name.eq_ignore_ascii_case("Default") && obj.contains_key("next") {
                 return Err(
-                    shape(pos, "both \"next\" and branches.Default are given".into())
-                        .with_action(aref(&action)),
+                    shape(pos, "both \"next\" and branches.Default are given".into()).with_action(aref(&action))
                 );
             }
             action.branches.push(Branch::new(name.clone(), target));
@@ -278,19 +205,15 @@ fn load_action(
                 let mut list = Vec::with_capacity(items.len());
                 for item in items {
                     list.push(scalar_text(item).ok_or_else(|| {
-                        shape(
-                            ppos,
-                            format!("property \"{key}\": list items must be strings or numbers"),
-                        )
-                        .with_action(aref(&action))
+                        shape(ppos, format!("property \"{key}\": list items must be strings or numbers"))
+                            .with_action(aref(&action))
                     })?);
                 }
                 PropValue::List(list)
             }
             J::Object(o) if o.len() == 1 && o.contains_key("file") => {
                 let name = o["file"].as_str().ok_or_else(|| {
-                    shape(ppos, format!("property \"{key}\": \"file\" must be a path"))
-                        .with_action(aref(&action))
+                    shape(ppos, format!("property \"{key}\": \"file\" must be a path")).with_action(aref(&action))
                 })?;
                 let path = dir.map(|d| d.join(name)).unwrap_or_else(|| name.into());
                 let bytes = std::fs::read(&path).map_err(|e| {
@@ -309,13 +232,8 @@ fn load_action(
             J::Object(_) => PropValue::Text(value.to_string()),
             scalar => PropValue::Text(scalar_text(scalar).unwrap_or_default()),
         };
-        origin
-            .property_positions
-            .insert((id.clone(), key.clone()), ppos);
-        action.properties.push(Property {
-            name: key.clone(),
-            value: prop,
-        });
+        origin.property_positions.insert((id.clone(), key.clone()), ppos);
+        action.properties.push(Property { name: key.clone(), value: prop });
     }
     Ok(action)
 }

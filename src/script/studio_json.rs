@@ -36,47 +36,20 @@ const LIBRARY_IDS: [(&str, &str); 7] = [
 ];
 
 fn library_id(kind: &str) -> &'static str {
-    LIBRARY_IDS
-        .iter()
-        .find(|(k, _)| *k == kind)
-        .map(|(_, g)| *g)
-        .unwrap_or("")
+    LIBRARY_IDS.iter().find(|(k, _)| *k == kind).map(|(_, g)| *g).unwrap_or("")
 }
 
 /// Header members the model represents itself (or the exporter derives).
-const DERIVED_HEADER: [&str; 5] = [
-    "scriptName",
-    "mediaType",
-    "mediaTypeName",
-    "nextActionId",
-    "prosperoLayout",
-];
+const DERIVED_HEADER: [&str; 5] = ["scriptName", "mediaType", "mediaTypeName", "nextActionId", "prosperoLayout"];
 /// Action members the model represents itself.
-const KNOWN_ACTION: [&str; 7] = [
-    "actionId",
-    "name",
-    "version",
-    "label",
-    "x",
-    "y",
-    "prosperoId",
-];
+const KNOWN_ACTION: [&str; 7] = ["actionId", "name", "version", "label", "x", "y", "prosperoId"];
 
 fn is_default_action_extra(key: &str, value: &J, kind: &str, layout: Option<(i64, i64)>) -> bool {
     match key {
-        "libraryId" => {
-            value
-                .as_str()
-                .is_some_and(|s| s.is_empty() || s == library_id(kind))
-                || value.is_null()
-        }
+        "libraryId" => value.as_str().is_some_and(|s| s.is_empty() || s == library_id(kind)) || value.is_null(),
         "dependencyOrder" | "implType" => value.as_str() == Some("0"),
-        "xws" => layout
-            .map(|(x, _)| value.as_i64() == Some(x))
-            .unwrap_or(true),
-        "yws" => layout
-            .map(|(_, y)| value.as_i64() == Some(y))
-            .unwrap_or(true),
+        "xws" => layout.map(|(x, _)| value.as_i64() == Some(x)).unwrap_or(true),
+        "yws" => layout.map(|(_, y)| value.as_i64() == Some(y)).unwrap_or(true),
         _ => false,
     }
 }
@@ -93,43 +66,22 @@ fn is_default_branch_extra(key: &str, value: &J) -> bool {
 /// Load a web Studio script from its parsed JSON.
 pub fn load_value(json: &J, text: &str, file: &str) -> Result<Script, LoadError> {
     let index = JsonIndex::build(text, 4);
-    let at = |path: Vec<Seg>| -> Pos {
-        index
-            .offset(&path)
-            .map(|o| Pos::of_offset(text, o))
-            .unwrap_or(Pos::new(1, 1))
-    };
+    let at = |path: Vec<Seg>| -> Pos { index.offset(&path).map(|o| Pos::of_offset(text, o)).unwrap_or(Pos::new(1, 1)) };
     let shape = |pos: Pos, msg: String| LoadError::new(file, pos, LoadErrorKind::Shape, msg);
-    let root = json
-        .as_object()
-        .ok_or_else(|| shape(Pos::new(1, 1), "expected a JSON object".into()))?;
+    let root = json.as_object().ok_or_else(|| shape(Pos::new(1, 1), "expected a JSON object".into()))?;
     // Some API responses wrap the content: {"scriptContent": {...}}.
-    let (root, prefix): (&Map<String, J>, Vec<&str>) =
-        match root.get("scriptContent").and_then(|c| c.as_object()) {
-            Some(inner) => (inner, vec!["scriptContent"]),
-            None => (root, vec![]),
-        };
+    let (root, prefix): (&Map<String, J>, Vec<&str>) = match root.get("scriptContent").and_then(|c| c.as_object()) {
+        Some(inner) => (inner, vec!["scriptContent"]),
+        None => (root, vec![]),
+    };
     let p = |segs: &[Seg]| -> Vec<Seg> {
-        prefix
-            .iter()
-            .map(|s| Seg::Key(s.to_string()))
-            .chain(segs.iter().cloned())
-            .collect()
+        prefix.iter().map(|s| Seg::Key(s.to_string())).chain(segs.iter().cloned()).collect()
     };
     let key = |k: &str| Seg::Key(k.to_string());
 
     if let Some((path, k, off)) = index.duplicates.first() {
-        let kind = if path.len() == prefix.len() + 1 {
-            LoadErrorKind::DuplicateId
-        } else {
-            LoadErrorKind::Shape
-        };
-        return Err(LoadError::new(
-            file,
-            Pos::of_offset(text, *off),
-            kind,
-            format!("duplicate key \"{k}\""),
-        ));
+        let kind = if path.len() == prefix.len() + 1 { LoadErrorKind::DuplicateId } else { LoadErrorKind::Shape };
+        return Err(LoadError::new(file, Pos::of_offset(text, *off), kind, format!("duplicate key \"{k}\"")));
     }
 
     let mut script = Script::default();
@@ -137,45 +89,33 @@ pub fn load_value(json: &J, text: &str, file: &str) -> Result<Script, LoadError>
         None => Map::new(),
         Some(J::Object(h)) => h.clone(),
         Some(_) => {
-            return Err(shape(
-                at(p(&[key("header")])),
-                "\"header\" must be an object".into(),
-            ));
+            return Err(shape(at(p(&[key("header")])), "\"header\" must be an object".into()));
         }
     };
-    script.name = header
-        .get("scriptName")
-        .and_then(|v| v.as_str())
-        .unwrap_or("")
-        .to_string();
+    script.name = header.get("scriptName").and_then(|v| v.as_str()).unwrap_or("").to_string();
     let media_pos = at(p(&[key("header"), key("mediaType")]));
     script.media_type = match (header.get("mediaType"), header.get("mediaTypeName")) {
         (Some(J::Number(n)), _) => n
             .as_i64()
             .and_then(MediaType::from_studio_id)
             .ok_or_else(|| shape(media_pos, format!("unknown mediaType {n}")))?,
-        (_, Some(J::String(s))) => MediaType::parse(s)
-            .ok_or_else(|| shape(media_pos, format!("unknown mediaTypeName \"{s}\"")))?,
-        (Some(J::String(s)), _) => MediaType::parse(s)
-            .ok_or_else(|| shape(media_pos, format!("unknown mediaType \"{s}\"")))?,
+        (_, Some(J::String(s))) => {
+            MediaType::parse(s).ok_or_else(|| shape(media_pos, format!("unknown mediaTypeName \"{s}\"")))?
+        }
+        (Some(J::String(s)), _) => {
+            MediaType::parse(s).ok_or_else(|| shape(media_pos, format!("unknown mediaType \"{s}\"")))?
+        }
         _ => MediaType::Generic,
     };
-    let generated_layout =
-        header.get("prosperoLayout").and_then(|v| v.as_str()) == Some("generated");
-    script.header = header
-        .into_iter()
-        .filter(|(k, _)| !DERIVED_HEADER.contains(&k.as_str()))
-        .collect();
+    let generated_layout = header.get("prosperoLayout").and_then(|v| v.as_str()) == Some("generated");
+    script.header = header.into_iter().filter(|(k, _)| !DERIVED_HEADER.contains(&k.as_str())).collect();
 
     let empty = Map::new();
     let section = |name: &str| -> Result<&Map<String, J>, LoadError> {
         match root.get(name) {
             None => Ok(&empty),
             Some(J::Object(m)) => Ok(m),
-            Some(_) => Err(shape(
-                at(p(&[key(name)])),
-                format!("\"{name}\" must be an object keyed by action id"),
-            )),
+            Some(_) => Err(shape(at(p(&[key(name)])), format!("\"{name}\" must be an object keyed by action id"))),
         }
     };
     let actions = section("actions")?;
@@ -189,20 +129,13 @@ pub fn load_value(json: &J, text: &str, file: &str) -> Result<Script, LoadError>
     let mut id_of_key: Vec<(String, String)> = Vec::new();
     for (k, a) in actions {
         let pos = at(p(&[key("actions"), key(k)]));
-        let obj = a
-            .as_object()
-            .ok_or_else(|| shape(pos, format!("actions[\"{k}\"] must be an object")))?;
+        let obj = a.as_object().ok_or_else(|| shape(pos, format!("actions[\"{k}\"] must be an object")))?;
         let id = match obj.get("prosperoId") {
             Some(J::String(s)) if !s.is_empty() => s.clone(),
             _ => k.clone(),
         };
         if id_of_key.iter().any(|(_, other)| *other == id) {
-            return Err(LoadError::new(
-                file,
-                pos,
-                LoadErrorKind::DuplicateId,
-                format!("duplicate action id \"{id}\""),
-            ));
+            return Err(LoadError::new(file, pos, LoadErrorKind::DuplicateId, format!("duplicate action id \"{id}\"")));
         }
         id_of_key.push((k.clone(), id));
     }
@@ -216,65 +149,35 @@ pub fn load_value(json: &J, text: &str, file: &str) -> Result<Script, LoadError>
         if raw.is_empty() || raw == "-1" {
             return Some(None);
         }
-        Some(Some(
-            id_of_key
-                .iter()
-                .find(|(k, _)| *k == raw)
-                .map(|(_, id)| id.clone())
-                .unwrap_or(raw),
-        ))
+        Some(Some(id_of_key.iter().find(|(k, _)| *k == raw).map(|(_, id)| id.clone()).unwrap_or(raw)))
     };
 
     for (k, a) in actions {
         let apos = at(p(&[key("actions"), key(k)]));
-        let obj = a
-            .as_object()
-            .ok_or_else(|| shape(apos, "action must be an object".into()))?;
-        let id = id_of_key
-            .iter()
-            .find(|(kk, _)| kk == k)
-            .map(|(_, id)| id.clone())
-            .unwrap_or_else(|| k.clone());
+        let obj = a.as_object().ok_or_else(|| shape(apos, "action must be an object".into()))?;
+        let id = id_of_key.iter().find(|(kk, _)| kk == k).map(|(_, id)| id.clone()).unwrap_or_else(|| k.clone());
         let kind = obj
             .get("name")
             .and_then(|n| n.as_str())
             .filter(|s| !s.trim().is_empty())
-            .ok_or_else(|| {
-                shape(
-                    apos,
-                    format!("action {k} has no \"name\" (its action type)"),
-                )
-            })?;
+            .ok_or_else(|| shape(apos, format!("action {k} has no \"name\" (its action type)")))?;
         let mut action = Action::new(id.clone(), kind.trim());
-        action.caption = obj
-            .get("label")
-            .and_then(|l| l.as_str())
-            .unwrap_or("")
-            .to_string();
+        action.caption = obj.get("label").and_then(|l| l.as_str()).unwrap_or("").to_string();
         if let Some(v) = obj.get("version") {
             action.version = match v {
-                J::Number(n) => n
-                    .as_u64()
-                    .filter(|v| *v >= 1 && *v <= 1000)
-                    .map(|v| v as u32),
+                J::Number(n) => n.as_u64().filter(|v| *v >= 1 && *v <= 1000).map(|v| v as u32),
                 J::String(s) => s.trim().parse::<u32>().ok().filter(|v| *v >= 1),
                 _ => None,
             }
             .ok_or_else(|| {
-                shape(
-                    at(p(&[key("actions"), key(k), key("version")])),
-                    "\"version\" must be a whole number".into(),
-                )
-                .with_action(ActionRef::of(&action))
+                shape(at(p(&[key("actions"), key(k), key("version")])), "\"version\" must be a whole number".into())
+                    .with_action(ActionRef::of(&action))
             })?;
         }
-        if !generated_layout {
-            if let (Some(x), Some(y)) = (
-                obj.get("x").and_then(|v| v.as_i64()),
-                obj.get("y").and_then(|v| v.as_i64()),
-            ) {
-                action.layout = Some((x, y));
-            }
+        if !generated_layout
+            && let (Some(x), Some(y)) = (obj.get("x").and_then(|v| v.as_i64()), obj.get("y").and_then(|v| v.as_i64()))
+        {
+            action.layout = Some((x, y));
         }
         for (ek, ev) in obj {
             if KNOWN_ACTION.contains(&ek.as_str()) {
@@ -293,8 +196,7 @@ pub fn load_value(json: &J, text: &str, file: &str) -> Result<Script, LoadError>
         if let Some(props) = properties.get(k) {
             let ppos = at(p(&[key("properties"), key(k)]));
             let props = props.as_object().ok_or_else(|| {
-                shape(ppos, "properties must be an object".into())
-                    .with_action(ActionRef::of(&action))
+                shape(ppos, "properties must be an object".into()).with_action(ActionRef::of(&action))
             })?;
             let mut ordered: Vec<(f64, &String, &J)> = Vec::new();
             for (pk, pv) in props {
@@ -305,23 +207,17 @@ pub fn load_value(json: &J, text: &str, file: &str) -> Result<Script, LoadError>
             for (_, pk, pv) in ordered {
                 let pos = at(p(&[key("properties"), key(k), key(pk)]));
                 let entry = pv.as_object().ok_or_else(|| {
-                    shape(
-                        pos,
-                        format!("property {pk} must be {{\"name\", \"value\"}}"),
-                    )
-                    .with_action(ActionRef::of(&action))
+                    shape(pos, format!("property {pk} must be {{\"name\", \"value\"}}"))
+                        .with_action(ActionRef::of(&action))
                 })?;
                 let name = entry.get("name").and_then(|n| n.as_str()).ok_or_else(|| {
-                    shape(pos, format!("property {pk} has no \"name\""))
-                        .with_action(ActionRef::of(&action))
+                    shape(pos, format!("property {pk} has no \"name\"")).with_action(ActionRef::of(&action))
                 })?;
                 let value = match entry.get("value") {
                     None | Some(J::Null) => PropValue::Text(String::new()),
                     Some(J::String(s)) => PropValue::Text(s.clone()),
                     Some(J::Number(n)) => PropValue::Text(n.to_string()),
-                    Some(J::Bool(b)) => {
-                        PropValue::Text(if *b { "True".into() } else { "False".into() })
-                    }
+                    Some(J::Bool(b)) => PropValue::Text(if *b { "True".into() } else { "False".into() }),
                     Some(J::Array(items)) => {
                         let mut list = Vec::new();
                         for item in items {
@@ -336,44 +232,30 @@ pub fn load_value(json: &J, text: &str, file: &str) -> Result<Script, LoadError>
                     }
                     Some(other) => PropValue::Text(other.to_string()),
                 };
-                script
-                    .origin
-                    .property_positions
-                    .insert((id.clone(), name.to_string()), pos);
-                action.properties.push(Property {
-                    name: name.to_string(),
-                    value,
-                });
+                script.origin.property_positions.insert((id.clone(), name.to_string()), pos);
+                action.properties.push(Property { name: name.to_string(), value });
             }
         }
 
         // Branches: entries ordered by `index`.
         if let Some(brs) = branches.get(k) {
             let bpos = at(p(&[key("branches"), key(k)]));
-            let list = brs.as_array().ok_or_else(|| {
-                shape(bpos, "branches must be a list".into()).with_action(ActionRef::of(&action))
-            })?;
+            let list = brs
+                .as_array()
+                .ok_or_else(|| shape(bpos, "branches must be a list".into()).with_action(ActionRef::of(&action)))?;
             let mut entries: Vec<(i64, usize, &Map<String, J>)> = Vec::new();
             for (n, b) in list.iter().enumerate() {
                 let e = b.as_object().ok_or_else(|| {
-                    shape(
-                        at(p(&[key("branches"), key(k), Seg::Index(n)])),
-                        "branch entry must be an object".into(),
-                    )
-                    .with_action(ActionRef::of(&action))
+                    shape(at(p(&[key("branches"), key(k), Seg::Index(n)])), "branch entry must be an object".into())
+                        .with_action(ActionRef::of(&action))
                 })?;
-                entries.push((
-                    e.get("index").and_then(|i| i.as_i64()).unwrap_or(n as i64),
-                    n,
-                    e,
-                ));
+                entries.push((e.get("index").and_then(|i| i.as_i64()).unwrap_or(n as i64), n, e));
             }
             entries.sort_by_key(|(idx, n, _)| (*idx, *n));
             for (_, n, e) in entries {
                 let pos = at(p(&[key("branches"), key(k), Seg::Index(n)]));
                 let target = resolve_target(e.get("to").unwrap_or(&J::Null)).ok_or_else(|| {
-                    shape(pos, "branch \"to\" must be an action id".into())
-                        .with_action(ActionRef::of(&action))
+                    shape(pos, "branch \"to\" must be an action id".into()).with_action(ActionRef::of(&action))
                 })?;
                 let Some(target) = target else { continue };
                 let typ = e.get("type").and_then(|t| t.as_str()).unwrap_or("");
@@ -381,11 +263,8 @@ pub fn load_value(json: &J, text: &str, file: &str) -> Result<Script, LoadError>
                 let name = if typ.eq_ignore_ascii_case("default") {
                     "Default".to_string()
                 } else if label.is_empty() {
-                    return Err(shape(
-                        pos,
-                        "a branch that is not the default needs a \"label\"".into(),
-                    )
-                    .with_action(ActionRef::of(&action)));
+                    return Err(shape(pos, "a branch that is not the default needs a \"label\"".into())
+                        .with_action(ActionRef::of(&action)));
                 } else {
                     label.to_string()
                 };
@@ -410,11 +289,7 @@ pub fn load_value(json: &J, text: &str, file: &str) -> Result<Script, LoadError>
     }
     for (k, _) in properties.iter().chain(branches.iter()) {
         if !actions.contains_key(k) {
-            let section = if properties.contains_key(k) {
-                "properties"
-            } else {
-                "branches"
-            };
+            let section = if properties.contains_key(k) { "properties" } else { "branches" };
             return Err(shape(
                 at(p(&[key(section), key(k)])),
                 format!("{section} for action {k}, which is not in \"actions\""),
@@ -428,11 +303,7 @@ pub fn load_value(json: &J, text: &str, file: &str) -> Result<Script, LoadError>
 pub fn export(script: &Script) -> J {
     // Numeric ids for Studio; model ids that are not numbers move to
     // `prosperoId`.
-    let mut used: Vec<i64> = script
-        .actions
-        .iter()
-        .filter_map(|a| a.id.parse::<i64>().ok())
-        .collect();
+    let mut used: Vec<i64> = script.actions.iter().filter_map(|a| a.id.parse::<i64>().ok()).collect();
     let mut next_free = used.iter().copied().max().unwrap_or(0) + 1;
     let mut numeric: Vec<(String, i64, bool)> = Vec::new();
     for a in &script.actions {
@@ -456,14 +327,8 @@ pub fn export(script: &Script) -> J {
     let mut header = Map::new();
     header.insert("scriptName".into(), J::String(script.name.clone()));
     header.insert("mediaType".into(), J::from(script.media_type.studio_id()));
-    header.insert(
-        "mediaTypeName".into(),
-        J::String(script.media_type.studio_name().into()),
-    );
-    header.insert(
-        "nextActionId".into(),
-        J::from(used.iter().copied().max().unwrap_or(0) + 1),
-    );
+    header.insert("mediaTypeName".into(), J::String(script.media_type.studio_name().into()));
+    header.insert("nextActionId".into(), J::from(used.iter().copied().max().unwrap_or(0) + 1));
     if generate_layout {
         header.insert("prosperoLayout".into(), J::String("generated".into()));
     }
@@ -517,27 +382,11 @@ pub fn export(script: &Script) -> J {
         let mut list = Vec::new();
         for (i, b) in a.branches.iter().enumerate() {
             let is_default = b.name == "Default";
-            let to = num_of(&b.target)
-                .map(J::from)
-                .unwrap_or_else(|| J::String(b.target.clone()));
+            let to = num_of(&b.target).map(J::from).unwrap_or_else(|| J::String(b.target.clone()));
             let mut e = Map::new();
             e.insert("to".into(), to);
-            e.insert(
-                "label".into(),
-                J::String(if is_default {
-                    String::new()
-                } else {
-                    b.name.clone()
-                }),
-            );
-            e.insert(
-                "type".into(),
-                J::String(if is_default {
-                    "default".into()
-                } else {
-                    "case".into()
-                }),
-            );
+            e.insert("label".into(), J::String(if is_default { String::new() } else { b.name.clone() }));
+            e.insert("type".into(), J::String(if is_default { "default".into() } else { "case".into() }));
             e.insert("index".into(), J::from(i));
             e.insert("ports".into(), J::String(String::new()));
             e.insert("lineType".into(), J::String(String::new()));

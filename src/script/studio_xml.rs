@@ -26,9 +26,7 @@ struct Elem {
 
 impl Elem {
     fn child(&self, name: &str) -> Option<&Elem> {
-        self.children
-            .iter()
-            .find(|c| c.name.eq_ignore_ascii_case(name))
+        self.children.iter().find(|c| c.name.eq_ignore_ascii_case(name))
     }
 
     fn has_text(&self) -> bool {
@@ -39,14 +37,8 @@ impl Elem {
 fn parse_tree(text: &str, file: &str) -> Result<Elem, LoadError> {
     let mut reader = Reader::from_str(text);
     reader.config_mut().check_end_names = true;
-    let syntax = |offset: usize, msg: String| {
-        LoadError::new(
-            file,
-            Pos::of_offset(text, offset),
-            LoadErrorKind::Syntax,
-            msg,
-        )
-    };
+    let syntax =
+        |offset: usize, msg: String| LoadError::new(file, Pos::of_offset(text, offset), LoadErrorKind::Syntax, msg);
     let mut stack: Vec<Elem> = Vec::new();
     let mut root: Option<Elem> = None;
     loop {
@@ -59,31 +51,17 @@ fn parse_tree(text: &str, file: &str) -> Result<Elem, LoadError> {
         match event {
             Event::Start(e) => {
                 if root.is_some() && stack.is_empty() {
-                    return Err(syntax(
-                        before,
-                        "content after the end of the root element".into(),
-                    ));
+                    return Err(syntax(before, "content after the end of the root element".into()));
                 }
-                stack.push(Elem {
-                    name: name_of(e.local_name().as_ref()),
-                    offset: before,
-                    ..Elem::default()
-                });
+                stack.push(Elem { name: name_of(e.local_name().as_ref()), offset: before, ..Elem::default() });
             }
             Event::Empty(e) => {
-                let el = Elem {
-                    name: name_of(e.local_name().as_ref()),
-                    offset: before,
-                    ..Elem::default()
-                };
+                let el = Elem { name: name_of(e.local_name().as_ref()), offset: before, ..Elem::default() };
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(el),
                     None if root.is_none() => root = Some(el),
                     None => {
-                        return Err(syntax(
-                            before,
-                            "content after the end of the root element".into(),
-                        ));
+                        return Err(syntax(before, "content after the end of the root element".into()));
                     }
                 }
             }
@@ -97,9 +75,7 @@ fn parse_tree(text: &str, file: &str) -> Result<Elem, LoadError> {
                 }
             }
             Event::Text(t) => {
-                let s = t
-                    .decode()
-                    .map_err(|e| syntax(before, format!("undecodable text: {e}")))?;
+                let s = t.decode().map_err(|e| syntax(before, format!("undecodable text: {e}")))?;
                 match stack.last_mut() {
                     Some(top) => top.text.push_str(&s),
                     None if s.trim().is_empty() => {}
@@ -107,9 +83,7 @@ fn parse_tree(text: &str, file: &str) -> Result<Elem, LoadError> {
                 }
             }
             Event::CData(t) => {
-                let s = t
-                    .decode()
-                    .map_err(|e| syntax(before, format!("undecodable CDATA: {e}")))?;
+                let s = t.decode().map_err(|e| syntax(before, format!("undecodable CDATA: {e}")))?;
                 if let Some(top) = stack.last_mut() {
                     top.text.push_str(&s);
                 }
@@ -120,9 +94,7 @@ fn parse_tree(text: &str, file: &str) -> Result<Elem, LoadError> {
                         .map_err(|e| syntax(before, format!("bad character reference: {e}")))?
                         .map(|c| c.to_string())
                 } else {
-                    let name = r
-                        .decode()
-                        .map_err(|e| syntax(before, format!("bad entity: {e}")))?;
+                    let name = r.decode().map_err(|e| syntax(before, format!("bad entity: {e}")))?;
                     quick_xml::escape::resolve_predefined_entity(&name).map(str::to_string)
                 };
                 let Some(s) = resolved else {
@@ -158,16 +130,12 @@ pub fn load(text: &str, file: &str) -> Result<Script, LoadError> {
     // The actions live in an `Actions` element (the root or a descendant);
     // a root holding `ActionStruct`s directly is accepted too.
     fn find_container(e: &Elem) -> Option<&Elem> {
-        if e.children
-            .iter()
-            .any(|c| c.name.eq_ignore_ascii_case("ActionStruct"))
-        {
+        if e.children.iter().any(|c| c.name.eq_ignore_ascii_case("ActionStruct")) {
             return Some(e);
         }
         e.children.iter().find_map(find_container)
     }
-    let container = find_container(&root)
-        .ok_or_else(|| shape(&root, "no <ActionStruct> elements found".into()))?;
+    let container = find_container(&root).ok_or_else(|| shape(&root, "no <ActionStruct> elements found".into()))?;
 
     let mut script = Script::default();
     if let Some(n) = root.child("ScriptName") {
@@ -180,21 +148,13 @@ pub fn load(text: &str, file: &str) -> Result<Script, LoadError> {
             .ok_or_else(|| shape(m, format!("unknown media type \"{t}\"")))?;
     }
 
-    for el in container
-        .children
-        .iter()
-        .filter(|c| c.name.eq_ignore_ascii_case("ActionStruct"))
-    {
-        let id_el = el
-            .child("ActionID")
-            .ok_or_else(|| shape(el, "<ActionStruct> without <ActionID>".into()))?;
+    for el in container.children.iter().filter(|c| c.name.eq_ignore_ascii_case("ActionStruct")) {
+        let id_el = el.child("ActionID").ok_or_else(|| shape(el, "<ActionStruct> without <ActionID>".into()))?;
         let id = id_el.text.trim().to_string();
         if id.is_empty() || id == "-1" {
             return Err(shape(id_el, "<ActionID> must hold the action's id".into()));
         }
-        let kind_el = el
-            .child("Action")
-            .ok_or_else(|| shape(el, format!("action {id} has no <Action> (its type)")))?;
+        let kind_el = el.child("Action").ok_or_else(|| shape(el, format!("action {id} has no <Action> (its type)")))?;
         let kind = kind_el.text.trim();
         if kind.is_empty() {
             return Err(shape(kind_el, format!("action {id} has an empty <Action>")));
@@ -207,16 +167,9 @@ pub fn load(text: &str, file: &str) -> Result<Script, LoadError> {
                 "actionid" | "action" => {}
                 "caption" => action.caption = child.text.trim().to_string(),
                 "version" => {
-                    action.version = child
-                        .text
-                        .trim()
-                        .parse::<u32>()
-                        .ok()
-                        .filter(|v| *v >= 1)
-                        .ok_or_else(|| {
-                            shape(child, "<Version> must be a whole number from 1".into())
-                                .with_action(aref)
-                        })?;
+                    action.version = child.text.trim().parse::<u32>().ok().filter(|v| *v >= 1).ok_or_else(|| {
+                        shape(child, "<Version> must be a whole number from 1".into()).with_action(aref)
+                    })?;
                 }
                 "defaultnextaction" => {
                     if let Some(target) = branch_target(child, file, text)? {
@@ -226,23 +179,15 @@ pub fn load(text: &str, file: &str) -> Result<Script, LoadError> {
                 "cases" | "branches" => {
                     for b in &child.children {
                         if !b.name.eq_ignore_ascii_case("BranchStruct") {
-                            return Err(shape(
-                                b,
-                                format!("unexpected <{}> in <{}>", b.name, child.name),
-                            )
-                            .with_action(aref));
+                            return Err(
+                                shape(b, format!("unexpected <{}> in <{}>", b.name, child.name)).with_action(aref)
+                            );
                         }
-                        let name = b
-                            .child("Text")
-                            .map(|t| t.text.trim().to_string())
-                            .unwrap_or_default();
+                        let name = b.child("Text").map(|t| t.text.trim().to_string()).unwrap_or_default();
                         if let Some(target) = branch_target(b, file, text)? {
                             if name.is_empty() {
-                                return Err(shape(
-                                    b,
-                                    "<BranchStruct> without <Text> (the branch name)".into(),
-                                )
-                                .with_action(aref));
+                                return Err(shape(b, "<BranchStruct> without <Text> (the branch name)".into())
+                                    .with_action(aref));
                             }
                             action.branches.push(Branch::new(name, target));
                         }
@@ -252,28 +197,18 @@ pub fn load(text: &str, file: &str) -> Result<Script, LoadError> {
                     let value = if child.children.is_empty() {
                         PropValue::Text(child.text.clone())
                     } else if child.has_text() {
-                        return Err(shape(
-                            child,
-                            format!("property <{cname}> mixes text and elements"),
-                        )
-                        .with_action(aref));
+                        return Err(
+                            shape(child, format!("property <{cname}> mixes text and elements")).with_action(aref)
+                        );
                     } else if child.children.iter().all(|c| c.children.is_empty()) {
                         PropValue::List(child.children.iter().map(|c| c.text.clone()).collect())
                     } else {
-                        return Err(shape(
-                            child,
-                            format!("property <{cname}> is nested too deeply to read"),
-                        )
-                        .with_action(aref));
+                        return Err(
+                            shape(child, format!("property <{cname}> is nested too deeply to read")).with_action(aref)
+                        );
                     };
-                    script
-                        .origin
-                        .property_positions
-                        .insert((id.clone(), cname.to_string()), pos(child));
-                    action.properties.push(Property {
-                        name: cname.to_string(),
-                        value,
-                    });
+                    script.origin.property_positions.insert((id.clone(), cname.to_string()), pos(child));
+                    action.properties.push(Property { name: cname.to_string(), value });
                 }
             }
         }
@@ -302,9 +237,5 @@ fn branch_target(e: &Elem, file: &str, text: &str) -> Result<Option<String>, Loa
         ));
     };
     let t = id.text.trim();
-    Ok(if t.is_empty() || t == "-1" {
-        None
-    } else {
-        Some(t.to_string())
-    })
+    Ok(if t.is_empty() || t == "-1" { None } else { Some(t.to_string()) })
 }

@@ -21,6 +21,9 @@ pub struct VarSlot {
     pub rhai: String,
     /// Read from the run's root scope (`global:name`).
     pub global: bool,
+    /// Where the variable sat in the table last time (a lookup hint: the
+    /// same script creates its variables in the same order every run).
+    pub hint: crate::value::Hint,
 }
 
 /// Static type of a compiled node.
@@ -62,9 +65,7 @@ pub fn rhai_string(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
+            c if (c as u32) < 0x20 || c == '\u{7f}' => out.push_str(&format!("\\x{:02x}", c as u32)),
             c => out.push(c),
         }
     }
@@ -79,11 +80,7 @@ pub fn rhai_float(n: f64) -> String {
     }
     let s = format!("{n:?}");
     if let Some((mantissa, exp)) = s.split_once('e') {
-        let mantissa = if mantissa.contains('.') {
-            mantissa.to_string()
-        } else {
-            format!("{mantissa}.0")
-        };
+        let mantissa = if mantissa.contains('.') { mantissa.to_string() } else { format!("{mantissa}.0") };
         format!("{mantissa}e{exp}")
     } else if s.contains('.') {
         s
@@ -103,19 +100,11 @@ impl Gen {
     /// Register a variable and return its rhai name.
     pub fn var(&mut self, v: &VarName) -> String {
         let key = v.key();
-        if let Some(slot) = self
-            .vars
-            .iter()
-            .find(|s| s.key == key && s.global == v.global)
-        {
+        if let Some(slot) = self.vars.iter().find(|s| s.key == key && s.global == v.global) {
             return slot.rhai.clone();
         }
         let rhai = rhai_name(&key, v.global);
-        self.vars.push(VarSlot {
-            key,
-            rhai: rhai.clone(),
-            global: v.global,
-        });
+        self.vars.push(VarSlot { key, rhai: rhai.clone(), global: v.global, hint: Default::default() });
         rhai
     }
 
@@ -267,24 +256,13 @@ impl Gen {
     ) -> Result<Ty, SnippetError> {
         let lower = name.to_ascii_lowercase();
         let Some((min, max)) = rt::builtin(&lower) else {
-            return Err(SnippetError::syntax(
-                pos,
-                format!("unknown function '{name}'"),
-            ));
+            return Err(SnippetError::syntax(pos, format!("unknown function '{name}'")));
         };
         if args.len() < min || args.len() > max {
-            let want = if min == max {
-                format!("{min}")
-            } else {
-                format!("{min} to {max}")
-            };
+            let want = if min == max { format!("{min}") } else { format!("{min} to {max}") };
             return Err(SnippetError::syntax(
                 pos,
-                format!(
-                    "{lower}() takes {want} argument{}, not {}",
-                    if max == 1 { "" } else { "s" },
-                    args.len()
-                ),
+                format!("{lower}() takes {want} argument{}, not {}", if max == 1 { "" } else { "s" }, args.len()),
             ));
         }
         out.push_str("__f_");
@@ -299,13 +277,81 @@ impl Gen {
         out.push(')');
         Ok(match lower.as_str() {
             "isnumeric" | "contains" => Ty::Bool,
-            "len" | "abs" | "round" | "floor" | "ceiling" | "random" | "indexof" | "count" => {
-                Ty::Num
-            }
-            "left" | "right" | "mid" | "upper" | "lower" | "trim" | "replace" | "now"
-            | "asjson" => Ty::Text,
+            "len" | "abs" | "round" | "floor" | "ceiling" | "random" | "indexof" | "count" => Ty::Num,
+            "left" | "right" | "mid" | "upper" | "lower" | "trim" | "replace" | "now" | "asjson" => Ty::Text,
             _ => Ty::Any,
         })
+    }
+}
+
+/// Write `e` as rhai code that assumes every variable holds a number
+/// (`f64`), using rhai's native float operators. Returns `None` when the
+/// expression uses anything whose semantics the native operators would not
+/// reproduce exactly (text, members, calls, booleans in arithmetic); the
+/// general form is used then. Division, `%`, `\` and `~` keep their
+/// runtime-library calls (division by zero must stay an error).
+pub fn numeric(e: &Expr, out: &mut String) -> Option<Ty> {
+    match e {
+        Expr::Num(n, _) => {
+            out.push_str(&rhai_float(crate::value::parse_number(n)?));
+            Some(Ty::Num)
+        }
+        Expr::Var(v, _) => {
+            out.push_str(&rhai_name(&v.key(), v.global));
+            Some(Ty::Num)
+        }
+        Expr::Unary(UnOp::Neg, a, _) => {
+            out.push_str("(-");
+            (numeric(a, out)? == Ty::Num).then_some(())?;
+            out.push(')');
+            Some(Ty::Num)
+        }
+        Expr::Unary(UnOp::Not, a, _) => {
+            out.push_str("(!");
+            (numeric(a, out)? == Ty::Bool).then_some(())?;
+            out.push(')');
+            Some(Ty::Bool)
+        }
+        Expr::Binary(op, a, b, _) => {
+            let (native, call, operands, result) = match op {
+                BinOp::Add => (Some(" + "), None, Ty::Num, Ty::Num),
+                BinOp::Sub => (Some(" - "), None, Ty::Num, Ty::Num),
+                BinOp::Mul => (Some(" * "), None, Ty::Num, Ty::Num),
+                BinOp::Pow => (Some(" ** "), None, Ty::Num, Ty::Num),
+                BinOp::Div => (None, Some("__div"), Ty::Num, Ty::Num),
+                BinOp::IDiv => (None, Some("__idiv"), Ty::Num, Ty::Num),
+                BinOp::Mod => (None, Some("__mod"), Ty::Num, Ty::Num),
+                BinOp::Xor => (None, Some("__xor"), Ty::Num, Ty::Num),
+                BinOp::Eq => (Some(" == "), None, Ty::Num, Ty::Bool),
+                BinOp::Ne => (Some(" != "), None, Ty::Num, Ty::Bool),
+                BinOp::Lt => (Some(" < "), None, Ty::Num, Ty::Bool),
+                BinOp::Le => (Some(" <= "), None, Ty::Num, Ty::Bool),
+                BinOp::Gt => (Some(" > "), None, Ty::Num, Ty::Bool),
+                BinOp::Ge => (Some(" >= "), None, Ty::Num, Ty::Bool),
+                BinOp::And => (Some(" && "), None, Ty::Bool, Ty::Bool),
+                BinOp::Or => (Some(" || "), None, Ty::Bool, Ty::Bool),
+            };
+            match (native, call) {
+                (Some(sym), _) => {
+                    out.push('(');
+                    (numeric(a, out)? == operands).then_some(())?;
+                    out.push_str(sym);
+                    (numeric(b, out)? == operands).then_some(())?;
+                    out.push(')');
+                }
+                (None, Some(f)) => {
+                    out.push_str(f);
+                    out.push('(');
+                    (numeric(a, out)? == operands).then_some(())?;
+                    out.push_str(", ");
+                    (numeric(b, out)? == operands).then_some(())?;
+                    out.push(')');
+                }
+                (None, None) => return None,
+            }
+            Some(result)
+        }
+        _ => None,
     }
 }
 
@@ -322,5 +368,20 @@ mod tests {
         assert_eq!(rhai_float(500.0), "500.0");
         assert_eq!(rhai_float(1e20), "1.0e20");
         assert_eq!(rhai_float(-2.5e-7), "-2.5e-7");
+    }
+
+    #[test]
+    fn numeric_form_only_for_pure_arithmetic() {
+        let num = |src: &str| {
+            let e = crate::snippet::parser::parse_expression(src, crate::script::Pos::new(1, 1)).unwrap();
+            let mut out = String::new();
+            numeric(&e, &mut out).map(|_| out)
+        };
+        assert_eq!(num("i < 10 & -x >= 2").as_deref(), Some("((v_i < 10.0) && ((-v_x) >= 2.0))"));
+        assert_eq!(num("a / b").as_deref(), Some("__div(v_a, v_b)"));
+        assert_eq!(num("(a > 1) + 1"), None);
+        assert_eq!(num("name = \"x\""), None);
+        assert_eq!(num("len(x) > 1"), None);
+        assert_eq!(num("o.size > 1"), None);
     }
 }

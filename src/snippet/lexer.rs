@@ -48,8 +48,8 @@ pub struct Token {
 }
 
 const OPS: [&str; 30] = [
-    "==", "!=", "<>", "<=", ">=", "&&", "||", "+=", "-=", "(", ")", "[", "]", "{", "}", ",", ".",
-    ";", ":", "+", "-", "*", "/", "\\", "%", "^", "~", "=", "<", ">",
+    "==", "!=", "<>", "<=", ">=", "&&", "||", "+=", "-=", "(", ")", "[", "]", "{", "}", ",", ".", ";", ":", "+", "-",
+    "*", "/", "\\", "%", "^", "~", "=", "<", ">",
 ];
 const OPS_TAIL: [&str; 3] = ["&", "|", "!"];
 
@@ -78,10 +78,7 @@ pub fn lex(src: &str, base: Pos) -> Vec<Token> {
         let c = chars[i];
         let pos = Pos::new(line, col);
         if c == '\n' {
-            out.push(Token {
-                tok: Tok::Newline,
-                pos,
-            });
+            out.push(Token { tok: Tok::Newline, pos });
             advance(&mut i, &mut line, &mut col, 1, &chars);
             continue;
         }
@@ -95,18 +92,14 @@ pub fn lex(src: &str, base: Pos) -> Vec<Token> {
             }
             continue;
         }
-        if c.is_ascii_digit() || (c == '.' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit()))
-        {
+        if c.is_ascii_digit() || (c == '.' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit())) {
             let start = i;
             let mut seen_dot = false;
             while i < chars.len() {
                 let d = chars[i];
                 if d.is_ascii_digit() {
                     advance(&mut i, &mut line, &mut col, 1, &chars);
-                } else if d == '.'
-                    && !seen_dot
-                    && chars.get(i + 1).is_some_and(|n| n.is_ascii_digit())
-                {
+                } else if d == '.' && !seen_dot && chars.get(i + 1).is_some_and(|n| n.is_ascii_digit()) {
                     seen_dot = true;
                     advance(&mut i, &mut line, &mut col, 1, &chars);
                 } else if (d == 'e' || d == 'E')
@@ -119,27 +112,16 @@ pub fn lex(src: &str, base: Pos) -> Vec<Token> {
                     break;
                 }
             }
-            out.push(Token {
-                tok: Tok::Num(chars[start..i].iter().collect()),
-                pos,
-            });
+            out.push(Token { tok: Tok::Num(chars[start..i].iter().collect()), pos });
             continue;
         }
-        if c.is_alphabetic()
-            || c == '_'
-            || (c == '$' && chars.get(i + 1).is_some_and(|n| n.is_alphabetic()))
-        {
+        if c.is_alphabetic() || c == '_' || (c == '$' && chars.get(i + 1).is_some_and(|n| n.is_alphabetic())) {
             let start = i;
             advance(&mut i, &mut line, &mut col, 1, &chars);
-            while i < chars.len()
-                && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '$')
-            {
+            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '$') {
                 advance(&mut i, &mut line, &mut col, 1, &chars);
             }
-            out.push(Token {
-                tok: Tok::Ident(chars[start..i].iter().collect()),
-                pos,
-            });
+            out.push(Token { tok: Tok::Ident(chars[start..i].iter().collect()), pos });
             continue;
         }
         let prefixed = matches!(c, '$' | '#') && matches!(chars.get(i + 1), Some('"') | Some('\''));
@@ -159,48 +141,29 @@ pub fn lex(src: &str, base: Pos) -> Vec<Token> {
                     let content: String = chars[i..end].iter().collect();
                     let n = end + 1 - i;
                     advance(&mut i, &mut line, &mut col, n, &chars);
-                    out.push(Token {
-                        tok: Tok::Str(content, kind),
-                        pos,
-                    });
+                    out.push(Token { tok: Tok::Str(content, kind), pos });
                 }
                 None => {
-                    out.push(Token {
-                        tok: Tok::Error(format!("unterminated string (missing closing {quote})")),
-                        pos,
-                    });
+                    out.push(Token { tok: Tok::Error(format!("unterminated string (missing closing {quote})")), pos });
                     return finish(out, line, col);
                 }
             }
             continue;
         }
         let rest: String = chars[i..chars.len().min(i + 2)].iter().collect();
-        if let Some(op) = OPS
-            .iter()
-            .chain(OPS_TAIL.iter())
-            .find(|op| rest.starts_with(**op))
-        {
+        if let Some(op) = OPS.iter().chain(OPS_TAIL.iter()).find(|op| rest.starts_with(**op)) {
             advance(&mut i, &mut line, &mut col, op.chars().count(), &chars);
-            out.push(Token {
-                tok: Tok::Op(op),
-                pos,
-            });
+            out.push(Token { tok: Tok::Op(op), pos });
             continue;
         }
-        out.push(Token {
-            tok: Tok::Error(format!("unexpected character '{}'", c.escape_debug())),
-            pos,
-        });
+        out.push(Token { tok: Tok::Error(format!("unexpected character '{}'", c.escape_debug())), pos });
         advance(&mut i, &mut line, &mut col, 1, &chars);
     }
     finish(out, line, col)
 }
 
 fn finish(mut out: Vec<Token>, line: u32, col: u32) -> Vec<Token> {
-    out.push(Token {
-        tok: Tok::Eof,
-        pos: Pos::new(line, col),
-    });
+    out.push(Token { tok: Tok::Eof, pos: Pos::new(line, col) });
     out
 }
 
@@ -219,11 +182,11 @@ fn scan_string(chars: &[char], start: usize, quote: char, escapes: bool) -> Opti
         if c == quote {
             return Some(i);
         }
-        if c == '{' {
-            if let Some(close) = scan_braces(chars, i) {
-                i = close + 1;
-                continue;
-            }
+        if c == '{'
+            && let Some(close) = scan_braces(chars, i)
+        {
+            i = close + 1;
+            continue;
         }
         i += 1;
     }
@@ -316,9 +279,6 @@ mod tests {
     fn bad_input_becomes_error_tokens() {
         assert!(matches!(toks("\"open")[0], Tok::Error(_)));
         assert!(matches!(toks("a @ b")[1], Tok::Error(_)));
-        assert_eq!(
-            toks("1 // comment\n"),
-            vec![Tok::Num("1".into()), Tok::Newline, Tok::Eof]
-        );
+        assert_eq!(toks("1 // comment\n"), vec![Tok::Num("1".into()), Tok::Newline, Tok::Eof]);
     }
 }

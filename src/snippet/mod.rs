@@ -51,31 +51,19 @@ pub struct SnippetError {
 
 impl fmt::Display for SnippetError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "line {}, column {}: {}",
-            self.pos.line, self.pos.column, self.message
-        )
+        write!(f, "line {}, column {}: {}", self.pos.line, self.pos.column, self.message)
     }
 }
 
 impl SnippetError {
     /// A syntax error.
     pub fn syntax(pos: Pos, message: impl Into<String>) -> SnippetError {
-        SnippetError {
-            kind: SnippetErrorKind::Syntax,
-            pos,
-            message: message.into(),
-        }
+        SnippetError { kind: SnippetErrorKind::Syntax, pos, message: message.into() }
     }
 
     /// A runtime error.
     pub fn runtime(pos: Pos, message: impl Into<String>) -> SnippetError {
-        SnippetError {
-            kind: SnippetErrorKind::Runtime,
-            pos,
-            message: message.into(),
-        }
+        SnippetError { kind: SnippetErrorKind::Runtime, pos, message: message.into() }
     }
 }
 
@@ -124,47 +112,122 @@ pub struct CompiledExpr {
     pub rhai: String,
     /// Variables the expression reads.
     pub vars: Vec<VarSlot>,
-    ast: Arc<AST>,
+    ast: Arc<RhaiCode>,
+    /// The same expression for when every variable holds a number (native
+    /// float operators, no runtime-library calls).
+    numeric: Option<Arc<RhaiCode>>,
     shortcut: Option<Shortcut>,
     base: Pos,
+    /// Calls a function that reads the run context (`now`, `random`).
+    uses_env: bool,
+    /// Unique id (keys the evaluator's cached scope for this expression).
+    id: u64,
 }
 
 impl fmt::Debug for CompiledExpr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CompiledExpr")
-            .field("source", &self.source)
-            .field("rhai", &self.rhai)
-            .finish()
+        f.debug_struct("CompiledExpr").field("source", &self.source).field("rhai", &self.rhai).finish()
     }
 }
 
-thread_local! {
-    static ENGINE: RefCell<(rhai::Engine, Limits)> = RefCell::new((rt::build_engine(), Limits {
-        operations: 0, string_size: 0, array_size: 0, object_size: 0, call_depth: 0,
-    }));
-    static SCOPE: RefCell<Scope<'static>> = RefCell::new(Scope::new());
+/// A worker thread's evaluator: its own rhai engine (a shared engine
+/// serialises on its string interner), a reusable scope, and rhai's
+/// runtime state and function-resolution cache kept across evaluations so
+/// each call does not rebuild them.
+struct Evaluator {
+    engine: rhai::Engine,
+    limits: Option<Limits>,
+    /// One scope per expression, holding its variables' names: rhai turns
+    /// every pushed name into a new shared string, so names are pushed once
+    /// and only the values change between evaluations.
+    scopes: std::collections::HashMap<u64, Scope<'static>, foldhash::fast::FixedState>,
+    global: rhai::GlobalRuntimeState,
+    caches: rhai::Caches,
 }
 
-fn with_engine<T>(limits: &Limits, f: impl FnOnce(&rhai::Engine) -> T) -> T {
-    ENGINE.with(|cell| {
-        let mut guard = cell.borrow_mut();
-        if guard.1 != *limits {
-            let e = &mut guard.0;
+/// Beyond this many cached scopes (expressions of scripts loaded and
+/// dropped over a long life), the cache starts over.
+const MAX_CACHED_SCOPES: usize = 16_384;
+
+static NEXT_EXPR_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+thread_local! {
+    static EVAL: RefCell<Evaluator> = RefCell::new({
+        let engine = rt::build_engine();
+        let global = engine.new_global_runtime_state();
+        Evaluator { engine, limits: None, scopes: Default::default(), global, caches: rhai::Caches::new() }
+    });
+}
+
+impl Evaluator {
+    fn set_limits(&mut self, limits: &Limits) {
+        if self.limits.as_ref() != Some(limits) {
+            let e = &mut self.engine;
             e.set_max_operations(limits.operations);
             e.set_max_string_size(limits.string_size);
             e.set_max_array_size(limits.array_size);
             e.set_max_map_size(limits.object_size);
             e.set_max_call_levels(limits.call_depth);
-            guard.1 = *limits;
+            self.limits = Some(*limits);
         }
-        f(&guard.0)
-    })
+    }
+
+    /// Evaluate an expression AST (no script-defined functions) with the
+    /// scope already filled.
+    #[allow(deprecated)] // `eval_statements_raw` is the internals entry point that reuses state
+    fn eval_expression(&mut self, id: u64, code: &RhaiCode) -> Result<Dynamic, Box<EvalAltResult>> {
+        self.global.num_operations = 0;
+        let Some(scope) = self.scopes.get_mut(&id) else {
+            return Ok(Dynamic::UNIT);
+        };
+        match &code.root {
+            // A single expression: evaluate the tree directly, skipping the
+            // statement-block bookkeeping.
+            Some(root) => {
+                let mut ctx = rhai::EvalContext::new(&self.engine, &mut self.global, &mut self.caches, scope, None);
+                ctx.eval_expression_tree(&rhai::Expression::from(root))
+            }
+            None => self.engine.eval_statements_raw(&mut self.global, &mut self.caches, scope, code.ast.statements()),
+        }
+    }
+
+    /// The scope for expression `id`, created with the names of `vars`.
+    fn scope_for(&mut self, id: u64, vars: &[VarSlot]) -> &mut Scope<'static> {
+        if self.scopes.len() >= MAX_CACHED_SCOPES && !self.scopes.contains_key(&id) {
+            self.scopes.clear();
+        }
+        self.scopes.entry(id).or_insert_with(|| {
+            let mut s = Scope::new();
+            for slot in vars {
+                s.push_dynamic(slot.rhai.as_str(), Dynamic::UNIT);
+            }
+            s
+        })
+    }
+}
+
+/// Compiled rhai code for one expression: the AST, and its root expression
+/// when the AST is exactly one.
+struct RhaiCode {
+    ast: AST,
+    root: Option<rhai::Expr>,
+}
+
+impl RhaiCode {
+    fn new(ast: AST) -> RhaiCode {
+        let root = match ast.statements() {
+            [rhai::Stmt::Expr(e)] => Some(e.as_ref().clone()),
+            [rhai::Stmt::FnCall(f, pos)] => Some(rhai::Expr::FnCall(f.clone(), *pos)),
+            _ => None,
+        };
+        RhaiCode { ast, root }
+    }
 }
 
 fn compile_rhai(src: &str, base: Pos) -> Result<AST, SnippetError> {
-    ENGINE.with(|cell| {
-        let guard = cell.borrow();
-        guard.0.compile_expression(src).map_err(|e| {
+    EVAL.with(|cell| {
+        let ev = cell.borrow();
+        ev.engine.compile_expression(src).map_err(|e| {
             // Generated code that rhai refuses is a compiler defect; report it
             // at the expression rather than panicking.
             SnippetError::syntax(base, format!("internal compiler error ({e}) for: {src}"))
@@ -184,9 +247,7 @@ fn compile_ast(expr: &ast::Expr, src: &str, base: Pos) -> Result<CompiledExpr, S
     g.expr(expr, &mut out)?;
     let shortcut = match expr {
         ast::Expr::Var(..) => Some(Shortcut::Var(0)),
-        ast::Expr::Num(n, _) => {
-            crate::value::parse_number(n).map(|v| Shortcut::Const(Value::Number(v)))
-        }
+        ast::Expr::Num(n, _) => crate::value::parse_number(n).map(|v| Shortcut::Const(Value::Number(v))),
         ast::Expr::Bool(b, _) => Some(Shortcut::Const(Value::Bool(*b))),
         ast::Expr::Date(d, _) => Some(Shortcut::Const(Value::text(d.as_str()))),
         ast::Expr::Str(parts, _) => match parts.as_slice() {
@@ -197,72 +258,88 @@ fn compile_ast(expr: &ast::Expr, src: &str, base: Pos) -> Result<CompiledExpr, S
         _ => None,
     };
     let ast = compile_rhai(&out, base)?;
+    let uses_env = rt::ENV_FUNCTIONS.iter().any(|f| out.contains(f));
+    let mut num_src = String::new();
+    let numeric = match (shortcut.is_none() && !g.vars.is_empty(), compile::numeric(expr, &mut num_src)) {
+        (true, Some(_)) => compile_rhai(&num_src, base).ok().map(|a| Arc::new(RhaiCode::new(a))),
+        _ => None,
+    };
     Ok(CompiledExpr {
         source: src.to_string(),
         rhai: out,
         vars: g.vars,
-        ast: Arc::new(ast),
+        ast: Arc::new(RhaiCode::new(ast)),
+        numeric,
         shortcut,
         base,
+        uses_env,
+        id: NEXT_EXPR_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
     })
 }
 
 /// Where an evaluation reads variables from.
 pub trait VarSource {
-    /// The value of the variable in `slot` (`Null` when unset).
-    fn get(&self, slot: &VarSlot) -> Value;
+    /// The value of the variable in `slot` (`None` when unset).
+    fn get(&self, slot: &VarSlot) -> Option<&Value>;
 }
 
 impl CompiledExpr {
     /// Evaluate with variables from `vars`, the run context `env`, under
     /// `limits`.
-    pub fn eval(
-        &self,
-        vars: &dyn VarSource,
-        env: &mut EvalEnv,
-        limits: &Limits,
-    ) -> Result<Value, SnippetError> {
+    pub fn eval(&self, vars: &dyn VarSource, env: &mut EvalEnv, limits: &Limits) -> Result<Value, SnippetError> {
         match &self.shortcut {
             Some(Shortcut::Const(v)) => return Ok(v.clone()),
             Some(Shortcut::Var(i)) => {
-                return Ok(self.vars.get(*i).map(|s| vars.get(s)).unwrap_or_default());
+                return Ok(self.vars.get(*i).and_then(|s| vars.get(s)).cloned().unwrap_or_default());
             }
             None => {}
         }
-        let result = SCOPE.with(|scope| {
-            let mut scope = scope.borrow_mut();
-            scope.clear();
-            for slot in &self.vars {
-                scope.push_dynamic(slot.rhai.as_str(), vars.get(slot).to_dynamic());
+        if self.uses_env {
+            rt::ENV.with(|e| std::mem::swap(&mut *e.borrow_mut(), env));
+        }
+        let result = EVAL.with(|cell| {
+            let mut ev = cell.borrow_mut();
+            ev.set_limits(limits);
+            let scope = ev.scope_for(self.id, &self.vars);
+            // Fast path: every variable reads as a number.
+            if let Some(numeric) = &self.numeric {
+                let mut all_numbers = true;
+                for slot in &self.vars {
+                    match (vars.get(slot).and_then(Value::as_number), scope.get_mut(&slot.rhai)) {
+                        (Some(n), Some(d)) => *d = Dynamic::from_float(n),
+                        _ => {
+                            all_numbers = false;
+                            break;
+                        }
+                    }
+                }
+                if all_numbers {
+                    return ev.eval_expression(self.id, numeric);
+                }
             }
-            rt::ENV.with(|e| std::mem::swap(&mut *e.borrow_mut(), env));
-            let r = with_engine(limits, |engine| {
-                engine.eval_ast_with_scope::<Dynamic>(&mut scope, &self.ast)
-            });
-            rt::ENV.with(|e| std::mem::swap(&mut *e.borrow_mut(), env));
-            scope.clear();
-            r
+            for slot in &self.vars {
+                if let Some(d) = scope.get_mut(&slot.rhai) {
+                    *d = vars.get(slot).map(Value::to_dynamic).unwrap_or(Dynamic::UNIT);
+                }
+            }
+            ev.eval_expression(self.id, &self.ast)
         });
-        result
-            .map(Value::from_dynamic)
-            .map_err(|e| runtime_error(&e, self.base, limits))
+        if self.uses_env {
+            rt::ENV.with(|e| std::mem::swap(&mut *e.borrow_mut(), env));
+        }
+        result.map(Value::from_dynamic).map_err(|e| runtime_error(&e, self.base, limits))
     }
 }
 
 /// Translate a rhai failure into a dialect error at `pos`.
 pub fn runtime_error(e: &EvalAltResult, pos: Pos, limits: &Limits) -> SnippetError {
-    let limit = |message: String| SnippetError {
-        kind: SnippetErrorKind::Limit,
-        pos,
-        message,
-    };
+    let limit = |message: String| SnippetError { kind: SnippetErrorKind::Limit, pos, message };
     match e {
         EvalAltResult::ErrorInFunctionCall(_, _, inner, _) => runtime_error(inner, pos, limits),
         EvalAltResult::ErrorRuntime(msg, _) => SnippetError::runtime(pos, msg.to_string()),
-        EvalAltResult::ErrorTooManyOperations(_) => limit(format!(
-            "snippet operations budget exceeded ({} operations)",
-            limits.operations
-        )),
+        EvalAltResult::ErrorTooManyOperations(_) => {
+            limit(format!("snippet operations budget exceeded ({} operations)", limits.operations))
+        }
         EvalAltResult::ErrorDataTooLarge(what, _) => {
             let (name, n) = if what.contains("Array") {
                 ("array size", limits.array_size)
@@ -273,10 +350,9 @@ pub fn runtime_error(e: &EvalAltResult, pos: Pos, limits: &Limits) -> SnippetErr
             };
             limit(format!("{name} budget exceeded (limit {n})"))
         }
-        EvalAltResult::ErrorStackOverflow(_) => limit(format!(
-            "call depth budget exceeded (limit {})",
-            limits.call_depth
-        )),
+        EvalAltResult::ErrorStackOverflow(_) => {
+            limit(format!("call depth budget exceeded (limit {})", limits.call_depth))
+        }
         EvalAltResult::ErrorTerminated(..) => limit("the run's wall-clock budget ran out".into()),
         other => SnippetError::runtime(pos, other.to_string()),
     }
@@ -285,8 +361,9 @@ pub fn runtime_error(e: &EvalAltResult, pos: Pos, limits: &Limits) -> SnippetErr
 /// A property value with `{expr}` parts, compiled.
 #[derive(Clone, Debug)]
 pub enum Template {
-    /// No substitution: the text as written.
-    Literal(String),
+    /// No substitution: the text as written (shared, so producing it per
+    /// execution costs a reference count).
+    Literal(crate::value::Str),
     /// Exactly one `{expr}` and nothing else: yields the expression's value
     /// itself (an object stays an object).
     Single(CompiledExpr),
@@ -298,16 +375,17 @@ impl Template {
     /// Compile `src`. Brace groups that do not parse stay literal text.
     pub fn compile(src: &str, base: Pos) -> Result<Template, SnippetError> {
         if !src.contains('{') {
-            return Ok(Template::Literal(src.to_string()));
+            return Ok(Template::Literal(src.into()));
         }
         let parts = parser::parse_template(src, base, false)?;
         match parts.as_slice() {
-            [ast::StrPart::Lit(s)] => Ok(Template::Literal(s.clone())),
+            [ast::StrPart::Lit(s)] => Ok(Template::Literal(s.as_str().into())),
             [ast::StrPart::Expr(e)] => Ok(Template::Single(compile_ast(e, src, base)?)),
             _ => {
                 let expr = ast::Expr::Str(parts, base);
                 let mut c = compile_ast(&expr, src, base)?;
                 c.shortcut = None;
+                c.numeric = None;
                 Ok(Template::Concat(c))
             }
         }
@@ -319,19 +397,16 @@ impl Template {
         let chars: Vec<char> = src.chars().collect();
         let mut i = 0;
         while i < chars.len() {
-            if chars[i] == '{' {
-                if let Some(close) = lexer::scan_braces(&chars, i) {
-                    let inner: String = chars[i + 1..close].iter().collect();
-                    let looks_like_json =
-                        inner.trim_start().starts_with('"') || inner.contains(':');
-                    if !looks_like_json {
-                        if let Err(e) = parser::parse_expression(&inner, base) {
-                            out.push(e);
-                        }
-                    }
-                    i = close + 1;
-                    continue;
+            if chars[i] == '{'
+                && let Some(close) = lexer::scan_braces(&chars, i)
+            {
+                let inner: String = chars[i + 1..close].iter().collect();
+                let looks_like_json = inner.trim_start().starts_with('"') || inner.contains(':');
+                if !looks_like_json && let Err(e) = parser::parse_expression(&inner, base) {
+                    out.push(e);
                 }
+                i = close + 1;
+                continue;
             }
             i += 1;
         }
@@ -339,14 +414,9 @@ impl Template {
     }
 
     /// Evaluate.
-    pub fn eval(
-        &self,
-        vars: &dyn VarSource,
-        env: &mut EvalEnv,
-        limits: &Limits,
-    ) -> Result<Value, SnippetError> {
+    pub fn eval(&self, vars: &dyn VarSource, env: &mut EvalEnv, limits: &Limits) -> Result<Value, SnippetError> {
         match self {
-            Template::Literal(s) => Ok(Value::text(s.as_str())),
+            Template::Literal(s) => Ok(Value::Text(s.clone())),
             Template::Single(e) => e.eval(vars, env, limits),
             Template::Concat(e) => e.eval(vars, env, limits),
         }
@@ -368,20 +438,15 @@ mod tests {
 
     struct Vars(HashMap<String, Value>);
     impl VarSource for Vars {
-        fn get(&self, slot: &VarSlot) -> Value {
-            self.0.get(&slot.key).cloned().unwrap_or_default()
+        fn get(&self, slot: &VarSlot) -> Option<&Value> {
+            self.0.get(&slot.key)
         }
     }
 
     fn eval_with(src: &str, vars: &[(&str, Value)]) -> Value {
         let e = compile_expression(src, Pos::new(1, 1)).unwrap_or_else(|e| panic!("{src}: {e}"));
-        let vars = Vars(
-            vars.iter()
-                .map(|(k, v)| (k.to_string(), v.clone()))
-                .collect(),
-        );
-        e.eval(&vars, &mut EvalEnv::default(), &Limits::default())
-            .unwrap_or_else(|e| panic!("{src}: {e}"))
+        let vars = Vars(vars.iter().map(|(k, v)| (k.to_string(), v.clone())).collect());
+        e.eval(&vars, &mut EvalEnv::default(), &Limits::default()).unwrap_or_else(|e| panic!("{src}: {e}"))
     }
 
     fn ev(src: &str) -> String {
@@ -391,14 +456,8 @@ mod tests {
     #[test]
     fn documented_arithmetic() {
         assert_eq!(ev("123 + 456 + nextNum"), "579");
-        assert_eq!(
-            eval_with("123 + 456 + nextNum", &[("nextnum", Value::text("abc"))]).to_text(),
-            "579"
-        );
-        assert_eq!(
-            eval_with("123 + 456 + nextNum", &[("nextnum", Value::text("789"))]).to_text(),
-            "1368"
-        );
+        assert_eq!(eval_with("123 + 456 + nextNum", &[("nextnum", Value::text("abc"))]).to_text(), "579");
+        assert_eq!(eval_with("123 + 456 + nextNum", &[("nextnum", Value::text("789"))]).to_text(), "1368");
         assert_eq!(ev("7 \\ 2"), "3");
         assert_eq!(ev("7 % 4"), "3");
         assert_eq!(ev("2 ^ 10"), "1024");
@@ -420,11 +479,7 @@ mod tests {
     #[test]
     fn strings_interpolate_expressions() {
         assert_eq!(
-            eval_with(
-                "\"{a} + {b} = {a + b}\"",
-                &[("a", Value::text("2")), ("b", 3i64.into())]
-            )
-            .to_text(),
+            eval_with("\"{a} + {b} = {a + b}\"", &[("a", Value::text("2")), ("b", 3i64.into())]).to_text(),
             "2 + 3 = 5"
         );
         assert_eq!(ev("\"{upper('x')}{len(\"abc\")}\""), "X3");
@@ -433,33 +488,17 @@ mod tests {
 
     #[test]
     fn members_indexes_and_calls() {
-        let obj =
-            Value::from_json(&serde_json::json!({"name": "Ada", "list": [{"x": 1}, {"x": 2}]}));
-        assert_eq!(
-            eval_with("o.list[2].x", &[("o", obj.clone())]).to_text(),
-            "2"
-        );
-        assert_eq!(
-            eval_with("o.list.size", &[("o", obj.clone())]).to_text(),
-            "2"
-        );
+        let obj = Value::from_json(&serde_json::json!({"name": "Ada", "list": [{"x": 1}, {"x": 2}]}));
+        assert_eq!(eval_with("o.list[2].x", &[("o", obj.clone())]).to_text(), "2");
+        assert_eq!(eval_with("o.list.size", &[("o", obj.clone())]).to_text(), "2");
         assert_eq!(eval_with("o.name.len()", &[("o", obj)]).to_text(), "3");
-        assert_eq!(
-            eval_with("s[2]", &[("s", Value::text("a|b|c"))]).to_text(),
-            "b"
-        );
+        assert_eq!(eval_with("s[2]", &[("s", Value::text("a|b|c"))]).to_text(), "b");
     }
 
     #[test]
     fn runtime_errors_are_values() {
         let e = compile_expression("1 / 0", Pos::new(2, 3)).unwrap();
-        let err = e
-            .eval(
-                &Vars(HashMap::new()),
-                &mut EvalEnv::default(),
-                &Limits::default(),
-            )
-            .unwrap_err();
+        let err = e.eval(&Vars(HashMap::new()), &mut EvalEnv::default(), &Limits::default()).unwrap_err();
         assert_eq!(err.kind, SnippetErrorKind::Runtime);
         assert!(err.message.contains("division by zero"));
         assert!(compile_expression("nosuch(1)", Pos::new(1, 1)).is_err());
@@ -474,11 +513,7 @@ mod tests {
         assert!(matches!(t, Template::Literal(_)));
         let t = Template::compile("n={n}", Pos::new(1, 1)).unwrap();
         let v = t
-            .eval(
-                &Vars([("n".to_string(), Value::Number(2.0))].into()),
-                &mut EvalEnv::default(),
-                &Limits::default(),
-            )
+            .eval(&Vars([("n".to_string(), Value::Number(2.0))].into()), &mut EvalEnv::default(), &Limits::default())
             .unwrap();
         assert_eq!(v, Value::text("n=2"));
     }

@@ -22,11 +22,7 @@ pub struct Parser {
 impl Parser {
     /// A parser for `src`, whose first character is at `base`.
     pub fn new(src: &str, base: Pos) -> Parser {
-        Parser {
-            toks: lex(src, base),
-            i: 0,
-            nest: 0,
-        }
+        Parser { toks: lex(src, base), i: 0, nest: 0 }
     }
 
     fn skip_newlines_if_nested(&mut self) {
@@ -49,7 +45,7 @@ impl Parser {
     }
 
     /// Consume and return the current token.
-    pub fn next(&mut self) -> Token {
+    pub fn bump(&mut self) -> Token {
         let t = self.peek().clone();
         if self.i < self.toks.len() - 1 {
             self.i += 1;
@@ -64,13 +60,10 @@ impl Parser {
 
     /// Consume operator `op` or fail.
     pub fn expect_op(&mut self, op: &str) -> Result<Pos, SnippetError> {
-        let t = self.next();
+        let t = self.bump();
         match &t.tok {
             Tok::Op(o) if *o == op => Ok(t.pos),
-            other => Err(SnippetError::syntax(
-                t.pos,
-                format!("expected '{op}' but found {}", describe(other)),
-            )),
+            other => Err(SnippetError::syntax(t.pos, format!("expected '{op}' but found {}", describe(other)))),
         }
     }
 
@@ -79,10 +72,7 @@ impl Parser {
         let t = self.peek().clone();
         match &t.tok {
             Tok::Eof => Ok(()),
-            other => Err(SnippetError::syntax(
-                t.pos,
-                format!("unexpected {} after the expression", describe(other)),
-            )),
+            other => Err(SnippetError::syntax(t.pos, format!("unexpected {} after the expression", describe(other)))),
         }
     }
 
@@ -121,7 +111,7 @@ impl Parser {
             if prec < min {
                 break;
             }
-            self.next();
+            self.bump();
             let rhs = self.binary(prec + 1)?;
             lhs = Expr::Binary(op, Box::new(lhs), Box::new(rhs), t.pos);
         }
@@ -132,7 +122,7 @@ impl Parser {
         let t = self.peek().clone();
         match &t.tok {
             Tok::Op("-") => {
-                self.next();
+                self.bump();
                 let e = self.unary()?;
                 Ok(match e {
                     Expr::Num(n, _) if !n.starts_with('-') => Expr::Num(format!("-{n}"), t.pos),
@@ -140,11 +130,11 @@ impl Parser {
                 })
             }
             Tok::Op("+") => {
-                self.next();
+                self.bump();
                 self.unary()
             }
             Tok::Op("!") => {
-                self.next();
+                self.bump();
                 Ok(Expr::Unary(UnOp::Not, Box::new(self.unary()?), t.pos))
             }
             _ => {
@@ -155,7 +145,7 @@ impl Parser {
     }
 
     fn primary(&mut self) -> Result<Expr, SnippetError> {
-        let t = self.next();
+        let t = self.bump();
         match t.tok {
             Tok::Num(n) => Ok(Expr::Num(n, t.pos)),
             Tok::Str(s, kind) => string_literal(&s, kind, t.pos),
@@ -167,22 +157,13 @@ impl Parser {
                     return Ok(Expr::Bool(false, t.pos));
                 }
                 if name.eq_ignore_ascii_case("global") && self.at_op(":") {
-                    self.next();
-                    let v = self.next();
+                    self.bump();
+                    let v = self.bump();
                     return match v.tok {
-                        Tok::Ident(n) => Ok(Expr::Var(
-                            VarName {
-                                name: n,
-                                global: true,
-                            },
-                            t.pos,
-                        )),
+                        Tok::Ident(n) => Ok(Expr::Var(VarName { name: n, global: true }, t.pos)),
                         other => Err(SnippetError::syntax(
                             v.pos,
-                            format!(
-                                "expected a variable name after 'global:' but found {}",
-                                describe(&other)
-                            ),
+                            format!("expected a variable name after 'global:' but found {}", describe(&other)),
                         )),
                     };
                 }
@@ -190,13 +171,7 @@ impl Parser {
                     let args = self.arguments()?;
                     return Ok(Expr::Call(name, args, t.pos));
                 }
-                Ok(Expr::Var(
-                    VarName {
-                        name,
-                        global: false,
-                    },
-                    t.pos,
-                ))
+                Ok(Expr::Var(VarName { name, global: false }, t.pos))
             }
             Tok::Op("(") => {
                 self.nest += 1;
@@ -208,10 +183,7 @@ impl Parser {
                 Ok(e)
             }
             Tok::Error(msg) => Err(SnippetError::syntax(t.pos, msg)),
-            other => Err(SnippetError::syntax(
-                t.pos,
-                format!("expected a value but found {}", describe(&other)),
-            )),
+            other => Err(SnippetError::syntax(t.pos, format!("expected a value but found {}", describe(&other)))),
         }
     }
 
@@ -221,13 +193,13 @@ impl Parser {
         let r = (|| {
             let mut args = Vec::new();
             if self.at_op(")") {
-                self.next();
+                self.bump();
                 return Ok(args);
             }
             loop {
                 args.push(self.expression()?);
                 if self.at_op(",") {
-                    self.next();
+                    self.bump();
                     continue;
                 }
                 self.expect_op(")")?;
@@ -241,18 +213,15 @@ impl Parser {
     fn postfix(&mut self, mut e: Expr) -> Result<Expr, SnippetError> {
         loop {
             if self.at_op(".") {
-                let dot = self.next();
-                let t = self.next();
+                let dot = self.bump();
+                let t = self.bump();
                 let name = match t.tok {
                     Tok::Ident(n) => n,
                     Tok::Num(n) if n.chars().all(|c| c.is_ascii_digit()) => n,
                     other => {
                         return Err(SnippetError::syntax(
                             t.pos,
-                            format!(
-                                "expected a member name after '.' but found {}",
-                                describe(&other)
-                            ),
+                            format!("expected a member name after '.' but found {}", describe(&other)),
                         ));
                     }
                 };
@@ -264,7 +233,7 @@ impl Parser {
                     e = Expr::Member(Box::new(e), name, dot.pos);
                 }
             } else if self.at_op("[") {
-                let open = self.next();
+                let open = self.bump();
                 self.nest += 1;
                 let idx = self.expression();
                 let close = self.expect_op("]");
@@ -315,23 +284,23 @@ pub fn parse_template(src: &str, base: Pos, strict: bool) -> Result<Vec<StrPart>
     let mut col = base.column;
     while i < chars.len() {
         let c = chars[i];
-        if c == '{' {
-            if let Some(close) = scan_braces(&chars, i) {
-                let inner: String = chars[i + 1..close].iter().collect();
-                let inner_pos = Pos::new(line, col + 1);
-                match parse_expression(&inner, inner_pos) {
-                    Ok(e) => {
-                        if !lit.is_empty() {
-                            parts.push(StrPart::Lit(std::mem::take(&mut lit)));
-                        }
-                        parts.push(StrPart::Expr(e));
-                        col += (close + 1 - i) as u32;
-                        i = close + 1;
-                        continue;
+        if c == '{'
+            && let Some(close) = scan_braces(&chars, i)
+        {
+            let inner: String = chars[i + 1..close].iter().collect();
+            let inner_pos = Pos::new(line, col + 1);
+            match parse_expression(&inner, inner_pos) {
+                Ok(e) => {
+                    if !lit.is_empty() {
+                        parts.push(StrPart::Lit(std::mem::take(&mut lit)));
                     }
-                    Err(e) if strict => return Err(e),
-                    Err(_) => {}
+                    parts.push(StrPart::Expr(e));
+                    col += (close + 1 - i) as u32;
+                    i = close + 1;
+                    continue;
                 }
+                Err(e) if strict => return Err(e),
+                Err(_) => {}
             }
         }
         lit.push(c);
@@ -355,12 +324,8 @@ fn string_literal(raw: &str, kind: StrKind, pos: Pos) -> Result<Expr, SnippetErr
     let base = Pos::new(pos.line, pos.column + offset);
     match kind {
         StrKind::Date => {
-            let canon = super::dates::parse_date_literal(raw).ok_or_else(|| {
-                SnippetError::syntax(
-                    pos,
-                    format!("#\"{raw}\" is not a date this runtime can read"),
-                )
-            })?;
+            let canon = super::dates::parse_date_literal(raw)
+                .ok_or_else(|| SnippetError::syntax(pos, format!("#\"{raw}\" is not a date this runtime can read")))?;
             Ok(Expr::Date(canon, pos))
         }
         StrKind::Plain => Ok(Expr::Str(parse_template(raw, base, false)?, pos)),
@@ -436,10 +401,7 @@ mod tests {
             Expr::Var(v, _) => v.name.clone(),
             Expr::Binary(op, a, b, _) => format!("({} {op:?} {})", shape(a), shape(b)),
             Expr::Unary(op, a, _) => format!("({op:?} {})", shape(a)),
-            Expr::Call(n, args, _) => format!(
-                "{n}({})",
-                args.iter().map(shape).collect::<Vec<_>>().join(", ")
-            ),
+            Expr::Call(n, args, _) => format!("{n}({})", args.iter().map(shape).collect::<Vec<_>>().join(", ")),
             Expr::Member(a, n, _) => format!("{}.{n}", shape(a)),
             Expr::Index(a, i, _) => format!("{}[{}]", shape(a), shape(i)),
             other => format!("{other:?}"),

@@ -33,18 +33,17 @@ pub struct EvalEnv {
 
 impl Default for EvalEnv {
     fn default() -> Self {
-        EvalEnv {
-            now: chrono::DateTime::default(),
-            tz: chrono_tz::UTC,
-            rng: 0x9E37_79B9_7F4A_7C15,
-            drawn: Vec::new(),
-        }
+        EvalEnv { now: chrono::DateTime::default(), tz: chrono_tz::UTC, rng: 0x9E37_79B9_7F4A_7C15, drawn: Vec::new() }
     }
 }
 
 thread_local! {
     pub(crate) static ENV: RefCell<EvalEnv> = RefCell::new(EvalEnv::default());
 }
+
+/// Generated names of the functions that read [`EvalEnv`]; expressions
+/// that call none of them skip setting it up.
+pub const ENV_FUNCTIONS: [&str; 2] = ["__f_now(", "__f_random("];
 
 fn err<T>(msg: impl Into<String>) -> R<T> {
     Err(msg.into().into())
@@ -91,12 +90,7 @@ fn whole(d: &Dynamic, what: &str) -> R<i64> {
     }
 }
 
-fn arith(
-    a: &Dynamic,
-    b: &Dynamic,
-    f: impl Fn(f64, f64) -> R<f64>,
-    left_only: impl Fn(f64) -> f64,
-) -> R<Dynamic> {
+fn arith(a: &Dynamic, b: &Dynamic, f: impl Fn(f64, f64) -> R<f64>, left_only: impl Fn(f64) -> f64) -> R<Dynamic> {
     let r = match (num(a), num(b)) {
         (Some(x), Some(y)) => f(x, y)?,
         (Some(x), None) => x,
@@ -120,11 +114,7 @@ fn div(a: Dynamic, b: Dynamic) -> R<Dynamic> {
         &a,
         &b,
         |x, y| {
-            if y == 0.0 {
-                err("division by zero")
-            } else {
-                Ok(x / y)
-            }
+            if y == 0.0 { err("division by zero") } else { Ok(x / y) }
         },
         |y| y,
     )
@@ -135,11 +125,7 @@ fn idiv(a: Dynamic, b: Dynamic) -> R<Dynamic> {
         &b,
         |x, y| {
             let (x, y) = (x.trunc(), y.trunc());
-            if y == 0.0 {
-                err("division by zero")
-            } else {
-                Ok((x / y).trunc())
-            }
+            if y == 0.0 { err("division by zero") } else { Ok((x / y).trunc()) }
         },
         |y| y,
     )
@@ -149,11 +135,7 @@ fn modulo(a: Dynamic, b: Dynamic) -> R<Dynamic> {
         &a,
         &b,
         |x, y| {
-            if y == 0.0 {
-                err("division by zero (% 0)")
-            } else {
-                Ok(x % y)
-            }
+            if y == 0.0 { err("division by zero (% 0)") } else { Ok(x % y) }
         },
         |y| y,
     )
@@ -163,9 +145,7 @@ fn pow(a: Dynamic, b: Dynamic) -> R<Dynamic> {
 }
 fn xor(a: Dynamic, b: Dynamic) -> R<Dynamic> {
     match (num(&a), num(&b)) {
-        (Some(x), Some(y)) => Ok(Dynamic::from_float(
-            ((x.trunc() as i64) ^ (y.trunc() as i64)) as f64,
-        )),
+        (Some(x), Some(y)) => Ok(Dynamic::from_float(((x.trunc() as i64) ^ (y.trunc() as i64)) as f64)),
         _ => Ok(Dynamic::from_bool(truthy(&a) ^ truthy(&b))),
     }
 }
@@ -222,13 +202,10 @@ fn member(o: Dynamic, name: ImmutableString) -> Dynamic {
 /// for objects.
 fn index(o: Dynamic, i: Dynamic) -> R<Dynamic> {
     let v = value(o);
-    if let Value::Object(obj) = &v {
-        if num(&i).is_none() {
-            return Ok(obj
-                .get(text(&i).as_str())
-                .map(Value::to_dynamic)
-                .unwrap_or(Dynamic::UNIT));
-        }
+    if let Value::Object(obj) = &v
+        && num(&i).is_none()
+    {
+        return Ok(obj.get(text(&i).as_str()).map(Value::to_dynamic).unwrap_or(Dynamic::UNIT));
     }
     let n = whole(&i, "an index")?;
     Ok(v.index(n).map(|x| x.to_dynamic()).unwrap_or(Dynamic::UNIT))
@@ -284,10 +261,7 @@ pub const BUILTINS: &[(&str, usize, usize)] = &[
 /// Whether `name` is a built-in function, and its arity range.
 pub fn builtin(name: &str) -> Option<(usize, usize)> {
     let lower = name.to_ascii_lowercase();
-    BUILTINS
-        .iter()
-        .find(|(n, _, _)| *n == lower)
-        .map(|(_, a, b)| (*a, *b))
+    BUILTINS.iter().find(|(n, _, _)| *n == lower).map(|(_, a, b)| (*a, *b))
 }
 
 fn chars_of(d: &Dynamic) -> Vec<char> {
@@ -295,24 +269,16 @@ fn chars_of(d: &Dynamic) -> Vec<char> {
 }
 
 fn register_builtins(e: &mut Engine) {
-    e.register_fn("__f_len", |x: Dynamic| {
-        Dynamic::from_float(text(&x).chars().count() as f64)
-    });
+    e.register_fn("__f_len", |x: Dynamic| Dynamic::from_float(text(&x).chars().count() as f64));
     e.register_fn("__f_left", |x: Dynamic, n: Dynamic| -> R<ImmutableString> {
         let n = whole(&n, "left(): the length")?.max(0) as usize;
         Ok(chars_of(&x).into_iter().take(n).collect::<String>().into())
     });
-    e.register_fn(
-        "__f_right",
-        |x: Dynamic, n: Dynamic| -> R<ImmutableString> {
-            let n = whole(&n, "right(): the length")?.max(0) as usize;
-            let c = chars_of(&x);
-            Ok(c[c.len().saturating_sub(n)..]
-                .iter()
-                .collect::<String>()
-                .into())
-        },
-    );
+    e.register_fn("__f_right", |x: Dynamic, n: Dynamic| -> R<ImmutableString> {
+        let n = whole(&n, "right(): the length")?.max(0) as usize;
+        let c = chars_of(&x);
+        Ok(c[c.len().saturating_sub(n)..].iter().collect::<String>().into())
+    });
     fn mid(x: &Dynamic, start: &Dynamic, len: Option<&Dynamic>) -> R<ImmutableString> {
         let start = whole(start, "mid(): the start")?;
         if start < 1 {
@@ -321,43 +287,27 @@ fn register_builtins(e: &mut Engine) {
         let c = chars_of(x);
         let from = ((start - 1) as usize).min(c.len());
         let to = match len {
-            Some(l) => from
-                .saturating_add(whole(l, "mid(): the length")?.max(0) as usize)
-                .min(c.len()),
+            Some(l) => from.saturating_add(whole(l, "mid(): the length")?.max(0) as usize).min(c.len()),
             None => c.len(),
         };
         Ok(c[from..to].iter().collect::<String>().into())
     }
     e.register_fn("__f_mid", |x: Dynamic, a: Dynamic| mid(&x, &a, None));
-    e.register_fn("__f_mid", |x: Dynamic, a: Dynamic, l: Dynamic| {
-        mid(&x, &a, Some(&l))
+    e.register_fn("__f_mid", |x: Dynamic, a: Dynamic, l: Dynamic| mid(&x, &a, Some(&l)));
+    e.register_fn("__f_upper", |x: Dynamic| ImmutableString::from(text(&x).to_uppercase()));
+    e.register_fn("__f_lower", |x: Dynamic| ImmutableString::from(text(&x).to_lowercase()));
+    e.register_fn("__f_trim", |x: Dynamic| ImmutableString::from(text(&x).trim()));
+    e.register_fn("__f_replace", |x: Dynamic, a: Dynamic, b: Dynamic| -> ImmutableString {
+        let from = text(&a);
+        if from.is_empty() {
+            return text(&x);
+        }
+        text(&x).replace(from.as_str(), text(&b).as_str()).into()
     });
-    e.register_fn("__f_upper", |x: Dynamic| {
-        ImmutableString::from(text(&x).to_uppercase())
-    });
-    e.register_fn("__f_lower", |x: Dynamic| {
-        ImmutableString::from(text(&x).to_lowercase())
-    });
-    e.register_fn("__f_trim", |x: Dynamic| {
-        ImmutableString::from(text(&x).trim())
-    });
-    e.register_fn(
-        "__f_replace",
-        |x: Dynamic, a: Dynamic, b: Dynamic| -> ImmutableString {
-            let from = text(&a);
-            if from.is_empty() {
-                return text(&x);
-            }
-            text(&x).replace(from.as_str(), text(&b).as_str()).into()
-        },
-    );
     e.register_fn("__f_indexof", |x: Dynamic, a: Dynamic| -> Dynamic {
         let hay = text(&x);
         let needle = text(&a);
-        let pos = hay
-            .find(needle.as_str())
-            .map(|byte| hay[..byte].chars().count() + 1)
-            .unwrap_or(0);
+        let pos = hay.find(needle.as_str()).map(|byte| hay[..byte].chars().count() + 1).unwrap_or(0);
         Dynamic::from_float(pos as f64)
     });
     e.register_fn("__f_contains", |x: Dynamic, a: Dynamic| -> bool {
@@ -369,25 +319,14 @@ fn register_builtins(e: &mut Engine) {
             other => other.to_text().contains(text(&a).as_str()),
         }
     });
-    e.register_fn("__f_abs", |x: Dynamic| {
-        Dynamic::from_float(num(&x).unwrap_or(0.0).abs())
-    });
-    e.register_fn("__f_round", |x: Dynamic| {
-        Dynamic::from_float(round_half_away(num(&x).unwrap_or(0.0), 0))
-    });
+    e.register_fn("__f_abs", |x: Dynamic| Dynamic::from_float(num(&x).unwrap_or(0.0).abs()));
+    e.register_fn("__f_round", |x: Dynamic| Dynamic::from_float(round_half_away(num(&x).unwrap_or(0.0), 0)));
     e.register_fn("__f_round", |x: Dynamic, d: Dynamic| -> R<Dynamic> {
         let digits = whole(&d, "round(): the number of digits")?.clamp(0, 15) as i32;
-        Ok(Dynamic::from_float(round_half_away(
-            num(&x).unwrap_or(0.0),
-            digits,
-        )))
+        Ok(Dynamic::from_float(round_half_away(num(&x).unwrap_or(0.0), digits)))
     });
-    e.register_fn("__f_floor", |x: Dynamic| {
-        Dynamic::from_float(num(&x).unwrap_or(0.0).floor())
-    });
-    e.register_fn("__f_ceiling", |x: Dynamic| {
-        Dynamic::from_float(num(&x).unwrap_or(0.0).ceil())
-    });
+    e.register_fn("__f_floor", |x: Dynamic| Dynamic::from_float(num(&x).unwrap_or(0.0).floor()));
+    e.register_fn("__f_ceiling", |x: Dynamic| Dynamic::from_float(num(&x).unwrap_or(0.0).ceil()));
     e.register_fn("__f_random", |max: Dynamic| -> R<Dynamic> {
         let max = whole(&max, "random(): the limit")?;
         if max < 1 {
@@ -403,27 +342,20 @@ fn register_builtins(e: &mut Engine) {
             return err("random(): the upper bound is below the lower bound");
         }
         let f = ENV.with(|env| draw(&mut env.borrow_mut()));
-        Ok(Dynamic::from_float(
-            lo as f64 + (f * (hi - lo + 1) as f64).floor(),
-        ))
+        Ok(Dynamic::from_float(lo as f64 + (f * (hi - lo + 1) as f64).floor()))
     });
     e.register_fn("__f_isnumeric", |x: Dynamic| num(&x).is_some());
     e.register_fn("__f_now", || -> ImmutableString {
         ENV.with(|env| {
             let env = env.borrow();
-            crate::snippet::dates::format_datetime(&env.now.with_timezone(&env.tz).naive_local())
-                .into()
+            crate::snippet::dates::format_datetime(&env.now.with_timezone(&env.tz).naive_local()).into()
         })
     });
     e.register_fn("__f_asjson", |x: Dynamic| -> ImmutableString {
         let v = value(x);
         match v {
-            Value::Object(_) | Value::Array(_) => serde_json::to_string(&v.to_studio_json())
-                .unwrap_or_default()
-                .into(),
-            scalar => serde_json::to_string(&scalar.to_text().as_str())
-                .unwrap_or_default()
-                .into(),
+            Value::Object(_) | Value::Array(_) => serde_json::to_string(&v.to_studio_json()).unwrap_or_default().into(),
+            scalar => serde_json::to_string(&scalar.to_text().as_str()).unwrap_or_default().into(),
         }
     });
     e.register_fn("__f_parsejson", |x: Dynamic| -> R<Dynamic> {
@@ -433,9 +365,7 @@ fn register_builtins(e: &mut Engine) {
             Err(e) => err(format!("parsejson(): not valid JSON ({e})")),
         }
     });
-    e.register_fn("__f_count", |x: Dynamic| {
-        Dynamic::from_float(value(x).count() as f64)
-    });
+    e.register_fn("__f_count", |x: Dynamic| Dynamic::from_float(value(x).count() as f64));
     e.register_fn("__f_append", |x: Dynamic, item: Dynamic| -> Dynamic {
         match value(x) {
             Value::Array(items) => {
@@ -494,6 +424,22 @@ pub fn build_engine() -> Engine {
     e.register_fn("__le", |a: Dynamic, b: Dynamic| cmp(a, b).is_le());
     e.register_fn("__gt", |a: Dynamic, b: Dynamic| cmp(a, b).is_gt());
     e.register_fn("__ge", |a: Dynamic, b: Dynamic| cmp(a, b).is_ge());
+    // Exact-type overloads for the common all-number case: rhai finds them
+    // on its first lookup instead of searching the `Dynamic` fallbacks.
+    // They compute exactly what the general versions compute for numbers.
+    e.register_fn("__add", |a: f64, b: f64| a + b);
+    e.register_fn("__sub", |a: f64, b: f64| a - b);
+    e.register_fn("__mul", |a: f64, b: f64| a * b);
+    e.register_fn("__eq", |a: f64, b: f64| a == b);
+    e.register_fn("__ne", |a: f64, b: f64| a != b);
+    e.register_fn("__lt", |a: f64, b: f64| a < b);
+    e.register_fn("__le", |a: f64, b: f64| a <= b);
+    e.register_fn("__gt", |a: f64, b: f64| a > b);
+    e.register_fn("__ge", |a: f64, b: f64| a >= b);
+    e.register_fn("__t", |b: bool| b);
+    e.register_fn("__div", |a: f64, b: f64| -> R<f64> {
+        if b == 0.0 { err("division by zero") } else { Ok(a / b) }
+    });
     e.register_fn("__m", member);
     e.register_fn("__ix", index);
     register_builtins(&mut e);

@@ -23,9 +23,7 @@ pub use sqlite::SqliteStore;
 #[non_exhaustive]
 pub enum StoreError {
     /// The URL names no backend Prospero knows.
-    #[error(
-        "unsupported database URL '{0}' (use a file path, sqlite:..., sqlite::memory: or postgres://...)"
-    )]
+    #[error("unsupported database URL '{0}' (use a file path, sqlite:..., sqlite::memory: or postgres://...)")]
     BadUrl(String),
     /// Connecting or migrating failed.
     #[error("cannot open the store at {url}: {reason}")]

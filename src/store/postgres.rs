@@ -15,20 +15,14 @@ impl PgStore {
     /// Connect and migrate (sqlx takes an advisory lock, so several
     /// processes may start at once).
     pub async fn connect(url: &str) -> Result<PgStore, StoreError> {
-        let fail = |reason: String| StoreError::Open {
-            url: redact(url),
-            reason,
-        };
+        let fail = |reason: String| StoreError::Open { url: redact(url), reason };
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(std::time::Duration::from_secs(10))
             .connect(url)
             .await
             .map_err(|e| fail(e.to_string()))?;
-        sqlx::migrate!("./migrations/postgres")
-            .run(&pool)
-            .await
-            .map_err(|e| fail(e.to_string()))?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await.map_err(|e| fail(e.to_string()))?;
         Ok(PgStore { pool })
     }
 
@@ -50,10 +44,7 @@ impl Store for PgStore {
             .bind(chrono::Utc::now().to_rfc3339())
             .execute(&self.pool)
             .await?;
-        let row = sqlx::query("SELECT id FROM business_units WHERE name = $1")
-            .bind(name)
-            .fetch_one(&self.pool)
-            .await?;
+        let row = sqlx::query("SELECT id FROM business_units WHERE name = $1").bind(name).fetch_one(&self.pool).await?;
         Ok(row.try_get::<i64, _>(0)?)
     }
 

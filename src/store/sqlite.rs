@@ -17,10 +17,7 @@ impl SqliteStore {
     /// Open (creating and migrating) the database at `url`: a path,
     /// `sqlite:path`, `sqlite://path` or `sqlite::memory:`.
     pub async fn open(url: &str) -> Result<SqliteStore, StoreError> {
-        let fail = |reason: String| StoreError::Open {
-            url: url.to_string(),
-            reason,
-        };
+        let fail = |reason: String| StoreError::Open { url: url.to_string(), reason };
         let memory = url.contains(":memory:");
         let opts = if url.starts_with("sqlite:") {
             SqliteConnectOptions::from_str(url).map_err(|e| fail(e.to_string()))?
@@ -31,11 +28,7 @@ impl SqliteStore {
             .create_if_missing(true)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
-            .journal_mode(if memory {
-                SqliteJournalMode::Memory
-            } else {
-                SqliteJournalMode::Wal
-            })
+            .journal_mode(if memory { SqliteJournalMode::Memory } else { SqliteJournalMode::Wal })
             .synchronous(SqliteSynchronous::Normal);
         // One connection for a memory database (each connection would get
         // its own); a few for a file, of which SQLite lets one write at a time.
@@ -44,10 +37,7 @@ impl SqliteStore {
             .connect_with(opts)
             .await
             .map_err(|e| fail(e.to_string()))?;
-        sqlx::migrate!("./migrations/sqlite")
-            .run(&pool)
-            .await
-            .map_err(|e| fail(e.to_string()))?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await.map_err(|e| fail(e.to_string()))?;
         Ok(SqliteStore { pool })
     }
 
@@ -69,10 +59,7 @@ impl Store for SqliteStore {
             .bind(chrono::Utc::now().to_rfc3339())
             .execute(&self.pool)
             .await?;
-        let row = sqlx::query("SELECT id FROM business_units WHERE name = ?1")
-            .bind(name)
-            .fetch_one(&self.pool)
-            .await?;
+        let row = sqlx::query("SELECT id FROM business_units WHERE name = ?1").bind(name).fetch_one(&self.pool).await?;
         Ok(row.try_get::<i64, _>(0)?)
     }
 

@@ -53,10 +53,8 @@ const ALIASES: &[(&str, &str)] = &[
 ];
 
 static BY_NAME: LazyLock<HashMap<String, Tz>> = LazyLock::new(|| {
-    let mut m: HashMap<String, Tz> = chrono_tz::TZ_VARIANTS
-        .iter()
-        .map(|tz| (tz.name().to_ascii_lowercase(), *tz))
-        .collect();
+    let mut m: HashMap<String, Tz> =
+        chrono_tz::TZ_VARIANTS.iter().map(|tz| (tz.name().to_ascii_lowercase(), *tz)).collect();
     for (alias, iana) in ALIASES {
         if let Ok(tz) = iana.parse::<Tz>() {
             m.insert((*alias).to_string(), tz);
@@ -67,11 +65,7 @@ static BY_NAME: LazyLock<HashMap<String, Tz>> = LazyLock::new(|| {
 
 /// Read a zone name: IANA (any case), Windows name, US name or abbreviation.
 pub fn parse_zone(name: &str) -> Option<Tz> {
-    let key: String = name
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_ascii_lowercase();
+    let key: String = name.split_whitespace().collect::<Vec<_>>().join(" ").to_ascii_lowercase();
     if key.is_empty() {
         return None;
     }
@@ -84,14 +78,8 @@ mod tests {
 
     #[test]
     fn reads_iana_windows_and_us_names() {
-        assert_eq!(
-            parse_zone("america/new_york"),
-            Some(chrono_tz::America::New_York)
-        );
-        assert_eq!(
-            parse_zone("Eastern Standard Time"),
-            Some(chrono_tz::America::New_York)
-        );
+        assert_eq!(parse_zone("america/new_york"), Some(chrono_tz::America::New_York));
+        assert_eq!(parse_zone("Eastern Standard Time"), Some(chrono_tz::America::New_York));
         assert_eq!(parse_zone(" Arizona "), Some(chrono_tz::America::Phoenix));
         assert_eq!(parse_zone("PDT"), Some(chrono_tz::America::Los_Angeles));
         assert_eq!(parse_zone("Mars/Olympus"), None);
