@@ -13,6 +13,28 @@ use prospero::{RunOptions, RunStatus, Runtime, Value};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// Write to stdout; a closed pipe (`prospero check x | head`) ends the
+/// program quietly, as ripgrep does, instead of panicking.
+fn emit(args: std::fmt::Arguments, newline: bool) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let r = out.write_fmt(args).and_then(|_| if newline { out.write_all(b"\n") } else { Ok(()) });
+    if let Err(e) = r.and_then(|_| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("prospero: cannot write output: {e}");
+        std::process::exit(2);
+    }
+}
+
+macro_rules! outln {
+    ($($t:tt)*) => { emit(format_args!($($t)*), true) };
+}
+macro_rules! out {
+    ($($t:tt)*) => { emit(format_args!($($t)*), false) };
+}
+
 #[derive(Parser)]
 #[command(name = "prospero", version, about = "Load, check, run and trace contact-center studio scripts")]
 struct Cli {
@@ -67,6 +89,9 @@ enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Print the whole reference as Markdown (docs/actions.md).
+        #[arg(long, conflicts_with_all = ["name", "json"])]
+        markdown: bool,
     },
     /// Convert a script to another format.
     Export {
@@ -93,7 +118,11 @@ fn main() -> ExitCode {
             run(&script, &params, scripts.as_deref(), &db, now.as_deref(), trace.as_deref(), seed, json)
         }
         Command::Check { scripts, library, json } => check(&scripts, library.as_deref(), json),
-        Command::Actions { name, json } => actions(name.as_deref(), json),
+        Command::Actions { markdown: true, .. } => {
+            out!("{}", prospero::Catalog::builtin().markdown());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Actions { name, json, .. } => actions(name.as_deref(), json),
         Command::Export { script, format } => export(&script, format),
     };
     match result {
@@ -176,7 +205,7 @@ fn run(
         eprintln!("prospero: warning: {n}");
     }
     if json {
-        println!("{}", serde_json::to_string_pretty(&report.to_json())?);
+        outln!("{}", serde_json::to_string_pretty(&report.to_json())?);
     } else {
         print_report(&report);
     }
@@ -187,20 +216,20 @@ fn run(
 }
 
 fn print_report(r: &prospero::RunReport) {
-    println!("{} {} in {} steps", r.script, r.status.name(), r.steps);
+    outln!("{} {} in {} steps", r.script, r.status.name(), r.steps);
     if let Some(e) = &r.error {
-        println!("error: {e}");
+        outln!("error: {e}");
     }
     if let Some(v) = &r.return_value {
-        println!("return: {v}");
+        outln!("return: {v}");
     }
     for note in &r.notes {
-        println!("note: {note}");
+        outln!("note: {note}");
     }
     if !r.variables.is_empty() {
-        println!("variables:");
+        outln!("variables:");
         for (name, v) in r.variables.iter() {
-            println!("  {name} = {v}");
+            outln!("  {name} = {v}");
         }
     }
 }
@@ -231,7 +260,7 @@ fn check(paths: &[PathBuf], library: Option<&Path>, json: bool) -> Result<ExitCo
         warnings += w;
         if !json {
             for d in &diags {
-                println!("{d}");
+                outln!("{d}");
             }
         }
         files.push(serde_json::json!({
@@ -242,12 +271,12 @@ fn check(paths: &[PathBuf], library: Option<&Path>, json: bool) -> Result<ExitCo
         }));
     }
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({"files": files, "errors": errors, "warnings": warnings}))?
         );
     } else {
-        println!(
+        outln!(
             "{} error{}, {} warning{} in {} file{}",
             errors,
             if errors == 1 { "" } else { "s" },
@@ -268,6 +297,7 @@ fn load_code(kind: LoadErrorKind) -> &'static str {
         LoadErrorKind::UnknownFormat => "unknown-format",
         LoadErrorKind::Syntax => "syntax",
         LoadErrorKind::DuplicateId => "duplicate-id",
+        LoadErrorKind::DuplicateKey => "duplicate-key",
         LoadErrorKind::MissingFile => "missing-file",
         _ => "bad-shape",
     }
@@ -284,7 +314,7 @@ fn actions(name: Option<&str>, json: bool) -> Result<ExitCode> {
             let manifests: Vec<_> = versions.iter().filter_map(|v| catalog.get(n, *v)).collect();
             if json {
                 let v: Vec<_> = manifests.iter().map(|m| serde_json::to_value(&***m)).collect::<Result<_, _>>()?;
-                println!(
+                outln!(
                     "{}",
                     serde_json::to_string_pretty(&if v.len() == 1 {
                         v[0].clone()
@@ -294,24 +324,24 @@ fn actions(name: Option<&str>, json: bool) -> Result<ExitCode> {
                 );
             } else {
                 for m in manifests {
-                    println!("{}", m.describe());
+                    outln!("{}", m.describe());
                 }
             }
         }
         None => {
             if json {
                 let v: Vec<_> = catalog.all().map(|m| serde_json::to_value(&**m)).collect::<Result<_, _>>()?;
-                println!("{}", serde_json::to_string_pretty(&v)?);
+                outln!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 let mut by_cat: std::collections::BTreeMap<&str, Vec<_>> = Default::default();
                 for m in catalog.all() {
                     by_cat.entry(m.category.as_str()).or_default().push(m);
                 }
                 for (cat, ms) in by_cat {
-                    println!("{cat}:");
+                    outln!("{cat}:");
                     for m in ms {
                         let v = if m.version != 1 { format!(" v{}", m.version) } else { String::new() };
-                        println!("  {:<20} {}", format!("{}{v}", m.name), m.summary);
+                        outln!("  {:<20} {}", format!("{}{v}", m.name), m.summary);
                     }
                 }
             }
@@ -326,6 +356,6 @@ fn export(path: &Path, format: ExportFormat) -> Result<ExitCode> {
         ExportFormat::StudioJson => script::studio_json::export_text(&s),
         ExportFormat::Native => script::native::export(&s),
     };
-    println!("{text}");
+    outln!("{text}");
     Ok(ExitCode::SUCCESS)
 }

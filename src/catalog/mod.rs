@@ -325,6 +325,66 @@ impl Manifest {
         self.branch("OnError")
     }
 
+    /// This action's section of the Markdown reference.
+    pub fn markdown(&self) -> String {
+        let mut s = String::new();
+        let v = if self.version != 1 { format!(" (version {})", self.version) } else { String::new() };
+        let _ = writeln!(s, "### {}{v}\n\n{}\n", self.name, self.summary);
+        let media = if self.media.is_empty() { "all".to_string() } else { self.media.join(", ") };
+        let _ = writeln!(s, "Media types: {media}.{}\n", if self.terminating { " Ends the script." } else { "" });
+        if !self.inputs.is_empty() {
+            s.push_str("| input | type | required | default | {} | meaning |\n|---|---|---|---|---|---|\n");
+            for p in &self.inputs {
+                let ty = if p.values.is_empty() {
+                    p.ty.name().to_string()
+                } else {
+                    format!("enum: {}", p.values.join(" / "))
+                };
+                let _ = writeln!(
+                    s,
+                    "| `{}` | {} | {} | {} | {} | {} |",
+                    p.name,
+                    ty,
+                    if p.required { "yes" } else { "" },
+                    p.default.as_deref().map(|d| format!("`{d}`")).unwrap_or_default(),
+                    if p.substitutes() { "yes" } else { "" },
+                    p.description.replace('|', "\\|")
+                );
+            }
+            s.push('\n');
+        }
+        if !self.outputs.is_empty() {
+            s.push_str("| output | type | default variable | meaning |\n|---|---|---|---|\n");
+            for o in &self.outputs {
+                let _ = writeln!(
+                    s,
+                    "| `{}` | {} | `{}` | {} |",
+                    o.name,
+                    o.ty,
+                    o.default,
+                    o.description.replace('|', "\\|")
+                );
+            }
+            s.push('\n');
+        }
+        if !self.branches.is_empty() || self.custom_branches {
+            s.push_str("| branch | taken when |\n|---|---|\n");
+            for b in &self.branches {
+                let alias =
+                    if b.aliases.is_empty() { String::new() } else { format!(" (also `{}`)", b.aliases.join("`, `")) };
+                let _ = writeln!(s, "| `{}`{alias} | {} |", b.name, b.description.replace('|', "\\|"));
+            }
+            if self.custom_branches {
+                s.push_str("| *value* | one branch per value, named after it |\n");
+            }
+            s.push('\n');
+        }
+        if !self.docs.trim().is_empty() {
+            let _ = writeln!(s, "{}\n", self.docs.trim());
+        }
+        s
+    }
+
     /// Human-readable description, as `prospero actions NAME` prints it.
     pub fn describe(&self) -> String {
         let mut s = String::new();
@@ -462,6 +522,27 @@ impl Catalog {
         self.by_name.values()
     }
 
+    /// The action reference in Markdown (`docs/actions.md` is this text;
+    /// a test keeps it current).
+    pub fn markdown(&self) -> String {
+        let mut s = String::from(
+            "# Action reference\n\nGenerated from the manifests in `actions/` \
+             (`prospero actions --markdown > docs/actions.md`). Branch names also match \
+             with an `On` prefix (`OnInvalidSource` = `InvalidSource`), and `Error` = `OnError`.\n",
+        );
+        let mut categories: Vec<&str> = self.by_name.values().map(|m| m.category.as_str()).collect();
+        categories.sort();
+        categories.dedup();
+        for cat in categories {
+            let _ = write!(s, "\n## {cat}\n");
+            for m in self.by_name.values().filter(|m| m.category == cat) {
+                s.push('\n');
+                s.push_str(&m.markdown());
+            }
+        }
+        s
+    }
+
     /// A version fingerprint of the catalog (for traces).
     pub fn fingerprint(&self) -> String {
         use sha2::{Digest, Sha256};
@@ -496,6 +577,16 @@ mod tests {
         assert_eq!(m.branch("Error"), m.branch("OnError"));
         assert!(m.branch("Error").is_some());
         assert!(m.branch("Maybe").is_none());
+    }
+
+    #[test]
+    fn the_action_reference_in_docs_is_current() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/actions.md");
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            committed == Catalog::builtin().markdown(),
+            "docs/actions.md is stale: run `cargo run -- actions --markdown > docs/actions.md`"
+        );
     }
 
     #[test]

@@ -62,6 +62,8 @@ pub enum LoadErrorKind {
     Shape,
     /// Two actions share an id.
     DuplicateId,
+    /// A JSON object repeats a key (other than an action id).
+    DuplicateKey,
     /// A referenced sibling file (snippet code) is missing.
     MissingFile,
 }
@@ -222,7 +224,13 @@ pub fn script_stem(path: &Path) -> String {
 
 /// Convert a serde_json error into a positioned load error.
 pub(crate) fn json_error(file: &str, text: &str, e: &serde_json::Error) -> LoadError {
+    // serde_json counts columns in bytes; diagnostics count characters.
     let mut pos = Pos::new(e.line().max(1) as u32, e.column().max(1) as u32);
+    if let Some(line) = text.lines().nth(e.line().saturating_sub(1)) {
+        let bytes = e.column().min(line.len());
+        let chars = line.get(..bytes).map(|s| s.chars().count()).unwrap_or(bytes);
+        pos.column = chars.max(1) as u32;
+    }
     if e.line() == 0 {
         pos = Pos::of_offset(text, text.len());
     }
@@ -234,4 +242,32 @@ pub(crate) fn json_error(file: &str, text: &str, e: &serde_json::Error) -> LoadE
     let reason = e.to_string();
     let reason = reason.split(" at line ").next().unwrap_or(&reason).to_string();
     LoadError::new(file, pos, LoadErrorKind::Syntax, format!("{what}: {reason}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_error_columns_count_characters() {
+        let e = load_text("{\n  \"name\": \"héllo wörld\" x\n}", None).unwrap_err();
+        assert_eq!(e.pos, Pos::new(2, 25), "{e}");
+    }
+
+    #[test]
+    fn property_keys_that_are_not_positions_sort_without_panicking() {
+        let mut props = String::new();
+        for (i, k) in ["NaN", "1", "nAN", "7", "+nan", "0", "-Nan", "2", "inf", "x"].iter().enumerate() {
+            if i > 0 {
+                props.push(',');
+            }
+            props.push_str(&format!("\"{k}\": {{\"name\": \"P{k}\", \"value\": \"\"}}"));
+        }
+        let text = format!(
+            r#"{{"header": {{"scriptName": "n"}}, "actions": {{"1": {{"name": "BEGIN"}}}}, "properties": {{"1": {{{props}}}}}}}"#
+        );
+        let s = load_text(&text, None).unwrap();
+        let names: Vec<&str> = s.actions[0].properties.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(&names[..5], ["P0", "P1", "P2", "P7", "P+nan"]);
+    }
 }

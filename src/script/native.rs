@@ -86,7 +86,7 @@ pub fn load_value(json: &J, text: &str, file: &str, dir: Option<&Path>) -> Resul
         return Err(LoadError::new(
             file,
             Pos::of_offset(text, *off),
-            LoadErrorKind::DuplicateId,
+            LoadErrorKind::DuplicateKey,
             format!("duplicate key \"{key}\" in {where_}"),
         ));
     }
@@ -225,7 +225,15 @@ fn load_action(
                     )
                     .with_action(aref(&action))
                 })?;
-                let code = super::bytes_to_text(&path.display().to_string(), &bytes)?;
+                let code = super::bytes_to_text(&path.display().to_string(), &bytes).map_err(|e| {
+                    LoadError::new(
+                        file,
+                        ppos,
+                        LoadErrorKind::NotText,
+                        format!("property \"{key}\": {} ({}:{})", e.message, path.display(), e.pos),
+                    )
+                    .with_action(aref(&action))
+                })?;
                 origin.code_files.insert((id.clone(), key.clone()), path);
                 PropValue::Text(code)
             }

@@ -80,7 +80,8 @@ pub fn load_value(json: &J, text: &str, file: &str) -> Result<Script, LoadError>
     let key = |k: &str| Seg::Key(k.to_string());
 
     if let Some((path, k, off)) = index.duplicates.first() {
-        let kind = if path.len() == prefix.len() + 1 { LoadErrorKind::DuplicateId } else { LoadErrorKind::Shape };
+        let kind =
+            if path.len() == prefix.len() + 1 { LoadErrorKind::DuplicateId } else { LoadErrorKind::DuplicateKey };
         return Err(LoadError::new(file, Pos::of_offset(text, *off), kind, format!("duplicate key \"{k}\"")));
     }
 
@@ -198,12 +199,14 @@ pub fn load_value(json: &J, text: &str, file: &str) -> Result<Script, LoadError>
             let props = props.as_object().ok_or_else(|| {
                 shape(ppos, "properties must be an object".into()).with_action(ActionRef::of(&action))
             })?;
-            let mut ordered: Vec<(f64, &String, &J)> = Vec::new();
+            // Keys are positions "0", "1", ...; anything else sorts after
+            // them, by text (a total order, whatever the file holds).
+            let mut ordered: Vec<(Option<u64>, &String, &J)> = Vec::new();
             for (pk, pv) in props {
-                let order = pk.parse::<f64>().unwrap_or(f64::MAX);
-                ordered.push((order, pk, pv));
+                let position = pk.parse::<u64>().ok().filter(|_| pk.bytes().all(|b| b.is_ascii_digit()));
+                ordered.push((position, pk, pv));
             }
-            ordered.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal));
+            ordered.sort_by(|a, b| (a.0.is_none(), a.0, a.1).cmp(&(b.0.is_none(), b.0, b.1)));
             for (_, pk, pv) in ordered {
                 let pos = at(p(&[key("properties"), key(k), key(pk)]));
                 let entry = pv.as_object().ok_or_else(|| {

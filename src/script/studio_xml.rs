@@ -34,6 +34,10 @@ impl Elem {
     }
 }
 
+/// Deepest element nesting accepted; scripts need a handful of levels, and
+/// the bound keeps hostile input from exhausting the stack.
+const MAX_XML_DEPTH: usize = 64;
+
 fn parse_tree(text: &str, file: &str) -> Result<Elem, LoadError> {
     let mut reader = Reader::from_str(text);
     reader.config_mut().check_end_names = true;
@@ -52,6 +56,12 @@ fn parse_tree(text: &str, file: &str) -> Result<Elem, LoadError> {
             Event::Start(e) => {
                 if root.is_some() && stack.is_empty() {
                     return Err(syntax(before, "content after the end of the root element".into()));
+                }
+                if stack.len() >= MAX_XML_DEPTH {
+                    return Err(syntax(
+                        before,
+                        format!("elements are nested too deeply (more than {MAX_XML_DEPTH} levels)"),
+                    ));
                 }
                 stack.push(Elem { name: name_of(e.local_name().as_ref()), offset: before, ..Elem::default() });
             }

@@ -17,12 +17,18 @@ pub struct Parser {
     i: usize,
     /// Depth of open parentheses/brackets: line breaks are ignored inside.
     nest: usize,
+    /// Current recursion depth, bounded so hostile input cannot exhaust
+    /// the stack.
+    depth: usize,
 }
+
+/// Deepest nesting of sub-expressions the parser accepts.
+pub const MAX_DEPTH: usize = 48;
 
 impl Parser {
     /// A parser for `src`, whose first character is at `base`.
     pub fn new(src: &str, base: Pos) -> Parser {
-        Parser { toks: lex(src, base), i: 0, nest: 0 }
+        Parser { toks: lex(src, base), i: 0, nest: 0, depth: 0 }
     }
 
     fn skip_newlines_if_nested(&mut self) {
@@ -119,7 +125,20 @@ impl Parser {
     }
 
     fn unary(&mut self) -> Result<Expr, SnippetError> {
+        self.depth += 1;
+        let r = self.unary_inner();
+        self.depth -= 1;
+        r
+    }
+
+    fn unary_inner(&mut self) -> Result<Expr, SnippetError> {
         let t = self.peek().clone();
+        if self.depth > MAX_DEPTH {
+            return Err(SnippetError::syntax(
+                t.pos,
+                format!("the expression is nested too deeply (more than {MAX_DEPTH} levels)"),
+            ));
+        }
         match &t.tok {
             Tok::Op("-") => {
                 self.bump();
@@ -428,6 +447,16 @@ mod tests {
         assert!(parse_expression("", Pos::new(1, 1)).is_err());
         assert!(parse_expression("(1", Pos::new(1, 1)).is_err());
         assert!(parse_expression("1 2", Pos::new(1, 1)).is_err());
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let deep = format!("{}1{}", "(".repeat(5000), ")".repeat(5000));
+        let e = parse_expression(&deep, Pos::new(1, 1)).unwrap_err();
+        assert!(e.message.contains("nested too deeply"), "{e}");
+        assert!(parse_expression(&"-".repeat(5000), Pos::new(1, 1)).is_err());
+        let ok = format!("{}1{}", "(".repeat(20), ")".repeat(20));
+        assert!(parse_expression(&ok, Pos::new(1, 1)).is_ok());
     }
 
     #[test]

@@ -16,6 +16,13 @@ impl PgStore {
     /// processes may start at once).
     pub async fn connect(url: &str) -> Result<PgStore, StoreError> {
         let fail = |reason: String| StoreError::Open { url: redact(url), reason };
+        // One direct connection first: when the server is unreachable the
+        // pool would only say it timed out, this says why.
+        {
+            use sqlx::Connection;
+            let conn = sqlx::PgConnection::connect(url).await.map_err(|e| fail(e.to_string()))?;
+            let _ = conn.close().await;
+        }
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(std::time::Duration::from_secs(10))

@@ -31,12 +31,15 @@ impl SqliteStore {
             .journal_mode(if memory { SqliteJournalMode::Memory } else { SqliteJournalMode::Wal })
             .synchronous(SqliteSynchronous::Normal);
         // One connection for a memory database (each connection would get
-        // its own); a few for a file, of which SQLite lets one write at a time.
-        let pool = SqlitePoolOptions::new()
-            .max_connections(if memory { 1 } else { 4 })
-            .connect_with(opts)
-            .await
-            .map_err(|e| fail(e.to_string()))?;
+        // its own), kept open for the pool's whole life: closing it would
+        // drop the database. A file gets a few connections, of which SQLite
+        // lets one write at a time.
+        let pool = if memory {
+            SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
+        } else {
+            SqlitePoolOptions::new().max_connections(4)
+        };
+        let pool = pool.connect_with(opts).await.map_err(|e| fail(e.to_string()))?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await.map_err(|e| fail(e.to_string()))?;
         Ok(SqliteStore { pool })
     }

@@ -1,0 +1,283 @@
+//! The command-line contract, tested on the real binary with the script
+//! files in `scripts/` and `tests/fixtures/`.
+
+use serde_json::Value as J;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Run `prospero ARGS` from the repository root: (exit code, stdout, stderr).
+fn prospero(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_prospero"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("the prospero binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `prospero run FILE --json` with the given parameters on a virtual clock.
+fn run_json(file: &str, params: &[&str]) -> (i32, J) {
+    let mut args = vec!["run", file, "--json", "--db", "sqlite::memory:", "--now", "2026-11-21T10:00:00Z"];
+    for p in params {
+        args.push("--param");
+        args.push(p);
+    }
+    let (code, out, err) = prospero(&args);
+    let json: J = serde_json::from_str(&out)
+        .unwrap_or_else(|e| panic!("{file}: stdout is not one JSON object ({e}):\n{out}\n{err}"));
+    (code, json)
+}
+
+#[test]
+fn the_three_formats_give_identical_variables_and_path() {
+    for params in [["customer=Ada", "tier=gold"], ["customer=Bo", "tier=bronze"]] {
+        let runs: Vec<(String, J)> = ["order_flow.json", "order_flow.studio.json", "order_flow.xml"]
+            .iter()
+            .map(|f| {
+                let file = format!("tests/fixtures/{f}");
+                let (code, json) = run_json(&file, &params);
+                assert_eq!(code, 0, "{file}: {json}");
+                (file, json)
+            })
+            .collect();
+        let (first_file, first) = &runs[0];
+        assert_eq!(first["status"], "completed");
+        for (file, json) in &runs[1..] {
+            assert_eq!(json["variables"], first["variables"], "{file} vs {first_file}");
+            assert_eq!(json["path"], first["path"], "{file} vs {first_file}");
+        }
+        // The values the script computes, so "identical" cannot mean
+        // "identically wrong".
+        let vars = &first["variables"];
+        assert_eq!(vars["total"], "60");
+        assert_eq!(vars["size"], "large");
+        assert_eq!(vars["taxed_runs"], "1");
+        if params[1] == "tier=gold" {
+            assert_eq!(vars["discount"], "20");
+            assert_eq!(vars["final"], "48");
+            assert_eq!(vars["summary"], "Ada: 48 (large, 1 taxed)");
+        } else {
+            // bronze has no branch: CASE falls to Default.
+            assert_eq!(vars["discount"], "0");
+            assert_eq!(vars["final"], "72");
+        }
+        let path = first["path"].as_array().expect("path is a list");
+        assert!(path.iter().any(|p| p["script"] == "add_tax"), "the sub script's steps are in the path");
+    }
+}
+
+#[test]
+fn json_report_has_exactly_the_contract_fields() {
+    let (code, json) = run_json("tests/fixtures/order_flow.json", &["customer=Ada", "tier=gold"]);
+    assert_eq!(code, 0);
+    let mut keys: Vec<&str> = json.as_object().expect("an object").keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(keys, ["error", "path", "return", "script", "status", "steps", "variables"]);
+    assert_eq!(json["script"], "order_flow");
+    assert_eq!(json["steps"].as_u64(), Some(json["path"].as_array().map(Vec::len).unwrap_or(0) as u64));
+    for step in json["path"].as_array().expect("path") {
+        assert!(step["id"].is_string() && step["action"].is_string() && step["branch"].is_string(), "{step}");
+    }
+}
+
+#[test]
+fn check_reports_every_problem_with_locations() {
+    let (code, out, _) = prospero(&["check", "tests/fixtures/check/many_problems.json"]);
+    assert_eq!(code, 1, "{out}");
+    let errors: Vec<&str> = out.lines().filter(|l| l.contains(": error[")).collect();
+    let mut codes: Vec<&str> =
+        errors.iter().filter_map(|l| l.split("error[").nth(1)).filter_map(|r| r.split(']').next()).collect();
+    codes.sort();
+    codes.dedup();
+    for want in [
+        "unknown-action",
+        "missing-property",
+        "bad-literal",
+        "bad-expression",
+        "branch-target-missing",
+        "unknown-branch",
+        "several-begins",
+        "missing-script",
+    ] {
+        assert!(codes.contains(&want), "no {want} in:\n{out}");
+    }
+    assert!(codes.len() >= 8, "{codes:?}");
+    for line in &errors {
+        // file:line:col: error[code]: action ID (Caption): ...
+        let rest = line.strip_prefix("tests/fixtures/check/many_problems.json:").expect("names the file");
+        let mut parts = rest.splitn(3, ':');
+        let line_no: u32 = parts.next().and_then(|p| p.parse().ok()).expect("a line number");
+        let col: u32 = parts.next().and_then(|p| p.parse().ok()).expect("a column");
+        assert!(line_no > 1 && col >= 1, "{line}");
+        assert!(line.contains(": action "), "names the action: {line}");
+    }
+    for want in ["unreachable", "unwired-error", "unwired-default"] {
+        assert!(out.contains(&format!("warning[{want}]")), "no {want} warning in:\n{out}");
+    }
+    // The JSON form carries the same findings.
+    let (code, out, _) = prospero(&["check", "--json", "tests/fixtures/check/many_problems.json"]);
+    assert_eq!(code, 1);
+    let json: J = serde_json::from_str(&out).expect("one JSON object");
+    assert_eq!(json["errors"].as_u64(), Some(errors.len() as u64));
+    let first = &json["files"][0]["diagnostics"][0];
+    assert!(first["line"].as_u64().is_some() && first["column"].as_u64().is_some() && first["caption"].is_string());
+}
+
+#[test]
+fn every_shipped_script_and_fixture_checks_clean() {
+    let mut files = Vec::new();
+    for dir in ["scripts", "tests/fixtures"] {
+        for entry in std::fs::read_dir(root().join(dir)).expect("folder exists") {
+            let path = entry.expect("entry").path();
+            if path.is_file() && path.extension().is_some_and(|e| e == "json" || e == "xml") {
+                files.push(path.strip_prefix(root()).expect("under root").display().to_string());
+            }
+        }
+    }
+    assert!(files.iter().any(|f| f.starts_with("scripts/")), "scripts/ holds scripts");
+    for file in files {
+        let (code, out, err) = prospero(&["check", &file]);
+        assert_eq!(code, 0, "{file}:\n{out}{err}");
+        assert!(!out.contains("error["), "{file}:\n{out}");
+    }
+}
+
+#[test]
+fn a_script_that_loops_forever_ends_over_budget_with_exit_1() {
+    let (code, json) = run_json("tests/fixtures/runs/forever.json", &[]);
+    assert_eq!(code, 1);
+    assert_eq!(json["status"], "budget_exceeded");
+    assert_eq!(json["steps"], 100_000);
+    assert!(json["error"].as_str().unwrap_or_default().contains("step budget"), "{}", json["error"]);
+}
+
+#[test]
+fn unwired_default_ends_the_run_as_completed_with_a_trace_note() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let trace = dir.path().join("trace.jsonl");
+    let trace_arg = trace.display().to_string();
+    let (code, out, err) = prospero(&[
+        "run",
+        "tests/fixtures/runs/dead_end.json",
+        "--json",
+        "--db",
+        "sqlite::memory:",
+        "--trace",
+        &trace_arg,
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let json: J = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(json["status"], "completed");
+    let path = json["path"].as_array().expect("path");
+    assert_eq!(path.last().map(|p| p["id"].clone()), Some(J::from("check")));
+    let events: Vec<J> = std::fs::read_to_string(&trace)
+        .expect("trace written")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    let step = events.iter().find(|e| e["event"] == "step" && e["id"] == "check").expect("a step event for check");
+    let notes = step["notes"].as_array().expect("the step carries a note");
+    assert!(notes[0].as_str().unwrap_or_default().contains("Default is not wired"), "{notes:?}");
+    assert_eq!(events.last().map(|e| e["status"].clone()), Some(J::from("completed")));
+}
+
+#[test]
+fn on_error_sets_err_and_the_error_alias_is_followed() {
+    let (code, json) = run_json("tests/fixtures/runs/errors.json", &[]);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["variables"]["why"], "property Expression: division by zero");
+    assert_eq!(json["variables"]["_ERR"], json["variables"]["why"]);
+    assert_eq!(json["path"][2]["branch"], "OnError", "the script wrote `Error`, the canonical name is OnError");
+}
+
+#[test]
+fn an_unhandled_failure_fails_the_run_with_exit_1() {
+    let (code, json) = run_json("tests/fixtures/runs/unhandled.json", &["p1=Nowhere/Land"]);
+    assert_eq!(code, 1);
+    assert_eq!(json["status"], "failed");
+    assert!(json["error"].as_str().unwrap_or_default().contains("time zone"), "{json}");
+}
+
+#[test]
+fn wait_under_now_advances_virtual_time_without_sleeping() {
+    let started = std::time::Instant::now();
+    let (code, json) = run_json("tests/fixtures/runs/sleepy.json", &["seconds=7200"]);
+    assert_eq!(code, 0, "{json}");
+    // Two hours after --now (10:00 UTC), read in the run's zone (UTC).
+    assert_eq!(json["variables"]["woke"], "2026-11-21 12:00:00");
+    // A real two-hour sleep could not have happened; this bound only
+    // guards against that, it is not a speed assertion.
+    assert!(started.elapsed() < std::time::Duration::from_secs(600));
+}
+
+#[test]
+fn bad_arguments_exit_2() {
+    for args in [
+        vec!["run", "tests/fixtures/order_flow.json", "--param", "nonsense"],
+        vec!["run", "tests/fixtures/order_flow.json", "--param", "nosuch=1", "--db", "sqlite::memory:"],
+        vec!["run", "tests/fixtures/order_flow.json", "--now", "yesterday", "--db", "sqlite::memory:"],
+        vec!["run", "tests/fixtures/does_not_exist.json"],
+        vec!["run", "tests/fixtures/order_flow.json", "--db", "mysql://x"],
+        vec!["actions", "NO_SUCH_ACTION"],
+    ] {
+        let (code, out, err) = prospero(&args);
+        assert_eq!(code, 2, "{args:?}: {out}{err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(!err.trim().is_empty(), "{args:?}: says why");
+    }
+}
+
+#[test]
+fn actions_lists_the_catalog_and_describes_one() {
+    let (code, out, _) = prospero(&["actions"]);
+    assert_eq!(code, 0);
+    for name in [
+        "BEGIN",
+        "ASSIGN",
+        "IF",
+        "CASE",
+        "LOOP",
+        "FOR",
+        "WAIT",
+        "RUNSUB",
+        "RETURN",
+        "RUNSCRIPT",
+        "SPAWN",
+        "TRACE",
+        "TIMEZONE",
+    ] {
+        assert!(out.contains(name), "{name} missing from:\n{out}");
+    }
+    let (code, out, _) = prospero(&["actions", "runsub"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("ScriptName") && out.contains("ReturnVariable") && out.contains("OnError (also Error)"),
+        "{out}"
+    );
+    let (code, out, _) = prospero(&["actions", "IF", "--json"]);
+    assert_eq!(code, 0);
+    let json: J = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(json["name"], "IF");
+    assert_eq!(json["input"][0]["name"], "Expression");
+}
+
+#[test]
+fn runs_are_logged_in_the_default_sqlite_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = root().join("tests/fixtures/order_flow.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_prospero"))
+        .args(["run", &script.display().to_string(), "--param", "customer=Ada", "--param", "tier=gold"])
+        .current_dir(dir.path())
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(Path::new(&dir.path().join("prospero.db")).exists(), "prospero.db is created in the working directory");
+}
