@@ -42,6 +42,12 @@ fn time<F: FnMut()>(min: Duration, mut f: F) -> (u64, Duration) {
     (n, start.elapsed())
 }
 
+/// The fastest and slowest slice.
+fn spread(v: &mut [f64]) -> (f64, f64) {
+    v.sort_by(|a, b| a.total_cmp(b));
+    (v[0], v[v.len() - 1])
+}
+
 fn main() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio");
     let runtime = Runtime::builder().db("sqlite::memory:").build();
@@ -72,35 +78,53 @@ fn main() {
         println!("prospero only: {:.1} µs/run", t.as_secs_f64() / n as f64 * 1e6);
         return;
     }
-    // Alternate short slices of each so that drift in the machine's speed
-    // (shared cores) affects both sides alike.
-    let (mut n_ours, mut t_ours, mut n_rhai, mut t_rhai) = (0u64, Duration::ZERO, 0u64, Duration::ZERO);
+    // Alternate short slices of each side so that drift in the machine's
+    // speed (shared cores) affects both alike, and compare the medians of
+    // the per-slice times, which a burst of noise in one slice cannot move.
     let slice = Duration::from_millis(100);
-    while t_ours < min || t_rhai < min {
+    let (mut ours, mut direct) = (Vec::new(), Vec::new());
+    let (mut n_ours, mut n_rhai) = (0u64, 0u64);
+    let started = Instant::now();
+    while started.elapsed() < min * 2 {
         let (n, t) = time(slice, || {
             let r = rt.block_on(runtime.run(&program, RunOptions::new().at(at))).expect("run");
             std::hint::black_box(r.steps);
         });
         n_ours += n;
-        t_ours += t;
+        ours.push(t.as_secs_f64() / n as f64);
         let (n, t) = time(slice, || {
             let v: i64 = engine.eval_ast(&ast).expect("runs");
             std::hint::black_box(v);
         });
         n_rhai += n;
-        t_rhai += t;
+        direct.push(t.as_secs_f64() / n as f64);
     }
-    let per_run_ours = t_ours.as_secs_f64() / n_ours as f64;
-    let per_run_rhai = t_rhai.as_secs_f64() / n_rhai as f64;
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    };
+    let (lo_ours, hi_ours) = spread(&mut ours.clone());
+    let (lo_rhai, hi_rhai) = spread(&mut direct.clone());
+    let per_run_ours = median(&mut ours);
+    let per_run_rhai = median(&mut direct);
     let actions_per_sec = steps as f64 / per_run_ours;
     let ratio = per_run_ours / per_run_rhai;
     println!("engine benchmark: {steps}-step ASSIGN/IF loop ({N} iterations)");
     println!(
-        "  prospero     {:>10.1} µs/run  {:>12.0} actions/s  ({n_ours} runs)",
+        "  prospero     {:>8.1} µs/run  median of {} slices ({:.1} to {:.1})  {:>10.0} actions/s  ({n_ours} runs)",
         per_run_ours * 1e6,
+        ours.len(),
+        lo_ours * 1e6,
+        hi_ours * 1e6,
         actions_per_sec
     );
-    println!("  direct rhai  {:>10.1} µs/run  ({n_rhai} runs)", per_run_rhai * 1e6);
+    println!(
+        "  direct rhai  {:>8.1} µs/run  median of {} slices ({:.1} to {:.1})  ({n_rhai} runs)",
+        per_run_rhai * 1e6,
+        direct.len(),
+        lo_rhai * 1e6,
+        hi_rhai * 1e6
+    );
     println!("  ratio        {ratio:>10.2}× (target ≤ 3×)");
     println!(
         "  targets: ≥300,000 actions/s {}, ≤3× direct rhai {}",

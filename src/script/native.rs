@@ -293,3 +293,37 @@ pub fn export(script: &Script) -> String {
     root.insert("actions".into(), J::Array(actions));
     serde_json::to_string_pretty(&J::Object(root)).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_values_can_live_in_a_sibling_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("note.txt"), "line one\nline two {x}").expect("write");
+        let text = r#"{"name": "s", "actions": [{"id": "b", "action": "BEGIN", "next": "a"},
+            {"id": "a", "action": "ASSIGN", "Variable": "n", "Value": {"file": "note.txt"}, "next": "e"},
+            {"id": "e", "action": "END"}]}"#;
+        let path = dir.path().join("s.json");
+        std::fs::write(&path, text).expect("write");
+        let script = crate::script::load_file(&path).expect("loads");
+        let a = script.action("a").expect("action a");
+        assert_eq!(a.property("Value"), Some(&PropValue::Text("line one\nline two {x}".into())));
+        let recorded = script.origin.code_files.get(&("a".to_string(), "Value".to_string()));
+        assert_eq!(recorded, Some(&dir.path().join("note.txt")));
+    }
+
+    #[test]
+    fn lists_numbers_and_objects_become_texts() {
+        let text = r#"{"name": "s", "actions": [{"id": 1, "action": "BEGIN", "Parameters": ["a", 2],
+            "Flag": true, "Data": {"k": [1, 2]}, "next": 2}, {"id": 2, "action": "END"}]}"#;
+        let script = crate::script::load_text(text, None).expect("loads");
+        let b = &script.actions[0];
+        assert_eq!(b.id, "1");
+        assert_eq!(b.branches[0].target, "2");
+        assert_eq!(b.property("Parameters"), Some(&PropValue::List(vec!["a".into(), "2".into()])));
+        assert_eq!(b.property("Flag"), Some(&PropValue::Text("True".into())));
+        assert_eq!(b.property("Data"), Some(&PropValue::Text(r#"{"k":[1,2]}"#.into())));
+    }
+}

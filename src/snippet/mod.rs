@@ -174,34 +174,41 @@ impl Evaluator {
 
     /// Evaluate an expression AST (no script-defined functions) with the
     /// scope already filled.
+    /// Evaluate `code` (an expression without script-defined functions) in
+    /// the scope of expression `id`, after `fill` has put the variables'
+    /// values in it. `fill` returns false to decline (the numeric form when
+    /// a variable is not a number).
     #[allow(deprecated)] // `eval_statements_raw` is the internals entry point that reuses state
-    fn eval_expression(&mut self, id: u64, code: &RhaiCode) -> Result<Dynamic, Box<EvalAltResult>> {
-        self.global.num_operations = 0;
-        let Some(scope) = self.scopes.get_mut(&id) else {
-            return Ok(Dynamic::UNIT);
-        };
-        match &code.root {
-            // A single expression: evaluate the tree directly, skipping the
-            // statement-block bookkeeping.
-            Some(root) => {
-                let mut ctx = rhai::EvalContext::new(&self.engine, &mut self.global, &mut self.caches, scope, None);
-                ctx.eval_expression_tree(&rhai::Expression::from(root))
-            }
-            None => self.engine.eval_statements_raw(&mut self.global, &mut self.caches, scope, code.ast.statements()),
+    fn eval_in(
+        &mut self,
+        id: u64,
+        vars: &[VarSlot],
+        code: &RhaiCode,
+        fill: impl FnOnce(&mut Scope<'static>) -> bool,
+    ) -> Option<Result<Dynamic, Box<EvalAltResult>>> {
+        let Evaluator { engine, scopes, global, caches, .. } = self;
+        if scopes.len() >= MAX_CACHED_SCOPES && !scopes.contains_key(&id) {
+            scopes.clear();
         }
-    }
-
-    /// The scope for expression `id`, created with the names of `vars`.
-    fn scope_for(&mut self, id: u64, vars: &[VarSlot]) -> &mut Scope<'static> {
-        if self.scopes.len() >= MAX_CACHED_SCOPES && !self.scopes.contains_key(&id) {
-            self.scopes.clear();
-        }
-        self.scopes.entry(id).or_insert_with(|| {
+        let scope = scopes.entry(id).or_insert_with(|| {
             let mut s = Scope::new();
             for slot in vars {
                 s.push_dynamic(slot.rhai.as_str(), Dynamic::UNIT);
             }
             s
+        });
+        if !fill(scope) {
+            return None;
+        }
+        global.num_operations = 0;
+        Some(match &code.root {
+            // A single expression: evaluate the tree directly, skipping the
+            // statement-block bookkeeping.
+            Some(root) => {
+                let mut ctx = rhai::EvalContext::new(engine, global, caches, scope, None);
+                ctx.eval_expression_tree(&rhai::Expression::from(root))
+            }
+            None => engine.eval_statements_raw(global, caches, scope, code.ast.statements()),
         })
     }
 }
@@ -300,29 +307,30 @@ impl CompiledExpr {
         let result = EVAL.with(|cell| {
             let mut ev = cell.borrow_mut();
             ev.set_limits(limits);
-            let scope = ev.scope_for(self.id, &self.vars);
             // Fast path: every variable reads as a number.
             if let Some(numeric) = &self.numeric {
-                let mut all_numbers = true;
-                for slot in &self.vars {
-                    match (vars.get(slot).and_then(Value::as_number), scope.get_mut(&slot.rhai)) {
-                        (Some(n), Some(d)) => *d = Dynamic::from_float(n),
-                        _ => {
-                            all_numbers = false;
-                            break;
+                let done = ev.eval_in(self.id, &self.vars, numeric, |scope| {
+                    for slot in &self.vars {
+                        match (vars.get(slot).and_then(Value::as_number), scope.get_mut(&slot.rhai)) {
+                            (Some(n), Some(d)) => *d = Dynamic::from_float(n),
+                            _ => return false,
                         }
                     }
-                }
-                if all_numbers {
-                    return ev.eval_expression(self.id, numeric);
-                }
-            }
-            for slot in &self.vars {
-                if let Some(d) = scope.get_mut(&slot.rhai) {
-                    *d = vars.get(slot).map(Value::to_dynamic).unwrap_or(Dynamic::UNIT);
+                    true
+                });
+                if let Some(r) = done {
+                    return r;
                 }
             }
-            ev.eval_expression(self.id, &self.ast)
+            let general = ev.eval_in(self.id, &self.vars, &self.ast, |scope| {
+                for slot in &self.vars {
+                    if let Some(d) = scope.get_mut(&slot.rhai) {
+                        *d = vars.get(slot).map(Value::to_dynamic).unwrap_or(Dynamic::UNIT);
+                    }
+                }
+                true
+            });
+            general.unwrap_or(Ok(Dynamic::UNIT))
         });
         if self.uses_env {
             rt::ENV.with(|e| std::mem::swap(&mut *e.borrow_mut(), env));
