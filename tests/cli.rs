@@ -106,6 +106,7 @@ fn check_reports_every_problem_with_locations() {
         "unknown-branch",
         "several-begins",
         "missing-script",
+        "bad-snippet",
     ] {
         assert!(codes.contains(&want), "no {want} in:\n{out}");
     }
@@ -119,6 +120,8 @@ fn check_reports_every_problem_with_locations() {
         assert!(line_no > 1 && col >= 1, "{line}");
         assert!(line.contains(": action "), "names the action: {line}");
     }
+    let snippet = errors.iter().find(|l| l.contains("bad-snippet")).expect("a snippet error");
+    assert!(snippet.contains("action code (Compute)") && snippet.contains("line 2, column 34"), "{snippet}");
     for want in ["unreachable", "unwired-error", "unwired-default"] {
         assert!(out.contains(&format!("warning[{want}]")), "no {want} warning in:\n{out}");
     }

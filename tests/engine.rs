@@ -209,3 +209,19 @@ async fn steps_and_wall_clock_budgets_end_the_run() {
     assert_eq!(report.status, RunStatus::BudgetExceeded);
     assert!(report.error.unwrap_or_default().contains("wall-clock"));
 }
+
+#[tokio::test]
+async fn array_and_object_budgets_stop_a_snippet() {
+    let runtime = Runtime::builder().db("sqlite::memory:").build();
+    let program = load(
+        &runtime,
+        r#"{"name": "grow", "actions": [{"id": "b", "action": "BEGIN", "next": "s"},
+        {"id": "s", "action": "SNIPPET", "Code": "o.list[5] = 1\no.list[11] = 1", "branches": {"Default": "e", "OnError": "e"}},
+        {"id": "e", "action": "END"}]}"#,
+    );
+    let budgets = prospero::Budgets { max_array: 10, ..Default::default() };
+    let report = runtime.run(&program, RunOptions::new().budgets(budgets)).await.expect("run");
+    let err = report.var("_ERR").map(|v| v.to_text().to_string()).unwrap_or_default();
+    assert_eq!(err, "line 2: array size budget exceeded (limit 10)");
+    assert_eq!(report.var("o").map(|v| v.to_text().to_string()), Some(r#"{"list":["","","","","1"]}"#.into()));
+}

@@ -9,6 +9,7 @@ mod branching;
 mod calls;
 mod flow;
 mod loops;
+mod snippet;
 
 use crate::engine::action::Action;
 use std::sync::Arc;
@@ -29,6 +30,7 @@ pub fn builtins() -> Vec<Arc<dyn Action>> {
         Arc::new(branching::Case),
         Arc::new(loops::Loop),
         Arc::new(loops::For),
+        Arc::new(snippet::Snippet),
         Arc::new(calls::RunSub),
         Arc::new(calls::Return),
         Arc::new(calls::RunScript),

@@ -288,6 +288,16 @@ impl Context<'_> {
         Ok(self.core.eval_template(t)?)
     }
 
+    /// Run a compiled snippet in the current scope (SNIPPET). `max_string`
+    /// lowers the string-size budget for this snippet.
+    pub fn run_snippet(
+        &mut self,
+        s: &crate::snippet::CompiledSnippet,
+        max_string: Option<usize>,
+    ) -> Result<(), ActionError> {
+        self.core.run_snippet(s, max_string)
+    }
+
     /// Compile and evaluate dialect text (cached per run by text).
     pub fn eval_text(&mut self, src: &str) -> Result<Value, ActionError> {
         let expr = self.core.compile_cached(src)?;

@@ -103,6 +103,32 @@ impl VarSource for RunCore {
     }
 }
 
+/// The run's variables as a snippet sees them.
+struct SnippetScope<'a> {
+    core: &'a mut RunCore,
+}
+
+impl crate::snippet::SnippetVars for SnippetScope<'_> {
+    fn get(&self, slot: &VarSlot) -> Option<&Value> {
+        VarSource::get(&*self.core, slot)
+    }
+
+    fn set(&mut self, slot: &VarSlot, value: Value) {
+        let frame = if slot.global { self.core.frames.first_mut() } else { self.core.frames.last_mut() };
+        if let Some(f) = frame {
+            f.vars.set_hinted(&slot.key, &slot.name, value, &slot.hint);
+        }
+    }
+
+    fn all(&self) -> Vec<(String, Value)> {
+        self.core.frame().vars.iter().map(|(n, v)| (n.to_string(), v.clone())).collect()
+    }
+
+    fn set_named(&mut self, name: &str, value: Value) {
+        self.core.frame_mut().vars.set(name, value);
+    }
+}
+
 /// Settings a run starts with.
 pub(crate) struct Start {
     pub id: String,
@@ -242,6 +268,27 @@ impl RunCore {
         r
     }
 
+    /// Run a compiled snippet in the current scope; TRACE lines become
+    /// trace notes, and a failure comes back as `line N: reason`.
+    pub fn run_snippet(
+        &mut self,
+        s: &crate::snippet::CompiledSnippet,
+        max_string: Option<usize>,
+    ) -> Result<(), ActionError> {
+        let mut env = self.env();
+        let mut limits = self.limits;
+        if let Some(m) = max_string {
+            limits.string_size = limits.string_size.min(m);
+        }
+        let run = s.run(&mut SnippetScope { core: self }, &mut env, &limits);
+        self.after_eval(env);
+        self.step_notes.extend(run.traces);
+        match run.error {
+            None => Ok(()),
+            Some(e) => Err(ActionError::failed(format!("line {}: {}", e.pos.line, e.message))),
+        }
+    }
+
     pub fn compile_cached(&mut self, src: &str) -> Result<Arc<CompiledExpr>, SnippetError> {
         if let Some(e) = self.expr_cache.get(src) {
             return Ok(e.clone());
@@ -308,7 +355,7 @@ impl RunCore {
         values.clear();
         for (spec, plan) in step.manifest.inputs.iter().zip(&step.linked.inputs) {
             let v = match plan {
-                PropPlan::Absent | PropPlan::Variable(_) | PropPlan::Code(..) | PropPlan::Lazy(..) => Value::Null,
+                PropPlan::Absent | PropPlan::Variable(_) | PropPlan::Snippet(_) | PropPlan::Lazy(..) => Value::Null,
                 _ if spec.lazy => Value::Null,
                 // Read in place by `Inputs::get`.
                 PropPlan::Literal(..) => Value::Null,

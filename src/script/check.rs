@@ -107,8 +107,8 @@ pub enum PropPlan {
     Variable(VarTarget),
     /// An expression evaluated when the action runs.
     Expression(CompiledExpr),
-    /// Snippet source and the position of its first character.
-    Code(String, Pos),
+    /// Snippet code, compiled.
+    Snippet(std::sync::Arc<crate::snippet::CompiledSnippet>),
     /// A dynamic object.
     Dynamic(DynamicPlan),
     /// A list of substituted texts.
@@ -157,6 +157,8 @@ struct Ctx<'a> {
     script: &'a Script,
     file: String,
     diags: Vec<Diagnostic>,
+    /// FUNCTIONs declared in the script's snippets (callable from all).
+    functions: Vec<crate::snippet::ast::Function>,
 }
 
 impl Ctx<'_> {
@@ -186,7 +188,8 @@ impl Ctx<'_> {
 
 /// Check and link `script`. Diagnostics are sorted by position.
 pub fn check(script: &Script, env: &CheckEnv) -> (Vec<Diagnostic>, Linked) {
-    let mut cx = Ctx { script, file: script.origin.file_name(), diags: Vec::new() };
+    let mut cx = Ctx { script, file: script.origin.file_name(), diags: Vec::new(), functions: Vec::new() };
+    collect_functions(&mut cx, env);
     let mut linked = Linked::default();
 
     // Exactly one BEGIN.
@@ -264,6 +267,38 @@ pub fn check(script: &Script, env: &CheckEnv) -> (Vec<Diagnostic>, Linked) {
 
     cx.diags.sort_by_key(|a| (a.pos, a.severity));
     (cx.diags, linked)
+}
+
+/// Functions declared in any snippet are usable in every snippet of the
+/// script, as in the product: gather them before compiling.
+fn collect_functions(cx: &mut Ctx, env: &CheckEnv) {
+    let mut owners: Vec<(String, String)> = Vec::new();
+    for action in &cx.script.actions {
+        let Some(m) = env.catalog.get(&action.kind, action.version) else { continue };
+        if action.property("Language").is_some_and(|l| l.joined().trim().eq_ignore_ascii_case("rhai")) {
+            continue;
+        }
+        for spec in m.inputs.iter().filter(|s| s.ty == PropType::Code) {
+            let Some(code) = action.properties.iter().find(|p| spec.matches(&p.name)).map(|p| p.value.joined()) else {
+                continue;
+            };
+            // Parse errors are reported when the snippet itself is compiled.
+            let Ok(program) = crate::snippet::unit::parse(&code, Pos::new(1, 1)) else { continue };
+            for f in program.functions {
+                let lower = f.name.to_lowercase();
+                if let Some((_, other)) = owners.iter().find(|(n, _)| *n == lower) {
+                    let msg = format!(
+                        "function '{}' is also defined in action {other}; function names are shared by all snippets of a script",
+                        f.name
+                    );
+                    cx.error("duplicate-function", action, msg);
+                    continue;
+                }
+                owners.push((lower, action.id.clone()));
+                cx.functions.push(f);
+            }
+        }
+    }
 }
 
 fn link_action(cx: &mut Ctx, action: &Action, env: &CheckEnv) -> LinkedAction {
@@ -495,7 +530,37 @@ fn plan_input(
                 PropPlan::Absent
             }
         },
-        PropType::Code => PropPlan::Code(text, base),
+        PropType::Code => {
+            let rhai = action.property("Language").is_some_and(|l| l.joined().trim().eq_ignore_ascii_case("rhai"));
+            let compiled = if rhai {
+                crate::snippet::CompiledSnippet::compile_rhai(&text, Pos::new(1, 1))
+            } else {
+                crate::snippet::CompiledSnippet::compile(&text, Pos::new(1, 1), &cx.functions)
+            };
+            match compiled {
+                Ok(c) => PropPlan::Snippet(std::sync::Arc::new(c)),
+                Err(e) => {
+                    let file = cx
+                        .script
+                        .origin
+                        .code_files
+                        .iter()
+                        .find(|((id, p), _)| *id == action.id && p.eq_ignore_ascii_case(prop_name))
+                        .map(|(_, f)| format!(" of {}", f.display()))
+                        .unwrap_or_default();
+                    cx.prop_error(
+                        "bad-snippet",
+                        action,
+                        prop_name,
+                        format!(
+                            "property '{}': line {}, column {}{file}: {}",
+                            spec.name, e.pos.line, e.pos.column, e.message
+                        ),
+                    );
+                    PropPlan::Absent
+                }
+            }
+        }
         PropType::Dynamic => {
             let t = text.trim();
             if (t.starts_with('{') && !t.starts_with("{{") && serde_json::from_str::<serde_json::Value>(t).is_ok())

@@ -129,3 +129,169 @@ impl Expr {
         }
     }
 }
+
+/// One step of an assignment target's path.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TargetSeg {
+    /// `.name`
+    Member(String),
+    /// `[expr]` (1-based, or a member name for objects)
+    Index(Expr),
+}
+
+/// Where an assignment writes: a variable and a path inside it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Target {
+    /// The variable.
+    pub var: VarName,
+    /// Members and indexes inside it.
+    pub path: Vec<TargetSeg>,
+}
+
+/// A statement.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Stmt {
+    /// `ASSIGN t = e`, `t = e`, `t += e`, `t -= e`.
+    Assign {
+        /// Where to write.
+        target: Target,
+        /// The value.
+        value: Expr,
+        /// Where the statement starts.
+        pos: Pos,
+    },
+    /// `DYNAMIC name`: an empty dynamic object.
+    Dynamic {
+        /// The variable.
+        var: VarName,
+        /// Where the statement starts.
+        pos: Pos,
+    },
+    /// `IF c { } ELSE { }`.
+    If {
+        /// Condition.
+        cond: Expr,
+        /// Taken when true.
+        then: Vec<Stmt>,
+        /// Taken when false.
+        otherwise: Vec<Stmt>,
+        /// Where the statement starts.
+        pos: Pos,
+    },
+    /// `SWITCH v { CASE a, b { } ... DEFAULT { } }`.
+    Switch {
+        /// The value compared.
+        value: Expr,
+        /// Each CASE: its values and body.
+        cases: Vec<(Vec<Expr>, Vec<Stmt>)>,
+        /// DEFAULT body.
+        default: Vec<Stmt>,
+        /// Where the statement starts.
+        pos: Pos,
+    },
+    /// `SELECT { CASE cond { } ... DEFAULT { } }`.
+    Select {
+        /// Each CASE: its condition and body.
+        cases: Vec<(Expr, Vec<Stmt>)>,
+        /// DEFAULT body.
+        default: Vec<Stmt>,
+        /// Where the statement starts.
+        pos: Pos,
+    },
+    /// `FOR i = a TO b [STEP s] { }`.
+    For {
+        /// The counter.
+        var: VarName,
+        /// First value.
+        from: Expr,
+        /// Last value (inclusive).
+        to: Expr,
+        /// Step magnitude.
+        step: Option<Expr>,
+        /// Body.
+        body: Vec<Stmt>,
+        /// Where the statement starts.
+        pos: Pos,
+    },
+    /// `FOREACH item IN arr { }`.
+    Foreach {
+        /// The element variable.
+        var: VarName,
+        /// What to iterate.
+        source: Expr,
+        /// Body.
+        body: Vec<Stmt>,
+        /// Where the statement starts.
+        pos: Pos,
+    },
+    /// `WHILE c { }`.
+    While {
+        /// Condition.
+        cond: Expr,
+        /// Body.
+        body: Vec<Stmt>,
+        /// Where the statement starts.
+        pos: Pos,
+    },
+    /// `BREAK`.
+    Break(Pos),
+    /// `RETURN [e]`.
+    Return(Option<Expr>, Pos),
+    /// `TRACE e`.
+    Trace(Expr, Pos),
+    /// A call used as a statement (`f(x)`, `x.f(y)`).
+    Expr(Expr, Pos),
+}
+
+impl Stmt {
+    /// Where the statement starts.
+    pub fn pos(&self) -> Pos {
+        match self {
+            Stmt::Assign { pos, .. }
+            | Stmt::Dynamic { pos, .. }
+            | Stmt::If { pos, .. }
+            | Stmt::Switch { pos, .. }
+            | Stmt::Select { pos, .. }
+            | Stmt::For { pos, .. }
+            | Stmt::Foreach { pos, .. }
+            | Stmt::While { pos, .. }
+            | Stmt::Break(pos)
+            | Stmt::Return(_, pos)
+            | Stmt::Trace(_, pos)
+            | Stmt::Expr(_, pos) => *pos,
+        }
+    }
+}
+
+/// `FUNCTION name(a, b) { ... }`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Function {
+    /// Name as written.
+    pub name: String,
+    /// Parameter names.
+    pub params: Vec<String>,
+    /// Body.
+    pub body: Vec<Stmt>,
+    /// Where the definition starts.
+    pub pos: Pos,
+}
+
+/// A parsed snippet: its statements and the functions it declares.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Program {
+    /// Top-level statements, in order.
+    pub body: Vec<Stmt>,
+    /// FUNCTION definitions (hoisted).
+    pub functions: Vec<Function>,
+}
+
+/// Words that begin statements and cannot name variables.
+pub const KEYWORDS: [&str; 19] = [
+    "ASSIGN", "DYNAMIC", "IF", "ELSE", "SWITCH", "SELECT", "CASE", "DEFAULT", "FOR", "TO", "STEP", "FOREACH", "IN",
+    "WHILE", "BREAK", "FUNCTION", "RETURN", "TRACE", "USES",
+];
+
+/// Whether `word` is a keyword (any case).
+pub fn is_keyword(word: &str) -> bool {
+    KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(word))
+}

@@ -3,20 +3,30 @@
 //! Every operator becomes a call into the runtime library ([`super::rt`]),
 //! every variable a rhai variable named after its case-insensitive key
 //! (`Total` and `total` are one variable `v_total`; `global:x` is `g_x`).
-//! The compiler records which variables an expression reads so the
-//! evaluator can hand exactly those to rhai. It also tracks the static type
-//! of each node so that booleans from comparisons feed `&&`/`||` directly
-//! without a truthiness call.
+//! The generator tracks the static type of each node: arithmetic always
+//! yields a number and comparisons a boolean, so when both operands are
+//! statically numbers rhai's native float operators stand in for the
+//! runtime-library calls, with the same result.
+//!
+//! A *typed* compilation additionally treats chosen variables as numbers.
+//! It is only used when, at run time, those variables hold numbers; the
+//! generator records which of them appear where text would behave
+//! differently from a number (`len(x)`, `"{x}"`, comparisons with text), so
+//! the evaluator can demand an actual number rather than numeric text there.
 
 use super::SnippetError;
 use super::ast::*;
 use super::rt;
+use crate::script::Pos;
+use std::collections::HashSet;
 
 /// A variable an expression reads, and its rhai name.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VarSlot {
     /// The variable's case-insensitive key (lower case).
     pub key: String,
+    /// The name as first written (the display name of a new variable).
+    pub name: String,
     /// The rhai variable that carries it.
     pub rhai: String,
     /// Read from the run's root scope (`global:name`).
@@ -36,6 +46,14 @@ pub enum Ty {
     /// Always text.
     Text,
     /// Not known before running.
+    Any,
+}
+
+/// How a value is used: where numeric text and a number are
+/// interchangeable, or where the text itself matters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Use {
+    Numeric,
     Any,
 }
 
@@ -89,27 +107,131 @@ pub fn rhai_float(n: f64) -> String {
     }
 }
 
-/// Generates rhai source for expressions, collecting the variables read.
-#[derive(Default)]
-pub struct Gen {
-    /// Variables read so far.
-    pub vars: Vec<VarSlot>,
+/// Which variables a compilation treats as numbers.
+#[derive(Clone, Copy, Debug)]
+pub enum Typing<'a> {
+    /// None: the general form.
+    None,
+    /// Every variable (the typed form of a single expression).
+    All,
+    /// These keys (the typed form of a snippet).
+    Some(&'a HashSet<String>),
 }
 
-impl Gen {
-    /// Register a variable and return its rhai name.
+/// A user function's signature, for call checking.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FnSig {
+    /// Lower-case name.
+    pub name: String,
+    /// Number of parameters.
+    pub arity: usize,
+}
+
+/// The rhai name of a user function.
+pub fn fn_name(name: &str) -> String {
+    rhai_name(&name.to_lowercase(), false).replacen("v_", "f_", 1)
+}
+
+/// Rhai source being built, with a map from each generated line to the
+/// dialect line it came from (for runtime error positions).
+#[derive(Default, Debug)]
+pub struct Code {
+    /// The source.
+    pub text: String,
+    /// `lines[i]` is the dialect line of generated line `i + 1`.
+    pub lines: Vec<u32>,
+}
+
+impl Code {
+    fn line(&mut self, src_line: u32) {
+        if !self.text.is_empty() {
+            self.text.push('\n');
+        }
+        self.lines.push(src_line);
+    }
+}
+
+/// Generates rhai source, collecting the variables read and written.
+pub struct Gen<'a> {
+    /// Variables read or written at the top level, in first-use order.
+    pub vars: Vec<VarSlot>,
+    /// Keys of top-level variables assigned (written back after a run).
+    pub assigned: Vec<String>,
+    /// Variables treated as numbers that were used where text differs.
+    pub text_sensitive: HashSet<String>,
+    typing: Typing<'a>,
+    functions: &'a [FnSig],
+    /// Inside a FUNCTION: its parameters and locals (keys).
+    locals: Option<Vec<String>>,
+    temp: usize,
+    /// Enclosing loops, innermost last: a range-driven FOR's number (its
+    /// BREAK clears the flag that says the loop ran to the end).
+    loops: Vec<Option<usize>>,
+}
+
+impl Default for Gen<'_> {
+    fn default() -> Self {
+        Gen::new(Typing::None, &[])
+    }
+}
+
+impl<'a> Gen<'a> {
+    /// A generator with the given variable typing and user functions.
+    pub fn new(typing: Typing<'a>, functions: &'a [FnSig]) -> Gen<'a> {
+        Gen {
+            vars: Vec::new(),
+            assigned: Vec::new(),
+            text_sensitive: HashSet::new(),
+            typing,
+            functions,
+            locals: None,
+            temp: 0,
+            loops: Vec::new(),
+        }
+    }
+
+    fn next_temp(&mut self) -> usize {
+        self.temp += 1;
+        self.temp
+    }
+
+    fn is_num(&self, v: &VarName) -> bool {
+        if v.global || self.locals.is_some() {
+            return false;
+        }
+        match self.typing {
+            Typing::None => false,
+            Typing::All => true,
+            Typing::Some(set) => set.contains(&v.key()),
+        }
+    }
+
+    /// Register a top-level variable and return its rhai name.
     pub fn var(&mut self, v: &VarName) -> String {
         let key = v.key();
+        if self.locals.is_some() {
+            return rhai_name(&key, false);
+        }
         if let Some(slot) = self.vars.iter().find(|s| s.key == key && s.global == v.global) {
             return slot.rhai.clone();
         }
         let rhai = rhai_name(&key, v.global);
-        self.vars.push(VarSlot { key, rhai: rhai.clone(), global: v.global, hint: Default::default() });
+        self.vars.push(VarSlot {
+            key,
+            name: v.name.clone(),
+            rhai: rhai.clone(),
+            global: v.global,
+            hint: Default::default(),
+        });
         rhai
     }
 
     /// Write `e` as rhai code; returns its static type.
     pub fn expr(&mut self, e: &Expr, out: &mut String) -> Result<Ty, SnippetError> {
+        self.expr_as(e, Use::Any, out)
+    }
+
+    fn expr_as(&mut self, e: &Expr, usage: Use, out: &mut String) -> Result<Ty, SnippetError> {
         match e {
             Expr::Num(n, pos) => {
                 let v = crate::value::parse_number(n)
@@ -129,10 +251,23 @@ impl Gen {
                 self.string(parts, out)?;
                 Ok(Ty::Text)
             }
-            Expr::Var(v, _) => {
+            Expr::Var(v, pos) => {
+                if v.global && self.locals.is_some() {
+                    return Err(SnippetError::syntax(
+                        *pos,
+                        "global: variables are not available inside FUNCTION; return the value instead",
+                    ));
+                }
                 let name = self.var(v);
                 out.push_str(&name);
-                Ok(Ty::Any)
+                if self.is_num(v) {
+                    if usage == Use::Any {
+                        self.text_sensitive.insert(v.key());
+                    }
+                    Ok(Ty::Num)
+                } else {
+                    Ok(Ty::Any)
+                }
             }
             Expr::Member(obj, name, _) => {
                 out.push_str("__m(");
@@ -152,9 +287,16 @@ impl Gen {
             }
             Expr::Call(name, args, pos) => self.call(name, args, *pos, out),
             Expr::Unary(UnOp::Neg, a, _) => {
-                out.push_str("__neg(");
-                self.expr(a, out)?;
-                out.push(')');
+                let mut inner = String::new();
+                if self.expr_as(a, Use::Numeric, &mut inner)? == Ty::Num {
+                    out.push_str("(-(");
+                    out.push_str(&inner);
+                    out.push_str("))");
+                } else {
+                    out.push_str("__neg(");
+                    out.push_str(&inner);
+                    out.push(')');
+                }
                 Ok(Ty::Num)
             }
             Expr::Unary(UnOp::Not, a, _) => {
@@ -170,39 +312,89 @@ impl Gen {
                 out.push(')');
                 Ok(Ty::Bool)
             }
-            Expr::Binary(op, a, b, _) => {
-                let (f, ty) = match op {
-                    BinOp::Pow => ("__pow", Ty::Num),
-                    BinOp::Mul => ("__mul", Ty::Num),
-                    BinOp::Div => ("__div", Ty::Num),
-                    BinOp::IDiv => ("__idiv", Ty::Num),
-                    BinOp::Mod => ("__mod", Ty::Num),
-                    BinOp::Add => ("__add", Ty::Num),
-                    BinOp::Sub => ("__sub", Ty::Num),
-                    BinOp::Xor => ("__xor", Ty::Any),
-                    BinOp::Eq => ("__eq", Ty::Bool),
-                    BinOp::Ne => ("__ne", Ty::Bool),
-                    BinOp::Lt => ("__lt", Ty::Bool),
-                    BinOp::Le => ("__le", Ty::Bool),
-                    BinOp::Gt => ("__gt", Ty::Bool),
-                    BinOp::Ge => ("__ge", Ty::Bool),
-                    BinOp::And | BinOp::Or => unreachable!("handled above"),
-                };
-                out.push_str(f);
-                out.push('(');
-                self.expr(a, out)?;
-                out.push_str(", ");
-                self.expr(b, out)?;
-                out.push(')');
-                Ok(ty)
+            Expr::Binary(op, a, b, _) => self.binary(*op, a, b, out),
+        }
+    }
+
+    fn binary(&mut self, op: BinOp, a: &Expr, b: &Expr, out: &mut String) -> Result<Ty, SnippetError> {
+        // Dividing by a non-zero literal cannot fail, so the native
+        // operator gives the same result as the checked call.
+        let safe_divisor = matches!(b, Expr::Num(n, _) if crate::value::parse_number(n).is_some_and(|v| v != 0.0));
+        let (f, native, ty) = match op {
+            BinOp::Pow => ("__pow", Some(" ** "), Ty::Num),
+            BinOp::Mul => ("__mul", Some(" * "), Ty::Num),
+            BinOp::Div if safe_divisor => ("__div", Some(" / "), Ty::Num),
+            BinOp::Mod if safe_divisor => ("__mod", Some(" % "), Ty::Num),
+            BinOp::Div => ("__div", None, Ty::Num),
+            BinOp::IDiv => ("__idiv", None, Ty::Num),
+            BinOp::Mod => ("__mod", None, Ty::Num),
+            BinOp::Add => ("__add", Some(" + "), Ty::Num),
+            BinOp::Sub => ("__sub", Some(" - "), Ty::Num),
+            BinOp::Xor => ("__xor", None, Ty::Any),
+            BinOp::Eq => ("__eq", Some(" == "), Ty::Bool),
+            BinOp::Ne => ("__ne", Some(" != "), Ty::Bool),
+            BinOp::Lt => ("__lt", Some(" < "), Ty::Bool),
+            BinOp::Le => ("__le", Some(" <= "), Ty::Bool),
+            BinOp::Gt => ("__gt", Some(" > "), Ty::Bool),
+            BinOp::Ge => ("__ge", Some(" >= "), Ty::Bool),
+            BinOp::And | BinOp::Or => unreachable!("handled by the caller"),
+        };
+        // Arithmetic reads operands as numbers, so numeric text and numbers
+        // behave alike; a comparison does only when both sides are numbers.
+        let usage = match ty {
+            Ty::Num => Use::Numeric,
+            Ty::Bool if self.static_type(a) == Ty::Num && self.static_type(b) == Ty::Num => Use::Numeric,
+            _ => Use::Any,
+        };
+        let (mut ca, mut cb) = (String::new(), String::new());
+        let ta = self.expr_as(a, usage, &mut ca)?;
+        let tb = self.expr_as(b, usage, &mut cb)?;
+        if let (Some(sym), Ty::Num, Ty::Num) = (native, ta, tb) {
+            out.push('(');
+            out.push_str(&ca);
+            out.push_str(sym);
+            out.push_str(&cb);
+            out.push(')');
+        } else {
+            out.push_str(f);
+            out.push('(');
+            out.push_str(&ca);
+            out.push_str(", ");
+            out.push_str(&cb);
+            out.push(')');
+        }
+        Ok(ty)
+    }
+
+    /// The static type `expr` would give `e`, without generating code.
+    pub fn static_type(&self, e: &Expr) -> Ty {
+        match e {
+            Expr::Num(..) => Ty::Num,
+            Expr::Bool(..) => Ty::Bool,
+            Expr::Date(..) | Expr::Str(..) => Ty::Text,
+            Expr::Var(v, _) if self.is_num(v) => Ty::Num,
+            Expr::Var(..) | Expr::Member(..) | Expr::Index(..) => Ty::Any,
+            Expr::Call(name, _, _) => {
+                let lower = name.to_ascii_lowercase();
+                if rt::builtin(&lower).is_some() { rt::builtin_type(&lower) } else { Ty::Any }
             }
+            Expr::Unary(UnOp::Neg, ..) => Ty::Num,
+            Expr::Unary(UnOp::Not, ..) => Ty::Bool,
+            Expr::Binary(op, ..) => match op {
+                BinOp::Xor => Ty::Any,
+                BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::And | BinOp::Or => {
+                    Ty::Bool
+                }
+                _ => Ty::Num,
+            },
         }
     }
 
     /// Write `e` as a rhai boolean.
     fn boolean(&mut self, e: &Expr, out: &mut String) -> Result<(), SnippetError> {
         let mut inner = String::new();
-        let ty = self.expr(e, &mut inner)?;
+        // Truthiness reads numeric text and numbers alike.
+        let ty = self.expr_as(e, Use::Numeric, &mut inner)?;
         if ty == Ty::Bool {
             out.push_str(&inner);
         } else {
@@ -213,10 +405,48 @@ impl Gen {
         Ok(())
     }
 
+    /// Write `e` as a rhai float (`__num` unless it already is one).
+    fn number(&mut self, e: &Expr, out: &mut String) -> Result<(), SnippetError> {
+        let mut inner = String::new();
+        if self.expr_as(e, Use::Numeric, &mut inner)? == Ty::Num {
+            out.push_str(&inner);
+        } else {
+            out.push_str("__num(");
+            out.push_str(&inner);
+            out.push(')');
+        }
+        Ok(())
+    }
+
     /// Write a string with `{}` parts as a concatenation of texts.
     pub fn string(&mut self, parts: &[StrPart], out: &mut String) -> Result<(), SnippetError> {
         if parts.is_empty() {
             out.push_str("\"\"");
+            return Ok(());
+        }
+        // rhai's own interpolated string builds the text in one buffer; its
+        // literal parts take no escapes, so use it only when they need none.
+        let plain = |s: &str| !s.contains(['`', '\r']) && !s.contains("${") && !s.ends_with('$');
+        let interpolates = parts.iter().any(|p| matches!(p, StrPart::Expr(_)));
+        if parts.len() > 1
+            && interpolates
+            && parts.iter().all(|p| match p {
+                StrPart::Lit(s) => plain(s),
+                StrPart::Expr(_) => true,
+            })
+        {
+            out.push('`');
+            for p in parts {
+                match p {
+                    StrPart::Lit(s) => out.push_str(s),
+                    StrPart::Expr(e) => {
+                        out.push_str("${__s(");
+                        self.expr(e, out)?;
+                        out.push_str(")}");
+                    }
+                }
+            }
+            out.push('`');
             return Ok(());
         }
         if parts.len() > 1 {
@@ -247,16 +477,14 @@ impl Gen {
         Ok(())
     }
 
-    fn call(
-        &mut self,
-        name: &str,
-        args: &[Expr],
-        pos: crate::script::Pos,
-        out: &mut String,
-    ) -> Result<Ty, SnippetError> {
+    fn call(&mut self, name: &str, args: &[Expr], pos: Pos, out: &mut String) -> Result<Ty, SnippetError> {
         let lower = name.to_ascii_lowercase();
-        let Some((min, max)) = rt::builtin(&lower) else {
-            return Err(SnippetError::syntax(pos, format!("unknown function '{name}'")));
+        let (rhai, min, max, user) = match rt::builtin(&lower) {
+            Some((min, max)) => (format!("__f_{lower}"), min, max, false),
+            None => match self.functions.iter().find(|f| f.name == lower) {
+                Some(f) => (fn_name(&lower), f.arity, f.arity, true),
+                None => return Err(SnippetError::syntax(pos, format!("unknown function '{name}'"))),
+            },
         };
         if args.len() < min || args.len() > max {
             let want = if min == max { format!("{min}") } else { format!("{min} to {max}") };
@@ -265,8 +493,7 @@ impl Gen {
                 format!("{lower}() takes {want} argument{}, not {}", if max == 1 { "" } else { "s" }, args.len()),
             ));
         }
-        out.push_str("__f_");
-        out.push_str(&lower);
+        out.push_str(&rhai);
         out.push('(');
         for (i, a) in args.iter().enumerate() {
             if i > 0 {
@@ -275,83 +502,405 @@ impl Gen {
             self.expr(a, out)?;
         }
         out.push(')');
-        Ok(match lower.as_str() {
-            "isnumeric" | "contains" => Ty::Bool,
-            "len" | "abs" | "round" | "floor" | "ceiling" | "random" | "indexof" | "count" => Ty::Num,
-            "left" | "right" | "mid" | "upper" | "lower" | "trim" | "replace" | "now" | "asjson" => Ty::Text,
-            _ => Ty::Any,
-        })
+        if user {
+            return Ok(Ty::Any);
+        }
+        Ok(rt::builtin_type(&lower))
+    }
+
+    // ----- statements -------------------------------------------------
+
+    /// Write a statement list at `indent`.
+    pub fn block(&mut self, stmts: &[Stmt], code: &mut Code) -> Result<(), SnippetError> {
+        for s in stmts {
+            self.stmt(s, code)?;
+        }
+        Ok(())
+    }
+
+    fn stmt(&mut self, s: &Stmt, code: &mut Code) -> Result<(), SnippetError> {
+        let line = s.pos().line;
+        match s {
+            Stmt::Assign { target, value, .. } => {
+                code.line(line);
+                self.assign(target, value, code)
+            }
+            Stmt::Dynamic { var, .. } => {
+                code.line(line);
+                let name = self.target_var(var, s.pos())?;
+                code.text.push_str(&format!("{name} = __obj();"));
+                Ok(())
+            }
+            Stmt::If { cond, then, otherwise, .. } => {
+                code.line(line);
+                let mut c = String::new();
+                self.boolean(cond, &mut c)?;
+                code.text.push_str(&format!("if {c} {{"));
+                self.block(then, code)?;
+                code.line(line);
+                code.text.push('}');
+                if !otherwise.is_empty() {
+                    code.text.push_str(" else {");
+                    self.block(otherwise, code)?;
+                    code.line(line);
+                    code.text.push('}');
+                }
+                Ok(())
+            }
+            Stmt::Switch { value, cases, default, .. } => {
+                let t = self.next_temp();
+                code.line(line);
+                let mut v = String::new();
+                self.expr(value, &mut v)?;
+                code.text.push_str(&format!("{{ let __sw{t} = {v};"));
+                for (i, (values, body)) in cases.iter().enumerate() {
+                    code.line(values.first().map(|e| e.pos().line).unwrap_or(line));
+                    let mut conds = Vec::new();
+                    for val in values {
+                        let mut c = String::new();
+                        self.expr(val, &mut c)?;
+                        conds.push(format!("__eq(__sw{t}, {c})"));
+                    }
+                    let kw = if i == 0 { "if" } else { "} else if" };
+                    code.text.push_str(&format!("{kw} {} {{", conds.join(" || ")));
+                    self.block(body, code)?;
+                }
+                self.close_chain(!cases.is_empty(), default, line, code)?;
+                code.line(line);
+                code.text.push('}');
+                Ok(())
+            }
+            Stmt::Select { cases, default, .. } => {
+                code.line(line);
+                code.text.push('{');
+                for (i, (cond, body)) in cases.iter().enumerate() {
+                    code.line(cond.pos().line);
+                    let mut c = String::new();
+                    self.boolean(cond, &mut c)?;
+                    let kw = if i == 0 { "if" } else { "} else if" };
+                    code.text.push_str(&format!("{kw} {c} {{"));
+                    self.block(body, code)?;
+                }
+                self.close_chain(!cases.is_empty(), default, line, code)?;
+                code.line(line);
+                code.text.push('}');
+                Ok(())
+            }
+            Stmt::For { var, from, to, step, body, .. } => {
+                let t = self.next_temp();
+                let counter = self.target_var(var, s.pos())?;
+                let num = self.is_num(var);
+                code.line(line);
+                let (mut f, mut to_code) = (String::new(), String::new());
+                self.number(from, &mut f)?;
+                self.number(to, &mut to_code)?;
+                let step_code = match step {
+                    Some(e) => {
+                        let mut c = String::new();
+                        self.number(e, &mut c)?;
+                        c
+                    }
+                    None => "1.0".into(),
+                };
+                // Bounds are read once; the body runs at least once; the
+                // direction follows the bounds, the step is a magnitude.
+                if !assigns_var(body, var) {
+                    // The body never moves the counter: count iterations
+                    // with rhai's integer range and derive the counter.
+                    code.text.push_str(&format!(
+                        "{{ let __from{t} = {f}; let __st{t} = __forstep({step_code}, __from{t}, {to_code}); let __n{t} = __forcount(__from{t}, {to_code}, __st{t}); let __full{t} = true; for __k{t} in 0..__n{t} {{ {counter} = __from{t} + __k{t} * __st{t};"
+                    ));
+                    self.loops.push(Some(t));
+                    let r = self.block(body, code);
+                    self.loops.pop();
+                    r?;
+                    code.line(line);
+                    code.text.push_str(&format!("}} if __full{t} {{ {counter} = __from{t} + __n{t} * __st{t}; }} }}"));
+                    return Ok(());
+                }
+                code.text.push_str(&format!(
+                    "{{ let __from{t} = {f}; let __to{t} = {to_code}; let __st{t} = __forstep({step_code}, __from{t}, __to{t}); {counter} = __from{t}; loop {{"
+                ));
+                self.loops.push(None);
+                let r = self.block(body, code);
+                self.loops.pop();
+                r?;
+                code.line(line);
+                let current = if num { counter.clone() } else { format!("__num({counter})") };
+                code.text.push_str(&format!(
+                    "{counter} = {current} + __st{t}; if (__st{t} > 0.0 && {counter} > __to{t}) || (__st{t} < 0.0 && {counter} < __to{t}) {{ break; }} }} }}"
+                ));
+                Ok(())
+            }
+            Stmt::Foreach { var, source, body, .. } => {
+                let t = self.next_temp();
+                let item = self.target_var(var, s.pos())?;
+                code.line(line);
+                let mut src = String::new();
+                self.expr(source, &mut src)?;
+                code.text.push_str(&format!("for __it{t} in __iter({src}) {{ {item} = __it{t};"));
+                self.loops.push(None);
+                let r = self.block(body, code);
+                self.loops.pop();
+                r?;
+                code.line(line);
+                code.text.push('}');
+                Ok(())
+            }
+            Stmt::While { cond, body, .. } => {
+                code.line(line);
+                let mut c = String::new();
+                self.boolean(cond, &mut c)?;
+                code.text.push_str(&format!("while {c} {{"));
+                self.loops.push(None);
+                let r = self.block(body, code);
+                self.loops.pop();
+                r?;
+                code.line(line);
+                code.text.push('}');
+                Ok(())
+            }
+            Stmt::Break(_) => {
+                code.line(line);
+                match self.loops.last() {
+                    Some(Some(t)) => code.text.push_str(&format!("__full{t} = false; break;")),
+                    _ => code.text.push_str("break;"),
+                }
+                Ok(())
+            }
+            Stmt::Return(value, _) => {
+                code.line(line);
+                match value {
+                    Some(v) => {
+                        let mut c = String::new();
+                        self.expr(v, &mut c)?;
+                        code.text.push_str(&format!("return {c};"));
+                    }
+                    None => code.text.push_str("return;"),
+                }
+                Ok(())
+            }
+            Stmt::Trace(e, _) => {
+                code.line(line);
+                let mut c = String::new();
+                self.expr(e, &mut c)?;
+                code.text.push_str(&format!("__trace(__s({c}));"));
+                Ok(())
+            }
+            Stmt::Expr(e, _) => {
+                code.line(line);
+                let mut c = String::new();
+                self.expr(e, &mut c)?;
+                code.text.push_str(&c);
+                code.text.push(';');
+                Ok(())
+            }
+        }
+    }
+
+    fn close_chain(&mut self, any: bool, default: &[Stmt], line: u32, code: &mut Code) -> Result<(), SnippetError> {
+        if any {
+            if default.is_empty() {
+                code.line(line);
+                code.text.push('}');
+            } else {
+                code.line(line);
+                code.text.push_str("} else {");
+                self.block(default, code)?;
+                code.line(line);
+                code.text.push('}');
+            }
+        } else {
+            self.block(default, code)?;
+        }
+        Ok(())
+    }
+
+    /// The rhai name of an assigned variable (registering the write).
+    fn target_var(&mut self, v: &VarName, pos: Pos) -> Result<String, SnippetError> {
+        if let Some(locals) = &self.locals {
+            if v.global {
+                return Err(SnippetError::syntax(
+                    pos,
+                    "global: variables are not available inside FUNCTION; return the value instead",
+                ));
+            }
+            let key = v.key();
+            debug_assert!(locals.contains(&key));
+            return Ok(rhai_name(&key, false));
+        }
+        let name = self.var(v);
+        let key = v.key();
+        let tag = if v.global { format!("global:{key}") } else { key };
+        if !self.assigned.contains(&tag) {
+            self.assigned.push(tag);
+        }
+        Ok(name)
+    }
+
+    fn assign(&mut self, target: &Target, value: &Expr, code: &mut Code) -> Result<(), SnippetError> {
+        let pos = value.pos();
+        let name = self.target_var(&target.var, pos)?;
+        let mut v = String::new();
+        if target.path.is_empty() {
+            let ty = self.expr(value, &mut v)?;
+            // A number-typed variable only ever receives numbers (the typing
+            // guarantees it); a general one takes any value.
+            debug_assert!(!self.is_num(&target.var) || ty == Ty::Num || self.locals.is_some());
+            code.text.push_str(&format!("{name} = {v};"));
+            return Ok(());
+        }
+        self.expr(value, &mut v)?;
+        let mut segs = Vec::new();
+        for seg in &target.path {
+            match seg {
+                TargetSeg::Member(m) => segs.push(rhai_string(m)),
+                TargetSeg::Index(e) => {
+                    let mut c = String::new();
+                    self.expr(e, &mut c)?;
+                    segs.push(c);
+                }
+            }
+        }
+        code.text.push_str(&format!("{name} = __setp({name}, [{}], {v});", segs.join(", ")));
+        Ok(())
+    }
+
+    /// Write a FUNCTION definition.
+    pub fn function(&mut self, f: &Function, code: &mut Code) -> Result<(), SnippetError> {
+        let mut locals: Vec<String> = f.params.iter().map(|p| crate::value::var_key(p)).collect();
+        let params: Vec<String> = locals.iter().map(|k| rhai_name(k, false)).collect();
+        let mut names = Vec::new();
+        collect_names(&f.body, &mut names);
+        let declared: Vec<String> = names.into_iter().filter(|k| !locals.contains(k)).collect();
+        locals.extend(declared.iter().cloned());
+        let saved = self.locals.replace(locals);
+        let saved_loops = std::mem::take(&mut self.loops);
+        code.line(f.pos.line);
+        code.text.push_str(&format!("fn {}({}) {{", fn_name(&f.name), params.join(", ")));
+        for k in &declared {
+            code.text.push_str(&format!(" let {} = ();", rhai_name(k, false)));
+        }
+        let r = self.block(&f.body, code);
+        self.locals = saved;
+        self.loops = saved_loops;
+        r?;
+        code.line(f.pos.line);
+        code.text.push('}');
+        Ok(())
     }
 }
 
-/// Write `e` as rhai code that assumes every variable holds a number
-/// (`f64`), using rhai's native float operators. Returns `None` when the
-/// expression uses anything whose semantics the native operators would not
-/// reproduce exactly (text, members, calls, booleans in arithmetic); the
-/// general form is used then. Division, `%`, `\` and `~` keep their
-/// runtime-library calls (division by zero must stay an error).
-pub fn numeric(e: &Expr, out: &mut String) -> Option<Ty> {
-    match e {
-        Expr::Num(n, _) => {
-            out.push_str(&rhai_float(crate::value::parse_number(n)?));
-            Some(Ty::Num)
+/// Whether any statement in `stmts` (nested ones included) assigns `var`.
+fn assigns_var(stmts: &[Stmt], var: &VarName) -> bool {
+    let key = var.key();
+    stmts.iter().any(|s| match s {
+        Stmt::Assign { target, .. } => target.var.key() == key && target.var.global == var.global,
+        Stmt::Dynamic { var: v, .. } | Stmt::Foreach { var: v, .. } if v.key() == key && v.global == var.global => true,
+        Stmt::For { var: v, body, .. } => (v.key() == key && v.global == var.global) || assigns_var(body, var),
+        Stmt::If { then, otherwise, .. } => assigns_var(then, var) || assigns_var(otherwise, var),
+        Stmt::Switch { cases, default, .. } => {
+            cases.iter().any(|(_, b)| assigns_var(b, var)) || assigns_var(default, var)
         }
-        Expr::Var(v, _) => {
-            out.push_str(&rhai_name(&v.key(), v.global));
-            Some(Ty::Num)
+        Stmt::Select { cases, default, .. } => {
+            cases.iter().any(|(_, b)| assigns_var(b, var)) || assigns_var(default, var)
         }
-        Expr::Unary(UnOp::Neg, a, _) => {
-            out.push_str("(-");
-            (numeric(a, out)? == Ty::Num).then_some(())?;
-            out.push(')');
-            Some(Ty::Num)
-        }
-        Expr::Unary(UnOp::Not, a, _) => {
-            out.push_str("(!");
-            (numeric(a, out)? == Ty::Bool).then_some(())?;
-            out.push(')');
-            Some(Ty::Bool)
-        }
-        Expr::Binary(op, a, b, _) => {
-            let (native, call, operands, result) = match op {
-                BinOp::Add => (Some(" + "), None, Ty::Num, Ty::Num),
-                BinOp::Sub => (Some(" - "), None, Ty::Num, Ty::Num),
-                BinOp::Mul => (Some(" * "), None, Ty::Num, Ty::Num),
-                BinOp::Pow => (Some(" ** "), None, Ty::Num, Ty::Num),
-                BinOp::Div => (None, Some("__div"), Ty::Num, Ty::Num),
-                BinOp::IDiv => (None, Some("__idiv"), Ty::Num, Ty::Num),
-                BinOp::Mod => (None, Some("__mod"), Ty::Num, Ty::Num),
-                BinOp::Xor => (None, Some("__xor"), Ty::Num, Ty::Num),
-                BinOp::Eq => (Some(" == "), None, Ty::Num, Ty::Bool),
-                BinOp::Ne => (Some(" != "), None, Ty::Num, Ty::Bool),
-                BinOp::Lt => (Some(" < "), None, Ty::Num, Ty::Bool),
-                BinOp::Le => (Some(" <= "), None, Ty::Num, Ty::Bool),
-                BinOp::Gt => (Some(" > "), None, Ty::Num, Ty::Bool),
-                BinOp::Ge => (Some(" >= "), None, Ty::Num, Ty::Bool),
-                BinOp::And => (Some(" && "), None, Ty::Bool, Ty::Bool),
-                BinOp::Or => (Some(" || "), None, Ty::Bool, Ty::Bool),
-            };
-            match (native, call) {
-                (Some(sym), _) => {
-                    out.push('(');
-                    (numeric(a, out)? == operands).then_some(())?;
-                    out.push_str(sym);
-                    (numeric(b, out)? == operands).then_some(())?;
-                    out.push(')');
+        Stmt::Foreach { body, .. } | Stmt::While { body, .. } => assigns_var(body, var),
+        _ => false,
+    })
+}
+
+/// Every non-global variable key a statement list mentions (reads and
+/// writes), in first-use order.
+pub fn collect_names(stmts: &[Stmt], out: &mut Vec<String>) {
+    for s in stmts {
+        match s {
+            Stmt::Assign { target, value, .. } => {
+                add_name(&target.var, out);
+                for seg in &target.path {
+                    if let TargetSeg::Index(e) = seg {
+                        expr_names(e, out);
+                    }
                 }
-                (None, Some(f)) => {
-                    out.push_str(f);
-                    out.push('(');
-                    (numeric(a, out)? == operands).then_some(())?;
-                    out.push_str(", ");
-                    (numeric(b, out)? == operands).then_some(())?;
-                    out.push(')');
-                }
-                (None, None) => return None,
+                expr_names(value, out);
             }
-            Some(result)
+            Stmt::Dynamic { var, .. } => add_name(var, out),
+            Stmt::If { cond, then, otherwise, .. } => {
+                expr_names(cond, out);
+                collect_names(then, out);
+                collect_names(otherwise, out);
+            }
+            Stmt::Switch { value, cases, default, .. } => {
+                expr_names(value, out);
+                for (vals, body) in cases {
+                    vals.iter().for_each(|v| expr_names(v, out));
+                    collect_names(body, out);
+                }
+                collect_names(default, out);
+            }
+            Stmt::Select { cases, default, .. } => {
+                for (c, body) in cases {
+                    expr_names(c, out);
+                    collect_names(body, out);
+                }
+                collect_names(default, out);
+            }
+            Stmt::For { var, from, to, step, body, .. } => {
+                add_name(var, out);
+                expr_names(from, out);
+                expr_names(to, out);
+                if let Some(st) = step {
+                    expr_names(st, out);
+                }
+                collect_names(body, out);
+            }
+            Stmt::Foreach { var, source, body, .. } => {
+                add_name(var, out);
+                expr_names(source, out);
+                collect_names(body, out);
+            }
+            Stmt::While { cond, body, .. } => {
+                expr_names(cond, out);
+                collect_names(body, out);
+            }
+            Stmt::Return(Some(e), _) | Stmt::Trace(e, _) | Stmt::Expr(e, _) => expr_names(e, out),
+            Stmt::Return(None, _) | Stmt::Break(_) => {}
         }
-        _ => None,
+    }
+}
+
+fn add_name(v: &VarName, out: &mut Vec<String>) {
+    if !v.global {
+        let k = v.key();
+        if !out.contains(&k) {
+            out.push(k);
+        }
+    }
+}
+
+/// Every variable an expression reads.
+pub fn expr_names(e: &Expr, out: &mut Vec<String>) {
+    match e {
+        Expr::Var(v, _) => add_name(v, out),
+        Expr::Str(parts, _) => {
+            for p in parts {
+                if let StrPart::Expr(e) = p {
+                    expr_names(e, out);
+                }
+            }
+        }
+        Expr::Member(o, _, _) => expr_names(o, out),
+        Expr::Index(o, i, _) => {
+            expr_names(o, out);
+            expr_names(i, out);
+        }
+        Expr::Call(_, args, _) => args.iter().for_each(|a| expr_names(a, out)),
+        Expr::Unary(_, a, _) => expr_names(a, out),
+        Expr::Binary(_, a, b, _) => {
+            expr_names(a, out);
+            expr_names(b, out);
+        }
+        Expr::Num(..) | Expr::Date(..) | Expr::Bool(..) => {}
     }
 }
 
@@ -364,24 +913,36 @@ mod tests {
         assert_eq!(rhai_name("total", false), "v_total");
         assert_eq!(rhai_name("name$", true), "g_name_S_");
         assert_eq!(rhai_name("größe", false), "v_gr_uf6__udf_e");
+        assert_eq!(fn_name("MyAppend"), "f_myappend");
         assert_eq!(rhai_string("a\"b\\\n"), "\"a\\\"b\\\\\\n\"");
         assert_eq!(rhai_float(500.0), "500.0");
         assert_eq!(rhai_float(1e20), "1.0e20");
         assert_eq!(rhai_float(-2.5e-7), "-2.5e-7");
     }
 
+    fn typed(src: &str) -> (String, HashSet<String>) {
+        let e = crate::snippet::parser::parse_expression(src, Pos::new(1, 1)).unwrap();
+        let mut g = Gen::new(Typing::All, &[]);
+        let mut out = String::new();
+        g.expr(&e, &mut out).unwrap();
+        (out, g.text_sensitive)
+    }
+
     #[test]
-    fn numeric_form_only_for_pure_arithmetic() {
-        let num = |src: &str| {
-            let e = crate::snippet::parser::parse_expression(src, crate::script::Pos::new(1, 1)).unwrap();
-            let mut out = String::new();
-            numeric(&e, &mut out).map(|_| out)
-        };
-        assert_eq!(num("i < 10 & -x >= 2").as_deref(), Some("((v_i < 10.0) && ((-v_x) >= 2.0))"));
-        assert_eq!(num("a / b").as_deref(), Some("__div(v_a, v_b)"));
-        assert_eq!(num("(a > 1) + 1"), None);
-        assert_eq!(num("name = \"x\""), None);
-        assert_eq!(num("len(x) > 1"), None);
-        assert_eq!(num("o.size > 1"), None);
+    fn typed_form_uses_native_operators_and_tracks_text_uses() {
+        let (code, sensitive) = typed("i < 10 & -x >= 2");
+        assert_eq!(code, "((v_i < 10.0) && ((-(v_x)) >= 2.0))");
+        assert!(sensitive.is_empty());
+        assert_eq!(typed("a / b").0, "__div(v_a, v_b)");
+        let (code, sensitive) = typed("len(name) > n");
+        assert_eq!(code, "(__f_len(v_name) > v_n)");
+        assert!(sensitive.contains("name") && !sensitive.contains("n"));
+        let (_, sensitive) = typed("x = \"abc\"");
+        assert!(sensitive.contains("x"), "comparing with text is text-sensitive");
+        // Untyped: arithmetic between number-typed nodes still goes native.
+        let e = crate::snippet::parser::parse_expression("(a + 1) * 2", Pos::new(1, 1)).unwrap();
+        let mut out = String::new();
+        Gen::default().expr(&e, &mut out).unwrap();
+        assert_eq!(out, "(__add(v_a, 1.0) * 2.0)");
     }
 }

@@ -13,9 +13,8 @@
 use crate::value::{Str, Value, format_number, parse_number};
 use rhai::{Dynamic, Engine, EvalAltResult, ImmutableString};
 use std::cell::RefCell;
-use std::sync::Arc;
 
-type R<T> = Result<T, Box<EvalAltResult>>;
+pub(crate) type R<T> = Result<T, Box<EvalAltResult>>;
 
 /// Context a snippet evaluation may read: the run's local time and its
 /// random-number generator state.
@@ -45,7 +44,7 @@ thread_local! {
 /// that call none of them skip setting it up.
 pub const ENV_FUNCTIONS: [&str; 2] = ["__f_now(", "__f_random("];
 
-fn err<T>(msg: impl Into<String>) -> R<T> {
+pub(crate) fn err<T>(msg: impl Into<String>) -> R<T> {
     Err(msg.into().into())
 }
 
@@ -79,11 +78,11 @@ pub fn text(d: &Dynamic) -> Str {
     Value::from_dynamic(d.clone()).to_text()
 }
 
-fn value(d: Dynamic) -> Value {
+pub(crate) fn value(d: Dynamic) -> Value {
     Value::from_dynamic(d)
 }
 
-fn whole(d: &Dynamic, what: &str) -> R<i64> {
+pub(crate) fn whole(d: &Dynamic, what: &str) -> R<i64> {
     match num(d) {
         Some(n) if n.is_finite() => Ok(n.trunc() as i64),
         _ => err(format!("{what} must be a number, got '{}'", text(d))),
@@ -232,168 +231,86 @@ pub fn draw(env: &mut EvalEnv) -> f64 {
     f
 }
 
-/// Names and arities of the built-in functions (`name`, least and most
-/// arguments).
-pub const BUILTINS: &[(&str, usize, usize)] = &[
-    ("len", 1, 1),
-    ("left", 2, 2),
-    ("right", 2, 2),
-    ("mid", 2, 3),
-    ("upper", 1, 1),
-    ("lower", 1, 1),
-    ("trim", 1, 1),
-    ("replace", 3, 3),
-    ("indexof", 2, 2),
-    ("contains", 2, 2),
-    ("abs", 1, 1),
-    ("round", 1, 2),
-    ("floor", 1, 1),
-    ("ceiling", 1, 1),
-    ("random", 1, 2),
-    ("isnumeric", 1, 1),
-    ("now", 0, 0),
-    ("asjson", 1, 1),
-    ("parsejson", 1, 1),
-    ("count", 1, 1),
-    ("append", 2, 2),
-];
-
-/// Whether `name` is a built-in function, and its arity range.
-pub fn builtin(name: &str) -> Option<(usize, usize)> {
-    let lower = name.to_ascii_lowercase();
-    BUILTINS.iter().find(|(n, _, _)| *n == lower).map(|(_, a, b)| (*a, *b))
-}
-
-fn chars_of(d: &Dynamic) -> Vec<char> {
-    text(d).chars().collect()
-}
-
-fn register_builtins(e: &mut Engine) {
-    e.register_fn("__f_len", |x: Dynamic| Dynamic::from_float(text(&x).chars().count() as f64));
-    e.register_fn("__f_left", |x: Dynamic, n: Dynamic| -> R<ImmutableString> {
-        let n = whole(&n, "left(): the length")?.max(0) as usize;
-        Ok(chars_of(&x).into_iter().take(n).collect::<String>().into())
-    });
-    e.register_fn("__f_right", |x: Dynamic, n: Dynamic| -> R<ImmutableString> {
-        let n = whole(&n, "right(): the length")?.max(0) as usize;
-        let c = chars_of(&x);
-        Ok(c[c.len().saturating_sub(n)..].iter().collect::<String>().into())
-    });
-    fn mid(x: &Dynamic, start: &Dynamic, len: Option<&Dynamic>) -> R<ImmutableString> {
-        let start = whole(start, "mid(): the start")?;
-        if start < 1 {
-            return err("mid(): the start counts from 1");
-        }
-        let c = chars_of(x);
-        let from = ((start - 1) as usize).min(c.len());
-        let to = match len {
-            Some(l) => from.saturating_add(whole(l, "mid(): the length")?.max(0) as usize).min(c.len()),
-            None => c.len(),
-        };
-        Ok(c[from..to].iter().collect::<String>().into())
-    }
-    e.register_fn("__f_mid", |x: Dynamic, a: Dynamic| mid(&x, &a, None));
-    e.register_fn("__f_mid", |x: Dynamic, a: Dynamic, l: Dynamic| mid(&x, &a, Some(&l)));
-    e.register_fn("__f_upper", |x: Dynamic| ImmutableString::from(text(&x).to_uppercase()));
-    e.register_fn("__f_lower", |x: Dynamic| ImmutableString::from(text(&x).to_lowercase()));
-    e.register_fn("__f_trim", |x: Dynamic| ImmutableString::from(text(&x).trim()));
-    e.register_fn("__f_replace", |x: Dynamic, a: Dynamic, b: Dynamic| -> ImmutableString {
-        let from = text(&a);
-        if from.is_empty() {
-            return text(&x);
-        }
-        text(&x).replace(from.as_str(), text(&b).as_str()).into()
-    });
-    e.register_fn("__f_indexof", |x: Dynamic, a: Dynamic| -> Dynamic {
-        let hay = text(&x);
-        let needle = text(&a);
-        let pos = hay.find(needle.as_str()).map(|byte| hay[..byte].chars().count() + 1).unwrap_or(0);
-        Dynamic::from_float(pos as f64)
-    });
-    e.register_fn("__f_contains", |x: Dynamic, a: Dynamic| -> bool {
-        match value(x) {
-            Value::Array(items) => {
-                let probe = value(a);
-                items.iter().any(|v| v.loose_eq(&probe))
-            }
-            other => other.to_text().contains(text(&a).as_str()),
-        }
-    });
-    e.register_fn("__f_abs", |x: Dynamic| Dynamic::from_float(num(&x).unwrap_or(0.0).abs()));
-    e.register_fn("__f_round", |x: Dynamic| Dynamic::from_float(round_half_away(num(&x).unwrap_or(0.0), 0)));
-    e.register_fn("__f_round", |x: Dynamic, d: Dynamic| -> R<Dynamic> {
-        let digits = whole(&d, "round(): the number of digits")?.clamp(0, 15) as i32;
-        Ok(Dynamic::from_float(round_half_away(num(&x).unwrap_or(0.0), digits)))
-    });
-    e.register_fn("__f_floor", |x: Dynamic| Dynamic::from_float(num(&x).unwrap_or(0.0).floor()));
-    e.register_fn("__f_ceiling", |x: Dynamic| Dynamic::from_float(num(&x).unwrap_or(0.0).ceil()));
-    e.register_fn("__f_random", |max: Dynamic| -> R<Dynamic> {
-        let max = whole(&max, "random(): the limit")?;
-        if max < 1 {
-            return err("random(): the limit must be at least 1");
-        }
-        let f = ENV.with(|env| draw(&mut env.borrow_mut()));
-        Ok(Dynamic::from_float((f * max as f64).floor()))
-    });
-    e.register_fn("__f_random", |lo: Dynamic, hi: Dynamic| -> R<Dynamic> {
-        let lo = whole(&lo, "random(): the lower bound")?;
-        let hi = whole(&hi, "random(): the upper bound")?;
-        if hi < lo {
-            return err("random(): the upper bound is below the lower bound");
-        }
-        let f = ENV.with(|env| draw(&mut env.borrow_mut()));
-        Ok(Dynamic::from_float(lo as f64 + (f * (hi - lo + 1) as f64).floor()))
-    });
-    e.register_fn("__f_isnumeric", |x: Dynamic| num(&x).is_some());
-    e.register_fn("__f_now", || -> ImmutableString {
-        ENV.with(|env| {
-            let env = env.borrow();
-            crate::snippet::dates::format_datetime(&env.now.with_timezone(&env.tz).naive_local()).into()
-        })
-    });
-    e.register_fn("__f_asjson", |x: Dynamic| -> ImmutableString {
-        let v = value(x);
-        match v {
-            Value::Object(_) | Value::Array(_) => serde_json::to_string(&v.to_studio_json()).unwrap_or_default().into(),
-            scalar => serde_json::to_string(&scalar.to_text().as_str()).unwrap_or_default().into(),
-        }
-    });
-    e.register_fn("__f_parsejson", |x: Dynamic| -> R<Dynamic> {
-        let t = text(&x);
-        match serde_json::from_str::<serde_json::Value>(&t) {
-            Ok(j) => Ok(Value::from_json(&j).to_dynamic()),
-            Err(e) => err(format!("parsejson(): not valid JSON ({e})")),
-        }
-    });
-    e.register_fn("__f_count", |x: Dynamic| Dynamic::from_float(value(x).count() as f64));
-    e.register_fn("__f_append", |x: Dynamic, item: Dynamic| -> Dynamic {
-        match value(x) {
-            Value::Array(items) => {
-                let mut items = Arc::unwrap_or_clone(items);
-                items.push(value(item));
-                Value::Array(Arc::new(items)).to_dynamic()
-            }
-            Value::Null => Dynamic::from(text(&item)),
-            other => {
-                let t = other.to_text();
-                if t.is_empty() {
-                    Dynamic::from(text(&item))
-                } else {
-                    Dynamic::from(ImmutableString::from(format!("{t}|{}", text(&item))))
-                }
-            }
-        }
-    });
-}
+pub use super::builtins::{BUILTINS, builtin, builtin_type};
 
 /// Round half away from zero (the product's `round`), to `digits` decimals.
-fn round_half_away(x: f64, digits: i32) -> f64 {
+pub(crate) fn round_half_away(x: f64, digits: i32) -> f64 {
     let m = 10f64.powi(digits);
     let scaled = x.abs() * m;
     // The small nudge absorbs binary representation error (2.675 * 100 is
     // 267.49999999999997), so decimal halves round up as written.
     let r = (scaled + 0.5 + 1e-9 * scaled.max(1.0)).floor();
     x.signum() * r / m
+}
+
+thread_local! {
+    /// Lines written by TRACE statements during the current snippet.
+    pub(crate) static TRACES: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    /// Array and object size budgets of the current snippet.
+    pub(crate) static SIZE_LIMITS: std::cell::Cell<(usize, usize)> = const { std::cell::Cell::new((1_000_000, 100_000)) };
+}
+
+/// Helpers the statement compiler calls.
+fn register_statement_helpers(e: &mut Engine) {
+    e.register_fn("__num", |x: Dynamic| num(&x).unwrap_or(0.0));
+    e.register_fn("__num", |x: f64| x);
+    e.register_fn("__forstep", |step: f64, from: f64, to: f64| -> R<f64> {
+        let m = step.abs();
+        if m == 0.0 || !m.is_finite() {
+            return err("FOR: STEP must be a number other than 0");
+        }
+        Ok(if to < from { -m } else { m })
+    });
+    // How many times a FOR body runs: at least once, then while the counter
+    // has not passed the bound.
+    e.register_fn("__forcount", |from: f64, to: f64, step: f64| -> R<rhai::INT> {
+        if !from.is_finite() || !to.is_finite() {
+            return err("FOR: the bounds must be numbers");
+        }
+        let n = ((to - from) / step).floor();
+        if n > 1e12 {
+            return err("FOR: too many iterations");
+        }
+        Ok(n.max(0.0) as rhai::INT + 1)
+    });
+    e.register_fn("__obj", Value::object);
+    e.register_fn("__trace", |s: ImmutableString| {
+        TRACES.with(|t| t.borrow_mut().push(s.to_string()));
+    });
+    e.register_fn("__iter", |x: Dynamic| -> rhai::Array {
+        match value(x) {
+            Value::Null => Vec::new(),
+            Value::Array(items) => items.iter().map(Value::to_dynamic).collect(),
+            Value::Object(o) => o.values().map(Value::to_dynamic).collect(),
+            Value::Text(t) if t.is_empty() => Vec::new(),
+            Value::Text(t) => t.split('|').map(|s| Dynamic::from(ImmutableString::from(s))).collect(),
+            scalar => vec![scalar.to_dynamic()],
+        }
+    });
+    e.register_fn("__setp", |target: Dynamic, path: rhai::Array, v: Dynamic| -> R<Dynamic> {
+        let mut segs = Vec::with_capacity(path.len());
+        for p in &path {
+            if let Some(s) = p.read_lock::<ImmutableString>() {
+                match parse_number(&s) {
+                    Some(n) if n.fract() == 0.0 && n >= 1.0 => segs.push(crate::value::PathSeg::Index(n as usize)),
+                    _ => segs.push(crate::value::PathSeg::Member(s.to_string())),
+                }
+                continue;
+            }
+            match num(p) {
+                Some(n) if n.fract() == 0.0 && n >= 1.0 && n <= usize::MAX as f64 => {
+                    segs.push(crate::value::PathSeg::Index(n as usize))
+                }
+                Some(n) => return err(format!("array index {} is not a whole number from 1", format_number(n))),
+                None => return err("an index must be a number or a member name"),
+            }
+        }
+        let (arrays, objects) = SIZE_LIMITS.with(|c| c.get());
+        let mut t = value(target);
+        crate::value::set_path(&mut t, &segs, value(v), arrays, objects)
+            .map_err(|e| -> Box<EvalAltResult> { e.to_string().into() })?;
+        Ok(t.to_dynamic())
+    });
 }
 
 /// Build an engine with the dialect's runtime library. Each worker thread
@@ -440,9 +357,20 @@ pub fn build_engine() -> Engine {
     e.register_fn("__div", |a: f64, b: f64| -> R<f64> {
         if b == 0.0 { err("division by zero") } else { Ok(a / b) }
     });
+    e.register_fn("__mod", |a: f64, b: f64| -> R<f64> {
+        if b == 0.0 { err("division by zero (% 0)") } else { Ok(a % b) }
+    });
+    e.register_fn("__idiv", |a: f64, b: f64| -> R<f64> {
+        let (a, b) = (a.trunc(), b.trunc());
+        if b == 0.0 { err("division by zero") } else { Ok((a / b).trunc()) }
+    });
+    e.register_fn("__pow", |a: f64, b: f64| a.powf(b));
+    e.register_fn("__s", |x: f64| -> ImmutableString { format_number(x).into() });
+    e.register_fn("__s", |x: ImmutableString| x);
     e.register_fn("__m", member);
     e.register_fn("__ix", index);
-    register_builtins(&mut e);
+    register_statement_helpers(&mut e);
+    super::builtins::register(&mut e);
     e
 }
 
