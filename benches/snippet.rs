@@ -105,6 +105,15 @@ fn main() {
         if ours / direct <= 2.0 { "MET" } else { "MISSED" }
     );
 
+    // How fast a runaway loop is stopped by the operations budget.
+    let forever = CompiledSnippet::compile("WHILE 1 = 1 { }", Pos::new(1, 1), &[]).expect("compiles");
+    let t = Instant::now();
+    let run = forever.run(&mut Vars::default(), &mut EvalEnv::default(), &Limits::default());
+    let stopped = t.elapsed();
+    let why = run.error.map(|e| e.message).unwrap_or_default();
+    assert!(why.contains("operations budget"), "{why}");
+    println!("  WHILE 1 = 1 {{ }} stopped after {:.1} ms by: {why}", stopped.as_secs_f64() * 1e3);
+
     let src = two_hundred_lines();
     let lines = src.lines().count();
     let mut times = Vec::new();

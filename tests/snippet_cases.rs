@@ -321,6 +321,7 @@ fn snippet_cases() {
         "FOR i = 1 TO 3 STEP 0 { }" => ["!error" => "STEP"],
         "x = dateadd(\"day\", 1, \"not a date\")" => ["!error" => "not a date"],
         "a = 1; b = 1 / 0; c = 3" => ["!error" => "division by zero", "a" => "1", "c" => "<unset>"],
+        "FUNCTION f(n) { RETURN f(n + 1) } x = f(1)" => ["!error" => "call depth budget exceeded"],
         // Compile errors.
         "x = " => ["!compile" => "expected a value"],
         "IF x { " => ["!compile" => "missing '}'"],

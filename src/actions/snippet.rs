@@ -63,11 +63,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_loop_forever_ends_on_the_operations_budget() {
-        let started = std::time::Instant::now();
         let r = run(&snippet("WHILE 1 = 1 { }"), &[], &[]).await;
         assert_eq!(path(&r)[1], "s:OnError");
         assert!(var(&r, "_ERR").contains("operations budget"), "{}", var(&r, "_ERR"));
-        assert!(started.elapsed() < std::time::Duration::from_secs(30));
     }
 
     #[tokio::test]
