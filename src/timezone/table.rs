@@ -1,0 +1,364 @@
+//! The phone reference table (`data/phone_zones.tsv`), loaded once into the
+//! shapes the parser and the zone lookup need.
+//!
+//! This module owns reading the committed table: zone sets, country calling
+//! codes, the NANP number types per area code and exchange, and the
+//! prefix → zone-set entries, split into an O(1) NANP index and a
+//! longest-prefix map for the other countries. `phone.rs` and `prefix.rs`
+//! ask it questions; neither reads the text.
+
+use chrono_tz::Tz;
+use std::sync::LazyLock;
+
+/// The committed table; `tools/gen_phone_zones.py` writes it and
+/// `tests/phone_data.rs` checks it is what the generator gives.
+pub(crate) const PHONE_TABLE: &str = include_str!("../../data/phone_zones.tsv");
+
+/// "No entry" in the u16 indexes below.
+pub(crate) const NONE: u16 = u16::MAX;
+
+/// Marks an area code whose exchanges differ in type (see `kind_blocks`).
+const PER_EXCHANGE: u8 = b'*';
+
+/// A zone set of the table: the zones chrono-tz knows, and whether the data
+/// named exactly one zone (only then is the answer determined).
+pub(crate) struct ZoneSet {
+    pub(crate) zones: Box<[Tz]>,
+    pub(crate) single: Option<Tz>,
+}
+
+/// The loaded table.
+pub(crate) struct PhoneTable {
+    pub(crate) version: String,
+    pub(crate) sets: Vec<ZoneSet>,
+    /// Indexed by the code's value: calling codes are prefix-free and never
+    /// start with 0, so the value fixes the length.
+    country_codes: Box<[bool; 1000]>,
+    /// Per NPA: the kind letter of all its exchanges, 0 when not in use, or
+    /// `PER_EXCHANGE` (then `kind_block[npa]` indexes `kind_blocks`).
+    npa_kind: Box<[u8; 1000]>,
+    kind_block: Box<[u16; 1000]>,
+    /// 800 letters per block, for exchanges 200..=999.
+    kind_blocks: Vec<u8>,
+    /// Zone set of the bare `1` prefix.
+    pub(crate) nanp_country: u16,
+    /// Zone set of each NPA-level prefix (`1NPA`).
+    nanp_npa: Box<[u16; 1000]>,
+    /// For NPAs with exchange-level prefixes: a block of `nanp_nxx` holding
+    /// the zone set of each of the 1000 NXX values (`NONE` where only the
+    /// NPA-level entry applies). Only ~30 NPAs are split, so this stays far
+    /// smaller than a full NPA×NXX array and lookups remain two indexings.
+    nxx_block: Box<[u16; 1000]>,
+    nanp_nxx: Vec<u16>,
+    /// Non-NANP prefixes: key = (length << 32) | value.
+    intl: foldhash::HashMap<u64, u16>,
+    intl_max_len: usize,
+}
+
+static TABLE: LazyLock<PhoneTable> = LazyLock::new(|| PhoneTable::parse(PHONE_TABLE).0);
+
+/// The shared, lazily loaded table.
+pub(crate) fn table() -> &'static PhoneTable {
+    &TABLE
+}
+
+/// Where a NANP number's zone set came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum NanpLevel {
+    Exchange,
+    AreaCode,
+    Country,
+}
+
+fn prefix_key(len: usize, value: u64) -> u64 {
+    ((len as u64) << 32) | value
+}
+
+fn digits_value(s: &str) -> Option<u64> {
+    if s.is_empty() || s.len() > 9 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+impl PhoneTable {
+    /// Read the table text. Malformed lines are skipped and described in the
+    /// returned list (a unit test requires it to be empty for the committed
+    /// table), so a bad edit can never panic the process.
+    pub(crate) fn parse(text: &str) -> (PhoneTable, Vec<String>) {
+        let mut problems = Vec::new();
+        let mut t = PhoneTable {
+            version: String::new(),
+            sets: Vec::new(),
+            country_codes: Box::new([false; 1000]),
+            npa_kind: Box::new([0; 1000]),
+            kind_block: Box::new([NONE; 1000]),
+            kind_blocks: Vec::new(),
+            nanp_country: NONE,
+            nanp_npa: Box::new([NONE; 1000]),
+            nxx_block: Box::new([NONE; 1000]),
+            nanp_nxx: Vec::new(),
+            intl: foldhash::HashMap::default(),
+            intl_max_len: 0,
+        };
+        // Exchange-level NANP entries, applied shortest first at the end so
+        // the longest prefix wins whatever the line order.
+        let mut nxx_entries: Vec<(usize, u16, u16, u16, u16)> = Vec::new();
+        for (no, line) in text.lines().enumerate() {
+            let mut bad = |why: &str| problems.push(format!("line {}: {why}: {line:?}", no + 1));
+            if let Some(rest) = line.strip_prefix("# version: ") {
+                t.version = rest.trim().to_string();
+                continue;
+            }
+            if line.starts_with('#') || line.is_empty() {
+                continue;
+            }
+            let mut fields = line.split('\t');
+            let (tag, a, b) = (fields.next(), fields.next(), fields.next());
+            match (tag, a, b) {
+                (Some("Z"), Some(id), Some(zones)) => {
+                    if id.parse::<usize>().ok() != Some(t.sets.len()) {
+                        bad("zone sets must be numbered in order");
+                        continue;
+                    }
+                    let names: Vec<&str> = zones.split('&').filter(|z| !z.is_empty()).collect();
+                    // A name chrono-tz does not know is dropped, but the set
+                    // still counts it: a two-zone set never becomes a guess.
+                    let parsed: Box<[Tz]> = names.iter().filter_map(|z| z.parse::<Tz>().ok()).collect();
+                    if parsed.len() != names.len() {
+                        bad("zone chrono-tz does not know");
+                    }
+                    let single = if names.len() == 1 { parsed.first().copied() } else { None };
+                    t.sets.push(ZoneSet { zones: parsed, single });
+                }
+                (Some("C"), Some(codes), None) => {
+                    for c in codes.split(' ') {
+                        match c.parse::<usize>() {
+                            Ok(v) if (1..1000).contains(&v) => t.country_codes[v] = true,
+                            _ => bad("country code"),
+                        }
+                    }
+                }
+                (Some("P"), Some(prefix), Some(set)) => {
+                    let (Some(value), Ok(set)) = (digits_value(prefix), set.parse::<u16>()) else {
+                        bad("prefix entry");
+                        continue;
+                    };
+                    if usize::from(set) >= t.sets.len() {
+                        bad("zone set not defined before use");
+                        continue;
+                    }
+                    if prefix.starts_with('1') {
+                        let npa = prefix.get(1..4).and_then(digits_value);
+                        match (prefix.len(), npa) {
+                            (1, _) => t.nanp_country = set,
+                            (4, Some(npa)) => t.nanp_npa[npa as usize] = set,
+                            (5..=7, Some(npa)) => {
+                                // 1-NPA-N, 1-NPA-NX, 1-NPA-NXX: a block of exchanges.
+                                let tail = &prefix[4..];
+                                let width = 10u16.pow(3 - tail.len() as u32);
+                                let first = digits_value(tail).unwrap_or(0) as u16 * width;
+                                nxx_entries.push((prefix.len(), npa as u16, first, first + width - 1, set));
+                            }
+                            _ => bad("NANP prefix is not at country, NPA or NPA-NXX level"),
+                        }
+                    } else {
+                        t.intl.insert(prefix_key(prefix.len(), value), set);
+                        t.intl_max_len = t.intl_max_len.max(prefix.len());
+                    }
+                }
+                (Some("N"), Some(npa), Some(kinds)) => {
+                    let Some(npa) = digits_value(npa).filter(|v| (200..1000).contains(v)) else {
+                        bad("NANP area code");
+                        continue;
+                    };
+                    let npa = npa as usize;
+                    match kinds.len() {
+                        1 => t.npa_kind[npa] = kinds.as_bytes()[0],
+                        800 => {
+                            t.npa_kind[npa] = PER_EXCHANGE;
+                            t.kind_block[npa] = (t.kind_blocks.len() / 800) as u16;
+                            t.kind_blocks.extend_from_slice(kinds.as_bytes());
+                        }
+                        _ => bad("NANP kinds must be 1 or 800 letters"),
+                    }
+                }
+                _ => bad("unknown record"),
+            }
+        }
+        nxx_entries.sort_by_key(|e| e.0);
+        for (_, npa, first, last, set) in nxx_entries {
+            let npa = usize::from(npa);
+            if t.nxx_block[npa] == NONE {
+                t.nxx_block[npa] = (t.nanp_nxx.len() / 1000) as u16;
+                t.nanp_nxx.extend(std::iter::repeat_n(NONE, 1000));
+            }
+            let base = usize::from(t.nxx_block[npa]) * 1000;
+            for nxx in usize::from(first)..=usize::from(last) {
+                t.nanp_nxx[base + nxx] = set;
+            }
+        }
+        (t, problems)
+    }
+
+    /// Whether `code` is a country calling code.
+    #[inline]
+    pub(crate) fn is_country_code(&self, code: u16) -> bool {
+        self.country_codes.get(usize::from(code)).copied().unwrap_or(false)
+    }
+
+    /// The kind letter libphonenumber's metadata gives NPA-NXX, or `None`
+    /// when that area code or exchange is not in use.
+    #[inline]
+    pub(crate) fn nanp_kind(&self, npa: u16, nxx: u16) -> Option<u8> {
+        let npa = usize::from(npa);
+        let k = *self.npa_kind.get(npa)?;
+        let letter = match k {
+            0 => return None,
+            PER_EXCHANGE => {
+                let block = usize::from(self.kind_block[npa]);
+                let nxx = usize::from(nxx).checked_sub(200)?;
+                *self.kind_blocks.get(block * 800 + nxx)?
+            }
+            k => k,
+        };
+        (letter != b'-').then_some(letter)
+    }
+
+    /// Whether any exchange of `npa` is in use.
+    #[inline]
+    pub(crate) fn nanp_area_in_use(&self, npa: u16) -> bool {
+        self.npa_kind.get(usize::from(npa)).is_some_and(|&k| k != 0)
+    }
+
+    /// The zone set of a geographic NANP number: exchange-level entry, else
+    /// area-code entry, else the country-level one.
+    #[inline]
+    pub(crate) fn nanp_zone_set(&self, npa: u16, nxx: u16) -> Option<(u16, NanpLevel)> {
+        let (npa, nxx) = (usize::from(npa), usize::from(nxx));
+        if npa >= 1000 || nxx >= 1000 {
+            return None;
+        }
+        let block = self.nxx_block[npa];
+        if block != NONE {
+            let set = self.nanp_nxx[usize::from(block) * 1000 + nxx];
+            if set != NONE {
+                return Some((set, NanpLevel::Exchange));
+            }
+        }
+        let set = self.nanp_npa[npa];
+        if set != NONE {
+            return Some((set, NanpLevel::AreaCode));
+        }
+        (self.nanp_country != NONE).then_some((self.nanp_country, NanpLevel::Country))
+    }
+
+    /// The zone set of the longest prefix of `digits` (E.164 without '+')
+    /// among the non-NANP entries.
+    pub(crate) fn intl_zone_set(&self, digits: &[u8]) -> Option<u16> {
+        let mut value = 0u64;
+        let mut values = [0u64; 10];
+        let max = digits.len().min(self.intl_max_len).min(9);
+        for (i, d) in digits.iter().take(max).enumerate() {
+            value = value * 10 + u64::from(d.saturating_sub(b'0'));
+            values[i + 1] = value;
+        }
+        (1..=max).rev().find_map(|len| self.intl.get(&prefix_key(len, values[len])).copied())
+    }
+
+    /// The zone set of the country code alone (what libphonenumber answers
+    /// for non-geographic numbers).
+    pub(crate) fn country_zone_set(&self, code: u16) -> Option<u16> {
+        if code == 1 {
+            return (self.nanp_country != NONE).then_some(self.nanp_country);
+        }
+        let len = if code < 10 {
+            1
+        } else if code < 100 {
+            2
+        } else {
+            3
+        };
+        self.intl.get(&prefix_key(len, u64::from(code))).copied()
+    }
+
+    pub(crate) fn set(&self, id: u16) -> Option<&ZoneSet> {
+        self.sets.get(usize::from(id))
+    }
+
+    /// Every prefix entry as (digits, set id), for tests.
+    #[cfg(test)]
+    pub(crate) fn entries(text: &str) -> Vec<(String, u16)> {
+        text.lines()
+            .filter_map(|l| {
+                let mut f = l.split('\t');
+                match (f.next(), f.next(), f.next()) {
+                    (Some("P"), Some(p), Some(s)) => Some((p.to_string(), s.parse().ok()?)),
+                    _ => None,
+                }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn committed_table_parses_cleanly() {
+        let (t, problems) = PhoneTable::parse(PHONE_TABLE);
+        assert!(problems.is_empty(), "{problems:#?}");
+        assert_eq!(t.version, "9.0.43");
+        assert!(t.sets.len() > 200);
+        assert!(t.is_country_code(1) && t.is_country_code(44) && t.is_country_code(880));
+        assert!(!t.is_country_code(0) && !t.is_country_code(42) && !t.is_country_code(999));
+        assert_ne!(t.nanp_country, NONE);
+    }
+
+    #[test]
+    fn every_zone_name_in_the_table_parses_in_chrono_tz() {
+        let mut names = 0;
+        for line in PHONE_TABLE.lines().filter(|l| l.starts_with("Z\t")) {
+            let zones = line.split('\t').nth(2).unwrap_or("");
+            for z in zones.split('&') {
+                names += 1;
+                assert!(z.parse::<Tz>().is_ok(), "{z} in {line}");
+            }
+        }
+        assert!(names > 280, "only {names} zone names");
+    }
+
+    #[test]
+    fn a_zone_chrono_tz_does_not_know_is_skipped_without_a_guess() {
+        let text = "Z\t0\tMars/Olympus\nZ\t1\tEurope/Paris&Mars/Olympus\nC\t33\nP\t33\t1\nP\t331\t0\n";
+        let (t, problems) = PhoneTable::parse(text);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        let s0 = t.set(0).expect("set 0");
+        assert!(s0.zones.is_empty() && s0.single.is_none());
+        let s1 = t.set(1).expect("set 1");
+        assert_eq!(&*s1.zones, &[chrono_tz::Europe::Paris]);
+        assert_eq!(s1.single, None, "one known zone of two is still undetermined");
+    }
+
+    #[test]
+    fn malformed_lines_are_reported_not_fatal() {
+        let text = "Z\t0\tEurope/Paris\nZ\t7\tEurope/Rome\nP\t33x\t0\nP\t33\t9\nN\t12\tG\nN\t212\tGG\nQ\nC\t33 abc\n";
+        let (t, problems) = PhoneTable::parse(text);
+        assert_eq!(problems.len(), 7, "{problems:#?}");
+        assert_eq!(t.sets.len(), 1);
+        assert!(t.is_country_code(33));
+    }
+
+    #[test]
+    fn later_nanp_lines_do_not_depend_on_order() {
+        // The exchange entry comes first in the text but is longer, so it wins.
+        let text = "Z\t0\tAmerica/Chicago\nZ\t1\tAmerica/New_York\nP\t1219555\t1\nP\t12195\t0\nP\t1219\t0\n";
+        let (t, problems) = PhoneTable::parse(text);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(t.nanp_zone_set(219, 555), Some((1, NanpLevel::Exchange)));
+        assert_eq!(t.nanp_zone_set(219, 556), Some((0, NanpLevel::Exchange)));
+        assert_eq!(t.nanp_zone_set(219, 400), Some((0, NanpLevel::AreaCode)));
+        assert_eq!(t.nanp_zone_set(220, 400), None);
+    }
+}
