@@ -35,6 +35,7 @@ try:
     from phonenumbers import PhoneMetadata
     from phonenumbers.tzdata import TIMEZONE_DATA
     import phonenumbers.tzdata as tzdata_module
+    import phonenumbers.phonenumberutil as phonenumberutil
 except ImportError:
     sys.exit("gen_phone_zones.py needs the phonenumbers package: pip install phonenumbers==9.0.43")
 
@@ -53,6 +54,9 @@ TYPE_PRIORITY = (
     ("uan", "U"),
     ("voicemail", "W"),
 )
+
+# Countries where libphonenumber counts mobiles as geographic.
+GEO_MOBILE = frozenset(getattr(phonenumberutil, "_GEO_MOBILE_COUNTRIES", {52, 54, 55, 62, 86}))
 
 KIND_LEGEND = (
     "G geographic (fixed line, or fixed line or mobile), M mobile only, T toll free, "
@@ -173,6 +177,107 @@ def nanp_kinds():
     return out
 
 
+def widen(pattern):
+    """Rewrite a metadata pattern so that 'W' also matches at every digit
+    position. Then fullmatch(prefix + 'W' * k) tells whether some k-digit
+    completion of prefix matches the original pattern. Metadata patterns only
+    use digits, \\d, [classes], (?:groups), |, ? and {n,m}; anything else
+    stops the generator rather than giving a wrong answer."""
+    out = []
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and pattern[i + 1 : i + 2] == "d":
+            out.append("[0-9W]")
+            i += 2
+        elif c == "[":
+            j = pattern.index("]", i)
+            if pattern[i + 1] == "^":
+                sys.exit(f"negated class in metadata pattern {pattern!r}")
+            out.append(pattern[i:j] + "W]")
+            i = j + 1
+        elif c == "{":
+            j = pattern.index("}", i)
+            out.append(pattern[i : j + 1])
+            i = j + 1
+        elif c.isdigit():
+            out.append(f"[{c}W]")
+            i += 1
+        elif c in "(?:|)":
+            out.append(c)
+            i += 1
+        else:
+            sys.exit(f"unexpected {c!r} in metadata pattern {pattern!r}")
+    return re.compile("".join(out))
+
+
+class CountryTypes:
+    """Which number types a country's metadata allows under a prefix, for a
+    given national-number length. Over-approximates (a type that could occur
+    is reported), which only ever makes a number undetermined, never wrong."""
+
+    def __init__(self, cc):
+        self.regions = []
+        self.max_len = 0
+        for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE[cc]:
+            meta = PhoneMetadata.metadata_for_region_or_calling_code(cc, region)
+            if meta is None:
+                continue
+            leading = meta.leading_digits
+            patterns = []
+            for field, _letter in TYPE_PRIORITY:
+                desc = getattr(meta, field)
+                if desc is not None and desc.national_number_pattern:
+                    patterns.append(("n", widen(desc.national_number_pattern)))
+            mobile_geo = cc in GEO_MOBILE or meta.same_mobile_and_fixed_line_pattern
+            for field, outcome in (("fixed_line", "g"), ("mobile", "g" if mobile_geo else "n")):
+                desc = getattr(meta, field)
+                if desc is not None and desc.national_number_pattern:
+                    patterns.append((outcome, widen(desc.national_number_pattern)))
+            self.max_len = max([self.max_len, *(meta.general_desc.possible_length or ())])
+            self.regions.append(
+                (re.compile(leading) if leading else None, widen(leading) if leading else None, patterns)
+            )
+
+    def may_be_non_geographic(self, national_prefix, length):
+        """Whether a valid number of `length` national digits starting with
+        `national_prefix` may be of a non-geographic type."""
+        filled = national_prefix + "W" * (length - len(national_prefix))
+        for leading, leading_wide, patterns in self.regions:
+            # libphonenumber picks the region by leading digits when it has
+            # them; otherwise the first region the number is valid in.
+            if leading_wide is not None and not leading_wide.match(national_prefix + "W" * 20):
+                continue
+            if any(outcome == "n" and rx.fullmatch(filled) for outcome, rx in patterns):
+                return True
+            if leading is not None and leading.match(national_prefix):
+                break
+        return False
+
+
+def non_geographic_ranges(prefixes, codes):
+    """{prefix: [national lengths]} for the non-NANP entries whose zones differ
+    from their country's entry and under which a number of that length may be
+    of a non-geographic type: libphonenumber answers the country's zones for
+    those numbers, so the entry alone cannot decide."""
+    countries = {}
+    out = {}
+    for prefix, zones in prefixes.items():
+        cc = next(int(prefix[:n]) for n in (1, 2, 3) if int(prefix[:n]) in codes)
+        if cc == 1 or zones == prefixes.get(str(cc)):
+            continue
+        types = countries.setdefault(cc, CountryTypes(cc))
+        national = prefix[len(str(cc)) :]
+        lengths = [
+            length
+            for length in range(max(len(national), 1), types.max_len + 1)
+            if types.may_be_non_geographic(national, length)
+        ]
+        if lengths:
+            out[prefix] = lengths
+    return out
+
+
 def main():
     out_path = sys.argv[1] if len(sys.argv) > 1 else os.path.join("data", "phone_zones.tsv")
     version = phonenumbers.__version__
@@ -199,6 +304,9 @@ def main():
         "#   Z <set> <zone>&<zone>...  zone set number <set> (numbered from 0 in file order)",
         "#   C <code> <code>...        the country calling codes",
         "#   P <prefix> <set>          E.164 digits without '+'; the longest matching prefix wins",
+        "#   X <prefix> <lengths>      entry (outside +1) under which numbers with that many digits after the",
+        "#                             country code may be non-geographic (libphonenumber then answers the",
+        "#                             country's zones); lengths comma-separated",
         "#   N <npa> <kinds>           NANP area code in use: one kind for all of its exchanges,",
         "#                             or 800 kinds, one per exchange 200..999",
         f"#   kinds: {KIND_LEGEND}",
@@ -208,6 +316,8 @@ def main():
     lines.append("C\t" + " ".join(str(c) for c in codes))
     for p in sorted(prefixes, key=lambda p: (len(p), p)):
         lines.append(f"P\t{p}\t{set_id['&'.join(prefixes[p])]}")
+    for prefix, lengths in sorted(non_geographic_ranges(prefixes, set(codes)).items(), key=lambda e: (len(e[0]), e[0])):
+        lines.append(f"X\t{prefix}\t{','.join(str(n) for n in lengths)}")
     for npa, row in sorted(nanp_kinds().items()):
         kinds = row[0] if len(set(row)) == 1 else row
         lines.append(f"N\t{npa}\t{kinds}")

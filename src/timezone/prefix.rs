@@ -9,10 +9,13 @@
 //! one zone determines the zone; an entry naming several leaves the number
 //! *undetermined*, never "all of them" and never a pick.
 //!
-//! Known difference: outside the NANP the number type is not known here, so
-//! every international number is looked up by prefix; libphonenumber would
-//! answer the country-level list for non-geographic (e.g. mobile) numbers
-//! of countries whose mobile ranges its prefix map places in one zone.
+//! Outside the NANP the number type is not known here (that would take all
+//! of libphonenumber's metadata). The generator marks, per prefix entry and
+//! number length, where a non-geographic number may occur under an entry
+//! whose zones differ from the country's (e.g. Australian mobiles under
+//! 614, Russian mobiles under 79). Such a number is undetermined between
+//! the country's zones and the entry's: libphonenumber would answer one of
+//! the two depending on the exact type, and guessing would be unsafe.
 
 use super::phone::{PhoneKind, PhoneNumber};
 use super::table::{NanpLevel, table};
@@ -107,6 +110,21 @@ fn from_set(set: Option<u16>, rule: ZoneRule) -> NumberZone {
     }
 }
 
+/// The country's zones followed by the entry's other zones.
+fn either_set(country: Option<u16>, entry: u16) -> NumberZone {
+    let t = table();
+    let mut candidates: Vec<Tz> = country.and_then(|c| t.set(c)).map(|s| s.zones.to_vec()).unwrap_or_default();
+    for tz in t.set(entry).map(|s| &s.zones[..]).unwrap_or(&[]) {
+        if !candidates.contains(tz) {
+            candidates.push(*tz);
+        }
+    }
+    match candidates.len() {
+        0 => NumberZone::Unknown,
+        _ => NumberZone::Undetermined { candidates },
+    }
+}
+
 /// The zone of a number by its prefix. O(1) for NANP numbers.
 ///
 /// ```
@@ -129,7 +147,11 @@ pub fn number_zone(p: &PhoneNumber) -> NumberZone {
             None => NumberZone::Unknown,
         },
         (Some(_), _, _) => from_set(t.country_zone_set(1), ZoneRule::Country),
-        _ => from_set(t.intl_zone_set(p.digits()), ZoneRule::Country),
+        _ => match t.intl_zone_set(p.digits(), p.national_number().len()) {
+            Some((set, false)) => from_set(Some(set), ZoneRule::Country),
+            Some((set, true)) => either_set(t.country_zone_set(p.country_code()), set),
+            None => NumberZone::Unknown,
+        },
     }
 }
 
@@ -252,6 +274,23 @@ mod tests {
     }
 
     #[test]
+    fn international_ranges_that_may_be_non_geographic_are_undetermined() {
+        // Australian mobiles: libphonenumber answers all Australian zones,
+        // although its prefix map files 614 under Sydney.
+        let Some(NumberZone::Undetermined { candidates }) = Some(zone("+61 412 345 678")) else {
+            panic!("an Australian mobile must be undetermined");
+        };
+        assert!(
+            candidates.contains(&chrono_tz::Australia::Perth) && candidates.contains(&chrono_tz::Australia::Sydney)
+        );
+        // A Sydney landline is placed.
+        assert_eq!(zone("+61 2 9876 5432").tz(), Some(chrono_tz::Australia::Sydney));
+        // Russian mobiles (79...) are not all in Moscow; a Moscow landline is.
+        assert!(matches!(zone("+7 912 345 6789"), NumberZone::Undetermined { .. }));
+        assert_eq!(zone("+7 495 123 4567").tz(), Some(Europe::Moscow));
+    }
+
+    #[test]
     fn every_single_zone_entry_is_reached_by_a_number_under_it() {
         let t = table();
         let entries = PhoneTable::entries(PHONE_TABLE);
@@ -284,6 +323,9 @@ mod tests {
             };
             if n.is_nanp() && n.kind() != PhoneKind::Geographic {
                 continue;
+            }
+            if !n.is_nanp() && t.intl_zone_set(n.digits(), n.national_number().len()).is_some_and(|(_, x)| x) {
+                continue; // may be non-geographic: undetermined by design
             }
             assert_eq!(number_zone(&n), NumberZone::Zone { tz, rule }, "{raw}");
             checked += 1;

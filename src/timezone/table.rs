@@ -53,6 +53,9 @@ pub(crate) struct PhoneTable {
     /// Non-NANP prefixes: key = (length << 32) | value.
     intl: foldhash::HashMap<u64, u16>,
     intl_max_len: usize,
+    /// Non-NANP entries (same keys as `intl`) under which numbers may be of
+    /// a non-geographic type: bit n set = numbers with n national digits.
+    non_geographic: foldhash::HashMap<u64, u32>,
 }
 
 static TABLE: LazyLock<PhoneTable> = LazyLock::new(|| PhoneTable::parse(PHONE_TABLE).0);
@@ -100,6 +103,7 @@ impl PhoneTable {
             nanp_nxx: Vec::new(),
             intl: foldhash::HashMap::default(),
             intl_max_len: 0,
+            non_geographic: foldhash::HashMap::default(),
         };
         // Exchange-level NANP entries, applied shortest first at the end so
         // the longest prefix wins whatever the line order.
@@ -166,6 +170,20 @@ impl PhoneTable {
                         t.intl.insert(prefix_key(prefix.len(), value), set);
                         t.intl_max_len = t.intl_max_len.max(prefix.len());
                     }
+                }
+                (Some("X"), Some(prefix), Some(lengths)) => {
+                    let Some(value) = digits_value(prefix).filter(|_| !prefix.starts_with('1')) else {
+                        bad("non-geographic range prefix");
+                        continue;
+                    };
+                    let mut mask = 0u32;
+                    for n in lengths.split(',') {
+                        match n.parse::<u32>() {
+                            Ok(n) if n < 32 => mask |= 1 << n,
+                            _ => bad("non-geographic range length"),
+                        }
+                    }
+                    t.non_geographic.insert(prefix_key(prefix.len(), value), mask);
                 }
                 (Some("N"), Some(npa), Some(kinds)) => {
                     let Some(npa) = digits_value(npa).filter(|v| (200..1000).contains(v)) else {
@@ -254,8 +272,9 @@ impl PhoneTable {
     }
 
     /// The zone set of the longest prefix of `digits` (E.164 without '+')
-    /// among the non-NANP entries.
-    pub(crate) fn intl_zone_set(&self, digits: &[u8]) -> Option<u16> {
+    /// among the non-NANP entries, and whether numbers with
+    /// `national_len` digits under that entry may be non-geographic.
+    pub(crate) fn intl_zone_set(&self, digits: &[u8], national_len: usize) -> Option<(u16, bool)> {
         let mut value = 0u64;
         let mut values = [0u64; 10];
         let max = digits.len().min(self.intl_max_len).min(9);
@@ -263,7 +282,13 @@ impl PhoneTable {
             value = value * 10 + u64::from(d.saturating_sub(b'0'));
             values[i + 1] = value;
         }
-        (1..=max).rev().find_map(|len| self.intl.get(&prefix_key(len, values[len])).copied())
+        (1..=max).rev().find_map(|len| {
+            let key = prefix_key(len, values[len]);
+            let set = *self.intl.get(&key)?;
+            let mask = self.non_geographic.get(&key).copied().unwrap_or(0);
+            let non_geographic = national_len < 32 && mask & (1 << national_len) != 0;
+            Some((set, non_geographic))
+        })
     }
 
     /// The zone set of the country code alone (what libphonenumber answers
@@ -343,9 +368,10 @@ mod tests {
 
     #[test]
     fn malformed_lines_are_reported_not_fatal() {
-        let text = "Z\t0\tEurope/Paris\nZ\t7\tEurope/Rome\nP\t33x\t0\nP\t33\t9\nN\t12\tG\nN\t212\tGG\nQ\nC\t33 abc\n";
+        let text = "Z\t0\tEurope/Paris\nZ\t7\tEurope/Rome\nP\t33x\t0\nP\t33\t9\nN\t12\tG\nN\t212\tGG\nQ\nC\t33 abc\n\
+                    X\t1212\t10\nX\t336\t9,x,40\n";
         let (t, problems) = PhoneTable::parse(text);
-        assert_eq!(problems.len(), 7, "{problems:#?}");
+        assert_eq!(problems.len(), 10, "{problems:#?}");
         assert_eq!(t.sets.len(), 1);
         assert!(t.is_country_code(33));
     }
