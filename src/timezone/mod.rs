@@ -33,7 +33,6 @@ pub use resolve::{RecordHints, RecordZone, coordinates_data_version, resolve_rec
 pub use zip::{ZIP_DATA_VERSION, city_state_zone, zip_zone};
 
 use chrono_tz::Tz;
-use std::collections::HashMap;
 use std::sync::LazyLock;
 
 /// CLDR's Windows → IANA mapping (territory 001 rows), written by
@@ -95,8 +94,8 @@ fn windows_rows() -> impl Iterator<Item = (&'static str, &'static str)> {
     WINDOWS_ZONES.lines().filter(|l| !l.starts_with('#')).filter_map(|l| l.split_once('\t'))
 }
 
-static BY_NAME: LazyLock<HashMap<String, Tz>> = LazyLock::new(|| {
-    let mut m: HashMap<String, Tz> =
+static BY_NAME: LazyLock<foldhash::HashMap<String, Tz>> = LazyLock::new(|| {
+    let mut m: foldhash::HashMap<String, Tz> =
         chrono_tz::TZ_VARIANTS.iter().map(|tz| (tz.name().to_ascii_lowercase(), *tz)).collect();
     for (windows, iana) in windows_rows() {
         // A zone chrono-tz does not know is skipped (a test requires none).

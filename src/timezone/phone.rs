@@ -682,6 +682,21 @@ mod tests {
         assert!(msg.contains('…'));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_text_parses_to_e164_or_an_error_quoting_it(raw in "[-+0-9 ().xX#,;/telTEL:\u{a0}\u{ff10}-\u{ff19}é]{0,24}") {
+            match parse_phone(&raw) {
+                Ok(n) => {
+                    let e = n.e164();
+                    proptest::prop_assert!(e.starts_with('+') && (8..=16).contains(&e.len()), "{e}");
+                    proptest::prop_assert!(e[1..].bytes().all(|b| b.is_ascii_digit()));
+                }
+                Err(PhoneError::Empty) => proptest::prop_assert!(raw.trim().is_empty()),
+                Err(e) => proptest::prop_assert!(e.to_string().contains(raw.trim()), "{e}"),
+            }
+        }
+    }
+
     #[test]
     fn odd_input_never_panics() {
         // Byte-boundary traps for the 'tel:' check and the scanners.
