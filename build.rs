@@ -1,11 +1,24 @@
 //! Embeds the action catalog (`actions/*.toml`) into the library so the
-//! binary works from any directory.
+//! binary works from any directory, and rebuilds when migrations change.
 
 use std::env;
 use std::fs;
 use std::path::PathBuf;
 
 fn main() {
+    // `sqlx::migrate!` embeds the migrations: rebuild when they change.
+    for backend in ["sqlite", "postgres"] {
+        let m = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(backend);
+        println!("cargo:rerun-if-changed={}", m.display());
+        for f in fs::read_dir(&m)
+            .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect::<Vec<_>>())
+            .unwrap_or_default()
+        {
+            println!("cargo:rerun-if-changed={}", f.display());
+        }
+    }
     let dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR")).join("actions");
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut entries: Vec<PathBuf> =

@@ -45,6 +45,7 @@
 pub mod actions;
 pub mod catalog;
 pub mod engine;
+pub mod outbound;
 pub mod script;
 pub mod snippet;
 pub mod store;

@@ -345,6 +345,14 @@ impl Context<'_> {
         self.core.runtime.store().await.map_err(|e| ActionError::failed(e.to_string()))
     }
 
+    /// The store and the id of the run's business unit: every outbound
+    /// read and write is scoped to that unit.
+    pub async fn unit_store(&self) -> Result<(std::sync::Arc<dyn crate::store::Store>, i64), ActionError> {
+        let store = self.store().await?;
+        let unit = self.core.runtime.unit_id().await.map_err(|e| ActionError::failed(e.to_string()))?;
+        Ok((store, unit))
+    }
+
     /// The business unit the run works in.
     pub fn business_unit(&self) -> &str {
         self.core.runtime.business_unit()

@@ -187,6 +187,7 @@ struct Inner {
     business_unit: String,
     db_url: String,
     store: OnceCell<Arc<dyn Store>>,
+    unit_id: OnceCell<i64>,
     spawned: Mutex<Vec<tokio::task::JoinHandle<RunReport>>>,
     counter: AtomicU64,
     fingerprint: String,
@@ -207,6 +208,7 @@ pub struct RuntimeBuilder {
     timezone: chrono_tz::Tz,
     business_unit: String,
     db_url: String,
+    store: Option<Arc<dyn Store>>,
 }
 
 impl Default for RuntimeBuilder {
@@ -219,6 +221,7 @@ impl Default for RuntimeBuilder {
             timezone: chrono_tz::UTC,
             business_unit: "default".into(),
             db_url: "prospero.db".into(),
+            store: None,
         }
     }
 }
@@ -262,6 +265,13 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Use an already open store (shared by several runtimes, or a
+    /// platform's own backend) instead of opening the `db` URL.
+    pub fn store(mut self, store: Arc<dyn Store>) -> RuntimeBuilder {
+        self.store = Some(store);
+        self
+    }
+
     /// Build the runtime.
     pub fn build(self) -> Runtime {
         let actions = self.actions.into_iter().map(|a| ((a.name().to_ascii_uppercase(), a.version()), a)).collect();
@@ -275,7 +285,8 @@ impl RuntimeBuilder {
                 timezone: self.timezone,
                 business_unit: self.business_unit,
                 db_url: self.db_url,
-                store: OnceCell::new(),
+                store: OnceCell::new_with(self.store),
+                unit_id: OnceCell::new(),
                 spawned: Mutex::new(Vec::new()),
                 counter: AtomicU64::new(0),
                 fingerprint,
@@ -481,7 +492,9 @@ impl Runtime {
             serde_json::Value::Object(opts.params.iter().map(|(k, v)| (k.clone(), v.to_report_json())).collect());
         let n = self.inner.counter.fetch_add(1, Ordering::Relaxed) + 1;
         let seed = opts.seed.unwrap_or_else(|| fastrand::u64(..));
-        let id = format!("r{:x}-{n}", fastrand::u32(..));
+        // Lead check-outs are owned by run id, across processes sharing a
+        // store: 64 random bits make a clash between processes negligible.
+        let id = format!("r{:016x}-{n}", fastrand::u64(..));
         let clock = RunClock::new(match opts.now {
             Some(t) => ClockMode::Virtual(t),
             None => ClockMode::Real,
@@ -540,10 +553,16 @@ impl Runtime {
         self.inner.store.get_or_try_init(|| crate::store::open(&self.inner.db_url)).await.cloned()
     }
 
+    /// The store id of the runtime's business unit (created on first use).
+    pub async fn unit_id(&self) -> Result<i64, StoreError> {
+        let store = self.store().await?;
+        self.inner.unit_id.get_or_try_init(|| store.business_unit(&self.inner.business_unit)).await.copied()
+    }
+
     /// Log a finished run in the store.
     pub async fn record(&self, program: &Program, report: &RunReport) -> Result<(), StoreError> {
         let store = self.store().await?;
-        let unit = store.business_unit(&self.inner.business_unit).await?;
+        let unit = self.unit_id().await?;
         let rec = RunRecord {
             run_id: report.run_id.clone(),
             script: report.script.clone(),

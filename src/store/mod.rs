@@ -12,6 +12,9 @@
 mod postgres;
 mod sqlite;
 
+use crate::outbound::model::{
+    Lead, MapEntry, NewLead, ProspectRow, Saved, Search, Skill, Source, SourceMap, StoredProspect, UserField,
+};
 use async_trait::async_trait;
 use std::sync::Arc;
 
@@ -65,9 +68,103 @@ pub struct RunRecord {
     pub finished_at: String,
 }
 
-/// What the runtime needs from storage.
+/// What the outbound actions need from storage: skills, sources, user
+/// fields, source maps, prospects and lead-source records of one business
+/// unit at a time. A dialing platform can implement this over its own
+/// backend. Times are UTC text `YYYY-MM-DDTHH:MM:SSZ` taken from the run's
+/// clock, so replays and virtual clocks see consistent answers.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait OutboundStore: Send + Sync + 'static {
+    /// Create or replace skill `skill.number` of the unit.
+    async fn upsert_skill(&self, unit: i64, skill: &Skill) -> Result<(), StoreError>;
+
+    /// The unit's skill numbered `number`.
+    async fn skill(&self, unit: i64, number: i64) -> Result<Option<Skill>, StoreError>;
+
+    /// All the unit's skills, by number.
+    async fn skills(&self, unit: i64) -> Result<Vec<Skill>, StoreError>;
+
+    /// Create source `name`; `None` when the unit already has a source of
+    /// that name (names compare without regard to case).
+    async fn create_source(&self, unit: i64, name: &str, now: &str) -> Result<Option<Source>, StoreError>;
+
+    /// The unit's source named `name` (any case).
+    async fn source(&self, unit: i64, name: &str) -> Result<Option<Source>, StoreError>;
+
+    /// Create a user field; `false` when one of that name exists.
+    async fn create_user_field(&self, unit: i64, field: &UserField, now: &str) -> Result<bool, StoreError>;
+
+    /// The unit's user fields, in creation order.
+    async fn user_fields(&self, unit: i64) -> Result<Vec<UserField>, StoreError>;
+
+    /// The current (latest) map of a source.
+    async fn source_map(&self, unit: i64, source: i64) -> Result<Option<SourceMap>, StoreError>;
+
+    /// Store a new map version; returns its version number.
+    async fn store_source_map(
+        &self,
+        unit: i64,
+        source: i64,
+        entries: &[MapEntry],
+        now: &str,
+    ) -> Result<i64, StoreError>;
+
+    /// Create or replace prospects of a source, all in one transaction:
+    /// either every row is written or none is. Rows have distinct external
+    /// ids. Returns one [`Saved`] per row, in order.
+    async fn save_prospects(
+        &self,
+        unit: i64,
+        source: i64,
+        skill_no: i64,
+        rows: &[ProspectRow],
+        now: &str,
+    ) -> Result<Vec<Saved>, StoreError>;
+
+    /// Prospects of a source matching `search`, by id.
+    async fn find_prospects(&self, unit: i64, source: i64, search: &Search) -> Result<Vec<StoredProspect>, StoreError>;
+
+    /// Remove prospects by external id in one transaction; `true` for each
+    /// one that existed.
+    async fn remove_prospects(&self, unit: i64, source: i64, external_ids: &[String]) -> Result<Vec<bool>, StoreError>;
+
+    /// How many prospects of a skill can still be dialed: active and not
+    /// expired at `now`.
+    async fn count_dialable(&self, unit: i64, skill_no: i64, now: &str) -> Result<i64, StoreError>;
+
+    /// Put records into a lead source (replacing records with the same key
+    /// and making them available again); returns how many were written.
+    async fn import_leads(&self, unit: i64, lead_source: &str, leads: &[NewLead]) -> Result<u64, StoreError>;
+
+    /// Check out up to `max` available records for run `run_id`, leased
+    /// until `lease_until`. A record is available when it waits, or when
+    /// another run's lease on it has ended. No record is ever handed to two
+    /// runs whose leases overlap.
+    async fn check_out_leads(
+        &self,
+        unit: i64,
+        lead_source: &str,
+        max: i64,
+        run_id: &str,
+        now: &str,
+        lease_until: &str,
+    ) -> Result<Vec<Lead>, StoreError>;
+
+    /// Check records back in with an outcome; only records this run holds
+    /// are accepted (`true`), others are refused (`false`).
+    async fn check_in_leads(
+        &self,
+        unit: i64,
+        run_id: &str,
+        items: &[(i64, String)],
+        now: &str,
+    ) -> Result<Vec<bool>, StoreError>;
+}
+
+/// What the runtime needs from storage: the run log and everything the
+/// outbound actions use.
+#[async_trait]
+pub trait Store: OutboundStore {
     /// `sqlite` or `postgres` (or a host's name).
     fn backend(&self) -> &'static str;
 
@@ -106,6 +203,57 @@ pub fn redact(url: &str) -> String {
         }
         _ => url.to_string(),
     }
+}
+
+/// The current wall-clock time as stored (`YYYY-MM-DDTHH:MM:SSZ`).
+pub fn now_text() -> String {
+    time_text(chrono::Utc::now())
+}
+
+/// A UTC instant as stored: fixed width, so text order is time order.
+pub fn time_text(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// A list of names as a JSON array text.
+pub(crate) fn json_list(items: &[String]) -> String {
+    serde_json::Value::Array(items.iter().map(|s| serde_json::Value::String(s.clone())).collect()).to_string()
+}
+
+/// Read a JSON array of strings (anything else reads as empty).
+pub(crate) fn parse_json_list(text: &str) -> Vec<String> {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Ordered pairs as a JSON object text (member order kept).
+pub(crate) fn json_pairs(pairs: &[(String, String)]) -> String {
+    let mut m = serde_json::Map::new();
+    for (k, v) in pairs {
+        m.insert(k.clone(), serde_json::Value::String(v.clone()));
+    }
+    serde_json::Value::Object(m).to_string()
+}
+
+/// Read a JSON object of strings, keeping member order.
+pub(crate) fn parse_json_pairs(text: &str) -> Vec<(String, String)> {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Object(m)) => {
+            m.into_iter().filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_string()))).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The destination kinds Prospero stores, as static names.
+pub const DESTINATION_KINDS: &[&str] =
+    &["geographic", "mobile", "toll-free", "premium-rate", "non-geographic", "international", "unknown"];
+
+/// The static name of a stored destination kind.
+pub(crate) fn kind_name(kind: &str) -> &'static str {
+    DESTINATION_KINDS.iter().find(|k| **k == kind).copied().unwrap_or("unknown")
 }
 
 #[cfg(test)]

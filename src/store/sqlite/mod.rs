@@ -1,5 +1,7 @@
 //! The SQLite store (embedded default).
 
+mod outbound;
+
 use super::{RunRecord, Store, StoreError};
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

@@ -1,5 +1,7 @@
 //! The PostgreSQL store (several runtime processes sharing units).
 
+mod outbound;
+
 use super::{RunRecord, Store, StoreError, redact};
 use async_trait::async_trait;
 use sqlx::postgres::PgPoolOptions;

@@ -1,0 +1,747 @@
+//! CREATEPROSPECTS v2's record pipeline: map each source record through the
+//! source map, validate it, find its destinations and zones, and give it
+//! exactly one [`ResultCode`].
+//!
+//! [`prepare_batch`] does everything but storage and is pure: the same
+//! records, map and clock always give the same rows and outcomes. The
+//! action stores the rows in one transaction and then asks
+//! [`results_value`] for the `Results` object, in which every input record
+//! appears once, in input order, with its original members untouched.
+//!
+//! Checks run in a fixed order and the first failure names the record's
+//! code: ExternalID (missing, duplicate), field lengths, user-field rules,
+//! field values, phones (missing, invalid), time zone (invalid explicit,
+//! not found), expiration (unreadable, past).
+
+use super::fields::{DataType, SystemField, USER_FIELD_MAX_LEN, system_field};
+use super::model::{DestinationRow, ProspectRow, Saved, SourceMap, UserField};
+use crate::timezone::{
+    NumberZone, PhoneKind, RecordHints, RecordZone, ZoneRule, number_zone, parse_phone, resolve_record,
+};
+use crate::value::{Object, Str, Value};
+use chrono::{DateTime, NaiveDateTime, TimeZone as _, Utc};
+use chrono_tz::Tz;
+use std::collections::HashSet;
+use std::sync::Arc;
+
+/// The outcome of one record. The identifiers are stable: scripts branch on
+/// them and lead sources store them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ResultCode {
+    /// A new prospect.
+    Created,
+    /// A prospect with the same source and ExternalID existed and was replaced.
+    Updated,
+    /// The mapped ExternalID is absent or blank.
+    MissingExternalID,
+    /// The same ExternalID already appeared earlier in this batch.
+    DuplicateExternalID,
+    /// No destination field holds a value.
+    MissingPhoneNumber,
+    /// Destination values are present but none is dialable.
+    InvalidPhoneNumber,
+    /// No time zone could be determined and the record was rejected.
+    TimeZoneNotFound,
+    /// An explicit time zone that is not a known zone.
+    InvalidTimeZone,
+    /// An expiration that cannot be read as a date.
+    InvalidExpirationDate,
+    /// The expiration is already past.
+    Expired,
+    /// A user field marked "value required" is blank and has no default.
+    RequiredFieldMissing,
+    /// A value does not fit its field's type.
+    InvalidFieldValue,
+    /// A value is longer than its field allows.
+    FieldTooLong,
+}
+
+impl ResultCode {
+    /// Every code, in documentation order.
+    pub const ALL: [ResultCode; 13] = [
+        ResultCode::Created,
+        ResultCode::Updated,
+        ResultCode::MissingExternalID,
+        ResultCode::DuplicateExternalID,
+        ResultCode::MissingPhoneNumber,
+        ResultCode::InvalidPhoneNumber,
+        ResultCode::TimeZoneNotFound,
+        ResultCode::InvalidTimeZone,
+        ResultCode::InvalidExpirationDate,
+        ResultCode::Expired,
+        ResultCode::RequiredFieldMissing,
+        ResultCode::InvalidFieldValue,
+        ResultCode::FieldTooLong,
+    ];
+
+    /// The stable identifier.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResultCode::Created => "Created",
+            ResultCode::Updated => "Updated",
+            ResultCode::MissingExternalID => "MissingExternalID",
+            ResultCode::DuplicateExternalID => "DuplicateExternalID",
+            ResultCode::MissingPhoneNumber => "MissingPhoneNumber",
+            ResultCode::InvalidPhoneNumber => "InvalidPhoneNumber",
+            ResultCode::TimeZoneNotFound => "TimeZoneNotFound",
+            ResultCode::InvalidTimeZone => "InvalidTimeZone",
+            ResultCode::InvalidExpirationDate => "InvalidExpirationDate",
+            ResultCode::Expired => "Expired",
+            ResultCode::RequiredFieldMissing => "RequiredFieldMissing",
+            ResultCode::InvalidFieldValue => "InvalidFieldValue",
+            ResultCode::FieldTooLong => "FieldTooLong",
+        }
+    }
+
+    /// The documented meaning.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            ResultCode::Created => "a new prospect was created",
+            ResultCode::Updated => "a prospect with the same source and ExternalID existed and was replaced",
+            ResultCode::MissingExternalID => "the mapped ExternalID is absent or blank",
+            ResultCode::DuplicateExternalID => "the same ExternalID already appeared earlier in this batch",
+            ResultCode::MissingPhoneNumber => "no destination field holds a value",
+            ResultCode::InvalidPhoneNumber => "destination values are present but none is dialable",
+            ResultCode::TimeZoneNotFound => "no time zone could be determined and the record was rejected",
+            ResultCode::InvalidTimeZone => "the explicit time zone is not a known zone",
+            ResultCode::InvalidExpirationDate => "the expiration is present but cannot be read as a date",
+            ResultCode::Expired => "the expiration is already past at load time",
+            ResultCode::RequiredFieldMissing => "a user field marked \"value required\" is blank and has no default",
+            ResultCode::InvalidFieldValue => "a value does not fit its field's type",
+            ResultCode::FieldTooLong => "a value is longer than its field allows",
+        }
+    }
+
+    /// Whether the record was stored.
+    pub fn is_success(self) -> bool {
+        matches!(self, ResultCode::Created | ResultCode::Updated)
+    }
+}
+
+/// Everything a batch is checked against.
+#[derive(Clone, Debug)]
+pub struct BatchSettings<'a> {
+    /// The source's current map.
+    pub map: &'a SourceMap,
+    /// The unit's user fields.
+    pub user_fields: &'a [UserField],
+    /// The skill's destination cap.
+    pub max_destinations: u32,
+    /// `NoTimeZoneReject`: `true` (Yes) = give records without a zone the
+    /// default zone; `false` (No) = reject them.
+    pub use_default_zone: bool,
+    /// The `TimeZone` property.
+    pub default_zone: Option<Tz>,
+    /// `DefaultExpirationDate` (already checked readable).
+    pub default_expiration: Option<&'a str>,
+    /// The run's clock.
+    pub now: DateTime<Utc>,
+    /// The skill's calling windows, reported per destination.
+    pub windows: &'a str,
+}
+
+/// One record's outcome before storage.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RecordOutcome {
+    /// Valid: `row` indexes [`Prepared::rows`].
+    Valid {
+        /// Index into the rows.
+        row: usize,
+        /// Dropped values and other remarks.
+        warnings: Vec<String>,
+    },
+    /// Refused.
+    Failed {
+        /// Why (never Created/Updated).
+        code: ResultCode,
+        /// Details for people.
+        message: String,
+    },
+}
+
+/// A checked batch.
+#[derive(Clone, Debug, Default)]
+pub struct Prepared {
+    /// The rows to store, valid records only, in input order.
+    pub rows: Vec<ProspectRow>,
+    /// One outcome per input record, in input order.
+    pub outcomes: Vec<RecordOutcome>,
+}
+
+/// A batch-level problem: nothing of the batch may be stored.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BatchError(pub String);
+
+/// Read `Data`: an array of records, or an object holding one such array,
+/// or JSON text of either. Each record must be an object.
+pub fn records_of(data: &Value) -> Result<Vec<Value>, BatchError> {
+    let owned;
+    let data = match data {
+        Value::Text(t) if matches!(t.trim().chars().next(), Some('[' | '{')) => {
+            let j: serde_json::Value =
+                serde_json::from_str(t).map_err(|e| BatchError(format!("Data is not valid JSON: {e}")))?;
+            owned = Value::from_json(&j);
+            &owned
+        }
+        other => other,
+    };
+    let list = match data {
+        Value::Array(a) => a.clone(),
+        Value::Object(o) => {
+            let arrays: Vec<&Arc<Vec<Value>>> =
+                o.values().filter_map(|v| if let Value::Array(a) = v { Some(a) } else { None }).collect();
+            match arrays.as_slice() {
+                [one] => (*one).clone(),
+                [] if !o.is_empty() => Arc::new(vec![data.clone()]),
+                _ => {
+                    return Err(BatchError(
+                        "Data must be an array of records, or an object holding exactly one such array".into(),
+                    ));
+                }
+            }
+        }
+        Value::Null => return Err(BatchError("Data is empty".into())),
+        other => return Err(BatchError(format!("Data must be an array of records, not '{}'", other.to_text()))),
+    };
+    for (i, r) in list.iter().enumerate() {
+        if !matches!(r, Value::Object(_)) {
+            return Err(BatchError(format!("Data[{}] is not a record (a dynamic object)", i + 1)));
+        }
+    }
+    Ok(Arc::unwrap_or_clone(list))
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Rule {
+    System(&'static SystemField),
+    User(usize),
+}
+
+#[derive(Debug)]
+struct FieldPlan<'a> {
+    field: &'a str,
+    label: &'a str,
+    rule: Rule,
+    data_type: DataType,
+    destination: bool,
+}
+
+/// The map resolved against the unit's fields once per batch.
+struct Plan<'a> {
+    fields: Vec<FieldPlan<'a>>,
+    external_id: Option<usize>,
+    first: Option<usize>,
+    last: Option<usize>,
+    tz: Option<usize>,
+    lat: Option<usize>,
+    lng: Option<usize>,
+    zip: Option<usize>,
+    city: Option<usize>,
+    state: Option<usize>,
+    expiration: Option<usize>,
+}
+
+impl<'a> Plan<'a> {
+    fn new(s: &BatchSettings<'a>) -> Plan<'a> {
+        let mut fields = Vec::with_capacity(s.map.entries.len());
+        for e in &s.map.entries {
+            let (rule, data_type) = match system_field(&e.field) {
+                Some(f) => (Rule::System(f), f.data_type),
+                None => match s.user_fields.iter().position(|u| u.name.eq_ignore_ascii_case(&e.field)) {
+                    Some(i) => (Rule::User(i), s.user_fields[i].data_type),
+                    // A user field deleted after the map was made: carry
+                    // its value as text.
+                    None => (Rule::User(usize::MAX), DataType::Text),
+                },
+            };
+            fields.push(FieldPlan {
+                field: &e.field,
+                label: &e.label,
+                rule,
+                data_type,
+                destination: data_type == DataType::Phone,
+            });
+        }
+        let find = |name: &str| fields.iter().position(|f| f.field.eq_ignore_ascii_case(name));
+        Plan {
+            external_id: find("ExternalID"),
+            first: find("FirstName"),
+            last: find("LastName"),
+            tz: find("TimeZone"),
+            lat: find("Latitude"),
+            lng: find("Longitude"),
+            zip: find("Zip"),
+            city: find("City"),
+            state: find("State"),
+            expiration: find("ExpirationDate"),
+            fields,
+        }
+    }
+}
+
+/// A record member by label: exact first, then without regard to case.
+fn member<'r>(rec: &'r Object, label: &str) -> Option<&'r Value> {
+    rec.get(label).or_else(|| rec.iter().find(|(k, _)| k.eq_ignore_ascii_case(label)).map(|(_, v)| v))
+}
+
+fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn kind_name(k: PhoneKind) -> &'static str {
+    match k {
+        PhoneKind::Geographic => "geographic",
+        PhoneKind::TollFree => "toll-free",
+        PhoneKind::PremiumRate => "premium-rate",
+        PhoneKind::NonGeographic => "non-geographic",
+        PhoneKind::International => "international",
+        #[allow(unreachable_patterns)]
+        _ => "unknown",
+    }
+}
+
+/// The instant an expiration text means for a record in zone `tz`: a value
+/// with an offset is absolute; a wall-clock value is local to the record;
+/// a bare date lasts until the end of that local day.
+pub fn expiration_instant(text: &str, tz: Tz) -> Option<DateTime<Utc>> {
+    let t = text.trim();
+    if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
+        return Some(dt.with_timezone(&Utc));
+    }
+    let local: NaiveDateTime = if super::fields::is_date_only(t) {
+        crate::snippet::dates::parse_datetime(t)?.date().and_hms_opt(23, 59, 59)?
+    } else {
+        crate::snippet::dates::parse_datetime(t)?
+    };
+    // A wall time skipped by a DST jump reads as the instant just after it;
+    // a repeated one as the later of the two (the record lives longer).
+    match tz.from_local_datetime(&local) {
+        chrono::LocalResult::Single(d) => Some(d.with_timezone(&Utc)),
+        chrono::LocalResult::Ambiguous(_, late) => Some(late.with_timezone(&Utc)),
+        chrono::LocalResult::None => {
+            tz.from_local_datetime(&(local + chrono::Duration::hours(1))).earliest().map(|d| d.with_timezone(&Utc))
+        }
+    }
+}
+
+struct Fail(ResultCode, String);
+
+/// Check a batch. Fails as a whole only when the batch itself is unusable.
+pub fn prepare_batch(s: &BatchSettings<'_>, records: &[Value]) -> Prepared {
+    let plan = Plan::new(s);
+    let mut seen: HashSet<Str> = HashSet::with_capacity(records.len());
+    let mut out = Prepared { rows: Vec::with_capacity(records.len()), outcomes: Vec::with_capacity(records.len()) };
+    let mut texts: Vec<Option<String>> = Vec::with_capacity(plan.fields.len());
+    for rec in records {
+        let Value::Object(obj) = rec else {
+            out.outcomes.push(RecordOutcome::Failed {
+                code: ResultCode::MissingExternalID,
+                message: "the record is not a dynamic object".into(),
+            });
+            continue;
+        };
+        // ExternalID first: duplicates are judged on it alone, whatever
+        // else is wrong with the earlier record.
+        let ext = plan
+            .external_id
+            .and_then(|i| member(obj, plan.fields[i].label))
+            .map(|v| v.to_text())
+            .filter(|t| !t.trim().is_empty());
+        let Some(ext) = ext else {
+            out.outcomes.push(RecordOutcome::Failed {
+                code: ResultCode::MissingExternalID,
+                message: match plan.external_id {
+                    Some(i) => format!("'{}' (ExternalID) is blank or absent", plan.fields[i].label),
+                    None => "the source map does not map ExternalID".into(),
+                },
+            });
+            continue;
+        };
+        let trimmed = ext.trim();
+        let key: Str = if trimmed.len() == ext.len() { ext.clone() } else { Str::from(trimmed) };
+        let ext_key = key.to_string();
+        let first_time = seen.insert(key);
+        if !first_time {
+            out.outcomes.push(RecordOutcome::Failed {
+                code: ResultCode::DuplicateExternalID,
+                message: format!("ExternalID '{ext_key}' already appeared earlier in this batch"),
+            });
+            continue;
+        }
+        match prepare_record(s, &plan, obj, ext_key, &mut texts) {
+            Ok((row, warnings)) => {
+                out.outcomes.push(RecordOutcome::Valid { row: out.rows.len(), warnings });
+                out.rows.push(row);
+            }
+            Err(Fail(code, message)) => out.outcomes.push(RecordOutcome::Failed { code, message }),
+        }
+    }
+    out
+}
+
+fn prepare_record(
+    s: &BatchSettings<'_>,
+    plan: &Plan<'_>,
+    obj: &Object,
+    external_id: String,
+    texts: &mut Vec<Option<String>>,
+) -> Result<(ProspectRow, Vec<String>), Fail> {
+    texts.clear();
+    // Read, trim, default, measure and normalize every mapped field.
+    for f in &plan.fields {
+        let raw = match member(obj, f.label) {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(_) | Value::Array(_)) => {
+                return Err(Fail(
+                    ResultCode::InvalidFieldValue,
+                    format!("'{}' ({}) holds an object, not a value", f.label, f.field),
+                ));
+            }
+            Some(v) => {
+                let t = v.to_text();
+                let t = t.trim();
+                if t.is_empty() { None } else { Some(t.to_string()) }
+            }
+        };
+        let user = match f.rule {
+            Rule::User(i) => s.user_fields.get(i),
+            Rule::System(_) => None,
+        };
+        let raw = match (raw, user) {
+            (None, Some(u)) => match &u.default_value {
+                Some(d) if !d.trim().is_empty() => Some(d.clone()),
+                _ if u.value_required => {
+                    return Err(Fail(
+                        ResultCode::RequiredFieldMissing,
+                        format!("'{}' ({}) requires a value and has no default", f.label, f.field),
+                    ));
+                }
+                _ => None,
+            },
+            (r, _) => r,
+        };
+        let Some(raw) = raw else {
+            texts.push(None);
+            continue;
+        };
+        let max = match f.rule {
+            Rule::System(sf) => sf.max_len,
+            Rule::User(_) => USER_FIELD_MAX_LEN,
+        };
+        if raw.len() > max && raw.chars().count() > max {
+            return Err(Fail(
+                ResultCode::FieldTooLong,
+                format!(
+                    "'{}' ({}) has {} characters; the field takes at most {max}",
+                    f.label,
+                    f.field,
+                    raw.chars().count()
+                ),
+            ));
+        }
+        let value = match f.data_type {
+            DataType::Text | DataType::Phone => raw,
+            dt => match dt.normalize(&raw) {
+                Some(v) => v,
+                None => {
+                    return Err(Fail(
+                        ResultCode::InvalidFieldValue,
+                        format!("'{}' ({}) = '{raw}' is not a valid {}", f.label, f.field, dt.name()),
+                    ));
+                }
+            },
+        };
+        texts.push(Some(value));
+    }
+    let text = |i: Option<usize>| i.and_then(|i| texts[i].as_deref());
+
+    // Destinations, in map order.
+    let mut warnings = Vec::new();
+    let mut dests: Vec<(usize, crate::timezone::PhoneNumber)> = Vec::new();
+    let mut bad: Vec<String> = Vec::new();
+    let mut any = false;
+    for (i, f) in plan.fields.iter().enumerate() {
+        if !f.destination {
+            continue;
+        }
+        let Some(raw) = texts[i].as_deref() else { continue };
+        any = true;
+        match parse_phone(raw) {
+            Ok(p) => {
+                if dests.iter().any(|(_, q)| q.e164() == p.e164()) {
+                    warnings.push(format!("{} '{raw}' repeats an earlier number and was skipped", f.field));
+                } else if dests.len() >= s.max_destinations as usize {
+                    warnings.push(format!(
+                        "{} '{raw}' was dropped: the skill keeps at most {} destinations",
+                        f.field, s.max_destinations
+                    ));
+                } else {
+                    dests.push((i, p));
+                }
+            }
+            Err(e) => bad.push(format!("{}: {e}", f.field)),
+        }
+    }
+    if !any {
+        return Err(Fail(ResultCode::MissingPhoneNumber, "no destination field holds a value".into()));
+    }
+    if dests.is_empty() {
+        return Err(Fail(ResultCode::InvalidPhoneNumber, bad.join("; ")));
+    }
+    for b in bad {
+        warnings.push(format!("dropped {b}"));
+    }
+
+    // The record's zone.
+    let hints = RecordHints {
+        time_zone: text(plan.tz),
+        latitude: text(plan.lat),
+        longitude: text(plan.lng),
+        zip: text(plan.zip),
+        city: text(plan.city),
+        state: text(plan.state),
+        primary_phone: dests.first().map(|(_, p)| p),
+    };
+    let (tz, tz_source): (Tz, &str) = match resolve_record(&hints) {
+        RecordZone::Found { tz, rule } => (tz, rule.as_str()),
+        RecordZone::InvalidExplicit => {
+            return Err(Fail(
+                ResultCode::InvalidTimeZone,
+                format!("'{}' is not a known time zone", text(plan.tz).unwrap_or_default()),
+            ));
+        }
+        RecordZone::NotFound => match (s.use_default_zone, s.default_zone) {
+            (true, Some(tz)) => (tz, ZoneRule::Default.as_str()),
+            (true, None) => {
+                return Err(Fail(
+                    ResultCode::TimeZoneNotFound,
+                    "no time zone could be determined and the TimeZone property is empty".into(),
+                ));
+            }
+            (false, _) => {
+                return Err(Fail(
+                    ResultCode::TimeZoneNotFound,
+                    "no time zone could be determined (no explicit zone, ZIP, city and state, or area code) \
+                     and NoTimeZoneReject is No"
+                        .into(),
+                ));
+            }
+        },
+    };
+
+    // Expiration.
+    let expires_at = match text(plan.expiration).or(s.default_expiration) {
+        None => None,
+        Some(e) => match expiration_instant(e, tz) {
+            None => {
+                return Err(Fail(ResultCode::InvalidExpirationDate, format!("'{e}' cannot be read as a date")));
+            }
+            Some(t) if t <= s.now => {
+                return Err(Fail(
+                    ResultCode::Expired,
+                    format!("expired at {} (now {})", crate::store::time_text(t), crate::store::time_text(s.now)),
+                ));
+            }
+            Some(t) => Some(crate::store::time_text(t)),
+        },
+    };
+
+    // Stored fields: every mapped value, normalized, as a JSON object.
+    let mut fields = String::with_capacity(64 + plan.fields.len() * 24);
+    fields.push('{');
+    let mut first = true;
+    for (f, v) in plan.fields.iter().zip(texts.iter()) {
+        let Some(v) = v else { continue };
+        if !first {
+            fields.push(',');
+        }
+        first = false;
+        push_json_str(&mut fields, f.field);
+        fields.push(':');
+        push_json_str(&mut fields, v);
+    }
+    fields.push('}');
+
+    let destinations = dests
+        .into_iter()
+        .map(|(i, p)| {
+            let f = &plan.fields[i];
+            let (dtz, dsrc) = match number_zone(&p) {
+                NumberZone::Zone { tz, rule } => (tz, rule.as_str()),
+                _ => (tz, tz_source),
+            };
+            DestinationRow {
+                field: f.field.to_string(),
+                kind: kind_name(p.kind()),
+                e164: p.e164().to_string(),
+                raw: texts[i].clone().unwrap_or_default(),
+                time_zone: Some(dtz.name().to_string()),
+                tz_source: dsrc.to_string(),
+                call_window: Some(s.windows.to_string()),
+                companions: companions(s, plan, texts, f),
+            }
+        })
+        .collect();
+
+    Ok((
+        ProspectRow {
+            external_id,
+            first_name: text(plan.first).map(str::to_string),
+            last_name: text(plan.last).map(str::to_string),
+            fields,
+            expires_at,
+            time_zone: tz.name().to_string(),
+            tz_source: tz_source.to_string(),
+            destinations,
+        },
+        warnings,
+    ))
+}
+
+/// The companion values of a destination: CallerID and Compliance for the
+/// system phone fields, the associated user fields for a phone user field.
+fn companions(s: &BatchSettings<'_>, plan: &Plan<'_>, texts: &[Option<String>], f: &FieldPlan<'_>) -> Option<String> {
+    let value_of = |field: &str| {
+        plan.fields.iter().position(|p| p.field.eq_ignore_ascii_case(field)).and_then(|i| texts[i].as_deref())
+    };
+    let mut pairs: Vec<(&str, &str)> = Vec::new();
+    match f.rule {
+        Rule::System(_) => {
+            for role in ["CallerID", "Compliance"] {
+                if let Some(v) = value_of(role) {
+                    pairs.push((role, v));
+                }
+            }
+        }
+        Rule::User(i) => {
+            if let Some(u) = s.user_fields.get(i) {
+                for (role, field) in &u.associations {
+                    if let Some(v) = value_of(field) {
+                        pairs.push((role, v));
+                    }
+                }
+            }
+        }
+    }
+    if pairs.is_empty() {
+        return None;
+    }
+    let mut out = String::from("{");
+    for (n, (k, v)) in pairs.iter().enumerate() {
+        if n > 0 {
+            out.push(',');
+        }
+        push_json_str(&mut out, k);
+        out.push(':');
+        push_json_str(&mut out, v);
+    }
+    out.push('}');
+    Some(out)
+}
+
+/// Added members that would overwrite a member of the original record are
+/// written with this prefix instead, so original fields stay untouched.
+pub const COLLISION_PREFIX: &str = "Prospero";
+
+fn add(o: &mut Object, name: &str, v: Value) {
+    if o.contains_key(name) {
+        o.insert(format!("{COLLISION_PREFIX}{name}"), v);
+    } else {
+        o.insert(name.to_string(), v);
+    }
+}
+
+/// Counts of a batch (the `Summary` member).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Records received.
+    pub received: usize,
+    /// New prospects.
+    pub created: usize,
+    /// Replaced prospects.
+    pub updated: usize,
+    /// Refused records.
+    pub failed: usize,
+}
+
+/// Build `Results`: `SuccessfulRecords`, `FailedRecords` and `Summary`.
+/// `saved` holds one entry per row of `prepared`.
+pub fn results_value(records: &[Value], prepared: &Prepared, saved: &[Saved]) -> (Value, Summary) {
+    let mut ok = Vec::with_capacity(prepared.rows.len());
+    let mut failed = Vec::with_capacity(records.len() - prepared.rows.len().min(records.len()));
+    let mut sum = Summary { received: records.len(), ..Summary::default() };
+    for (rec, outcome) in records.iter().zip(&prepared.outcomes) {
+        let mut o: Object = match rec {
+            Value::Object(o) => Object::clone(o),
+            _ => Object::new(),
+        };
+        match outcome {
+            RecordOutcome::Valid { row, warnings } => {
+                let r = &prepared.rows[*row];
+                let s = saved.get(*row).copied().unwrap_or(Saved { id: 0, created: true });
+                let code = if s.created { ResultCode::Created } else { ResultCode::Updated };
+                if s.created {
+                    sum.created += 1;
+                } else {
+                    sum.updated += 1;
+                }
+                add(&mut o, "ResultCode", Value::text(code.as_str()));
+                add(&mut o, "ProspectID", Value::Number(s.id as f64));
+                add(&mut o, "TimeZone", Value::text(r.time_zone.as_str()));
+                add(&mut o, "TimeZoneSource", Value::text(r.tz_source.as_str()));
+                let dests: Vec<Value> = r
+                    .destinations
+                    .iter()
+                    .map(|d| {
+                        let mut m = Object::with_capacity(5);
+                        m.insert("Field".into(), Value::text(d.field.as_str()));
+                        m.insert("PhoneNumber".into(), Value::text(d.e164.as_str()));
+                        m.insert("TimeZone".into(), d.time_zone.as_deref().map(Value::text).unwrap_or_default());
+                        m.insert("TimeZoneSource".into(), Value::text(d.tz_source.as_str()));
+                        m.insert(
+                            "CallableWindow".into(),
+                            d.call_window.as_deref().map(Value::text).unwrap_or_default(),
+                        );
+                        Value::Object(Arc::new(m))
+                    })
+                    .collect();
+                add(&mut o, "Destinations", Value::Array(Arc::new(dests)));
+                add(
+                    &mut o,
+                    "Warnings",
+                    Value::Array(Arc::new(warnings.iter().map(|w| Value::text(w.as_str())).collect())),
+                );
+                ok.push(Value::Object(Arc::new(o)));
+            }
+            RecordOutcome::Failed { code, message } => {
+                sum.failed += 1;
+                add(&mut o, "ResultCode", Value::text(code.as_str()));
+                add(&mut o, "ResultMessage", Value::text(message.as_str()));
+                failed.push(Value::Object(Arc::new(o)));
+            }
+        }
+    }
+    let mut summary = Object::new();
+    summary.insert("Received".into(), Value::Number(sum.received as f64));
+    summary.insert("Created".into(), Value::Number(sum.created as f64));
+    summary.insert("Updated".into(), Value::Number(sum.updated as f64));
+    summary.insert("Failed".into(), Value::Number(sum.failed as f64));
+    let mut root = Object::new();
+    root.insert("SuccessfulRecords".into(), Value::Array(Arc::new(ok)));
+    root.insert("FailedRecords".into(), Value::Array(Arc::new(failed)));
+    root.insert("Summary".into(), Value::Object(Arc::new(summary)));
+    (Value::Object(Arc::new(root)), sum)
+}

@@ -1,0 +1,537 @@
+//! The outbound tables on SQLite.
+//!
+//! SQLite has one writer at a time, so every write transaction starts with
+//! `BEGIN IMMEDIATE`: it takes the write lock before reading, which makes a
+//! read-then-write batch (which prospects exist already? then write) atomic
+//! and free of lock-upgrade deadlocks. Holding that lock also lets a batch
+//! number its new prospects itself, so destinations are written without a
+//! round trip per prospect. Lists of keys travel as one JSON array bound to
+//! `json_each`, which keeps statements few and their text fixed.
+
+use super::SqliteStore;
+use crate::outbound::fields::DataType;
+use crate::outbound::model::{
+    DestinationRow, Lead, MapEntry, NewLead, ProspectRow, Saved, Search, Skill, Source, SourceMap, StoredProspect,
+    UserField,
+};
+use crate::store::{OutboundStore, StoreError, json_list, json_pairs, parse_json_list, parse_json_pairs};
+use async_trait::async_trait;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, Sqlite, Transaction};
+use std::collections::HashMap;
+
+/// Rows per multi-row INSERT: well under SQLite's 32,766 bound parameters,
+/// and a fixed size so the prepared statement is reused.
+const PROSPECT_CHUNK: usize = 200;
+const DESTINATION_CHUNK: usize = 300;
+
+const PROSPECT_COLS: usize = 13;
+const DESTINATION_COLS: usize = 11;
+
+fn values_sql(rows: usize, cols: usize) -> String {
+    let mut s = String::with_capacity(rows * cols * 6);
+    let mut n = 1;
+    for r in 0..rows {
+        if r > 0 {
+            s.push(',');
+        }
+        s.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                s.push(',');
+            }
+            s.push('?');
+            s.push_str(&n.to_string());
+            n += 1;
+        }
+        s.push(')');
+    }
+    s
+}
+
+fn prospect_insert_sql(rows: usize) -> String {
+    format!(
+        "INSERT INTO prospects (id, unit_id, source_id, external_id, skill_no, first_name, last_name, fields,
+             expires_at, time_zone, tz_source, created_at, updated_at) VALUES {}
+         ON CONFLICT (id) DO UPDATE SET skill_no = excluded.skill_no, first_name = excluded.first_name,
+             last_name = excluded.last_name, fields = excluded.fields, expires_at = excluded.expires_at,
+             time_zone = excluded.time_zone, tz_source = excluded.tz_source, status = 'active',
+             updated_at = excluded.updated_at",
+        values_sql(rows, PROSPECT_COLS)
+    )
+}
+
+fn destination_insert_sql(rows: usize) -> String {
+    format!(
+        "INSERT INTO destinations (prospect_id, ordinal, unit_id, field, e164, raw, kind, time_zone, tz_source,
+             call_window, companions) VALUES {}",
+        values_sql(rows, DESTINATION_COLS)
+    )
+}
+
+pub(super) fn skill_from_row(r: &SqliteRow) -> Result<Skill, StoreError> {
+    Ok(Skill {
+        number: r.try_get("skill_no")?,
+        name: r.try_get("name")?,
+        channel: r.try_get("channel")?,
+        max_destinations: r.try_get::<i64, _>("max_destinations")?.clamp(0, u32::MAX as i64) as u32,
+        threshold: r.try_get("threshold")?,
+        allowed_zones: parse_json_list(&r.try_get::<String, _>("allowed_zones")?),
+        windows: r.try_get("windows")?,
+        filter_fields: parse_json_list(&r.try_get::<String, _>("filter_fields")?),
+    })
+}
+
+fn user_field_from_row(r: &SqliteRow) -> Result<UserField, StoreError> {
+    let dt: String = r.try_get("data_type")?;
+    Ok(UserField {
+        name: r.try_get("name")?,
+        data_type: DataType::parse(&dt).ok_or_else(|| StoreError::Query(format!("unknown data type '{dt}'")))?,
+        default_value: r.try_get("default_value")?,
+        value_required: r.try_get::<i64, _>("value_required")? != 0,
+        associations: parse_json_pairs(&r.try_get::<String, _>("associations")?),
+    })
+}
+
+fn destination_from_row(r: &SqliteRow) -> Result<(i64, DestinationRow), StoreError> {
+    Ok((
+        r.try_get("prospect_id")?,
+        DestinationRow {
+            field: r.try_get("field")?,
+            e164: r.try_get("e164")?,
+            raw: r.try_get("raw")?,
+            kind: crate::store::kind_name(&r.try_get::<String, _>("kind")?),
+            time_zone: r.try_get("time_zone")?,
+            tz_source: r.try_get("tz_source")?,
+            call_window: r.try_get("call_window")?,
+            companions: r.try_get("companions")?,
+        },
+    ))
+}
+
+impl SqliteStore {
+    async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+async fn insert_destinations(
+    tx: &mut Transaction<'static, Sqlite>,
+    unit: i64,
+    rows: &[(i64, i64, &DestinationRow)],
+) -> Result<(), StoreError> {
+    let full = destination_insert_sql(DESTINATION_CHUNK);
+    for chunk in rows.chunks(DESTINATION_CHUNK) {
+        let sql = if chunk.len() == DESTINATION_CHUNK { full.clone() } else { destination_insert_sql(chunk.len()) };
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (pid, ordinal, d) in chunk {
+            q = q
+                .bind(*pid)
+                .bind(*ordinal)
+                .bind(unit)
+                .bind(d.field.as_str())
+                .bind(d.e164.as_str())
+                .bind(d.raw.as_str())
+                .bind(d.kind)
+                .bind(d.time_zone.as_deref())
+                .bind(d.tz_source.as_str())
+                .bind(d.call_window.as_deref())
+                .bind(d.companions.as_deref());
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl OutboundStore for SqliteStore {
+    async fn upsert_skill(&self, unit: i64, s: &Skill) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO outbound_skills (unit_id, skill_no, name, channel, max_destinations, threshold, allowed_zones,
+                 windows, filter_fields, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT (unit_id, skill_no) DO UPDATE SET name = excluded.name, channel = excluded.channel,
+                 max_destinations = excluded.max_destinations, threshold = excluded.threshold,
+                 allowed_zones = excluded.allowed_zones, windows = excluded.windows,
+                 filter_fields = excluded.filter_fields",
+        )
+        .bind(unit)
+        .bind(s.number)
+        .bind(&s.name)
+        .bind(&s.channel)
+        .bind(s.max_destinations as i64)
+        .bind(s.threshold)
+        .bind(json_list(&s.allowed_zones))
+        .bind(&s.windows)
+        .bind(json_list(&s.filter_fields))
+        .bind(crate::store::now_text())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn skill(&self, unit: i64, number: i64) -> Result<Option<Skill>, StoreError> {
+        let row = sqlx::query("SELECT * FROM outbound_skills WHERE unit_id = ?1 AND skill_no = ?2")
+            .bind(unit)
+            .bind(number)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(skill_from_row).transpose()
+    }
+
+    async fn skills(&self, unit: i64) -> Result<Vec<Skill>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM outbound_skills WHERE unit_id = ?1 ORDER BY skill_no")
+            .bind(unit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(skill_from_row).collect()
+    }
+
+    async fn create_source(&self, unit: i64, name: &str, now: &str) -> Result<Option<Source>, StoreError> {
+        let row = sqlx::query(
+            "INSERT INTO sources (unit_id, name, name_key, created_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (unit_id, name_key) DO NOTHING RETURNING id",
+        )
+        .bind(unit)
+        .bind(name)
+        .bind(name.to_lowercase())
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(match row {
+            Some(r) => Some(Source { id: r.try_get(0)?, name: name.to_string() }),
+            None => None,
+        })
+    }
+
+    async fn source(&self, unit: i64, name: &str) -> Result<Option<Source>, StoreError> {
+        let row = sqlx::query("SELECT id, name FROM sources WHERE unit_id = ?1 AND name_key = ?2")
+            .bind(unit)
+            .bind(name.to_lowercase())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(r) => Some(Source { id: r.try_get(0)?, name: r.try_get(1)? }),
+            None => None,
+        })
+    }
+
+    async fn create_user_field(&self, unit: i64, f: &UserField, now: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO user_fields (unit_id, name, name_key, data_type, default_value, value_required, associations,
+                 created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (unit_id, name_key) DO NOTHING",
+        )
+        .bind(unit)
+        .bind(&f.name)
+        .bind(f.name.to_lowercase())
+        .bind(f.data_type.name())
+        .bind(f.default_value.as_deref())
+        .bind(f.value_required as i64)
+        .bind(json_pairs(&f.associations))
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn user_fields(&self, unit: i64) -> Result<Vec<UserField>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM user_fields WHERE unit_id = ?1 ORDER BY id")
+            .bind(unit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(user_field_from_row).collect()
+    }
+
+    async fn source_map(&self, unit: i64, source: i64) -> Result<Option<SourceMap>, StoreError> {
+        let row = sqlx::query(
+            "SELECT version, mapping FROM source_maps WHERE unit_id = ?1 AND source_id = ?2 ORDER BY version DESC LIMIT 1",
+        )
+        .bind(unit)
+        .bind(source)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(match row {
+            Some(r) => Some(SourceMap {
+                version: r.try_get(0)?,
+                entries: parse_json_pairs(&r.try_get::<String, _>(1)?)
+                    .into_iter()
+                    .map(|(field, label)| MapEntry { field, label })
+                    .collect(),
+            }),
+            None => None,
+        })
+    }
+
+    async fn store_source_map(
+        &self,
+        unit: i64,
+        source: i64,
+        entries: &[MapEntry],
+        now: &str,
+    ) -> Result<i64, StoreError> {
+        let pairs: Vec<(String, String)> = entries.iter().map(|e| (e.field.clone(), e.label.clone())).collect();
+        let mut tx = self.write_tx().await?;
+        let row = sqlx::query(
+            "INSERT INTO source_maps (unit_id, source_id, version, mapping, created_at)
+             SELECT ?1, ?2, COALESCE(MAX(version), 0) + 1, ?3, ?4 FROM source_maps WHERE source_id = ?2
+             RETURNING version",
+        )
+        .bind(unit)
+        .bind(source)
+        .bind(json_pairs(&pairs))
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(row.try_get(0)?)
+    }
+
+    async fn save_prospects(
+        &self,
+        unit: i64,
+        source: i64,
+        skill_no: i64,
+        rows: &[ProspectRow],
+        now: &str,
+    ) -> Result<Vec<Saved>, StoreError> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.write_tx().await?;
+        let ids_json = serde_json::to_string(&rows.iter().map(|r| r.external_id.as_str()).collect::<Vec<_>>())
+            .map_err(|e| StoreError::Query(e.to_string()))?;
+        let existing: HashMap<String, i64> = sqlx::query(
+            "SELECT p.external_id, p.id FROM prospects p JOIN json_each(?2) j
+             ON p.source_id = ?1 AND p.external_id = j.value",
+        )
+        .bind(source)
+        .bind(&ids_json)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get::<String, _>(0)?, r.try_get::<i64, _>(1)?)))
+        .collect::<Result<_, StoreError>>()?;
+        // The write lock is ours until commit: new ids can be handed out
+        // here without racing another writer.
+        let mut next: i64 =
+            sqlx::query("SELECT COALESCE(MAX(id), 0) FROM prospects").fetch_one(&mut *tx).await?.try_get(0)?;
+        let mut saved = Vec::with_capacity(rows.len());
+        for r in rows {
+            match existing.get(&r.external_id) {
+                Some(id) => saved.push(Saved { id: *id, created: false }),
+                None => {
+                    next += 1;
+                    saved.push(Saved { id: next, created: true });
+                }
+            }
+        }
+        let replaced: Vec<i64> = saved.iter().filter(|s| !s.created).map(|s| s.id).collect();
+        if !replaced.is_empty() {
+            sqlx::query("DELETE FROM destinations WHERE prospect_id IN (SELECT value FROM json_each(?1))")
+                .bind(serde_json::to_string(&replaced).map_err(|e| StoreError::Query(e.to_string()))?)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let full = prospect_insert_sql(PROSPECT_CHUNK);
+        for (chunk, ids) in rows.chunks(PROSPECT_CHUNK).zip(saved.chunks(PROSPECT_CHUNK)) {
+            let sql = if chunk.len() == PROSPECT_CHUNK { full.clone() } else { prospect_insert_sql(chunk.len()) };
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (r, s) in chunk.iter().zip(ids) {
+                q = q
+                    .bind(s.id)
+                    .bind(unit)
+                    .bind(source)
+                    .bind(r.external_id.as_str())
+                    .bind(skill_no)
+                    .bind(r.first_name.as_deref())
+                    .bind(r.last_name.as_deref())
+                    .bind(r.fields.as_str())
+                    .bind(r.expires_at.as_deref())
+                    .bind(r.time_zone.as_str())
+                    .bind(r.tz_source.as_str())
+                    .bind(now)
+                    .bind(now);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        let dests: Vec<(i64, i64, &DestinationRow)> = rows
+            .iter()
+            .zip(&saved)
+            .flat_map(|(r, s)| r.destinations.iter().enumerate().map(move |(i, d)| (s.id, i as i64 + 1, d)))
+            .collect();
+        insert_destinations(&mut tx, unit, &dests).await?;
+        tx.commit().await?;
+        Ok(saved)
+    }
+
+    async fn find_prospects(&self, unit: i64, source: i64, search: &Search) -> Result<Vec<StoredProspect>, StoreError> {
+        let mut sql = String::from(
+            "SELECT id, external_id, skill_no, fields, expires_at, time_zone, tz_source, status FROM prospects p
+             WHERE p.unit_id = ?1 AND p.source_id = ?2",
+        );
+        if search.external_id.is_some() {
+            sql.push_str(" AND p.external_id = ?3");
+        }
+        if search.phone_e164.is_some() {
+            sql.push_str(" AND EXISTS (SELECT 1 FROM destinations d WHERE d.prospect_id = p.id AND d.e164 = ?4)");
+        }
+        if search.name.is_some() {
+            sql.push_str(" AND lower(p.first_name) = lower(?5) AND lower(p.last_name) = lower(?6)");
+        }
+        sql.push_str(" ORDER BY p.id");
+        let (first, last) = search.name.clone().unzip();
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(unit)
+            .bind(source)
+            .bind(search.external_id.as_deref())
+            .bind(search.phone_e164.as_deref())
+            .bind(first)
+            .bind(last)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push(StoredProspect {
+                id: r.try_get(0)?,
+                external_id: r.try_get(1)?,
+                skill_no: r.try_get(2)?,
+                fields: r.try_get(3)?,
+                expires_at: r.try_get(4)?,
+                time_zone: r.try_get(5)?,
+                tz_source: r.try_get(6)?,
+                status: r.try_get(7)?,
+                destinations: Vec::new(),
+            });
+        }
+        if out.is_empty() {
+            return Ok(out);
+        }
+        let ids: Vec<i64> = out.iter().map(|p| p.id).collect();
+        let dests = sqlx::query(
+            "SELECT * FROM destinations WHERE prospect_id IN (SELECT value FROM json_each(?1))
+             ORDER BY prospect_id, ordinal",
+        )
+        .bind(serde_json::to_string(&ids).map_err(|e| StoreError::Query(e.to_string()))?)
+        .fetch_all(&self.pool)
+        .await?;
+        let index: HashMap<i64, usize> = out.iter().enumerate().map(|(i, p)| (p.id, i)).collect();
+        for r in &dests {
+            let (pid, d) = destination_from_row(r)?;
+            if let Some(&i) = index.get(&pid) {
+                out[i].destinations.push(d);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn remove_prospects(&self, unit: i64, source: i64, external_ids: &[String]) -> Result<Vec<bool>, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let mut out = Vec::with_capacity(external_ids.len());
+        for id in external_ids {
+            let done = sqlx::query("DELETE FROM prospects WHERE unit_id = ?1 AND source_id = ?2 AND external_id = ?3")
+                .bind(unit)
+                .bind(source)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            out.push(done.rows_affected() > 0);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn count_dialable(&self, unit: i64, skill_no: i64, now: &str) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) FROM prospects WHERE unit_id = ?1 AND skill_no = ?2 AND status = 'active'
+             AND (expires_at IS NULL OR expires_at > ?3)",
+        )
+        .bind(unit)
+        .bind(skill_no)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    async fn import_leads(&self, unit: i64, lead_source: &str, leads: &[NewLead]) -> Result<u64, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let mut n = 0;
+        for l in leads {
+            n += sqlx::query(
+                "INSERT INTO lead_records (unit_id, lead_source, record_key, fields) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (unit_id, lead_source, record_key) DO UPDATE SET fields = excluded.fields,
+                     status = 'waiting', checked_out_by = NULL, lease_until = NULL, outcome = NULL,
+                     checked_in_at = NULL",
+            )
+            .bind(unit)
+            .bind(lead_source)
+            .bind(&l.key)
+            .bind(&l.fields)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    async fn check_out_leads(
+        &self,
+        unit: i64,
+        lead_source: &str,
+        max: i64,
+        run_id: &str,
+        now: &str,
+        lease_until: &str,
+    ) -> Result<Vec<Lead>, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let rows = sqlx::query(
+            "UPDATE lead_records SET status = 'checked_out', checked_out_by = ?4, lease_until = ?6
+             WHERE id IN (SELECT id FROM lead_records WHERE unit_id = ?1 AND lead_source = ?2
+                 AND (status = 'waiting' OR (status = 'checked_out' AND lease_until <= ?5))
+                 ORDER BY id LIMIT ?3)
+             RETURNING id, record_key, fields",
+        )
+        .bind(unit)
+        .bind(lead_source)
+        .bind(max)
+        .bind(run_id)
+        .bind(now)
+        .bind(lease_until)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let mut leads = rows
+            .iter()
+            .map(|r| Ok(Lead { id: r.try_get(0)?, key: r.try_get(1)?, fields: r.try_get(2)? }))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        leads.sort_by_key(|l| l.id);
+        Ok(leads)
+    }
+
+    async fn check_in_leads(
+        &self,
+        unit: i64,
+        run_id: &str,
+        items: &[(i64, String)],
+        now: &str,
+    ) -> Result<Vec<bool>, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let mut out = Vec::with_capacity(items.len());
+        for (id, outcome) in items {
+            let done = sqlx::query(
+                "UPDATE lead_records SET status = 'done', outcome = ?4, checked_in_at = ?5, lease_until = NULL
+                 WHERE id = ?1 AND unit_id = ?2 AND status = 'checked_out' AND checked_out_by = ?3",
+            )
+            .bind(id)
+            .bind(unit)
+            .bind(run_id)
+            .bind(outcome)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            out.push(done.rows_affected() == 1);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+}
