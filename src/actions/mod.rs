@@ -8,7 +8,9 @@ mod assign;
 mod branching;
 mod calls;
 mod flow;
+mod leads;
 mod loops;
+mod outbound;
 mod snippet;
 
 use crate::engine::action::Action;
@@ -35,6 +37,17 @@ pub fn builtins() -> Vec<Arc<dyn Action>> {
         Arc::new(calls::Return),
         Arc::new(calls::RunScript),
         Arc::new(calls::Spawn),
+        Arc::new(outbound::CreateSource),
+        Arc::new(outbound::CreateUserField),
+        Arc::new(outbound::GetUserFields),
+        Arc::new(outbound::CreateSourceMap),
+        Arc::new(outbound::GetSourceMap),
+        Arc::new(outbound::CreateProspects),
+        Arc::new(outbound::GetProspect),
+        Arc::new(outbound::RemoveProspects),
+        Arc::new(leads::CheckOutLeads),
+        Arc::new(leads::CheckInLeads),
+        Arc::new(leads::GetQueue),
     ]
 }
 

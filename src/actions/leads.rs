@@ -1,0 +1,167 @@
+//! The lead-source pair CHECKOUTLEADS / CHECKINLEADS and GETQUEUE, the
+//! count a brain script watches.
+//!
+//! Lead sources stand for the CRM side of Proactive XS: records wait in the
+//! store until a run checks them out, and come back with an outcome. The
+//! store guarantees a record is held by one run at a time.
+
+use crate::engine::action::{Action, ActionError, Context, Exec, Inputs, Outcome};
+use crate::store::{StoreError, time_text};
+use crate::value::{Object, Value};
+use std::sync::Arc;
+
+fn store_err(e: StoreError) -> ActionError {
+    ActionError::failed(e.to_string())
+}
+
+/// The most records one check-out may take.
+pub const MAX_CHECKOUT: i64 = 10_000;
+
+/// CHECKOUTLEADS.
+pub struct CheckOutLeads;
+
+impl Action for CheckOutLeads {
+    fn name(&self) -> &str {
+        "CHECKOUTLEADS"
+    }
+    fn execute<'a>(&'a self, ctx: &'a mut Context<'_>, inputs: &'a Inputs<'_>) -> Exec<'a> {
+        let lead_source = inputs.text("LeadSource").trim().to_string();
+        let max = match inputs.number("MaxRecords") {
+            Some(n) if n.fract() == 0.0 && (1.0..=MAX_CHECKOUT as f64).contains(&n) => n as i64,
+            _ => {
+                return Exec::fail(format!(
+                    "MaxRecords must be a whole number from 1 to {MAX_CHECKOUT}, got '{}'",
+                    inputs.text("MaxRecords")
+                ));
+            }
+        };
+        let lease = match inputs.number("LeaseSeconds") {
+            Some(n) if (1.0..=86_400.0 * 30.0).contains(&n) => n,
+            _ => {
+                return Exec::fail(format!(
+                    "LeaseSeconds must be from 1 to 2592000, got '{}'",
+                    inputs.text("LeaseSeconds")
+                ));
+            }
+        };
+        Exec::pending(async move {
+            let (store, unit) = ctx.unit_store().await?;
+            let now = ctx.now();
+            let until = now + chrono::Duration::milliseconds((lease * 1000.0) as i64);
+            let run_id = ctx.run_id().to_string();
+            let leads = store
+                .check_out_leads(unit, &lead_source, max, &run_id, &time_text(now), &time_text(until))
+                .await
+                .map_err(store_err)?;
+            let list: Vec<Value> = leads
+                .iter()
+                .map(|l| {
+                    let mut o = match serde_json::from_str::<serde_json::Value>(&l.fields) {
+                        Ok(j) => match Value::from_json(&j) {
+                            Value::Object(o) => Object::clone(&o),
+                            _ => Object::new(),
+                        },
+                        Err(_) => Object::new(),
+                    };
+                    let key = if o.contains_key("LeadID") { "ProsperoLeadID" } else { "LeadID" };
+                    o.insert(key.into(), Value::Number(l.id as f64));
+                    Value::Object(Arc::new(o))
+                })
+                .collect();
+            ctx.note(format!("checked out {} record(s) from '{lead_source}'", list.len()));
+            let n = list.len();
+            let out = Outcome::branch(if n == 0 { "NoLeads" } else { "Default" });
+            Ok(out.output("Leads", Value::Array(Arc::new(list))).output("LeadCount", Value::Number(n as f64)))
+        })
+    }
+}
+
+/// CHECKINLEADS.
+pub struct CheckInLeads;
+
+fn member<'v>(o: &'v Object, name: &str) -> Option<&'v Value> {
+    o.get(name).or_else(|| o.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v))
+}
+
+impl Action for CheckInLeads {
+    fn name(&self) -> &str {
+        "CHECKINLEADS"
+    }
+    fn execute<'a>(&'a self, ctx: &'a mut Context<'_>, inputs: &'a Inputs<'_>) -> Exec<'a> {
+        let records = match crate::outbound::prospects::records_of(inputs.get("Records")) {
+            Ok(r) => r,
+            Err(e) => return Exec::fail(e.to_string().replacen("Data", "Records", 1)),
+        };
+        let fallback = inputs.text("Outcome").trim().to_string();
+        let mut items = Vec::with_capacity(records.len());
+        let mut refused = 0usize;
+        for r in &records {
+            let Value::Object(o) = r else { continue };
+            // `ProsperoLeadID` exists only when the record had its own
+            // `LeadID`: it is then the id this store gave.
+            let id = member(o, "ProsperoLeadID")
+                .or_else(|| member(o, "LeadID"))
+                .and_then(|v| v.as_number())
+                .filter(|n| n.fract() == 0.0 && *n >= 1.0);
+            let outcome = member(o, "Outcome")
+                .or_else(|| member(o, "ResultCode"))
+                .map(|v| v.to_text().trim().to_string())
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| fallback.clone());
+            match id {
+                Some(id) => items.push((id as i64, outcome)),
+                None => refused += 1,
+            }
+        }
+        Exec::pending(async move {
+            let (store, unit) = ctx.unit_store().await?;
+            let run_id = ctx.run_id().to_string();
+            let done = store.check_in_leads(unit, &run_id, &items, &time_text(ctx.now())).await.map_err(store_err)?;
+            let checked = done.iter().filter(|d| **d).count();
+            refused += done.len() - checked;
+            ctx.note(format!("checked in {checked}, refused {refused}"));
+            Ok(Outcome::default()
+                .output("CheckedIn", Value::Number(checked as f64))
+                .output("Refused", Value::Number(refused as f64)))
+        })
+    }
+}
+
+/// GETQUEUE (outbound skills).
+pub struct GetQueue;
+
+impl Action for GetQueue {
+    fn name(&self) -> &str {
+        "GETQUEUE"
+    }
+    fn execute<'a>(&'a self, ctx: &'a mut Context<'_>, inputs: &'a Inputs<'_>) -> Exec<'a> {
+        let text = inputs.text("Skills");
+        let mut skills = Vec::new();
+        for part in text.split([',', '|']).map(str::trim).filter(|p| !p.is_empty()) {
+            match crate::script::check::property_number(part) {
+                Some(n) if n >= 1.0 && n.fract() == 0.0 && n < 9.0e15 => skills.push(n as i64),
+                _ => return Exec::fail(format!("'{part}' is not a skill number")),
+            }
+        }
+        if skills.is_empty() {
+            return Exec::fail("Skills is empty");
+        }
+        Exec::pending(async move {
+            let (store, unit) = ctx.unit_store().await?;
+            let now = time_text(ctx.now());
+            let mut total = 0;
+            let mut threshold = None;
+            for n in skills {
+                let skill = store.skill(unit, n).await.map_err(store_err)?.ok_or_else(|| {
+                    ActionError::failed(format!("skill {n} is not an outbound skill of this business unit"))
+                })?;
+                threshold.get_or_insert(skill.threshold);
+                total += store.count_dialable(unit, n, &now).await.map_err(store_err)?;
+            }
+            ctx.record_answer("NumberQueued", serde_json::json!(total));
+            Ok(Outcome::default()
+                .output("NumberQueued", Value::Number(total as f64))
+                .output("Threshold", Value::Number(threshold.unwrap_or(0) as f64)))
+        })
+    }
+}
