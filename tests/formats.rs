@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 fn script_files() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
-    for dir in ["scripts", "tests/fixtures", "tests/fixtures/runs", "tests/fixtures/check"] {
+    for dir in ["scripts", "scripts/studio", "tests/fixtures", "tests/fixtures/runs", "tests/fixtures/check"] {
         for entry in std::fs::read_dir(root.join(dir)).expect("folder exists") {
             let path = entry.expect("entry").path();
             if path.is_file() && path.extension().is_some_and(|e| e == "json" || e == "xml") {
@@ -72,5 +72,20 @@ fn exported_ids_stay_numeric_for_studio_and_names_survive() {
         assert_eq!(action["actionId"].to_string(), *key);
         assert!(action["prosperoId"].is_string(), "the author's id is kept");
         assert!(action["xws"].is_i64() && action["yws"].is_i64(), "Studio's validator wants canvas positions");
+    }
+}
+
+/// The web-Studio copies of the outbound samples are the native scripts,
+/// exported: regenerate with `prospero export scripts/X.json > scripts/studio/X.studio.json`.
+#[test]
+fn studio_copies_of_the_samples_are_current() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for name in ["brain", "create_prospects", "source_setup"] {
+        let native = script::load_file(&root.join(format!("scripts/{name}.json"))).expect("native sample");
+        let studio = root.join(format!("scripts/studio/{name}.studio.json"));
+        let copy = std::fs::read_to_string(&studio).expect("studio copy");
+        assert_eq!(copy.trim_end(), studio_json::export_text(&native).trim_end(), "{} is stale", studio.display());
+        let loaded = script::load_file(&studio).expect("studio copy loads");
+        assert_eq!(loaded.actions, native.actions, "{name}: same actions in both formats");
     }
 }
