@@ -304,6 +304,7 @@ fn push_json_str(out: &mut String, s: &str) {
 fn kind_name(k: PhoneKind) -> &'static str {
     match k {
         PhoneKind::Geographic => "geographic",
+        PhoneKind::Mobile => "mobile",
         PhoneKind::TollFree => "toll-free",
         PhoneKind::PremiumRate => "premium-rate",
         PhoneKind::NonGeographic => "non-geographic",
