@@ -137,7 +137,7 @@ fn check_reports_every_problem_with_locations() {
 #[test]
 fn every_shipped_script_and_fixture_checks_clean() {
     let mut files = Vec::new();
-    for dir in ["scripts", "tests/fixtures"] {
+    for dir in ["scripts", "scripts/studio", "tests/fixtures"] {
         for entry in std::fs::read_dir(root().join(dir)).expect("folder exists") {
             let path = entry.expect("entry").path();
             if path.is_file() && path.extension().is_some_and(|e| e == "json" || e == "xml") {
@@ -150,6 +150,9 @@ fn every_shipped_script_and_fixture_checks_clean() {
         let (code, out, err) = prospero(&["check", &file]);
         assert_eq!(code, 0, "{file}:\n{out}{err}");
         assert!(!out.contains("error["), "{file}:\n{out}");
+        if file.starts_with("scripts/") {
+            assert!(!out.contains("warning["), "shipped samples are warning-free: {file}:\n{out}");
+        }
     }
 }
 
@@ -280,4 +283,91 @@ fn runs_are_logged_in_the_default_sqlite_file() {
         .expect("runs");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(Path::new(&dir.path().join("prospero.db")).exists(), "prospero.db is created in the working directory");
+}
+
+/// The main job: the demo sets up everything on an SQLite file, loads the
+/// sample leads through the brain script, and a second run updates.
+#[test]
+fn the_outbound_demo_creates_then_updates() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("demo.db");
+    let db = db.to_str().expect("UTF-8 path");
+    let args = ["demo", "--db", db, "--now", "2026-11-21T15:00:00Z"];
+    let (code, first, err) = prospero(&args);
+    assert_eq!(code, 0, "{first}\n{err}");
+    let count = |out: &str, label: &str| -> usize {
+        out.lines()
+            .find_map(|l| l.trim().strip_prefix(label).map(|rest| rest.trim().parse::<usize>().expect("a count")))
+            .unwrap_or_else(|| panic!("no '{label}' line in:\n{out}"))
+    };
+    assert_eq!(count(&first, "received"), 1200);
+    let created = count(&first, "created");
+    assert!(created > 900, "{first}");
+    assert!(first.contains("map stored"), "{first}");
+    for code in ["MissingExternalID", "DuplicateExternalID", "InvalidPhoneNumber", "TimeZoneNotFound", "Expired"] {
+        assert!(first.contains(code), "the summary counts {code}:\n{first}");
+    }
+    let (code, second, err) = prospero(&args);
+    assert_eq!(code, 0, "{second}\n{err}");
+    assert!(second.contains("map unchanged"), "{second}");
+    assert_eq!(count(&second, "created"), 0, "a rerun updates instead of duplicating:\n{second}");
+    assert_eq!(count(&second, "updated"), created + count(&first, "updated"));
+    assert_eq!(count(&second, "dialable prospects on skill 4001:"), created);
+}
+
+#[test]
+fn skills_and_leads_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("skills.db");
+    let db = db.to_str().expect("UTF-8 path");
+    let (code, out, err) = prospero(&[
+        "skills",
+        "add",
+        "4100",
+        "--name",
+        "Renewals",
+        "--max-destinations",
+        "3",
+        "--threshold",
+        "250",
+        "--db",
+        db,
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("skill 4100 'Renewals'"), "{out}");
+    prospero(&["skills", "add", "4200", "--name", "Win-back", "--db", db, "--unit", "other"]);
+    let (code, out, _) = prospero(&["skills", "list", "--db", db, "--json"]);
+    assert_eq!(code, 0);
+    let list: J = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "only this unit's skills: {out}");
+    assert_eq!(list[0]["number"], 4100);
+    assert_eq!(list[0]["max_destinations"], 3);
+    assert_eq!(list[0]["threshold"], 250);
+    assert_eq!(list[0]["dialable"], 0);
+    // Changing a skill keeps what is not given.
+    prospero(&["skills", "add", "4100", "--name", "Renewals 2027", "--db", db]);
+    let (_, out, _) = prospero(&["skills", "list", "--db", db]);
+    assert!(out.contains("Renewals 2027") && out.contains("250"), "{out}");
+    let (code, _, err) = prospero(&["skills", "add", "0", "--name", "x", "--db", db]);
+    assert_eq!(code, 2, "{err}");
+
+    let (code, out, err) = prospero(&[
+        "leads",
+        "import",
+        "scripts/data/leads.csv",
+        "--lead-source",
+        "crm",
+        "--db",
+        db,
+        "--key",
+        "Account Number",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("1200 record(s)"), "{out}");
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "Id,Phone\n1,2\n3\n").expect("write");
+    let (code, _, err) =
+        prospero(&["leads", "import", bad.to_str().expect("path"), "--lead-source", "crm", "--db", db]);
+    assert_eq!(code, 2);
+    assert!(err.contains("bad.csv:3"), "the error names file and line: {err}");
 }
