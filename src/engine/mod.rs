@@ -488,8 +488,13 @@ impl Runtime {
     /// Run `program` to its end.
     pub async fn run(&self, program: &Arc<Program>, opts: RunOptions) -> Result<RunReport, ParamError> {
         let params = self.positional_params(program, &opts.params)?;
-        let params_json =
-            serde_json::Value::Object(opts.params.iter().map(|(k, v)| (k.clone(), v.to_report_json())).collect());
+        // Only a trace reads the parameters as JSON; a batch of records
+        // passed as a parameter is not worth converting otherwise.
+        let params_json = if opts.trace.is_some() {
+            serde_json::Value::Object(opts.params.iter().map(|(k, v)| (k.clone(), v.to_report_json())).collect())
+        } else {
+            serde_json::Value::Null
+        };
         let n = self.inner.counter.fetch_add(1, Ordering::Relaxed) + 1;
         let seed = opts.seed.unwrap_or_else(|| fastrand::u64(..));
         // Lead check-outs are owned by run id, across processes sharing a

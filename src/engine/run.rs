@@ -327,7 +327,10 @@ impl RunCore {
         self.spawned += 1;
         let id = format!("{}.{}", self.id, self.spawned);
         let seed = self.rng ^ self.spawned.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let params_json = json!(params.iter().map(Value::to_report_json).collect::<Vec<_>>());
+        let params_json = match &self.trace {
+            Some(_) => json!(params.iter().map(Value::to_report_json).collect::<Vec<_>>()),
+            None => serde_json::Value::Null,
+        };
         let start = Start {
             id: id.clone(),
             program,

@@ -21,6 +21,40 @@ enum Shortcut {
     Const(Value),
     /// A plain variable read.
     Var(usize),
+    /// Members of a variable, `results.Summary.Created`: read straight
+    /// from the value, so a large object is not handed to rhai whole.
+    Path(usize, Vec<String>),
+}
+
+/// The member names of `a.b.c` when the chain starts at a variable.
+fn member_path(expr: &ast::Expr) -> Option<Vec<String>> {
+    match expr {
+        ast::Expr::Member(inner, name, _) => {
+            let mut names = match inner.as_ref() {
+                ast::Expr::Var(..) => Vec::new(),
+                other => member_path(other)?,
+            };
+            names.push(name.clone());
+            Some(names)
+        }
+        _ => None,
+    }
+}
+
+/// `o.name` exactly as the dialect's member function reads it: missing
+/// members are empty; `size`, `count` and `length` count elements unless
+/// the object has such a member; `$value` is the value itself.
+fn read_member(o: Value, name: &str) -> Value {
+    if name == "$value" {
+        return o;
+    }
+    if let Some(m) = o.member(name) {
+        return m.clone();
+    }
+    match name.to_ascii_lowercase().as_str() {
+        "size" | "count" | "length" => Value::Number(o.count() as f64),
+        _ => Value::Null,
+    }
 }
 
 /// An expression compiled to rhai, ready to evaluate many times.
@@ -248,6 +282,7 @@ fn compile_ast(expr: &ast::Expr, src: &str, base: Pos) -> Result<CompiledExpr, S
     g.expr(expr, &mut out)?;
     let shortcut = match expr {
         ast::Expr::Var(..) => Some(Shortcut::Var(0)),
+        ast::Expr::Member(..) if g.vars.len() == 1 => member_path(expr).map(|names| Shortcut::Path(0, names)),
         ast::Expr::Num(n, _) => crate::value::parse_number(n).map(|v| Shortcut::Const(Value::Number(v))),
         ast::Expr::Bool(b, _) => Some(Shortcut::Const(Value::Bool(*b))),
         ast::Expr::Date(d, _) => Some(Shortcut::Const(Value::text(d.as_str()))),
@@ -303,6 +338,10 @@ impl CompiledExpr {
             Some(Shortcut::Const(v)) => return Ok(v.clone()),
             Some(Shortcut::Var(i)) => {
                 return Ok(self.vars.get(*i).and_then(|s| vars.get(s)).cloned().unwrap_or_default());
+            }
+            Some(Shortcut::Path(i, names)) => {
+                let root = self.vars.get(*i).and_then(|s| vars.get(s)).cloned().unwrap_or_default();
+                return Ok(names.iter().fold(root, |v, n| read_member(v, n)));
             }
             None => {}
         }

@@ -190,6 +190,37 @@ mod tests {
     }
 
     #[test]
+    fn member_chains_read_directly_agree_with_rhai() {
+        // `{o.a.b}` alone is read without rhai; inside other text it goes
+        // through rhai's member function. Both must give the same answers.
+        let obj = Value::from_json(&serde_json::json!({
+            "a": {"b": "deep", "count": "7", "list": [1, 2, 3]},
+            "t": "x|y", "n": 4, "e": ""
+        }));
+        let vars = Vars([("o".to_string(), obj)].into());
+        for (path, want) in [
+            ("o.a.b", "deep"),
+            ("o.a.missing", ""),
+            ("o.a.count", "7"),
+            ("o.a.list.size", "3"),
+            ("o.a.Length", "3"),
+            ("o.t.count", "2"),
+            ("o.e.size", "0"),
+            ("o.n.$value", "4"),
+            ("o.missing.b", ""),
+            ("nobody.x", ""),
+            ("nobody.size", "0"),
+        ] {
+            let direct = Template::compile(&format!("{{{path}}}"), Pos::new(1, 1)).unwrap();
+            let direct = direct.eval(&vars, &mut EvalEnv::default(), &Limits::default()).unwrap();
+            let rhai = Template::compile(&format!("[{{{path}}}]"), Pos::new(1, 1)).unwrap();
+            let rhai = rhai.eval(&vars, &mut EvalEnv::default(), &Limits::default()).unwrap();
+            assert_eq!(direct.to_text(), want, "{path}");
+            assert_eq!(format!("[{}]", direct.to_text()), rhai.to_text(), "{path}");
+        }
+    }
+
+    #[test]
     fn runtime_errors_are_values() {
         let e = compile_expression("1 / 0", Pos::new(2, 3)).unwrap();
         let err = e.eval(&Vars(HashMap::new()), &mut EvalEnv::default(), &Limits::default()).unwrap_err();
