@@ -7,12 +7,16 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// SQLite through sqlx.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Background WAL checkpoints of a file database (none in memory).
+    checkpoints: Option<Arc<Checkpointer>>,
 }
 
 impl SqliteStore {
@@ -31,7 +35,18 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
             .journal_mode(if memory { SqliteJournalMode::Memory } else { SqliteJournalMode::Wal })
-            .synchronous(SqliteSynchronous::Normal);
+            .synchronous(SqliteSynchronous::Normal)
+            // Multi-row statements keep a statement journal; in memory it
+            // costs no file writes. A larger page cache keeps the prospect
+            // and destination indexes of big loads out of the OS's hands.
+            .pragma("temp_store", "memory")
+            .pragma("cache_size", "-65536")
+            // Checkpoints copy the WAL into the database and fsync it. Left
+            // to the writer (every 1,000 pages by default), they stall every
+            // large load; here a background task checkpoints after each big
+            // write, and this bound only stops the WAL growing without
+            // limit should that task fall behind.
+            .pragma("wal_autocheckpoint", "65536");
         // One connection for a memory database (each connection would get
         // its own), kept open for the pool's whole life: closing it would
         // drop the database. A file gets a few connections, of which SQLite
@@ -43,12 +58,58 @@ impl SqliteStore {
         };
         let pool = pool.connect_with(opts).await.map_err(|e| fail(e.to_string()))?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await.map_err(|e| fail(e.to_string()))?;
-        Ok(SqliteStore { pool })
+        let checkpoints = (!memory).then(|| Arc::new(Checkpointer::start(pool.clone())));
+        Ok(SqliteStore { pool, checkpoints })
+    }
+
+    /// A large write committed: let the background task checkpoint the WAL.
+    pub(crate) fn wrote(&self) {
+        if let Some(c) = &self.checkpoints {
+            c.wake.notify_one();
+        }
     }
 
     /// The connection pool.
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+}
+
+/// Runs `PRAGMA wal_checkpoint(PASSIVE)` on a pool connection whenever a
+/// large write has committed, so the copy and its fsync happen beside the
+/// writers instead of inside their commits. PASSIVE never waits for a lock:
+/// it copies what no reader still needs. Stops when the last clone of the
+/// store is dropped.
+#[derive(Debug)]
+struct Checkpointer {
+    wake: Arc<tokio::sync::Notify>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Checkpointer {
+    fn start(pool: SqlitePool) -> Checkpointer {
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let stop = Arc::new(AtomicBool::new(false));
+        let (w, s) = (wake.clone(), stop.clone());
+        tokio::spawn(async move {
+            loop {
+                w.notified().await;
+                if s.load(Ordering::Acquire) {
+                    break;
+                }
+                // A failed checkpoint is retried after the next write; the
+                // autocheckpoint bound still holds meanwhile.
+                let _ = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await;
+            }
+        });
+        Checkpointer { wake, stop }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        self.wake.notify_one();
     }
 }
 

@@ -28,23 +28,25 @@ const DESTINATION_CHUNK: usize = 300;
 const PROSPECT_COLS: usize = 13;
 const DESTINATION_COLS: usize = 11;
 
+/// `(?,?,...),(...)`: anonymous placeholders. Numbered ones (`?17`) make
+/// sqlx look each one up by name, which SQLite answers with a linear scan:
+/// quadratic in the statement's parameter count.
 fn values_sql(rows: usize, cols: usize) -> String {
-    let mut s = String::with_capacity(rows * cols * 6);
-    let mut n = 1;
+    let mut row = String::with_capacity(cols * 2 + 2);
+    row.push('(');
+    for c in 0..cols {
+        if c > 0 {
+            row.push(',');
+        }
+        row.push('?');
+    }
+    row.push(')');
+    let mut s = String::with_capacity(rows * (row.len() + 1));
     for r in 0..rows {
         if r > 0 {
             s.push(',');
         }
-        s.push('(');
-        for c in 0..cols {
-            if c > 0 {
-                s.push(',');
-            }
-            s.push('?');
-            s.push_str(&n.to_string());
-            n += 1;
-        }
-        s.push(')');
+        s.push_str(&row);
     }
     s
 }
@@ -299,9 +301,11 @@ impl OutboundStore for SqliteStore {
         let mut tx = self.write_tx().await?;
         let ids_json = serde_json::to_string(&rows.iter().map(|r| r.external_id.as_str()).collect::<Vec<_>>())
             .map_err(|e| StoreError::Query(e.to_string()))?;
+        // `IN (SELECT ... json_each)` makes SQLite read the list once and
+        // probe the (source_id, external_id) index per key.
         let existing: HashMap<String, i64> = sqlx::query(
-            "SELECT p.external_id, p.id FROM prospects p JOIN json_each(?2) j
-             ON p.source_id = ?1 AND p.external_id = j.value",
+            "SELECT external_id, id FROM prospects
+             WHERE source_id = ?1 AND external_id IN (SELECT value FROM json_each(?2))",
         )
         .bind(source)
         .bind(&ids_json)
@@ -360,6 +364,7 @@ impl OutboundStore for SqliteStore {
             .collect();
         insert_destinations(&mut tx, unit, &dests).await?;
         tx.commit().await?;
+        self.wrote();
         Ok(saved)
     }
 
@@ -471,6 +476,7 @@ impl OutboundStore for SqliteStore {
             .rows_affected();
         }
         tx.commit().await?;
+        self.wrote();
         Ok(n)
     }
 
