@@ -339,11 +339,25 @@ impl Action for CreateProspects {
             } else {
                 prepare(records)
             };
-            let saved = store
-                .save_prospects(unit, source.id, skill_no, &prepared.rows, &time_text(now))
-                .await
-                .map_err(|e| ActionError::failed(format!("nothing of the batch was stored: {e}")))?;
-            let (results, sum) = prospects::results_value(&records, &prepared, &saved);
+            let stamp = time_text(now);
+            let (draft, saved) = if records.len() > INLINE_BATCH {
+                // The results are drafted on another thread while the store
+                // writes: a large batch then keeps two cores busy.
+                let batch = Arc::new((records, prepared));
+                let drafting = {
+                    let b = batch.clone();
+                    tokio::task::spawn_blocking(move || prospects::draft_results(&b.0, &b.1))
+                };
+                let saved = store.save_prospects(unit, source.id, skill_no, &batch.1.rows, &stamp).await;
+                let draft =
+                    drafting.await.map_err(|e| ActionError::failed(format!("building the results failed: {e}")))?;
+                (draft, saved)
+            } else {
+                let saved = store.save_prospects(unit, source.id, skill_no, &prepared.rows, &stamp).await;
+                (prospects::draft_results(&records, &prepared), saved)
+            };
+            let saved = saved.map_err(|e| ActionError::failed(format!("nothing of the batch was stored: {e}")))?;
+            let (results, sum) = draft.finish(&saved);
             ctx.note(format!(
                 "received {}, created {}, updated {}, failed {}",
                 sum.received, sum.created, sum.updated, sum.failed

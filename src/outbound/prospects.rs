@@ -344,45 +344,11 @@ struct Fail(ResultCode, String);
 pub fn prepare_batch(s: &BatchSettings<'_>, records: &[Value]) -> Prepared {
     let plan = Plan::new(s);
     let mut seen: HashSet<Str> = HashSet::with_capacity(records.len());
-    let mut out = Prepared { rows: Vec::with_capacity(records.len()), outcomes: Vec::with_capacity(records.len()) };
     let mut texts: Vec<Option<String>> = Vec::with_capacity(plan.fields.len());
+    let mut out = Prepared { rows: Vec::with_capacity(records.len()), outcomes: Vec::with_capacity(records.len()) };
     for rec in records {
-        let Value::Object(obj) = rec else {
-            out.outcomes.push(RecordOutcome::Failed {
-                code: ResultCode::MissingExternalID,
-                message: "the record is not a dynamic object".into(),
-            });
-            continue;
-        };
-        // ExternalID first: duplicates are judged on it alone, whatever
-        // else is wrong with the earlier record.
-        let ext = plan
-            .external_id
-            .and_then(|i| member(obj, plan.fields[i].label))
-            .map(|v| v.to_text())
-            .filter(|t| !t.trim().is_empty());
-        let Some(ext) = ext else {
-            out.outcomes.push(RecordOutcome::Failed {
-                code: ResultCode::MissingExternalID,
-                message: match plan.external_id {
-                    Some(i) => format!("'{}' (ExternalID) is blank or absent", plan.fields[i].label),
-                    None => "the source map does not map ExternalID".into(),
-                },
-            });
-            continue;
-        };
-        let trimmed = ext.trim();
-        let key: Str = if trimmed.len() == ext.len() { ext.clone() } else { Str::from(trimmed) };
-        let ext_key = key.to_string();
-        let first_time = seen.insert(key);
-        if !first_time {
-            out.outcomes.push(RecordOutcome::Failed {
-                code: ResultCode::DuplicateExternalID,
-                message: format!("ExternalID '{ext_key}' already appeared earlier in this batch"),
-            });
-            continue;
-        }
-        match prepare_record(s, &plan, obj, ext_key, &mut texts) {
+        let r = identify(&plan, rec, &mut seen).and_then(|(obj, ext)| prepare_record(s, &plan, obj, ext, &mut texts));
+        match r {
             Ok((row, warnings)) => {
                 out.outcomes.push(RecordOutcome::Valid { row: out.rows.len(), warnings });
                 out.rows.push(row);
@@ -391,6 +357,39 @@ pub fn prepare_batch(s: &BatchSettings<'_>, records: &[Value]) -> Prepared {
         }
     }
     out
+}
+
+/// A record's ExternalID, or why it has none or a repeated one.
+fn identify<'r>(plan: &Plan<'_>, rec: &'r Value, seen: &mut HashSet<Str>) -> Result<(&'r Object, String), Fail> {
+    let Value::Object(obj) = rec else {
+        return Err(Fail(ResultCode::MissingExternalID, "the record is not a dynamic object".into()));
+    };
+    // ExternalID first: duplicates are judged on it alone, whatever else
+    // is wrong with the earlier record.
+    let ext = plan
+        .external_id
+        .and_then(|i| member(obj, plan.fields[i].label))
+        .map(|v| v.to_text())
+        .filter(|t| !t.trim().is_empty());
+    let Some(ext) = ext else {
+        return Err(Fail(
+            ResultCode::MissingExternalID,
+            match plan.external_id {
+                Some(i) => format!("'{}' (ExternalID) is blank or absent", plan.fields[i].label),
+                None => "the source map does not map ExternalID".into(),
+            },
+        ));
+    };
+    let trimmed = ext.trim();
+    let key: Str = if trimmed.len() == ext.len() { ext.clone() } else { Str::from(trimmed) };
+    let ext_key = key.to_string();
+    if !seen.insert(key) {
+        return Err(Fail(
+            ResultCode::DuplicateExternalID,
+            format!("ExternalID '{ext_key}' already appeared earlier in this batch"),
+        ));
+    }
+    Ok((obj.as_ref(), ext_key))
 }
 
 fn prepare_record(
@@ -681,9 +680,27 @@ pub struct Summary {
 /// Build `Results`: `SuccessfulRecords`, `FailedRecords` and `Summary`.
 /// `saved` holds one entry per row of `prepared`.
 pub fn results_value(records: &[Value], prepared: &Prepared, saved: &[Saved]) -> (Value, Summary) {
+    draft_results(records, prepared).finish(saved)
+}
+
+/// The `Results` lists built before the batch is stored: everything but
+/// each stored record's ResultCode (Created or Updated) and ProspectID,
+/// which [`ResultsDraft::finish`] fills in. Building the draft while the
+/// store writes lets a batch use two cores.
+pub struct ResultsDraft {
+    ok: Vec<Value>,
+    failed: Vec<Value>,
+    /// For each successful record: the positions of its ResultCode and
+    /// ProspectID members.
+    slots: Vec<(usize, usize)>,
+    received: usize,
+}
+
+/// Build the [`ResultsDraft`] of a prepared batch.
+pub fn draft_results(records: &[Value], prepared: &Prepared) -> ResultsDraft {
     let mut ok = Vec::with_capacity(prepared.rows.len());
+    let mut slots = Vec::with_capacity(prepared.rows.len());
     let mut failed = Vec::with_capacity(records.len() - prepared.rows.len().min(records.len()));
-    let mut sum = Summary { received: records.len(), ..Summary::default() };
     for (rec, outcome) in records.iter().zip(&prepared.outcomes) {
         let mut o: Object = match rec {
             Value::Object(o) => Object::clone(o),
@@ -692,15 +709,11 @@ pub fn results_value(records: &[Value], prepared: &Prepared, saved: &[Saved]) ->
         match outcome {
             RecordOutcome::Valid { row, warnings } => {
                 let r = &prepared.rows[*row];
-                let s = saved.get(*row).copied().unwrap_or(Saved { id: 0, created: true });
-                let code = if s.created { ResultCode::Created } else { ResultCode::Updated };
-                if s.created {
-                    sum.created += 1;
-                } else {
-                    sum.updated += 1;
-                }
-                add(&mut o, "ResultCode", Value::text(code.as_str()));
-                add(&mut o, "ProspectID", Value::Number(s.id as f64));
+                // Placeholders, in their final order; `add` appends.
+                add(&mut o, "ResultCode", Value::Null);
+                let code_at = o.len() - 1;
+                add(&mut o, "ProspectID", Value::Null);
+                slots.push((code_at, o.len() - 1));
                 add(&mut o, "TimeZone", Value::text(r.time_zone.as_str()));
                 add(&mut o, "TimeZoneSource", Value::text(r.tz_source.as_str()));
                 let dests: Vec<Value> = r
@@ -728,21 +741,49 @@ pub fn results_value(records: &[Value], prepared: &Prepared, saved: &[Saved]) ->
                 ok.push(Value::Object(Arc::new(o)));
             }
             RecordOutcome::Failed { code, message } => {
-                sum.failed += 1;
                 add(&mut o, "ResultCode", Value::text(code.as_str()));
                 add(&mut o, "ResultMessage", Value::text(message.as_str()));
                 failed.push(Value::Object(Arc::new(o)));
             }
         }
     }
-    let mut summary = Object::new();
-    summary.insert("Received".into(), Value::Number(sum.received as f64));
-    summary.insert("Created".into(), Value::Number(sum.created as f64));
-    summary.insert("Updated".into(), Value::Number(sum.updated as f64));
-    summary.insert("Failed".into(), Value::Number(sum.failed as f64));
-    let mut root = Object::new();
-    root.insert("SuccessfulRecords".into(), Value::Array(Arc::new(ok)));
-    root.insert("FailedRecords".into(), Value::Array(Arc::new(failed)));
-    root.insert("Summary".into(), Value::Object(Arc::new(summary)));
-    (Value::Object(Arc::new(root)), sum)
+    ResultsDraft { ok, failed, slots, received: records.len() }
+}
+
+impl ResultsDraft {
+    /// Fill in what storing decided (`saved`, in the order of the prepared
+    /// rows) and assemble `Results`.
+    pub fn finish(mut self, saved: &[Saved]) -> (Value, Summary) {
+        let mut sum = Summary { received: self.received, failed: self.failed.len(), ..Summary::default() };
+        for (i, (rec, (code_at, id_at))) in self.ok.iter_mut().zip(&self.slots).enumerate() {
+            let s = saved.get(i).copied().unwrap_or(Saved { id: 0, created: true });
+            let code = if s.created {
+                sum.created += 1;
+                ResultCode::Created
+            } else {
+                sum.updated += 1;
+                ResultCode::Updated
+            };
+            if let Value::Object(o) = rec {
+                // The draft holds the only reference: no copy is made.
+                let o = Arc::make_mut(o);
+                if let Some((_, v)) = o.get_index_mut(*code_at) {
+                    *v = Value::text(code.as_str());
+                }
+                if let Some((_, v)) = o.get_index_mut(*id_at) {
+                    *v = Value::Number(s.id as f64);
+                }
+            }
+        }
+        let mut summary = Object::new();
+        summary.insert("Received".into(), Value::Number(sum.received as f64));
+        summary.insert("Created".into(), Value::Number(sum.created as f64));
+        summary.insert("Updated".into(), Value::Number(sum.updated as f64));
+        summary.insert("Failed".into(), Value::Number(sum.failed as f64));
+        let mut root = Object::new();
+        root.insert("SuccessfulRecords".into(), Value::Array(Arc::new(self.ok)));
+        root.insert("FailedRecords".into(), Value::Array(Arc::new(self.failed)));
+        root.insert("Summary".into(), Value::Object(Arc::new(summary)));
+        (Value::Object(Arc::new(root)), sum)
+    }
 }
