@@ -36,8 +36,9 @@
 //! | [`snippet`] | the snippet dialect, compiled to rhai |
 //! | [`engine`] | the runtime, runs, budgets, clock, traces |
 //! | [`actions`] | built-in action implementations |
-//! | [`timezone`] | zone names and (later) per-number zones |
-//! | [`store`] | storage traits, SQLite and PostgreSQL |
+//! | [`outbound`] | the dialing domain: skills, sources, user fields, source maps, the CREATEPROSPECTS record pipeline, lead sources |
+//! | [`timezone`] | zone names, phone numbers, per-number and per-record zones from versioned reference data |
+//! | [`store`] | storage traits (`Store`, `OutboundStore`), SQLite and PostgreSQL |
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
