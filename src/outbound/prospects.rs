@@ -4,9 +4,10 @@
 //!
 //! [`prepare_batch`] does everything but storage and is pure: the same
 //! records, map and clock always give the same rows and outcomes. The
-//! action stores the rows in one transaction and then asks
-//! [`results_value`] for the `Results` object, in which every input record
-//! appears once, in input order, with its original members untouched.
+//! action stores the rows in one transaction while [`draft_results`]
+//! builds the `Results` object, and [`ResultsDraft::finish`] adds what
+//! storing decided: every input record appears once, in input order, with
+//! its original members untouched.
 //!
 //! Checks run in a fixed order and the first failure names the record's
 //! code: ExternalID (missing, duplicate), field lengths, user-field rules,
@@ -675,12 +676,6 @@ pub struct Summary {
     pub updated: usize,
     /// Refused records.
     pub failed: usize,
-}
-
-/// Build `Results`: `SuccessfulRecords`, `FailedRecords` and `Summary`.
-/// `saved` holds one entry per row of `prepared`.
-pub fn results_value(records: &[Value], prepared: &Prepared, saved: &[Saved]) -> (Value, Summary) {
-    draft_results(records, prepared).finish(saved)
 }
 
 /// The `Results` lists built before the batch is stored: everything but

@@ -518,6 +518,15 @@ impl<'a> Gen<'a> {
         Ok(())
     }
 
+    /// A loop's body, with BREAK bound to this loop (`Some(t)`: the
+    /// range-driven FOR whose temporaries are numbered `t`).
+    fn loop_body(&mut self, kind: Option<usize>, body: &[Stmt], code: &mut Code) -> Result<(), SnippetError> {
+        self.loops.push(kind);
+        let r = self.block(body, code);
+        self.loops.pop();
+        r
+    }
+
     fn stmt(&mut self, s: &Stmt, code: &mut Code) -> Result<(), SnippetError> {
         let line = s.pos().line;
         match s {
@@ -610,10 +619,7 @@ impl<'a> Gen<'a> {
                     code.text.push_str(&format!(
                         "{{ let __from{t} = {f}; let __st{t} = __forstep({step_code}, __from{t}, {to_code}); let __n{t} = __forcount(__from{t}, {to_code}, __st{t}); let __full{t} = true; for __k{t} in 0..__n{t} {{ {counter} = __from{t} + __k{t} * __st{t};"
                     ));
-                    self.loops.push(Some(t));
-                    let r = self.block(body, code);
-                    self.loops.pop();
-                    r?;
+                    self.loop_body(Some(t), body, code)?;
                     code.line(line);
                     code.text.push_str(&format!("}} if __full{t} {{ {counter} = __from{t} + __n{t} * __st{t}; }} }}"));
                     return Ok(());
@@ -621,10 +627,7 @@ impl<'a> Gen<'a> {
                 code.text.push_str(&format!(
                     "{{ let __from{t} = {f}; let __to{t} = {to_code}; let __st{t} = __forstep({step_code}, __from{t}, __to{t}); {counter} = __from{t}; loop {{"
                 ));
-                self.loops.push(None);
-                let r = self.block(body, code);
-                self.loops.pop();
-                r?;
+                self.loop_body(None, body, code)?;
                 code.line(line);
                 let current = if num { counter.clone() } else { format!("__num({counter})") };
                 code.text.push_str(&format!(
@@ -639,10 +642,7 @@ impl<'a> Gen<'a> {
                 let mut src = String::new();
                 self.expr(source, &mut src)?;
                 code.text.push_str(&format!("for __it{t} in __iter({src}) {{ {item} = __it{t};"));
-                self.loops.push(None);
-                let r = self.block(body, code);
-                self.loops.pop();
-                r?;
+                self.loop_body(None, body, code)?;
                 code.line(line);
                 code.text.push('}');
                 Ok(())
@@ -652,10 +652,7 @@ impl<'a> Gen<'a> {
                 let mut c = String::new();
                 self.boolean(cond, &mut c)?;
                 code.text.push_str(&format!("while {c} {{"));
-                self.loops.push(None);
-                let r = self.block(body, code);
-                self.loops.pop();
-                r?;
+                self.loop_body(None, body, code)?;
                 code.line(line);
                 code.text.push('}');
                 Ok(())

@@ -41,22 +41,6 @@ fn member_path(expr: &ast::Expr) -> Option<Vec<String>> {
     }
 }
 
-/// `o.name` exactly as the dialect's member function reads it: missing
-/// members are empty; `size`, `count` and `length` count elements unless
-/// the object has such a member; `$value` is the value itself.
-fn read_member(o: Value, name: &str) -> Value {
-    if name == "$value" {
-        return o;
-    }
-    if let Some(m) = o.member(name) {
-        return m.clone();
-    }
-    match name.to_ascii_lowercase().as_str() {
-        "size" | "count" | "length" => Value::Number(o.count() as f64),
-        _ => Value::Null,
-    }
-}
-
 /// An expression compiled to rhai, ready to evaluate many times.
 #[derive(Clone)]
 pub struct CompiledExpr {
@@ -128,8 +112,6 @@ impl Evaluator {
         }
     }
 
-    /// Evaluate an expression AST (no script-defined functions) with the
-    /// scope already filled.
     /// Evaluate `code` (an expression without script-defined functions) in
     /// the scope of expression `id`, after `fill` has put the variables'
     /// values in it. `fill` returns false to decline (the numeric form when
@@ -143,16 +125,7 @@ impl Evaluator {
         fill: impl FnOnce(&mut Scope<'static>) -> bool,
     ) -> Option<Result<Dynamic, Box<EvalAltResult>>> {
         let Evaluator { engine, scopes, global, caches, .. } = self;
-        if scopes.len() >= MAX_CACHED_SCOPES && !scopes.contains_key(&id) {
-            scopes.clear();
-        }
-        let scope = scopes.entry(id).or_insert_with(|| {
-            let mut s = Scope::new();
-            for slot in vars {
-                s.push_dynamic(slot.rhai.as_str(), Dynamic::UNIT);
-            }
-            s
-        });
+        let scope = cached_scope(scopes, id, vars);
         if !fill(scope) {
             return None;
         }
@@ -188,16 +161,7 @@ impl Evaluator {
         collect: impl FnOnce(&Scope<'static>),
     ) -> Option<Result<Dynamic, Box<EvalAltResult>>> {
         let Evaluator { engine, scopes, global, caches, .. } = self;
-        if scopes.len() >= MAX_CACHED_SCOPES && !scopes.contains_key(&id) {
-            scopes.clear();
-        }
-        let scope = scopes.entry(id).or_insert_with(|| {
-            let mut s = Scope::new();
-            for slot in vars {
-                s.push_dynamic(slot.rhai.as_str(), Dynamic::UNIT);
-            }
-            s
-        });
+        let scope = cached_scope(scopes, id, vars);
         if !fill(scope) {
             return None;
         }
@@ -324,6 +288,25 @@ fn compile_ast(expr: &ast::Expr, src: &str, base: Pos) -> Result<CompiledExpr, S
     })
 }
 
+/// The cached scope of compiled unit `id`, made with one slot per variable
+/// on first use. Past [`MAX_CACHED_SCOPES`] the cache starts over.
+fn cached_scope<'s>(
+    scopes: &'s mut std::collections::HashMap<u64, Scope<'static>, foldhash::fast::FixedState>,
+    id: u64,
+    vars: &[VarSlot],
+) -> &'s mut Scope<'static> {
+    if scopes.len() >= MAX_CACHED_SCOPES && !scopes.contains_key(&id) {
+        scopes.clear();
+    }
+    scopes.entry(id).or_insert_with(|| {
+        let mut s = Scope::new();
+        for slot in vars {
+            s.push_dynamic(slot.rhai.as_str(), Dynamic::UNIT);
+        }
+        s
+    })
+}
+
 /// Where an evaluation reads variables from.
 pub trait VarSource {
     /// The value of the variable in `slot` (`None` when unset).
@@ -341,7 +324,7 @@ impl CompiledExpr {
             }
             Some(Shortcut::Path(i, names)) => {
                 let root = self.vars.get(*i).and_then(|s| vars.get(s)).cloned().unwrap_or_default();
-                return Ok(names.iter().fold(root, |v, n| read_member(v, n)));
+                return Ok(names.iter().fold(root, |v, n| rt::member_of(&v, n)));
             }
             None => {}
         }

@@ -187,13 +187,21 @@ fn member(o: Dynamic, name: ImmutableString) -> Dynamic {
     if name.as_str() == "$value" {
         return o;
     }
-    let v = value(o);
-    if let Some(m) = v.member(&name) {
-        return m.to_dynamic();
+    member_of(&value(o), &name).to_dynamic()
+}
+
+/// [`member`] on a value: also read directly, without rhai, for a
+/// template that is nothing but a member chain.
+pub(crate) fn member_of(v: &Value, name: &str) -> Value {
+    if name == "$value" {
+        return v.clone();
+    }
+    if let Some(m) = v.member(name) {
+        return m.clone();
     }
     match name.to_ascii_lowercase().as_str() {
-        "size" | "count" | "length" => Dynamic::from_float(v.count() as f64),
-        _ => Dynamic::UNIT,
+        "size" | "count" | "length" => Value::Number(v.count() as f64),
+        _ => Value::Null,
     }
 }
 

@@ -10,6 +10,7 @@
 //! Every row belongs to one business unit.
 
 mod postgres;
+mod rows;
 mod sqlite;
 
 use crate::outbound::model::{

@@ -9,40 +9,14 @@
 //! LOCKED`, so concurrent runs take disjoint records without waiting.
 
 use super::PgStore;
-use crate::outbound::fields::DataType;
 use crate::outbound::model::{
-    DestinationRow, Lead, MapEntry, NewLead, ProspectRow, Saved, Search, Skill, Source, SourceMap, StoredProspect,
-    UserField,
+    Lead, MapEntry, NewLead, ProspectRow, Saved, Search, Skill, Source, SourceMap, StoredProspect, UserField,
 };
-use crate::store::{OutboundStore, StoreError, json_list, json_pairs, parse_json_list, parse_json_pairs};
+use crate::store::rows as decode;
+use crate::store::{OutboundStore, StoreError, json_list, json_pairs, parse_json_pairs};
 use async_trait::async_trait;
 use sqlx::Row;
-use sqlx::postgres::PgRow;
 use std::collections::HashMap;
-
-fn skill_from_row(r: &PgRow) -> Result<Skill, StoreError> {
-    Ok(Skill {
-        number: r.try_get("skill_no")?,
-        name: r.try_get("name")?,
-        channel: r.try_get("channel")?,
-        max_destinations: r.try_get::<i64, _>("max_destinations")?.clamp(0, u32::MAX as i64) as u32,
-        threshold: r.try_get("threshold")?,
-        allowed_zones: parse_json_list(&r.try_get::<String, _>("allowed_zones")?),
-        windows: r.try_get("windows")?,
-        filter_fields: parse_json_list(&r.try_get::<String, _>("filter_fields")?),
-    })
-}
-
-fn user_field_from_row(r: &PgRow) -> Result<UserField, StoreError> {
-    let dt: String = r.try_get("data_type")?;
-    Ok(UserField {
-        name: r.try_get("name")?,
-        data_type: DataType::parse(&dt).ok_or_else(|| StoreError::Query(format!("unknown data type '{dt}'")))?,
-        default_value: r.try_get("default_value")?,
-        value_required: r.try_get::<i64, _>("value_required")? != 0,
-        associations: parse_json_pairs(&r.try_get::<String, _>("associations")?),
-    })
-}
 
 #[async_trait]
 impl OutboundStore for PgStore {
@@ -76,7 +50,7 @@ impl OutboundStore for PgStore {
             .bind(number)
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(skill_from_row).transpose()
+        row.as_ref().map(decode::skill).transpose()
     }
 
     async fn skills(&self, unit: i64) -> Result<Vec<Skill>, StoreError> {
@@ -84,7 +58,7 @@ impl OutboundStore for PgStore {
             .bind(unit)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(skill_from_row).collect()
+        rows.iter().map(decode::skill).collect()
     }
 
     async fn create_source(&self, unit: i64, name: &str, now: &str) -> Result<Option<Source>, StoreError> {
@@ -139,7 +113,7 @@ impl OutboundStore for PgStore {
             .bind(unit)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(user_field_from_row).collect()
+        rows.iter().map(decode::user_field).collect()
     }
 
     async fn source_map(&self, unit: i64, source: i64) -> Result<Option<SourceMap>, StoreError> {
@@ -329,20 +303,7 @@ impl OutboundStore for PgStore {
         .bind(last)
         .fetch_all(&self.pool)
         .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            out.push(StoredProspect {
-                id: r.try_get(0)?,
-                external_id: r.try_get(1)?,
-                skill_no: r.try_get(2)?,
-                fields: r.try_get(3)?,
-                expires_at: r.try_get(4)?,
-                time_zone: r.try_get(5)?,
-                tz_source: r.try_get(6)?,
-                status: r.try_get(7)?,
-                destinations: Vec::new(),
-            });
-        }
+        let mut out = rows.iter().map(decode::prospect).collect::<Result<Vec<_>, _>>()?;
         if out.is_empty() {
             return Ok(out);
         }
@@ -351,23 +312,7 @@ impl OutboundStore for PgStore {
             .bind(&ids)
             .fetch_all(&self.pool)
             .await?;
-        let index: HashMap<i64, usize> = out.iter().enumerate().map(|(i, p)| (p.id, i)).collect();
-        for r in &dests {
-            let pid: i64 = r.try_get("prospect_id")?;
-            let d = DestinationRow {
-                field: r.try_get("field")?,
-                e164: r.try_get("e164")?,
-                raw: r.try_get("raw")?,
-                kind: crate::store::kind_name(&r.try_get::<String, _>("kind")?),
-                time_zone: r.try_get("time_zone")?,
-                tz_source: r.try_get("tz_source")?,
-                call_window: r.try_get("call_window")?,
-                companions: r.try_get("companions")?,
-            };
-            if let Some(&i) = index.get(&pid) {
-                out[i].destinations.push(d);
-            }
-        }
+        decode::attach_destinations(&mut out, &dests)?;
         Ok(out)
     }
 
@@ -445,10 +390,7 @@ impl OutboundStore for PgStore {
         .bind(lease_until)
         .fetch_all(&self.pool)
         .await?;
-        let mut leads = rows
-            .iter()
-            .map(|r| Ok(Lead { id: r.try_get(0)?, key: r.try_get(1)?, fields: r.try_get(2)? }))
-            .collect::<Result<Vec<_>, StoreError>>()?;
+        let mut leads = rows.iter().map(decode::lead).collect::<Result<Vec<_>, StoreError>>()?;
         leads.sort_by_key(|l| l.id);
         Ok(leads)
     }

@@ -8,7 +8,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, SqlitePool};
 use std::str::FromStr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// SQLite through sqlx.
@@ -43,9 +43,9 @@ impl SqliteStore {
             .pragma("cache_size", "-65536")
             // Checkpoints copy the WAL into the database and fsync it. Left
             // to the writer (every 1,000 pages by default), they stall every
-            // large load; here a background task checkpoints after each big
-            // write, and this bound only stops the WAL growing without
-            // limit should that task fall behind.
+            // large load; here a background task checkpoints every few
+            // thousand rows (see `Checkpointer`), and this bound only stops
+            // the WAL growing without limit should that task fall behind.
             .pragma("wal_autocheckpoint", "65536");
         // One connection for a memory database (each connection would get
         // its own), kept open for the pool's whole life: closing it would
@@ -62,9 +62,14 @@ impl SqliteStore {
         Ok(SqliteStore { pool, checkpoints })
     }
 
-    /// A large write committed: let the background task checkpoint the WAL.
-    pub(crate) fn wrote(&self) {
-        if let Some(c) = &self.checkpoints {
+    /// `rows` rows were committed: once enough have gathered since the last
+    /// checkpoint, let the background task checkpoint the WAL. (Small
+    /// writes alone would otherwise cost a checkpoint and its fsync each.)
+    pub(crate) fn wrote(&self, rows: usize) {
+        if let Some(c) = &self.checkpoints
+            && c.pending.fetch_add(rows, Ordering::AcqRel) + rows >= CHECKPOINT_ROWS
+        {
+            c.pending.store(0, Ordering::Release);
             c.wake.notify_one();
         }
     }
@@ -75,8 +80,12 @@ impl SqliteStore {
     }
 }
 
-/// Runs `PRAGMA wal_checkpoint(PASSIVE)` on a pool connection whenever a
-/// large write has committed, so the copy and its fsync happen beside the
+/// Rows committed between background checkpoints: about a batch of 1,000
+/// prospects with three numbers each, a few megabytes of WAL.
+const CHECKPOINT_ROWS: usize = 4_000;
+
+/// Runs `PRAGMA wal_checkpoint(PASSIVE)` on a pool connection whenever
+/// enough rows have been committed, so the copy and its fsync happen beside the
 /// writers instead of inside their commits. PASSIVE never waits for a lock:
 /// it copies what no reader still needs. Stops when the last clone of the
 /// store is dropped.
@@ -84,6 +93,8 @@ impl SqliteStore {
 struct Checkpointer {
     wake: Arc<tokio::sync::Notify>,
     stop: Arc<AtomicBool>,
+    /// Rows committed since the last wake-up.
+    pending: AtomicUsize,
 }
 
 impl Checkpointer {
@@ -102,7 +113,7 @@ impl Checkpointer {
                 let _ = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await;
             }
         });
-        Checkpointer { wake, stop }
+        Checkpointer { wake, stop, pending: AtomicUsize::new(0) }
     }
 }
 
