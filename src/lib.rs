@@ -41,7 +41,9 @@
 //! | [`store`] | storage traits (`Store`, `OutboundStore`), SQLite and PostgreSQL |
 
 #![warn(missing_docs)]
-#![forbid(unsafe_code)]
+// Unsafe code is refused everywhere but in the one module that calls
+// SQLite's C API for bulk writes (`store::sqlite::raw`), which allows it.
+#![deny(unsafe_code)]
 
 pub mod actions;
 pub mod catalog;

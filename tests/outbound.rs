@@ -184,6 +184,7 @@ both!(
     no_time_zone_reject_both_ways,
     batch_problems_take_on_error_and_store_nothing,
     injected_store_failure_leaves_nothing_of_the_batch,
+    large_batches_keep_order_and_duplicates,
     get_and_remove_prospects,
     lead_checkout_is_exclusive,
     lead_checkin_and_leases,
@@ -685,25 +686,83 @@ async fn injected_store_failure_leaves_nothing_of_the_batch(b: Backend) {
     let (_, r) = load(&f, &J::Array(before), "No", "").await;
     assert_eq!(var(&r, "results")["Summary"]["Created"], "10");
     let tag = install_failure(&f, &boom).await;
-    // The failing batch updates five of them, adds 200 more, and hits the
-    // failure in the middle.
-    let mut batch: Vec<J> = (1..=5).map(|i| rec(i, json!({"Id": format!("E{i}"), "First": "After"}))).collect();
-    for i in 6..=205 {
-        let id = if i == 105 { boom.clone() } else { format!("N{i}") };
-        batch.push(rec(i, json!({"Id": id})));
+    // The failing batch updates five of them, adds more, and hits the
+    // failure in the middle: once as a small batch (checked on the run's
+    // thread), once as a large one (checked on the blocking pool while the
+    // results are drafted beside the store's write).
+    for (size, at) in [(205, 105), (905, 650)] {
+        let mut batch: Vec<J> = (1..=5).map(|i| rec(i, json!({"Id": format!("E{i}"), "First": "After"}))).collect();
+        for i in 6..=size {
+            let id = if i == at { boom.clone() } else { format!("N{i}") };
+            batch.push(rec(i, json!({"Id": id})));
+        }
+        let (branch, r) = load(&f, &J::Array(batch), "No", "").await;
+        assert_eq!(branch, "OnError", "batch of {size}");
+        let err = var(&r, "_ERR").as_str().unwrap_or("").to_string();
+        assert!(err.contains("injected failure") && err.contains("nothing of the batch was stored"), "{err}");
+        assert_eq!(var(&r, "results"), J::Null, "no Results for a batch that was not processed");
+        let stored = f.prospects("Leads").await;
+        assert_eq!(stored.len(), 10, "no prospect of the failed batch of {size}");
+        for p in &stored {
+            let fields: J = serde_json::from_str(&p.fields).expect("fields");
+            assert_eq!(fields["FirstName"], "Before", "{} untouched", p.external_id);
+            assert_eq!(p.destinations.len(), 1, "{} keeps its destinations", p.external_id);
+        }
     }
-    let (branch, r) = load(&f, &J::Array(batch), "No", "").await;
     remove_failure(&f, &tag).await;
-    assert_eq!(branch, "OnError");
-    let err = var(&r, "_ERR").as_str().unwrap_or("").to_string();
-    assert!(err.contains("injected failure") && err.contains("nothing of the batch was stored"), "{err}");
-    assert_eq!(var(&r, "results"), J::Null, "no Results for a batch that was not processed");
+}
+
+/// A batch large enough to be checked off the run's thread (more than 256
+/// records): a duplicate far from its first occurrence is still caught,
+/// late updates find their prospects, Results keep input order and every
+/// stored record gets its own prospect id.
+async fn large_batches_keep_order_and_duplicates(b: Backend) {
+    let f = fx(b).await;
+    prospect_setup(&f).await;
+    let first: Vec<J> = (1..=3).map(|i| rec(i, json!({"Id": format!("L{i}"), "First": "Old"}))).collect();
+    let (_, r) = load(&f, &J::Array(first), "No", "").await;
+    assert_eq!(var(&r, "results")["Summary"]["Created"], "3");
+    let n = 1_000;
+    let batch: Vec<J> = (1..=n)
+        .map(|i| match i {
+            // The first piece's record 10 again, far into a later piece.
+            900 => rec(i, json!({"Id": "P10"})),
+            // Existing prospects, updated from the last pieces.
+            950..=952 => rec(i, json!({"Id": format!("L{}", i - 949), "First": "New"})),
+            _ => rec(i, json!({})),
+        })
+        .collect();
+    let (branch, r) = load(&f, &J::Array(batch), "No", "").await;
+    assert_eq!(branch, "Default");
+    let results = var(&r, "results");
+    assert_eq!(results["Summary"]["Received"], n.to_string());
+    assert_eq!(results["Summary"]["Created"], (n - 4).to_string());
+    assert_eq!(results["Summary"]["Updated"], "3");
+    assert_eq!(results["Summary"]["Failed"], "1");
+    assert_eq!(record_of(&results, 900)["ResultCode"], "DuplicateExternalID");
+    for row in 950..=952 {
+        assert_eq!(record_of(&results, row)["ResultCode"], "Updated", "row {row}");
+    }
+    let rows: Vec<usize> = results["SuccessfulRecords"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|r| r["Row"].as_str().and_then(|s| s.parse().ok()).expect("row"))
+        .collect();
+    assert!(rows.windows(2).all(|w| w[0] < w[1]), "input order");
+    assert_eq!(rows.len(), n - 1);
     let stored = f.prospects("Leads").await;
-    assert_eq!(stored.len(), 10, "no prospect of the failed batch");
-    for p in &stored {
+    assert_eq!(stored.len(), n - 1, "the three earlier prospects and every new one, each once");
+    let ids: std::collections::HashSet<i64> = results["SuccessfulRecords"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|r| r["ProspectID"].as_str().and_then(|s| s.parse().ok()).expect("id"))
+        .collect();
+    assert_eq!(ids.len(), n - 1, "one prospect id per stored record");
+    for p in stored.iter().filter(|p| p.external_id.starts_with('L')) {
         let fields: J = serde_json::from_str(&p.fields).expect("fields");
-        assert_eq!(fields["FirstName"], "Before", "{} untouched", p.external_id);
-        assert_eq!(p.destinations.len(), 1, "{} keeps its destinations", p.external_id);
+        assert_eq!(fields["FirstName"], "New", "{} updated", p.external_id);
     }
 }
 

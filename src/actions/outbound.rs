@@ -302,21 +302,24 @@ impl Action for CreateProspects {
         }
         Exec::pending(async move {
             let (store, unit) = ctx.unit_store().await?;
-            let skill = store.skill(unit, skill_no).await.map_err(store_err)?.ok_or_else(|| {
+            // Independent reads, side by side (a file store has several
+            // connections).
+            let (skill, source, user_fields) = tokio::try_join!(
+                store.skill(unit, skill_no),
+                store.source(unit, &source_name),
+                store.user_fields(unit)
+            )
+            .map_err(store_err)?;
+            let skill = skill.ok_or_else(|| {
                 ActionError::failed(format!("skill {skill_no} is not an outbound skill of this business unit"))
             })?;
-            let source = store
-                .source(unit, &source_name)
-                .await
-                .map_err(store_err)?
-                .ok_or_else(|| ActionError::failed(format!("source '{source_name}' does not exist")))?;
+            let source = source.ok_or_else(|| ActionError::failed(format!("source '{source_name}' does not exist")))?;
             let map = store.source_map(unit, source.id).await.map_err(store_err)?.ok_or_else(|| {
                 ActionError::failed(format!(
                     "Missing External ID: source '{}' has no source map (create one with CREATESOURCEMAP)",
                     source.name
                 ))
             })?;
-            let user_fields = store.user_fields(unit).await.map_err(store_err)?;
             let now = ctx.now();
             let prepare = move |records: Vec<Value>| {
                 let settings = BatchSettings {

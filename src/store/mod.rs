@@ -11,7 +11,7 @@
 
 mod postgres;
 mod rows;
-mod sqlite;
+pub mod sqlite;
 
 use crate::outbound::model::{
     Lead, MapEntry, NewLead, ProspectRow, Saved, Search, Skill, Source, SourceMap, StoredProspect, UserField,

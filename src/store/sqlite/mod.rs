@@ -1,6 +1,7 @@
 //! The SQLite store (embedded default).
 
 mod outbound;
+pub mod raw;
 
 use super::{RunRecord, Store, StoreError};
 use async_trait::async_trait;

@@ -1,0 +1,182 @@
+//! Bulk row writes straight through SQLite's C API, on a connection that
+//! sqlx owns.
+//!
+//! sqlx hands every bound text to its connection thread as a fresh
+//! `Arc<str>`, which SQLite then copies again; for a load of a hundred
+//! thousand prospects that is more than a million allocations and a
+//! thread hand-off per statement, about half of a bulk write's time. sqlx's
+//! documented escape hatch, [`SqliteConnection::lock_handle`], lends the
+//! raw `sqlite3*` while its worker thread waits. Here one prepared
+//! single-row statement is bound in place (`SQLITE_STATIC`: SQLite reads
+//! our borrowed bytes, copies nothing), stepped and reset per row.
+//! Everything else (the pool, transactions, migrations, reads) stays with
+//! sqlx; the write still happens inside the caller's sqlx transaction.
+//!
+//! This is the only module with `unsafe` code. The invariants:
+//! - the handle is used only while the [`LockedSqliteHandle`] lives, which
+//!   [`RawConnection`] owns, and statements borrow the connection, so no
+//!   statement outlives the lock;
+//! - bound text is borrowed for the duration of one call of a
+//!   [`RawStatement`] only, and bindings are cleared before it returns, so SQLite never
+//!   holds a pointer past the borrow;
+//! - every statement is finalized on drop.
+
+#![allow(unsafe_code)]
+
+use crate::store::StoreError;
+use libsqlite3_sys as ffi;
+use sqlx::sqlite::{LockedSqliteHandle, SqliteConnection};
+use std::ffi::{CStr, c_int};
+use std::ptr::NonNull;
+
+/// One value bound to a statement parameter.
+#[derive(Clone, Copy, Debug)]
+pub enum Param<'a> {
+    /// An integer.
+    Int(i64),
+    /// Text, or NULL.
+    Text(Option<&'a str>),
+}
+
+/// A connection lent by sqlx for direct C API calls.
+pub struct RawConnection<'c> {
+    db: NonNull<ffi::sqlite3>,
+    _lock: LockedSqliteHandle<'c>,
+}
+
+impl<'c> RawConnection<'c> {
+    /// Borrow `conn`'s handle from its worker thread.
+    pub async fn lock(conn: &'c mut SqliteConnection) -> Result<RawConnection<'c>, StoreError> {
+        let mut lock = conn.lock_handle().await?;
+        let db = lock.as_raw_handle();
+        Ok(RawConnection { db, _lock: lock })
+    }
+
+    fn error(&self, context: &str) -> StoreError {
+        // SAFETY: the handle is valid while the lock lives; errmsg returns a
+        // NUL-terminated string owned by SQLite, copied before any other call.
+        let msg = unsafe { CStr::from_ptr(ffi::sqlite3_errmsg(self.db.as_ptr())) };
+        StoreError::Query(format!("{context}: {}", msg.to_string_lossy()))
+    }
+
+    /// Prepare one statement.
+    pub fn prepare(&self, sql: &str) -> Result<RawStatement<'_, 'c>, StoreError> {
+        let mut stmt = std::ptr::null_mut();
+        let len = c_int::try_from(sql.len()).map_err(|_| StoreError::Query("statement too long".into()))?;
+        // SAFETY: `sql` is valid for `len` bytes; SQLite copies what it needs.
+        let rc = unsafe {
+            ffi::sqlite3_prepare_v3(
+                self.db.as_ptr(),
+                sql.as_ptr().cast(),
+                len,
+                ffi::SQLITE_PREPARE_PERSISTENT as _,
+                &mut stmt,
+                std::ptr::null_mut(),
+            )
+        };
+        match NonNull::new(stmt) {
+            Some(stmt) if rc == ffi::SQLITE_OK => {
+                // SAFETY: a freshly prepared statement.
+                let params = unsafe { ffi::sqlite3_bind_parameter_count(stmt.as_ptr()) } as usize;
+                Ok(RawStatement { conn: self, stmt, params })
+            }
+            Some(stmt) => {
+                let err = self.error("preparing a statement");
+                // SAFETY: finalizing the statement we got, once.
+                unsafe { ffi::sqlite3_finalize(stmt.as_ptr()) };
+                Err(err)
+            }
+            None => Err(self.error("preparing a statement")),
+        }
+    }
+}
+
+/// A prepared statement, run once per [`RawStatement::execute`] or
+/// [`RawStatement::first_int`].
+pub struct RawStatement<'s, 'c> {
+    conn: &'s RawConnection<'c>,
+    stmt: NonNull<ffi::sqlite3_stmt>,
+    params: usize,
+}
+
+impl RawStatement<'_, '_> {
+    /// Bind `values` to the parameters in order and run the statement to
+    /// its end (an INSERT, UPDATE or DELETE).
+    pub fn execute(&mut self, values: &[Param<'_>]) -> Result<(), StoreError> {
+        self.run(values, |_| ()).map(|_| ())
+    }
+
+    /// Bind `values` and return the first column of the first row as an
+    /// integer, or `None` when there is no row.
+    pub fn first_int(&mut self, values: &[Param<'_>]) -> Result<Option<i64>, StoreError> {
+        self.run(values, |stmt| {
+            // SAFETY: called only while `stmt` sits on a row.
+            unsafe { ffi::sqlite3_column_int64(stmt, 0) }
+        })
+    }
+
+    /// Bind, step until done (reading the first row with `row`), reset and
+    /// unbind.
+    fn run<T>(
+        &mut self,
+        values: &[Param<'_>],
+        row: impl FnOnce(*mut ffi::sqlite3_stmt) -> T,
+    ) -> Result<Option<T>, StoreError> {
+        if values.len() != self.params {
+            return Err(StoreError::Query(format!("statement takes {} values, {} given", self.params, values.len())));
+        }
+        let stmt = self.stmt.as_ptr();
+        let mut rc = ffi::SQLITE_OK;
+        for (i, v) in values.iter().enumerate() {
+            let at = i as c_int + 1;
+            // SAFETY: `stmt` is live; text stays borrowed until the bindings
+            // are cleared below (SQLITE_STATIC: SQLite does not copy it).
+            rc = unsafe {
+                match v {
+                    Param::Int(n) => ffi::sqlite3_bind_int64(stmt, at, *n),
+                    Param::Text(None) => ffi::sqlite3_bind_null(stmt, at),
+                    Param::Text(Some(s)) => ffi::sqlite3_bind_text64(
+                        stmt,
+                        at,
+                        s.as_ptr().cast(),
+                        s.len() as u64,
+                        ffi::SQLITE_STATIC(),
+                        ffi::SQLITE_UTF8 as u8,
+                    ),
+                }
+            };
+            if rc != ffi::SQLITE_OK {
+                break;
+            }
+        }
+        let mut first = None;
+        let mut row = Some(row);
+        if rc == ffi::SQLITE_OK {
+            loop {
+                // SAFETY: a fully bound, live statement.
+                rc = unsafe { ffi::sqlite3_step(stmt) };
+                if rc != ffi::SQLITE_ROW {
+                    break;
+                }
+                if let Some(f) = row.take() {
+                    first = Some(f(stmt));
+                }
+            }
+        }
+        let result = if rc == ffi::SQLITE_DONE { Ok(first) } else { Err(self.conn.error("bulk write")) };
+        // SAFETY: resetting and unbinding a live statement; after this SQLite
+        // holds no pointer into `values`.
+        unsafe {
+            ffi::sqlite3_reset(stmt);
+            ffi::sqlite3_clear_bindings(stmt);
+        }
+        result
+    }
+}
+
+impl Drop for RawStatement<'_, '_> {
+    fn drop(&mut self) {
+        // SAFETY: finalized exactly once, while the connection is still lent.
+        unsafe { ffi::sqlite3_finalize(self.stmt.as_ptr()) };
+    }
+}
