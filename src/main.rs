@@ -74,6 +74,42 @@ enum Command {
         json: bool,
     },
     /// Check scripts and report every problem with its location.
+    /// Time zones of phone numbers, and whether they may be called.
+    ///
+    /// Each PHONE gets its own zone (from its prefix), the record's zone
+    /// (the record rules over --zip, --city/--state, --lat/--lng and the
+    /// phone), a mismatch flag, and with --at and --window whether it may
+    /// be called then and when its window next opens. A PHONE of `-` reads
+    /// phones from standard input, one per line.
+    Tz {
+        /// Phone numbers, any common format.
+        #[arg(value_name = "PHONE")]
+        phones: Vec<String>,
+        /// The record's US ZIP code.
+        #[arg(long)]
+        zip: Option<String>,
+        /// The record's city (with --state).
+        #[arg(long)]
+        city: Option<String>,
+        /// The record's state (with --city).
+        #[arg(long)]
+        state: Option<String>,
+        /// The record's latitude (with --lng).
+        #[arg(long, allow_hyphen_values = true)]
+        lat: Option<String>,
+        /// The record's longitude (with --lat).
+        #[arg(long, allow_hyphen_values = true)]
+        lng: Option<String>,
+        /// The instant to check, RFC 3339 (with --window).
+        #[arg(long, value_name = "RFC3339")]
+        at: Option<String>,
+        /// Allowed local hours, e.g. "Mon-Fri 08:00-21:00; Sat-Sun 10:00-18:00".
+        #[arg(long, value_name = "SPEC")]
+        window: Option<String>,
+        /// One JSON object per phone, one per line, in input order.
+        #[arg(long)]
+        json: bool,
+    },
     Check {
         /// Script files.
         #[arg(required = true)]
@@ -227,6 +263,10 @@ fn main() -> ExitCode {
             demo(&store, &scripts, now.as_deref(), cycles, batch, pause)
         }
         Command::Check { scripts, library, json } => check(&scripts, library.as_deref(), json),
+        Command::Tz { phones, zip, city, state, lat, lng, at, window, json } => {
+            let record = TzRecord { zip, city, state, lat, lng };
+            tz(&phones, &record, at.as_deref(), window.as_deref(), json)
+        }
         Command::Actions { markdown: true, .. } => {
             out!("{}", prospero::Catalog::builtin().markdown());
             Ok(ExitCode::SUCCESS)
@@ -338,6 +378,87 @@ fn print_report(r: &prospero::RunReport) {
             outln!("  {name} = {v}");
         }
     }
+}
+
+/// The record fields `prospero tz` takes.
+struct TzRecord {
+    zip: Option<String>,
+    city: Option<String>,
+    state: Option<String>,
+    lat: Option<String>,
+    lng: Option<String>,
+}
+
+fn tz(phones: &[String], record: &TzRecord, at: Option<&str>, window: Option<&str>, json: bool) -> Result<ExitCode> {
+    use prospero::timezone::{RecordHints, WindowCheck, answer};
+    let check = match (at, window) {
+        (None, None) => None,
+        (Some(at), Some(spec)) => {
+            let at = chrono::DateTime::parse_from_rfc3339(at)
+                .map_err(|e| anyhow::anyhow!("--at '{at}' is not an RFC 3339 instant: {e}"))?
+                .with_timezone(&chrono::Utc);
+            let windows =
+                spec.parse().map_err(|e: prospero::timezone::WindowError| anyhow::anyhow!("--window: {e}"))?;
+            Some(WindowCheck { at, windows })
+        }
+        _ => anyhow::bail!("--at and --window go together"),
+    };
+    let hints = RecordHints {
+        zip: record.zip.as_deref(),
+        city: record.city.as_deref(),
+        state: record.state.as_deref(),
+        latitude: record.lat.as_deref(),
+        longitude: record.lng.as_deref(),
+        ..RecordHints::default()
+    };
+    let mut inputs: Vec<String> = Vec::new();
+    for p in phones {
+        if p == "-" {
+            for line in std::io::stdin().lines() {
+                let line = line?;
+                if !line.trim().is_empty() {
+                    inputs.push(line.trim().to_string());
+                }
+            }
+        } else {
+            inputs.push(p.clone());
+        }
+    }
+    if inputs.is_empty() {
+        anyhow::bail!("give at least one phone number (or - to read them from standard input)");
+    }
+    for input in &inputs {
+        let a = answer(input, &hints, check.as_ref());
+        if json {
+            outln!("{}", serde_json::to_string(&a)?);
+            continue;
+        }
+        let zone = |z: &Option<String>, src: &str| match z {
+            Some(z) => format!("{z} ({src})"),
+            None => src.to_string(),
+        };
+        let mut line = format!(
+            "{}\t{}\t{}\trecord: {}",
+            a.input,
+            a.e164.as_deref().unwrap_or("not a phone number"),
+            zone(&a.time_zone, &a.source),
+            zone(&a.record_time_zone, &a.record_source)
+        );
+        if a.mismatch {
+            line.push_str("\tmismatch");
+        }
+        if a.time_zone.is_none() && a.candidates.len() > 1 {
+            line.push_str(&format!("\tcandidates: {}", a.candidates.join(", ")));
+        }
+        match (a.callable, &a.next_open) {
+            (Some(true), _) => line.push_str("\tcallable"),
+            (Some(false), Some(Some(t))) => line.push_str(&format!("\tnot callable, opens {t}")),
+            (Some(false), _) => line.push_str("\tnot callable, no window opens within a week"),
+            _ => {}
+        }
+        outln!("{line}");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn check(paths: &[PathBuf], library: Option<&Path>, json: bool) -> Result<ExitCode> {
@@ -520,7 +641,11 @@ fn skills(command: SkillsCommand) -> Result<ExitCode> {
                     skill.threshold = t;
                 }
                 if let Some(w) = windows {
-                    skill.windows = w.trim().to_string();
+                    // Stored in canonical form; an unreadable spec is refused
+                    // before anything is written.
+                    let parsed: prospero::timezone::CallingWindows =
+                        w.parse().map_err(|e: prospero::timezone::WindowError| anyhow::anyhow!("--windows: {e}"))?;
+                    skill.windows = parsed.to_string();
                 }
                 if !filter_fields.is_empty() {
                     skill.filter_fields = filter_fields.iter().map(|f| f.trim().to_string()).collect();

@@ -14,6 +14,8 @@
 //! | `prefix` | [`number_zone`]: a number's zone from libphonenumber's prefix map |
 //! | `zip` | [`zip_zone`], [`city_state_zone`]: US ZIP and city+state → zone |
 //! | `resolve` | [`resolve_record`]: the record-level order of rules |
+//! | `answer` | [`answer`]: one phone's zones, mismatch and window, as `prospero tz` prints it |
+//! | `window` | [`CallingWindows`]: skill hours, callable now, next opening, intersections |
 //! | `table` | loading `data/phone_zones.tsv` (private) |
 //!
 //! Reference data is compiled in and versioned: [`PHONE_DATA_VERSION`],
@@ -21,15 +23,19 @@
 //! data ([`coordinates_data_version`]). `tools/gen_phone_zones.py` and
 //! `tools/gen_windows_zones.py` regenerate the tables under `data/`.
 
+mod answer;
 mod phone;
 mod prefix;
 mod resolve;
 mod table;
+mod window;
 mod zip;
 
+pub use answer::{WindowCheck, ZoneAnswer, answer, rule_data_version, window_zones};
 pub use phone::{PhoneError, PhoneKind, PhoneNumber, parse_phone};
 pub use prefix::{NumberZone, PHONE_DATA_VERSION, ZoneRule, number_zone};
 pub use resolve::{RecordHints, RecordZone, coordinates_data_version, resolve_record};
+pub use window::{CallingWindows, WindowError};
 pub use zip::{ZIP_DATA_VERSION, city_state_zone, zip_zone};
 
 use chrono_tz::Tz;
