@@ -46,7 +46,7 @@ fn day_index(name: &str) -> Option<usize> {
 fn minutes(text: &str) -> Option<u16> {
     let (h, m) = text.trim().split_once(':')?;
     let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
-    if m >= 60 || h > 24 || (h == 24 && m != 0) || h.to_string().len() > 2 || m.to_string().len() > 2 {
+    if m >= 60 || h > 24 || (h == 24 && m != 0) {
         return None;
     }
     Some(h * 60 + m)
