@@ -20,13 +20,17 @@ The table holds three things Prospero's phone code needs (src/timezone/):
 Number types are computed the way libphonenumber does (region by leading
 digits or by first region whose patterns match, then type by the fixed
 priority of its type checks), on one representative line number per
-exchange: the metadata rarely distinguishes line numbers, and where it does
-(parts of the 5XX personal-number codes) an exchange takes the type of its
-first sample that matches.
+exchange. Where a region's patterns look past the exchange (Barbados and
+Jamaica split some exchanges by the first digit of the line number), every
+exchange of that region's area codes is also classified per block of 1,000
+lines, and exchanges whose blocks differ get one kind per block. Patterns that
+look deeper than that stop the generator: the table could not hold them.
 """
 
 import os
 import re
+import re._constants as sre_constants
+import re._parser as sre_parse
 import sys
 from collections import defaultdict
 
@@ -153,8 +157,79 @@ def classify(numbers, metas):
     return kinds
 
 
+NANP_TYPE_FIELDS = tuple(f for f, _ in TYPE_PRIORITY) + ("fixed_line", "mobile", "general_desc")
+
+
+def pattern_depth(pattern):
+    """The last digit position (1-based) at which `pattern` allows fewer than
+    all ten digits: past it, only the length matters. Exact for the pattern
+    language the metadata uses (literals, classes, groups, alternation,
+    bounded repeats); anything else stops the generator."""
+
+    def any_digit(op, av):
+        if op != sre_constants.IN:
+            return False
+        digits = set()
+        for o, a in av:
+            if o == sre_constants.CATEGORY and a == sre_constants.CATEGORY_DIGIT:
+                return True
+            if o == sre_constants.LITERAL:
+                digits.add(a)
+            elif o == sre_constants.RANGE:
+                digits |= set(range(a[0], a[1] + 1))
+            else:
+                return False
+        return digits == set(range(ord("0"), ord("9") + 1))
+
+    def walk(items, starts):
+        ends, deepest = set(starts), 0
+        for op, av in items:
+            if op in (sre_constants.LITERAL, sre_constants.IN):
+                ends = {e + 1 for e in ends}
+                if not any_digit(op, av):
+                    deepest = max(deepest, max(ends))
+            elif op == sre_constants.SUBPATTERN:
+                ends, d = walk(av[3], ends)
+                deepest = max(deepest, d)
+            elif op == sre_constants.BRANCH:
+                branch_ends = set()
+                for branch in av[1]:
+                    e, d = walk(branch, ends)
+                    branch_ends |= e
+                    deepest = max(deepest, d)
+                ends = branch_ends
+            elif op == sre_constants.MAX_REPEAT:
+                lo, hi, sub = av
+                if hi == sre_constants.MAXREPEAT:
+                    sys.exit(f"unbounded repeat in metadata pattern {pattern!r}")
+                reach, after = set(ends), set(ends) if lo == 0 else set()
+                for k in range(1, hi + 1):
+                    reach, d = walk(sub, reach)
+                    deepest = max(deepest, d)
+                    if k >= lo:
+                        after |= reach
+                ends = after
+            else:
+                sys.exit(f"unexpected {op} in metadata pattern {pattern!r}")
+        return ends, deepest
+
+    return walk(sre_parse.parse(pattern), {0})[1]
+
+
+def region_depth(meta):
+    """The deepest digit position any of a NANP region's type patterns reads."""
+    depths = [0]
+    for field in NANP_TYPE_FIELDS:
+        desc = getattr(meta, field)
+        if desc is not None and desc.national_number_pattern:
+            depths.append(pattern_depth(desc.national_number_pattern))
+    return max(depths)
+
+
 def nanp_kinds():
-    """{npa: [kind letter for NXX 200..999]} for every NPA with an exchange in use."""
+    """({npa: [kind letter for NXX 200..999]} for every NPA with an exchange
+    in use, {(npa, nxx): [kind letter per 1,000-line block 0..9]} for the
+    exchanges whose blocks differ; their letter in the first map is '*')."""
     regions = list(phonenumbers.COUNTRY_CODE_TO_REGION_CODE[1])
     metas = [(r, PhoneMetadata.metadata_for_region(r)) for r in regions]
     exchanges = [(npa, nxx) for npa in range(200, 1000) for nxx in range(200, 1000)]
@@ -169,12 +244,35 @@ def nanp_kinds():
         in_use = {npa for (npa, nxx), k in kind.items() if k != "-"}
         todo = [(npa, nxx) for npa, nxx in todo if kind[(npa, nxx)] == "-" and npa in in_use]
 
+    # Area codes a region with line-level patterns may claim: by its leading
+    # digits, or all of them for a region without any.
+    deep_npas = set()
+    for _region, meta in metas:
+        depth = region_depth(meta)
+        if depth > 7:
+            sys.exit(f"{_region}: metadata patterns read {depth} digits; the table holds blocks of 1,000 lines")
+        if depth == 7:
+            lead = re.compile(meta.leading_digits) if meta.leading_digits else None
+            deep_npas |= {npa for npa in range(200, 1000) if lead is None or lead.match(str(npa))}
+    split = {}
+    deep = [(npa, nxx) for npa, nxx in exchanges if npa in deep_npas]
+    by_block = {}
+    for block in range(10):
+        numbers = [f"{npa}{nxx}{block}{SAMPLE_LINES[0][1:]}" for npa, nxx in deep]
+        found = classify(numbers, metas)
+        for key, n in zip(deep, numbers):
+            by_block.setdefault(key, []).append(found[n])
+    for key, blocks in by_block.items():
+        if len(set(blocks)) > 1:
+            split[key] = "".join(blocks)
+            kind[key] = "*"
+
     out = {}
     for npa in range(200, 1000):
         row = "".join(kind[(npa, nxx)] for nxx in range(200, 1000))
         if row.strip("-"):
             out[npa] = row
-    return out
+    return out, split
 
 
 def widen(pattern):
@@ -308,7 +406,9 @@ def main():
         "#                             country code may be non-geographic (libphonenumber then answers the",
         "#                             country's zones); lengths comma-separated",
         "#   N <npa> <kinds>           NANP area code in use: one kind for all of its exchanges,",
-        "#                             or 800 kinds, one per exchange 200..999",
+        "#                             or 800 kinds, one per exchange 200..999; * = per block, see B",
+        "#   B <npa><nxx> <kinds>      NANP exchange whose 1,000-line blocks differ: 10 kinds, one per",
+        "#                             first digit of the line number",
         f"#   kinds: {KIND_LEGEND}",
     ]
     for s in sets:
@@ -318,9 +418,12 @@ def main():
         lines.append(f"P\t{p}\t{set_id['&'.join(prefixes[p])]}")
     for prefix, lengths in sorted(non_geographic_ranges(prefixes, set(codes)).items(), key=lambda e: (len(e[0]), e[0])):
         lines.append(f"X\t{prefix}\t{','.join(str(n) for n in lengths)}")
-    for npa, row in sorted(nanp_kinds().items()):
+    area_kinds, split = nanp_kinds()
+    for npa, row in sorted(area_kinds.items()):
         kinds = row[0] if len(set(row)) == 1 else row
         lines.append(f"N\t{npa}\t{kinds}")
+    for (npa, nxx), blocks in sorted(split.items()):
+        lines.append(f"B\t{npa}{nxx}\t{blocks}")
 
     with open(out_path, "w", encoding="utf-8", newline="\n") as f:
         f.write("\n".join(lines) + "\n")

@@ -282,6 +282,19 @@ pub enum PhoneError {
         /// The exchange.
         nxx: u16,
     },
+    /// A block of 1,000 lines the metadata does not list, in an exchange
+    /// whose other blocks are in use.
+    #[error("'{text}': lines {npa}-{nxx}-{block}000 to {block}999 are not in use")]
+    UnassignedLines {
+        /// The offending text.
+        text: String,
+        /// The area code.
+        npa: u16,
+        /// The exchange.
+        nxx: u16,
+        /// The first digit of the line number.
+        block: u8,
+    },
 }
 
 /// The text as quoted in messages: trimmed, and cut so that a huge field
@@ -491,7 +504,11 @@ fn nanp(text: &str, d: &[u8]) -> Result<PhoneNumber, PhoneError> {
         return Err(PhoneError::ExchangeN11 { text: quote(text), nxx });
     }
     let t = table();
-    let Some(letter) = t.nanp_kind(npa, nxx) else {
+    let block = d[6] - b'0';
+    let Some(letter) = t.nanp_kind(npa, nxx, block) else {
+        if t.nanp_exchange_in_use(npa, nxx) {
+            return Err(PhoneError::UnassignedLines { text: quote(text), npa, nxx, block });
+        }
         if t.nanp_area_in_use(npa) {
             return Err(PhoneError::UnassignedExchange { text: quote(text), npa, nxx });
         }
@@ -626,6 +643,14 @@ mod tests {
             err("268-999-1234"),
             PhoneError::UnassignedExchange { text: "268-999-1234".into(), npa: 268, nxx: 999 }
         );
+        // Barbados 246-521: fixed, mobile and unused blocks of 1,000 lines.
+        assert_eq!(
+            err("246-521-5000"),
+            PhoneError::UnassignedLines { text: "246-521-5000".into(), npa: 246, nxx: 521, block: 5 }
+        );
+        assert_eq!(err("246-521-5000").to_string(), "'246-521-5000': lines 246-521-5000 to 5999 are not in use");
+        assert_eq!(parse_phone("246-521-3440").map(|n| n.kind()), Ok(PhoneKind::Geographic));
+        assert_eq!(parse_phone("246-521-4440").map(|n| n.kind()), Ok(PhoneKind::Mobile));
         assert_eq!(err("012-555-0123").to_string(), "'012-555-0123': area code 012 cannot start with 0 or 1");
         assert_eq!(
             err("999-555-0123").to_string(),

@@ -318,7 +318,11 @@ mod tests {
                 Ok(n) => n,
                 // A NANP entry for an area code or exchange the metadata no
                 // longer lists: libphonenumber would not place it either.
-                Err(PhoneError::UnassignedAreaCode { .. } | PhoneError::UnassignedExchange { .. }) => continue,
+                Err(
+                    PhoneError::UnassignedAreaCode { .. }
+                    | PhoneError::UnassignedExchange { .. }
+                    | PhoneError::UnassignedLines { .. },
+                ) => continue,
                 Err(e) => panic!("{raw}: {e}"),
             };
             if n.is_nanp() && n.kind() != PhoneKind::Geographic {

@@ -17,8 +17,11 @@ pub(crate) const PHONE_TABLE: &str = include_str!("../../data/phone_zones.tsv");
 /// "No entry" in the u16 indexes below.
 pub(crate) const NONE: u16 = u16::MAX;
 
-/// Marks an area code whose exchanges differ in type (see `kind_blocks`).
+/// Marks an area code whose exchanges differ in type (see `kind_blocks`),
+/// and, among an area code's exchange letters, an exchange whose 1,000-line
+/// blocks differ (see `line_kinds`): the table's own `*`.
 const PER_EXCHANGE: u8 = b'*';
+const PER_BLOCK: u8 = b'*';
 
 /// A zone set of the table: the zones chrono-tz knows, and whether the data
 /// named exactly one zone (only then is the answer determined).
@@ -40,6 +43,10 @@ pub(crate) struct PhoneTable {
     kind_block: Box<[u16; 1000]>,
     /// 800 letters per block, for exchanges 200..=999.
     kind_blocks: Vec<u8>,
+    /// Exchanges (key `npa * 1000 + nxx`) whose letter is `PER_BLOCK`: one
+    /// letter per first digit of the line number. A handful in all (parts of
+    /// Barbados and Jamaica), so a map costs nothing on the common path.
+    line_kinds: foldhash::HashMap<u32, [u8; 10]>,
     /// Zone set of the bare `1` prefix.
     pub(crate) nanp_country: u16,
     /// Zone set of each NPA-level prefix (`1NPA`).
@@ -97,6 +104,7 @@ impl PhoneTable {
             npa_kind: Box::new([0; 1000]),
             kind_block: Box::new([NONE; 1000]),
             kind_blocks: Vec::new(),
+            line_kinds: foldhash::HashMap::default(),
             nanp_country: NONE,
             nanp_npa: Box::new([NONE; 1000]),
             nxx_block: Box::new([NONE; 1000]),
@@ -201,7 +209,29 @@ impl PhoneTable {
                         _ => bad("NANP kinds must be 1 or 800 letters"),
                     }
                 }
+                (Some("B"), Some(exchange), Some(kinds)) => {
+                    let key = digits_value(exchange).filter(|v| exchange.len() == 6 && *v >= 200_200);
+                    let (Some(key), Ok(kinds)) = (key, <[u8; 10]>::try_from(kinds.as_bytes())) else {
+                        bad("NANP exchange blocks must be an NPA-NXX and 10 letters");
+                        continue;
+                    };
+                    t.line_kinds.insert(key as u32, kinds);
+                }
                 _ => bad("unknown record"),
+            }
+        }
+        // An exchange marked per block without its blocks would read as not
+        // in use; say so rather than lose numbers silently.
+        for npa in 200..1000u32 {
+            if t.npa_kind[npa as usize] != PER_EXCHANGE {
+                continue;
+            }
+            let block = usize::from(t.kind_block[npa as usize]) * 800;
+            for (i, &k) in t.kind_blocks[block..block + 800].iter().enumerate() {
+                let key = npa * 1000 + 200 + i as u32;
+                if k == PER_BLOCK && !t.line_kinds.contains_key(&key) {
+                    problems.push(format!("exchange {key} is marked per block but has no B record"));
+                }
             }
         }
         nxx_entries.sort_by_key(|e| e.0);
@@ -225,22 +255,34 @@ impl PhoneTable {
         self.country_codes.get(usize::from(code)).copied().unwrap_or(false)
     }
 
-    /// The kind letter libphonenumber's metadata gives NPA-NXX, or `None`
-    /// when that area code or exchange is not in use.
+    /// The kind letter libphonenumber's metadata gives the lines of NPA-NXX
+    /// whose number starts with `block` (0..=9), or `None` when that area
+    /// code, exchange or block is not in use.
     #[inline]
-    pub(crate) fn nanp_kind(&self, npa: u16, nxx: u16) -> Option<u8> {
-        let npa = usize::from(npa);
-        let k = *self.npa_kind.get(npa)?;
+    pub(crate) fn nanp_kind(&self, npa: u16, nxx: u16, block: u8) -> Option<u8> {
+        let k = *self.npa_kind.get(usize::from(npa))?;
         let letter = match k {
             0 => return None,
             PER_EXCHANGE => {
-                let block = usize::from(self.kind_block[npa]);
+                let row = usize::from(self.kind_block[usize::from(npa)]);
                 let nxx = usize::from(nxx).checked_sub(200)?;
-                *self.kind_blocks.get(block * 800 + nxx)?
+                *self.kind_blocks.get(row * 800 + nxx)?
             }
             k => k,
         };
+        let letter = if letter == PER_BLOCK {
+            let key = u32::from(npa) * 1000 + u32::from(nxx);
+            *self.line_kinds.get(&key)?.get(usize::from(block))?
+        } else {
+            letter
+        };
         (letter != b'-').then_some(letter)
+    }
+
+    /// Whether any line of NPA-NXX is in use.
+    #[inline]
+    pub(crate) fn nanp_exchange_in_use(&self, npa: u16, nxx: u16) -> bool {
+        (0..10).any(|b| self.nanp_kind(npa, nxx, b).is_some())
     }
 
     /// Whether any exchange of `npa` is in use.
@@ -369,11 +411,34 @@ mod tests {
     #[test]
     fn malformed_lines_are_reported_not_fatal() {
         let text = "Z\t0\tEurope/Paris\nZ\t7\tEurope/Rome\nP\t33x\t0\nP\t33\t9\nN\t12\tG\nN\t212\tGG\nQ\nC\t33 abc\n\
-                    X\t1212\t10\nX\t336\t9,x,40\n";
+                    X\t1212\t10\nX\t336\t9,x,40\nB\t246521\tGM\nB\t24652\tGGGGGGGGGG\n";
         let (t, problems) = PhoneTable::parse(text);
-        assert_eq!(problems.len(), 10, "{problems:#?}");
+        assert_eq!(problems.len(), 12, "{problems:#?}");
         assert_eq!(t.sets.len(), 1);
         assert!(t.is_country_code(33));
+    }
+
+    #[test]
+    fn exchanges_split_by_line_block_answer_per_block() {
+        let mut kinds = vec![b'-'; 800];
+        kinds[321] = b'*'; // exchange 521
+        kinds[322] = b'*'; // exchange 522, no B record
+        kinds[0] = b'G';
+        let text = format!("N\t246\t{}\nB\t246521\tGM-GM-GM-G\n", String::from_utf8(kinds).expect("ascii"));
+        let (t, problems) = PhoneTable::parse(&text);
+        assert_eq!(problems, ["exchange 246522 is marked per block but has no B record"]);
+        assert_eq!(t.nanp_kind(246, 521, 0), Some(b'G'));
+        assert_eq!(t.nanp_kind(246, 521, 1), Some(b'M'));
+        assert_eq!(t.nanp_kind(246, 521, 2), None);
+        assert_eq!(t.nanp_kind(246, 521, 9), Some(b'G'));
+        assert_eq!(t.nanp_kind(246, 200, 5), Some(b'G'));
+        assert!(t.nanp_exchange_in_use(246, 521));
+        assert!(!t.nanp_exchange_in_use(246, 522));
+        // The committed table: Barbados 246-521 mixes fixed, mobile and unused blocks.
+        let real = table();
+        assert_eq!(real.nanp_kind(246, 521, 3), Some(b'G'));
+        assert_eq!(real.nanp_kind(246, 521, 4), Some(b'M'));
+        assert_eq!(real.nanp_kind(246, 521, 5), None);
     }
 
     #[test]
