@@ -248,7 +248,7 @@ async fn bulk_sqlite(pool: &sqlx::SqlitePool, unit: i64, source: i64, rows: &[Pr
         let mut destination = raw
             .prepare(
                 "INSERT INTO destinations (prospect_id, ordinal, unit_id, field, e164, raw, kind, time_zone, tz_source,
-                 call_window, companions) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                 companions) VALUES (?,?,?,?,?,?,?,?,?,?)",
             )
             .expect("prepare");
         for (i, r) in rows.iter().enumerate() {
@@ -282,7 +282,6 @@ async fn bulk_sqlite(pool: &sqlx::SqlitePool, unit: i64, source: i64, rows: &[Pr
                         Text(Some(d.kind)),
                         Text(d.time_zone.as_deref()),
                         Text(Some(&d.tz_source)),
-                        Text(d.call_window.as_deref()),
                         Text(d.companions.as_deref()),
                     ])
                     .expect("insert destination");
@@ -303,7 +302,7 @@ struct DestColumns<'a> {
     kind: Vec<&'a str>,
     zone: Vec<Option<&'a str>>,
     zone_source: Vec<&'a str>,
-    window: Vec<Option<&'a str>>,
+    companions: Vec<Option<&'a str>>,
 }
 
 async fn bulk_pg(pool: &sqlx::PgPool, unit: i64, source: i64, rows: &[ProspectRow]) {
@@ -341,11 +340,11 @@ async fn bulk_pg(pool: &sqlx::PgPool, unit: i64, source: i64, rows: &[ProspectRo
             c.kind.push(d.kind);
             c.zone.push(d.time_zone.as_deref());
             c.zone_source.push(&d.tz_source);
-            c.window.push(d.call_window.as_deref());
+            c.companions.push(d.companions.as_deref());
         }
     }
     sqlx::query(
-        "INSERT INTO destinations (prospect_id, ordinal, unit_id, field, e164, raw, kind, time_zone, tz_source, call_window)
+        "INSERT INTO destinations (prospect_id, ordinal, unit_id, field, e164, raw, kind, time_zone, tz_source, companions)
          SELECT u.p, u.o, $1, u.f, u.e, u.r, u.k, u.t, u.s, u.w
          FROM UNNEST($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
              $10::text[]) AS u(p, o, f, e, r, k, t, s, w)",
@@ -359,7 +358,7 @@ async fn bulk_pg(pool: &sqlx::PgPool, unit: i64, source: i64, rows: &[ProspectRo
     .bind(&c.kind)
     .bind(&c.zone)
     .bind(&c.zone_source)
-    .bind(&c.window)
+    .bind(&c.companions)
     .execute(&mut *tx)
     .await
     .expect("insert destinations");
@@ -403,7 +402,7 @@ async fn row_sqlite(pool: &sqlx::SqlitePool, unit: i64, source: i64, rows: &[Pro
         for (o, d) in r.destinations.iter().enumerate() {
             sqlx::query(
                 "INSERT INTO destinations (prospect_id, ordinal, unit_id, field, e164, raw, kind, time_zone, tz_source,
-                     call_window) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                     companions) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )
             .bind(id)
             .bind(o as i64 + 1)
@@ -414,7 +413,7 @@ async fn row_sqlite(pool: &sqlx::SqlitePool, unit: i64, source: i64, rows: &[Pro
             .bind(d.kind)
             .bind(&d.time_zone)
             .bind(&d.tz_source)
-            .bind(&d.call_window)
+            .bind(&d.companions)
             .execute(pool)
             .await
             .expect("insert destination");
@@ -455,7 +454,7 @@ async fn row_pg(pool: &sqlx::PgPool, unit: i64, source: i64, rows: &[ProspectRow
         for (o, d) in r.destinations.iter().enumerate() {
             sqlx::query(
                 "INSERT INTO destinations (prospect_id, ordinal, unit_id, field, e164, raw, kind, time_zone, tz_source,
-                     call_window) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                     companions) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
             .bind(id)
             .bind(o as i64 + 1)
@@ -466,7 +465,7 @@ async fn row_pg(pool: &sqlx::PgPool, unit: i64, source: i64, rows: &[ProspectRow
             .bind(d.kind)
             .bind(&d.time_zone)
             .bind(&d.tz_source)
-            .bind(&d.call_window)
+            .bind(&d.companions)
             .execute(pool)
             .await
             .expect("insert destination");

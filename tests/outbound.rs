@@ -516,6 +516,7 @@ async fn prospects_result_codes(b: Backend) {
     let one = record_of(&res, 1);
     assert_eq!(one["TimeZone"], "America/New_York");
     assert_eq!(one["TimeZoneSource"], "zip");
+    assert_eq!(one["TimeZoneDataVersion"], prospero::timezone::ZIP_DATA_VERSION);
     assert_eq!(one["Destinations"][0]["PhoneNumber"], "+12127365000");
     assert_eq!(one["Destinations"][0]["Field"], "PhoneNumber");
     assert!(one["ProspectID"].as_str().is_some_and(|id| id.parse::<i64>().is_ok()));
@@ -531,6 +532,17 @@ async fn prospects_result_codes(b: Backend) {
         .map(|d| (d["Field"].as_str().unwrap_or(""), d["TimeZone"].as_str().unwrap_or("")))
         .collect();
     assert_eq!(dests, [("PhoneNumber", "America/Chicago"), ("WorkPhone", "Pacific/Honolulu")]);
+    // The Chicago number agrees with its record; the Honolulu one does not,
+    // so its window must hold in both zones (the intersection).
+    let (home, work) = (&r13["Destinations"][0], &r13["Destinations"][1]);
+    assert_eq!(home["TimeZoneMismatch"], json!("False"));
+    assert_eq!(home["WindowZones"], json!(["America/Chicago"]));
+    assert_eq!(work["TimeZoneMismatch"], json!("True"));
+    assert_eq!(work["RecordTimeZone"], "America/Chicago");
+    assert_eq!(work["WindowZones"], json!(["Pacific/Honolulu", "America/Chicago"]));
+    assert_eq!(work["TimeZoneSource"], "npa");
+    assert_eq!(work["TimeZoneDataVersion"], prospero::timezone::PHONE_DATA_VERSION);
+    assert_eq!(work["CallableWindow"], prospero::outbound::model::DEFAULT_WINDOWS);
     assert!(r13["Warnings"].to_string().contains("CellPhone"), "{}", r13["Warnings"]);
     // Record 14: a repeated number is skipped, the third is over the skill's cap of two.
     let r14 = record_of(&res, 14);
@@ -542,6 +554,7 @@ async fn prospects_result_codes(b: Backend) {
     let r15 = record_of(&res, 15);
     assert_eq!(r15["TimeZone"], "America/Chicago");
     assert_eq!(r15["TimeZoneSource"], "explicit");
+    assert_eq!(r15["TimeZoneDataVersion"], prospero::timezone::WINDOWS_ZONES_VERSION);
 
     let stored = f.prospects("Leads").await;
     assert_eq!(stored.len(), 4);
@@ -800,6 +813,13 @@ async fn get_and_remove_prospects(b: Backend) {
     assert_eq!(one[0]["FirstName"], "Grace");
     assert_eq!(one[0]["Destinations"][1]["PhoneNumber"], "+18085860100");
     assert_eq!(one[0]["Destinations"][1]["TimeZone"], "Pacific/Honolulu");
+    // Read back, the window is derived again from the skill and both zones.
+    // The record's zone comes from its New York ZIP; both numbers are elsewhere.
+    assert_eq!(one[0]["TimeZoneDataVersion"], prospero::timezone::ZIP_DATA_VERSION);
+    assert_eq!(one[0]["Destinations"][1]["TimeZoneMismatch"], json!("True"));
+    assert_eq!(one[0]["Destinations"][1]["WindowZones"], json!(["Pacific/Honolulu", "America/New_York"]));
+    assert_eq!(one[0]["Destinations"][1]["CallableWindow"], prospero::outbound::model::DEFAULT_WINDOWS);
+    assert_eq!(one[0]["Destinations"][0]["WindowZones"], json!(["America/Los_Angeles", "America/New_York"]));
     let (_, by_phone) = get(json!({"PhoneNumber": "+1 (808) 586-0100"})).await;
     assert_eq!(ids(&by_phone), ["G2"], "any destination matches, in any format");
     let (_, by_name) = get(json!({"FirstName": "alan", "LastName": "TURING"})).await;

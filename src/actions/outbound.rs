@@ -16,6 +16,7 @@ use crate::outbound::prospects::{self, BatchSettings};
 use crate::outbound::source_map::{self, MapVerdict};
 use crate::store::{StoreError, time_text};
 use crate::value::{Object, Value};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 fn store_err(e: StoreError) -> ActionError {
@@ -370,7 +371,8 @@ impl Action for CreateProspects {
     }
 }
 
-fn prospect_value(p: &StoredProspect) -> Value {
+/// A stored prospect as GETPROSPECT reports it; `windows` are its skill's.
+fn prospect_value(p: &StoredProspect, windows: &str) -> Value {
     let mut o = Object::new();
     o.insert("ProspectID".into(), Value::Number(p.id as f64));
     o.insert("ExternalID".into(), Value::text(p.external_id.as_str()));
@@ -384,6 +386,7 @@ fn prospect_value(p: &StoredProspect) -> Value {
     }
     o.insert("TimeZone".into(), Value::text(p.time_zone.as_str()));
     o.insert("TimeZoneSource".into(), Value::text(p.tz_source.as_str()));
+    o.insert("TimeZoneDataVersion".into(), prospects::data_version_value(&p.tz_source));
     o.insert("ExpirationDate".into(), p.expires_at.as_deref().map(Value::text).unwrap_or_default());
     o.insert("Status".into(), Value::text(p.status.as_str()));
     let dests: Vec<Value> = p
@@ -395,9 +398,7 @@ fn prospect_value(p: &StoredProspect) -> Value {
             m.insert("PhoneNumber".into(), Value::text(d.e164.as_str()));
             m.insert("Original".into(), Value::text(d.raw.as_str()));
             m.insert("Kind".into(), Value::text(d.kind));
-            m.insert("TimeZone".into(), d.time_zone.as_deref().map(Value::text).unwrap_or_default());
-            m.insert("TimeZoneSource".into(), Value::text(d.tz_source.as_str()));
-            m.insert("CallableWindow".into(), d.call_window.as_deref().map(Value::text).unwrap_or_default());
+            prospects::destination_zone_fields(&mut m, d, &p.time_zone, windows);
             if let Some(c) = d.companions.as_deref().and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok()) {
                 m.insert("Companions".into(), Value::from_json(&c));
             }
@@ -453,7 +454,16 @@ impl Action for GetProspect {
                 .map_err(store_err)?
                 .ok_or_else(|| ActionError::failed(format!("source '{source_name}' does not exist")))?;
             let found = store.find_prospects(unit, source.id, &search).await.map_err(store_err)?;
-            let list: Vec<Value> = found.iter().map(prospect_value).collect();
+            // Destination windows derive from each prospect's skill.
+            let mut windows: HashMap<i64, String> = HashMap::new();
+            for p in &found {
+                if let std::collections::hash_map::Entry::Vacant(slot) = windows.entry(p.skill_no) {
+                    let skill = store.skill(unit, p.skill_no).await.map_err(store_err)?;
+                    slot.insert(skill.map(|s| s.windows).unwrap_or_default());
+                }
+            }
+            let list: Vec<Value> =
+                found.iter().map(|p| prospect_value(p, windows.get(&p.skill_no).map_or("", String::as_str))).collect();
             ctx.note(format!("{} prospect(s) found", list.len()));
             Ok(Outcome::default().output("Results", Value::Array(Arc::new(list))))
         })

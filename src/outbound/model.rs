@@ -111,8 +111,6 @@ pub struct DestinationRow {
     pub time_zone: Option<String>,
     /// How that zone was found (`npa-nxx`, `npa`, `country`, `record`, ...).
     pub tz_source: String,
-    /// The local calling window(s) that apply.
-    pub call_window: Option<String>,
     /// Companion values (caller id, compliance, description) as a JSON object.
     pub companions: Option<String>,
 }

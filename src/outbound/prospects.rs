@@ -18,6 +18,7 @@ use super::fields::{DataType, SystemField, USER_FIELD_MAX_LEN, system_field};
 use super::model::{DestinationRow, ProspectRow, Saved, SourceMap, UserField};
 use crate::timezone::{
     NumberZone, PhoneKind, RecordHints, RecordZone, ZoneRule, number_zone, parse_phone, resolve_record,
+    rule_data_version,
 };
 use crate::value::{Object, Str, Value};
 use chrono::{DateTime, NaiveDateTime, TimeZone as _, Utc};
@@ -137,7 +138,7 @@ pub struct BatchSettings<'a> {
     pub default_expiration: Option<&'a str>,
     /// The run's clock.
     pub now: DateTime<Utc>,
-    /// The skill's calling windows, reported per destination.
+    /// The skill's calling windows (local hours), reported per destination.
     pub windows: &'a str,
 }
 
@@ -167,6 +168,8 @@ pub struct Prepared {
     pub rows: Vec<ProspectRow>,
     /// One outcome per input record, in input order.
     pub outcomes: Vec<RecordOutcome>,
+    /// The skill's calling windows, for the destinations' reports.
+    pub windows: String,
 }
 
 /// A batch-level problem: nothing of the batch may be stored.
@@ -346,7 +349,11 @@ pub fn prepare_batch(s: &BatchSettings<'_>, records: &[Value]) -> Prepared {
     let plan = Plan::new(s);
     let mut seen: HashSet<Str> = HashSet::with_capacity(records.len());
     let mut texts: Vec<Option<String>> = Vec::with_capacity(plan.fields.len());
-    let mut out = Prepared { rows: Vec::with_capacity(records.len()), outcomes: Vec::with_capacity(records.len()) };
+    let mut out = Prepared {
+        rows: Vec::with_capacity(records.len()),
+        outcomes: Vec::with_capacity(records.len()),
+        windows: s.windows.to_string(),
+    };
     for rec in records {
         let r = identify(&plan, rec, &mut seen).and_then(|(obj, ext)| prepare_record(s, &plan, obj, ext, &mut texts));
         match r {
@@ -591,7 +598,6 @@ fn prepare_record(
                 raw: texts[i].clone().unwrap_or_default(),
                 time_zone: Some(dtz.name().to_string()),
                 tz_source: dsrc.to_string(),
-                call_window: Some(s.windows.to_string()),
                 companions: companions(s, plan, texts, f),
             }
         })
@@ -691,6 +697,35 @@ pub struct ResultsDraft {
     received: usize,
 }
 
+/// The reference data behind a stored provenance name, as a value (empty
+/// for the default zone, which no data decided).
+pub fn data_version_value(tz_source: &str) -> Value {
+    tz_source.parse::<ZoneRule>().ok().and_then(rule_data_version).map(|v| Value::text(v.as_str())).unwrap_or_default()
+}
+
+/// A destination's zone and window members, as CREATEPROSPECTS and
+/// GETPROSPECT report them: its zone with rule and data version, the
+/// record's zone, whether the two differ, and its calling window. The
+/// window is derived, never stored: the skill's local hours, which must hold
+/// in every zone of `WindowZones` (the number's, and the record's when it
+/// differs), so a mismatched destination is callable only in the
+/// intersection.
+pub fn destination_zone_fields(m: &mut Object, d: &DestinationRow, record_zone: &str, windows: &str) {
+    let zone = d.time_zone.as_deref().unwrap_or(record_zone);
+    let mismatch = zone != record_zone;
+    m.insert("TimeZone".into(), Value::text(zone));
+    m.insert("TimeZoneSource".into(), Value::text(d.tz_source.as_str()));
+    m.insert("TimeZoneDataVersion".into(), data_version_value(&d.tz_source));
+    m.insert("RecordTimeZone".into(), Value::text(record_zone));
+    m.insert("TimeZoneMismatch".into(), Value::Bool(mismatch));
+    m.insert("CallableWindow".into(), Value::text(windows));
+    let mut zones = vec![Value::text(zone)];
+    if mismatch {
+        zones.push(Value::text(record_zone));
+    }
+    m.insert("WindowZones".into(), Value::Array(Arc::new(zones)));
+}
+
 /// Build the [`ResultsDraft`] of a prepared batch.
 pub fn draft_results(records: &[Value], prepared: &Prepared) -> ResultsDraft {
     let mut ok = Vec::with_capacity(prepared.rows.len());
@@ -711,19 +746,15 @@ pub fn draft_results(records: &[Value], prepared: &Prepared) -> ResultsDraft {
                 slots.push((code_at, o.len() - 1));
                 add(&mut o, "TimeZone", Value::text(r.time_zone.as_str()));
                 add(&mut o, "TimeZoneSource", Value::text(r.tz_source.as_str()));
+                add(&mut o, "TimeZoneDataVersion", data_version_value(&r.tz_source));
                 let dests: Vec<Value> = r
                     .destinations
                     .iter()
                     .map(|d| {
-                        let mut m = Object::with_capacity(5);
+                        let mut m = Object::with_capacity(9);
                         m.insert("Field".into(), Value::text(d.field.as_str()));
                         m.insert("PhoneNumber".into(), Value::text(d.e164.as_str()));
-                        m.insert("TimeZone".into(), d.time_zone.as_deref().map(Value::text).unwrap_or_default());
-                        m.insert("TimeZoneSource".into(), Value::text(d.tz_source.as_str()));
-                        m.insert(
-                            "CallableWindow".into(),
-                            d.call_window.as_deref().map(Value::text).unwrap_or_default(),
-                        );
+                        destination_zone_fields(&mut m, d, &r.time_zone, &prepared.windows);
                         Value::Object(Arc::new(m))
                     })
                     .collect();

@@ -90,7 +90,6 @@ pub(crate) fn destination(r: &impl Cols) -> Result<(i64, DestinationRow), StoreE
             kind: kind_name(&r.text("kind")?),
             time_zone: r.opt_text("time_zone")?,
             tz_source: r.text("tz_source")?,
-            call_window: r.opt_text("call_window")?,
             companions: r.opt_text("companions")?,
         },
     ))

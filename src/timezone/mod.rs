@@ -33,7 +33,7 @@ mod zip;
 
 pub use answer::{WindowCheck, ZoneAnswer, answer, rule_data_version, window_zones};
 pub use phone::{PhoneError, PhoneKind, PhoneNumber, parse_phone};
-pub use prefix::{NumberZone, PHONE_DATA_VERSION, ZoneRule, number_zone};
+pub use prefix::{NumberZone, PHONE_DATA_VERSION, UnknownRule, ZoneRule, number_zone};
 pub use resolve::{RecordHints, RecordZone, coordinates_data_version, resolve_record};
 pub use window::{CallingWindows, WindowError};
 pub use zip::{ZIP_DATA_VERSION, city_state_zone, zip_zone};

@@ -64,6 +64,30 @@ impl ZoneRule {
     }
 }
 
+impl std::str::FromStr for ZoneRule {
+    type Err = UnknownRule;
+
+    /// The inverse of [`ZoneRule::as_str`] (stored provenance reads back).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "explicit" => ZoneRule::Explicit,
+            "coordinates" => ZoneRule::Coordinates,
+            "zip" => ZoneRule::Zip,
+            "city-state" => ZoneRule::CityState,
+            "npa-nxx" => ZoneRule::NpaNxx,
+            "npa" => ZoneRule::Npa,
+            "country" => ZoneRule::Country,
+            "default" => ZoneRule::Default,
+            _ => return Err(UnknownRule(s.to_string())),
+        })
+    }
+}
+
+/// A provenance name that is not one of [`ZoneRule`]'s.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("'{0}' is not a zone rule")]
+pub struct UnknownRule(pub String);
+
 impl fmt::Display for ZoneRule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -243,7 +243,6 @@ impl OutboundStore for PgStore {
         let mut kind = Vec::with_capacity(n);
         let mut dtz = Vec::with_capacity(n);
         let mut dsrc = Vec::with_capacity(n);
-        let mut window = Vec::with_capacity(n);
         let mut companions = Vec::with_capacity(n);
         for (r, s) in rows.iter().zip(&saved) {
             for (i, d) in r.destinations.iter().enumerate() {
@@ -255,17 +254,16 @@ impl OutboundStore for PgStore {
                 kind.push(d.kind);
                 dtz.push(d.time_zone.as_deref());
                 dsrc.push(d.tz_source.as_str());
-                window.push(d.call_window.as_deref());
                 companions.push(d.companions.as_deref());
             }
         }
         if n > 0 {
             sqlx::query(
                 "INSERT INTO destinations (prospect_id, ordinal, unit_id, field, e164, raw, kind, time_zone, tz_source,
-                     call_window, companions)
-                 SELECT u.pid, u.ordinal, $1, u.field, u.e164, u.raw, u.kind, u.tz, u.src, u.win, u.comp
+                     companions)
+                 SELECT u.pid, u.ordinal, $1, u.field, u.e164, u.raw, u.kind, u.tz, u.src, u.comp
                  FROM UNNEST($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-                     $9::text[], $10::text[], $11::text[]) AS u(pid, ordinal, field, e164, raw, kind, tz, src, win, comp)",
+                     $9::text[], $10::text[]) AS u(pid, ordinal, field, e164, raw, kind, tz, src, comp)",
             )
             .bind(unit)
             .bind(&pid)
@@ -276,7 +274,6 @@ impl OutboundStore for PgStore {
             .bind(&kind)
             .bind(&dtz)
             .bind(&dsrc)
-            .bind(&window)
             .bind(&companions)
             .execute(&mut *tx)
             .await?;

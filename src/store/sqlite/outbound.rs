@@ -31,8 +31,8 @@ const PROSPECT_UPSERT: &str = "INSERT INTO prospects (id, unit_id, source_id, ex
          updated_at = excluded.updated_at";
 
 const DESTINATION_INSERT: &str = "INSERT INTO destinations (prospect_id, ordinal, unit_id, field, e164, raw, kind,
-         time_zone, tz_source, call_window, companions)
-     VALUES (?,?,?,?,?,?,?,?,?,?,?)";
+         time_zone, tz_source, companions)
+     VALUES (?,?,?,?,?,?,?,?,?,?)";
 
 impl SqliteStore {
     async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
@@ -102,7 +102,6 @@ async fn write_prospects(
                 Text(Some(d.kind)),
                 Text(d.time_zone.as_deref()),
                 Text(Some(&d.tz_source)),
-                Text(d.call_window.as_deref()),
                 Text(d.companions.as_deref()),
             ])?;
         }
