@@ -1,0 +1,151 @@
+//! Zone lookups on one core, against libphonenumber's own mapper (the
+//! Python `phonenumbers` package) on the same numbers, in the same run:
+//!
+//! - **NPA-NXX lookups**: `number_zone` on parsed valid NANP numbers drawn
+//!   across every area code (exchange, area-code and country entries alike);
+//! - **text to zone**: `parse_phone` then `number_zone`, from the raw text;
+//! - **ZIP lookups**: `zip_zone` over every ZIP of the `zipcodes` data;
+//! - **Python anchor**: `tools/bench_phonenumbers.py` times
+//!   `time_zones_for_number` on the first `BENCH_PY_NUMBERS` of the same
+//!   numbers, parsed and from text.
+//!
+//! Targets (issue 5): at least 10 million NPA-NXX lookups/s and 3 million
+//! ZIP lookups/s on one core, and at least 50× the Python mapper. Run with
+//! `cargo bench --bench tz`; `BENCH_NUMBERS` (default 1,000,000),
+//! `BENCH_PY_NUMBERS` (default 100,000) and `BENCH_REPS` (default 5, median
+//! reported) change the load. Needs `python3` with `phonenumbers==9.0.43`.
+
+use prospero::timezone::{NumberZone, PhoneKind, PhoneNumber, number_zone, parse_phone, zip_zone};
+use std::hint::black_box;
+use std::process::Command;
+use std::time::Instant;
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// A small deterministic generator (xorshift64*): the same numbers every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// `count` valid geographic NANP numbers, uniform over area code, exchange
+/// and line among those the table accepts.
+fn numbers(count: usize) -> Vec<(String, PhoneNumber)> {
+    let mut rng = Rng(0x005E_ED0F_2026);
+    let mut out = Vec::with_capacity(count);
+    while out.len() < count {
+        let text = format!("+1{}{}{:04}", 200 + rng.below(800), 200 + rng.below(800), rng.below(10_000));
+        if let Ok(p) = parse_phone(&text)
+            && p.kind() == PhoneKind::Geographic
+        {
+            out.push((text, p));
+        }
+    }
+    out
+}
+
+/// Runs `f` `reps` times over `n` items and gives the median rate per second.
+fn rate(reps: usize, n: usize, mut f: impl FnMut() -> usize) -> f64 {
+    let mut rates = Vec::with_capacity(reps);
+    for _ in 0..reps {
+        let start = Instant::now();
+        black_box(f());
+        rates.push(n as f64 / start.elapsed().as_secs_f64());
+    }
+    median(&mut rates)
+}
+
+fn python_anchor(numbers: &[(String, PhoneNumber)]) -> Result<serde_json::Value, String> {
+    let dir = std::env::temp_dir().join(format!("prospero-tz-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let file = dir.join("numbers.txt");
+    let text: String = numbers.iter().map(|(t, _)| format!("{t}\n")).collect();
+    std::fs::write(&file, text).map_err(|e| e.to_string())?;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tools/bench_phonenumbers.py");
+    let out = Command::new("python3").arg(script).arg(&file).output().map_err(|e| format!("python3: {e}"))?;
+    let _ = std::fs::remove_dir_all(&dir);
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| format!("python anchor output: {e}"))
+}
+
+fn main() {
+    let count = env_usize("BENCH_NUMBERS", 1_000_000);
+    let py_count = env_usize("BENCH_PY_NUMBERS", 100_000).min(count);
+    let reps = env_usize("BENCH_REPS", 5).max(1);
+
+    let nums = numbers(count);
+    let determined = nums.iter().filter(|(_, p)| matches!(number_zone(p), NumberZone::Zone { .. })).count();
+    println!(
+        "tz bench: {count} valid geographic NANP numbers ({determined} with one zone), {reps} reps, median, one core"
+    );
+
+    let lookups = rate(reps, count, || nums.iter().filter(|(_, p)| number_zone(black_box(p)).tz().is_some()).count());
+    let from_text = rate(reps, count, || {
+        nums.iter().filter(|(t, _)| parse_phone(black_box(t)).ok().and_then(|p| number_zone(&p).tz()).is_some()).count()
+    });
+
+    let zips: Vec<String> = zipcodes::database().iter().map(|z| z.zip_code.to_string()).collect();
+    // Enough passes over the ZIP list for a measurable span.
+    let passes = (count / zips.len()).max(1);
+    let zip_rate = rate(reps, zips.len() * passes, || {
+        let mut found = 0;
+        for _ in 0..passes {
+            found += zips.iter().filter(|z| zip_zone(black_box(z)).is_some()).count();
+        }
+        found
+    });
+
+    let py = match python_anchor(&nums[..py_count]) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("tz bench: the Python anchor failed (pip install phonenumbers==9.0.43): {e}");
+            std::process::exit(1);
+        }
+    };
+    let py_lookup = py["lookup_per_s"].as_f64().unwrap_or(f64::NAN);
+    let py_text = py["parse_lookup_per_s"].as_f64().unwrap_or(f64::NAN);
+
+    let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
+    println!("| measure | Prospero | phonenumbers {} | ratio | target |", py["version"].as_str().unwrap_or("?"));
+    println!("|---|---|---|---|---|");
+    println!(
+        "| NPA-NXX lookup (parsed number) | {:.1} M/s | {:.0} /s | {:.0}× | ≥ 10 M/s: {}; ≥ 50×: {} |",
+        lookups / 1e6,
+        py_lookup,
+        lookups / py_lookup,
+        verdict(lookups >= 10e6),
+        verdict(lookups / py_lookup >= 50.0)
+    );
+    println!(
+        "| text → zone (parse + lookup) | {:.2} M/s | {:.0} /s | {:.0}× | ≥ 50×: {} |",
+        from_text / 1e6,
+        py_text,
+        from_text / py_text,
+        verdict(from_text / py_text >= 50.0)
+    );
+    println!(
+        "| ZIP lookup ({} ZIPs × {passes}) | {:.1} M/s | | | ≥ 3 M/s: {} |",
+        zips.len(),
+        zip_rate / 1e6,
+        verdict(zip_rate >= 3e6)
+    );
+    println!("(Python timed on the first {py_count} of the same numbers)");
+}
