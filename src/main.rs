@@ -44,6 +44,27 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Re-run a traced run with the trace's clock, parameters, seed and
+    /// outside answers, and report "identical" or the first divergence.
+    ///
+    /// External actions (store, network, other runs) are not executed: they
+    /// give back their recorded outputs, so a replay writes nothing. Exit 0
+    /// when identical, 1 at the first divergence, 2 when the trace or the
+    /// script cannot be used.
+    Replay {
+        /// The JSON Lines trace (`prospero run --trace FILE`).
+        trace: PathBuf,
+        /// Replay against this script instead of the traced file (QA: what
+        /// would the new version have done with this run?).
+        #[arg(long, value_name = "FILE")]
+        script: Option<PathBuf>,
+        /// Folder of sub scripts (the script's own folder is searched too).
+        #[arg(long, value_name = "DIR")]
+        scripts: Option<PathBuf>,
+        /// Print exactly one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run a script (native JSON, web Studio JSON or Desktop Studio XML).
     Run {
         /// The script file.
@@ -73,7 +94,6 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Check scripts and report every problem with its location.
     /// Time zones of phone numbers, and whether they may be called.
     ///
     /// Each PHONE gets its own zone (from its prefix), the record's zone
@@ -110,6 +130,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check scripts and report every problem with its location.
     Check {
         /// Script files.
         #[arg(required = true)]
@@ -255,6 +276,7 @@ fn main() -> ExitCode {
         Command::Run { script, params, scripts, db, unit, now, trace, seed, json } => {
             run(&script, &params, scripts.as_deref(), &db, &unit, now.as_deref(), trace.as_deref(), seed, json)
         }
+        Command::Replay { trace, script, scripts, json } => replay(&trace, script.as_deref(), scripts.as_deref(), json),
         Command::Skills { command } => skills(command),
         Command::Leads { command: LeadsCommand::Import { file, lead_source, key, store } } => {
             import_leads(&file, &lead_source, key.as_deref(), &store)
@@ -359,6 +381,78 @@ fn run(
         RunStatus::Completed => ExitCode::SUCCESS,
         _ => ExitCode::from(1),
     })
+}
+
+/// The store URL a replay runs with: it names no backend, so an action
+/// that reached for the store would fail instead of writing (external
+/// actions never do: they give back their recorded answers).
+const REPLAY_NO_STORE: &str = "replay://writes-nothing";
+
+fn replay(trace_path: &Path, script: Option<&Path>, scripts: Option<&Path>, json: bool) -> Result<ExitCode> {
+    use prospero::engine::replay::Trace;
+    let text = std::fs::read_to_string(trace_path)
+        .map_err(|e| usage(format!("{}: cannot read the trace: {e}", trace_path.display())))?;
+    let trace = Trace::parse(&text).map_err(|e| usage(format!("{}: {e}", trace_path.display())))?;
+    let script_path = match script {
+        Some(p) => p.to_path_buf(),
+        None => {
+            let file = trace.script.file.as_deref().ok_or_else(|| {
+                usage(format!(
+                    "{}: the traced script '{}' did not come from a file; give it with --script",
+                    trace_path.display(),
+                    trace.script.name
+                ))
+            })?;
+            // As recorded (relative to where the run started), else beside the trace.
+            let p = PathBuf::from(file);
+            match (p.exists(), trace_path.parent()) {
+                (false, Some(dir)) if dir.join(&p).exists() => dir.join(p),
+                _ => p,
+            }
+        }
+    };
+    let mut builder = Runtime::builder().db(REPLAY_NO_STORE);
+    if let Some(dir) = scripts {
+        builder = builder.scripts_dir(dir);
+    }
+    let runtime = builder.build();
+    let program = runtime.load(&script_path).map_err(|e| usage(e.lines().join("\n")))?;
+    let changed = program.hash != trace.script.hash;
+    let trace = std::sync::Arc::new(trace);
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
+    let report = rt
+        .block_on(runtime.run(&program, RunOptions::new().replay(trace.clone())))
+        .map_err(|e| usage(format!("{}: {e}", trace_path.display())))?;
+    if json {
+        let out = serde_json::json!({
+            "identical": report.divergence.is_none(),
+            "script": report.script,
+            "script_changed": changed,
+            "steps": report.steps,
+            "divergence": report.divergence,
+        });
+        outln!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        if changed {
+            outln!("note: {} differs from the traced script (hash {})", script_path.display(), trace.script.hash);
+        }
+        match &report.divergence {
+            None => outln!("identical: {} steps of {}", report.steps, report.script),
+            Some(d) => {
+                outln!(
+                    "diverged at step {}: action {} ({}) in {}: {} differs",
+                    d.step,
+                    d.action,
+                    d.caption,
+                    d.script,
+                    d.what
+                );
+                outln!("  expected: {}", d.expected);
+                outln!("  actual:   {}", d.actual);
+            }
+        }
+    }
+    Ok(if report.divergence.is_none() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 fn print_report(r: &prospero::RunReport) {

@@ -1,27 +1,12 @@
 //! The command-line contract, tested on the real binary with the script
 //! files in `scripts/` and `tests/fixtures/`.
 
+mod common;
+
+use common::{prospero, root};
 use serde_json::Value as J;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Run `prospero ARGS` from the repository root: (exit code, stdout, stderr).
-fn prospero(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_prospero"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("the prospero binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// `prospero run FILE --json` with the given parameters on a virtual clock.
 fn run_json(file: &str, params: &[&str]) -> (i32, J) {

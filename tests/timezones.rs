@@ -4,16 +4,9 @@
 use chrono_tz::Tz;
 use prospero::timezone::{RecordHints, RecordZone, ZoneRule, parse_zone, resolve_record, zip_zone};
 use serde_json::Value as J;
-use std::process::Command;
 
-fn prospero(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_prospero")).args(args).output().expect("runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+mod common;
+use common::prospero;
 
 fn tz_json(args: &[&str]) -> Vec<J> {
     let mut all = vec!["tz", "--json"];

@@ -203,6 +203,12 @@ pub struct Manifest {
     /// Permissions a host must grant (e.g. `network` for REST calls).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub permissions: Vec<String>,
+    /// Whether the action's answers come from outside the script (the
+    /// store, the network, other runs). Replay and script tests never
+    /// execute such an action: they give back its recorded or mocked
+    /// outputs and result, so they read and write nothing outside.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub external: bool,
     /// Input properties.
     #[serde(default, rename = "input")]
     pub inputs: Vec<InputSpec>,
@@ -332,6 +338,12 @@ impl Manifest {
         let _ = writeln!(s, "### {}{v}\n\n{}\n", self.name, self.summary);
         let media = if self.media.is_empty() { "all".to_string() } else { self.media.join(", ") };
         let _ = writeln!(s, "Media types: {media}.{}\n", if self.terminating { " Ends the script." } else { "" });
+        if self.external {
+            s.push_str(
+                "External: its answers come from outside the script; replay and script tests give back recorded \
+                 or mocked outputs instead of running it.\n\n",
+            );
+        }
         if !self.inputs.is_empty() {
             s.push_str("| input | type | required | default | {} | meaning |\n|---|---|---|---|---|---|\n");
             for p in &self.inputs {

@@ -12,6 +12,7 @@ pub mod budget;
 pub mod clock;
 pub mod path;
 pub mod program;
+pub mod replay;
 pub(crate) mod run;
 pub mod trace;
 pub mod vars;
@@ -77,6 +78,8 @@ pub struct RunReport {
     pub error: Option<String>,
     /// Notes (unwired branches that ended the script, trace problems).
     pub notes: Vec<String>,
+    /// For a replay: the first place the run differed from its trace.
+    pub divergence: Option<replay::Divergence>,
 }
 
 impl RunReport {
@@ -126,6 +129,11 @@ pub struct RunOptions {
     pub seed: Option<u64>,
     /// Budgets for this run (the runtime's when absent).
     pub budgets: Option<Budgets>,
+    /// Replay this trace: its parameters, clock and seed, and its recorded
+    /// answers for external actions (see [`replay`]).
+    pub replay: Option<Arc<replay::Trace>>,
+    /// Canned answers for chosen actions (script tests).
+    pub mocks: Option<replay::Mocks>,
 }
 
 impl RunOptions {
@@ -149,6 +157,22 @@ impl RunOptions {
     /// Trace to `sink`.
     pub fn trace(mut self, sink: TraceSink) -> RunOptions {
         self.trace = Some(sink);
+        self
+    }
+
+    /// Replay `trace`: its parameters, clock, seed and zone, and its
+    /// recorded answers for external actions.
+    pub fn replay(mut self, trace: Arc<replay::Trace>) -> RunOptions {
+        self.params = trace.run_params();
+        self.now = Some(trace.clock_start);
+        self.seed = Some(trace.seed);
+        self.replay = Some(trace);
+        self
+    }
+
+    /// Give chosen actions canned answers instead of running them.
+    pub fn mocks(mut self, m: replay::Mocks) -> RunOptions {
+        self.mocks = Some(m);
         self
     }
 
@@ -490,7 +514,7 @@ impl Runtime {
         let params = self.positional_params(program, &opts.params)?;
         // Only a trace reads the parameters as JSON; a batch of records
         // passed as a parameter is not worth converting otherwise.
-        let params_json = if opts.trace.is_some() {
+        let params_json = if opts.trace.is_some() || opts.replay.is_some() {
             serde_json::Value::Object(opts.params.iter().map(|(k, v)| (k.clone(), v.to_report_json())).collect())
         } else {
             serde_json::Value::Null
@@ -509,11 +533,13 @@ impl Runtime {
             program: program.clone(),
             params,
             clock,
-            tz: self.inner.timezone,
+            tz: opts.replay.as_ref().and_then(|t| t.timezone.parse().ok()).unwrap_or(self.inner.timezone),
             seed,
             budgets: opts.budgets.unwrap_or_else(|| self.inner.budgets.clone()),
             trace: opts.trace,
             params_json,
+            replay: opts.replay.as_deref().map(replay::ReplayState::new),
+            mocks: opts.mocks,
         };
         let core = run::RunCore::new(self.clone(), start);
         let name = program.script.name.clone();
@@ -594,5 +620,6 @@ fn crash_report(id: String, script: String, e: tokio::task::JoinError) -> RunRep
         steps: 0,
         error: Some(format!("internal error: {why}")),
         notes: Vec::new(),
+        divergence: None,
     }
 }

@@ -13,6 +13,7 @@ use super::budget::Budgets;
 use super::clock::RunClock;
 use super::path::{BranchRef, RunPath};
 use super::program::{Program, Step};
+use super::replay::{Canned, Divergence, Mocks, ReplayState};
 use super::trace::Recorder;
 use super::vars::Vars;
 use super::{RunReport, RunStatus, Runtime};
@@ -31,6 +32,9 @@ use std::time::{Duration, Instant};
 struct StepTrace {
     inputs: serde_json::Value,
     outputs: serde_json::Map<String, serde_json::Value>,
+    /// The result the action reported (the branch taken may differ when
+    /// that result is not wired).
+    result: String,
     t0: Instant,
 }
 
@@ -58,6 +62,8 @@ pub(crate) enum End {
     Completed(Option<Value>),
     Failed(String),
     Budget(String),
+    /// A replay differed from its trace (the divergence is in the core).
+    Diverged,
 }
 
 enum Flow {
@@ -94,6 +100,10 @@ pub(crate) struct RunCore {
     spawned: u64,
     root_name: Arc<str>,
     params_json: serde_json::Value,
+    /// Replaying: the trace's steps and the first divergence.
+    replay: Option<Box<ReplayState>>,
+    /// Canned answers for chosen actions.
+    mocks: Option<Mocks>,
 }
 
 impl VarSource for RunCore {
@@ -140,12 +150,14 @@ pub(crate) struct Start {
     pub budgets: Budgets,
     pub trace: Option<super::trace::TraceSink>,
     pub params_json: serde_json::Value,
+    pub replay: Option<ReplayState>,
+    pub mocks: Option<Mocks>,
 }
 
 impl RunCore {
     pub fn new(runtime: Runtime, s: Start) -> RunCore {
         let mut vars = Vars::new();
-        if s.trace.is_some() {
+        if s.trace.is_some() || s.replay.is_some() {
             vars.record_changes();
         }
         for (i, v) in s.params.into_iter().enumerate() {
@@ -189,6 +201,8 @@ impl RunCore {
             spawned: 0,
             root_name,
             params_json: s.params_json,
+            replay: s.replay.map(Box::new),
+            mocks: s.mocks,
         }
     }
 
@@ -200,8 +214,9 @@ impl RunCore {
         self.frames.last_mut().expect("a run always has a frame")
     }
 
+    /// Whether steps are recorded: for a trace, or to compare with one.
     fn tracing(&self) -> bool {
-        self.trace.is_some()
+        self.trace.is_some() || self.replay.is_some()
     }
 
     pub fn read_var(&self, name: &str) -> Value {
@@ -341,6 +356,8 @@ impl RunCore {
             budgets: self.budgets.clone(),
             trace: self.trace.as_ref().map(|t| t.sink()),
             params_json,
+            replay: None,
+            mocks: None,
         };
         let core = RunCore::new(self.runtime.clone(), start);
         self.runtime.spawn_core(core).map_err(ActionError::failed)?;
@@ -463,18 +480,42 @@ impl RunCore {
         self.steps += 1;
         self.step_now = self.clock.now();
         let mut trace: Option<Box<StepTrace>> = self.tracing().then(|| {
-            Box::new(StepTrace { inputs: serde_json::Value::Null, outputs: serde_json::Map::new(), t0: Instant::now() })
+            Box::new(StepTrace {
+                inputs: serde_json::Value::Null,
+                outputs: serde_json::Map::new(),
+                result: String::new(),
+                t0: Instant::now(),
+            })
         });
+        let mut canned = None;
+        if self.replay.is_some() {
+            match self.replay_reach(program, step) {
+                Ok(c) => canned = c,
+                Err(flow) => return flow,
+            }
+        }
+        if canned.is_none()
+            && let Some(m) = &mut self.mocks
+        {
+            canned = m.next(&step.id);
+        }
 
         let result = match self.resolve(step) {
             Err(e) => Err(e),
             Ok(values) => {
                 let inputs = Inputs { manifest: &step.manifest, plans: &step.linked.inputs, values };
-                let r = {
-                    let mut ctx = Context { core: self };
-                    match step.action.execute(&mut ctx, &inputs) {
-                        Exec::Ready(r) => r,
-                        Exec::Pending(f) => f.await,
+                if self.replay.is_some() {
+                    let actual = inputs.to_json();
+                    self.replay_inputs(program, step, &actual);
+                }
+                let r = match canned {
+                    Some(c) => canned_outcome(c),
+                    None => {
+                        let mut ctx = Context { core: self };
+                        match step.action.execute(&mut ctx, &inputs) {
+                            Exec::Ready(r) => r,
+                            Exec::Pending(f) => f.await,
+                        }
                     }
                 };
                 if let Some(t) = &mut trace {
@@ -528,6 +569,9 @@ impl RunCore {
         };
         if let Some(msg) = &failure {
             self.frame_mut().vars.set("_ERR", Value::text(msg.as_str()));
+        }
+        if let Some(t) = &mut trace {
+            t.result = result_name.to_string();
         }
 
         // RUNSUB: enter the sub script now; its branch settles on return.
@@ -649,7 +693,7 @@ impl RunCore {
 
     fn record(&mut self, step: &Step, branch: &str, next: &str, error: Option<&str>, trace: Option<Box<StepTrace>>) {
         let Some(trace) = trace else { return };
-        let StepTrace { inputs, outputs, t0 } = *trace;
+        let StepTrace { inputs, outputs, result, t0 } = *trace;
         let changed = self.changed_vars();
         let mut fields = json!({
             "script": self.frame().program.script.name,
@@ -659,6 +703,7 @@ impl RunCore {
             "caption": step.caption,
             "inputs": inputs,
             "outputs": outputs,
+            "result": result,
             "branch": branch,
             "next": if next.is_empty() { serde_json::Value::Null } else { json!(next) },
             "changed": changed,
@@ -679,9 +724,143 @@ impl RunCore {
                 m.insert("notes".into(), json!(std::mem::take(&mut self.step_notes)));
             }
         }
+        if self.replay.is_some() {
+            self.replay_compare(program_name(self), step, &fields);
+        }
         if let Some(t) = &mut self.trace {
             t.event("step", fields);
         }
+    }
+
+    /// Replay: the run reached `step`; it must be the trace's next one.
+    /// Gives the recorded answer when the action is external.
+    fn replay_reach(&mut self, program: &Program, step: &Step) -> Result<Option<Canned>, Flow> {
+        let n = self.steps;
+        let Some(r) = self.replay.as_deref_mut() else { return Ok(None) };
+        let (expected, actual) = match r.steps.get(r.cursor) {
+            Some(e) if *e.id == *step.id && e.script.eq_ignore_ascii_case(&program.script.name) => {
+                self.step_now = e.clock;
+                return Ok(step.manifest.external.then(|| Canned::recorded(e)));
+            }
+            Some(e) => (json!(format!("{} ({}) in {}", e.id, e.caption, e.script)), json!(*step.id)),
+            None => (json!("the end of the run"), json!(*step.id)),
+        };
+        r.diverge(Divergence {
+            step: n,
+            script: program.script.name.clone(),
+            action: step.id.to_string(),
+            caption: step.caption.clone(),
+            what: "action".into(),
+            expected,
+            actual,
+        });
+        Err(Flow::End(End::Diverged))
+    }
+
+    /// Replay: compare the resolved inputs; a difference is kept for
+    /// [`RunCore::replay_compare`] to report if nothing weightier differs.
+    fn replay_inputs(&mut self, program: &Program, step: &Step, actual: &serde_json::Value) {
+        let n = self.steps;
+        let Some(r) = self.replay.as_deref_mut() else { return };
+        let Some(e) = r.steps.get(r.cursor) else { return };
+        let empty = serde_json::Map::new();
+        let (want, got) = (e.inputs.as_object().unwrap_or(&empty), actual.as_object().unwrap_or(&empty));
+        let Some(name) = first_difference(want, got) else { return };
+        let d = Divergence {
+            step: n,
+            script: program.script.name.clone(),
+            action: step.id.to_string(),
+            caption: step.caption.clone(),
+            what: format!("input {name}"),
+            expected: want.get(&name).cloned().unwrap_or_default(),
+            actual: got.get(&name).cloned().unwrap_or_default(),
+        };
+        r.input = Some(d);
+    }
+
+    /// Replay: compare a finished step with the recorded one (branch,
+    /// outputs, variables, inputs, random numbers, in that order of
+    /// precedence) and move on in the trace.
+    fn replay_compare(&mut self, script: String, step: &Step, fields: &serde_json::Value) {
+        let n = self.steps;
+        let Some(r) = self.replay.as_deref_mut() else { return };
+        let Some(e) = r.steps.get(r.cursor) else { return };
+        r.cursor += 1;
+        let empty = serde_json::Map::new();
+        let obj = |name: &str| fields.get(name).and_then(|v| v.as_object()).unwrap_or(&empty);
+        let branch = fields.get("branch").cloned().unwrap_or_default();
+        let random = fields.get("random").cloned().unwrap_or_else(|| json!([]));
+        let input = r.input.take();
+        let found = if branch != json!(e.branch) {
+            Some(("branch".to_string(), Some(json!(e.branch)), Some(branch)))
+        } else if let Some(name) = first_difference(&e.outputs, obj("outputs")) {
+            Some((format!("output {name}"), e.outputs.get(&name).cloned(), obj("outputs").get(&name).cloned()))
+        } else if let Some(name) = first_difference(&e.changed, obj("changed")) {
+            Some((format!("variable {name}"), e.changed.get(&name).cloned(), obj("changed").get(&name).cloned()))
+        } else if let Some(d) = input {
+            r.diverge(d);
+            return;
+        } else if random != e.random {
+            Some(("random".to_string(), Some(e.random.clone()), Some(random)))
+        } else {
+            None
+        };
+        if let Some((what, expected, actual)) = found {
+            r.diverge(Divergence {
+                step: n,
+                script,
+                action: step.id.to_string(),
+                caption: step.caption.clone(),
+                what,
+                expected: expected.unwrap_or_default(),
+                actual: actual.unwrap_or_default(),
+            });
+        }
+    }
+
+    /// Replay: after the run ended, the trace must have ended too, with the
+    /// same status and return value.
+    fn replay_end(&mut self, status: RunStatus, ret: &Option<Value>) {
+        let n = self.steps;
+        let last = self.frames.last().map(|f| {
+            let a = &f.program.script.actions[f.pc.min(f.program.script.actions.len().saturating_sub(1))];
+            (f.program.script.name.clone(), a.id.clone(), a.caption.clone())
+        });
+        let Some(r) = self.replay.as_deref_mut() else { return };
+        if r.divergence.is_some() {
+            return;
+        }
+        let (script, action, caption) = last.unwrap_or_default();
+        let mut d = Divergence {
+            step: n,
+            script,
+            action,
+            caption,
+            what: String::new(),
+            expected: json!(null),
+            actual: json!(null),
+        };
+        if let Some(e) = r.steps.get(r.cursor) {
+            d.what = "end".into();
+            d.expected = json!(format!("{} ({}) in {}", e.id, e.caption, e.script));
+            d.actual = json!(format!("the run ended ({})", status.name()));
+        } else if let Some((want_status, want_ret, _)) = &r.end {
+            let got_ret = ret.as_ref().map(Value::to_report_json).unwrap_or_default();
+            if want_status != status.name() {
+                d.what = "status".into();
+                d.expected = json!(want_status);
+                d.actual = json!(status.name());
+            } else if *want_ret != got_ret {
+                d.what = "return".into();
+                d.expected = want_ret.clone();
+                d.actual = got_ret;
+            } else {
+                return;
+            }
+        } else {
+            return;
+        }
+        r.diverge(d);
     }
 
     /// The current script ended (RETURN, or flow ran out). Back to the
@@ -759,7 +938,10 @@ impl RunCore {
             End::Completed(v) => (RunStatus::Completed, v, None),
             End::Failed(m) => (RunStatus::Failed, None, Some(m)),
             End::Budget(m) => (RunStatus::BudgetExceeded, None, Some(m)),
+            End::Diverged => (RunStatus::Failed, None, Some("the replay diverged from its trace".to_string())),
         };
+        self.replay_end(status, &ret);
+        let divergence = self.replay.as_mut().and_then(|r| r.divergence.take());
         if let Some(t) = &mut self.trace {
             t.event(
                 "end",
@@ -788,6 +970,7 @@ impl RunCore {
             steps: self.steps,
             error,
             notes: self.notes,
+            divergence,
         }
     }
 }
@@ -869,10 +1052,40 @@ pub(crate) async fn drive(mut core: RunCore) -> RunReport {
             Flow::Next => {}
             Flow::End(e) => break e,
         }
+        if core.replay.as_ref().is_some_and(|r| r.divergence.is_some()) {
+            break End::Diverged;
+        }
         // Long runs of synchronous actions must not starve other runs.
         if core.steps.is_multiple_of(1024) {
             tokio::task::yield_now().await;
         }
     };
     core.finish(end)
+}
+
+/// The outcome a canned answer stands for.
+fn canned_outcome(c: Canned) -> Result<super::action::Outcome, ActionError> {
+    if let Some(msg) = c.error {
+        return Err(ActionError::Failed(msg));
+    }
+    let mut o = super::action::Outcome::branch(c.result);
+    for (name, v) in c.outputs {
+        o = o.output(name, v);
+    }
+    Ok(o)
+}
+
+/// The first member (in `want`'s order, then `got`'s) whose values differ.
+fn first_difference(
+    want: &serde_json::Map<String, serde_json::Value>,
+    got: &serde_json::Map<String, serde_json::Value>,
+) -> Option<String> {
+    want.iter()
+        .find(|(k, v)| got.get(*k) != Some(*v))
+        .map(|(k, _)| k.clone())
+        .or_else(|| got.keys().find(|k| !want.contains_key(*k)).cloned())
+}
+
+fn program_name(core: &RunCore) -> String {
+    core.frame().program.script.name.clone()
 }
