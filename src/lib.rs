@@ -34,7 +34,9 @@
 //! | [`script`] | the script model, the three formats, the static checker |
 //! | [`catalog`] | action manifests (`actions/*.toml`) |
 //! | [`snippet`] | the snippet dialect, compiled to rhai |
-//! | [`engine`] | the runtime, runs, budgets, clock, traces |
+//! | [`engine`] | the runtime, runs, budgets, clock, traces, replay |
+//! | [`scripttest`] | script tests (`prospero test`): parameters, clock, mocks, expected path and variables |
+//! | [`graph`] | Mermaid and DOT export, with a traced path highlighted |
 //! | [`actions`] | built-in action implementations |
 //! | [`outbound`] | the dialing domain: skills, sources, user fields, source maps, the CREATEPROSPECTS record pipeline, lead sources |
 //! | [`timezone`] | zone names, phone numbers, per-number and per-record zones from versioned reference data |
@@ -48,8 +50,10 @@
 pub mod actions;
 pub mod catalog;
 pub mod engine;
+pub mod graph;
 pub mod outbound;
 pub mod script;
+pub mod scripttest;
 pub mod snippet;
 pub mod store;
 pub mod timezone;

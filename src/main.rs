@@ -65,6 +65,28 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run script tests (`*.test.toml`): parameters, clock, mocked actions,
+    /// and the expected path, branches, variables and return value.
+    ///
+    /// Prints one line per test and a closing `N passed, N failed` line;
+    /// exit 1 when any test fails (an unusable test file counts as failed).
+    Test {
+        /// Test files, or folders searched for `*.test.toml`.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Draw a script's actions and labelled branches as Mermaid or DOT;
+    /// with a trace, the path it executed is highlighted.
+    Graph {
+        /// The script file.
+        script: PathBuf,
+        /// A JSON Lines trace of a run of this script.
+        #[arg(long, value_name = "FILE")]
+        trace: Option<PathBuf>,
+        /// `mermaid` or `dot`.
+        #[arg(long, value_name = "FORMAT", default_value = "mermaid")]
+        format: String,
+    },
     /// Run a script (native JSON, web Studio JSON or Desktop Studio XML).
     Run {
         /// The script file.
@@ -277,6 +299,8 @@ fn main() -> ExitCode {
             run(&script, &params, scripts.as_deref(), &db, &unit, now.as_deref(), trace.as_deref(), seed, json)
         }
         Command::Replay { trace, script, scripts, json } => replay(&trace, script.as_deref(), scripts.as_deref(), json),
+        Command::Test { paths } => script_tests(&paths),
+        Command::Graph { script, trace, format } => graph(&script, trace.as_deref(), &format),
         Command::Skills { command } => skills(command),
         Command::Leads { command: LeadsCommand::Import { file, lead_source, key, store } } => {
             import_leads(&file, &lead_source, key.as_deref(), &store)
@@ -381,6 +405,37 @@ fn run(
         RunStatus::Completed => ExitCode::SUCCESS,
         _ => ExitCode::from(1),
     })
+}
+
+fn script_tests(paths: &[PathBuf]) -> Result<ExitCode> {
+    use prospero::scripttest;
+    let files: Vec<PathBuf> = paths.iter().flat_map(|p| scripttest::discover(p)).collect();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
+    let (mut passed, mut failed) = (0, 0);
+    for f in &files {
+        let file = match scripttest::load(f) {
+            Ok(file) => file,
+            Err(e) => {
+                failed += 1;
+                outln!("FAIL {e}");
+                continue;
+            }
+        };
+        for r in rt.block_on(scripttest::run_file(&file)) {
+            if r.passed() {
+                passed += 1;
+                outln!("ok   {}: {}", r.file, r.name);
+            } else {
+                failed += 1;
+                outln!("FAIL {}: {}", r.file, r.name);
+                for why in &r.failures {
+                    outln!("     {why}");
+                }
+            }
+        }
+    }
+    outln!("{passed} passed, {failed} failed");
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 /// The store URL a replay runs with: it names no backend, so an action
@@ -668,6 +723,22 @@ fn actions(name: Option<&str>, json: bool) -> Result<ExitCode> {
             }
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn graph(path: &Path, trace: Option<&Path>, format: &str) -> Result<ExitCode> {
+    use prospero::graph::{self, GraphFormat};
+    let format: GraphFormat = format.parse().map_err(|e: graph::GraphError| usage(format!("--format: {e}")))?;
+    let s = script::load_file(path).map_err(|e| usage(e.to_string()))?;
+    let highlight = match trace {
+        None => None,
+        Some(t) => {
+            let text = std::fs::read_to_string(t)
+                .map_err(|e| usage(format!("{}: cannot read the trace: {e}", t.display())))?;
+            Some(graph::highlight_from_trace(&text, &s.name).map_err(|e| usage(format!("{}: {e}", t.display())))?)
+        }
+    };
+    out!("{}", graph::render(&s, format, highlight.as_ref()));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,7 +1,8 @@
-//! Replay on the real binary (studio-runtime.md §7): every shipped script
-//! replays identically from its own trace, a changed IF is the first
-//! divergence, a replayed prospect load writes nothing, and unusable traces
-//! exit 2.
+//! The QA tools on the real binary (studio-runtime.md §7–8): replay (every
+//! shipped script replays identically from its own trace, a changed IF is
+//! the first divergence, a replayed prospect load writes nothing, unusable
+//! traces exit 2), `prospero test` on the shipped script tests, and graph
+//! export with the traced path highlighted.
 
 mod common;
 
@@ -212,4 +213,109 @@ fn unusable_traces_exit_2_and_say_why() {
     let (code, _, err) = prospero(&["replay", t.to_str().expect("utf-8")]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("gone/script.json"), "{err}");
+}
+
+#[test]
+fn the_shipped_script_tests_pass_and_a_wrong_expectation_fails() {
+    let (code, out, err) = prospero(&["test", "scripts"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let last = out.lines().last().unwrap_or("");
+    let passed: usize = last.split(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0);
+    assert!(passed >= 20 && last.ends_with(" passed, 0 failed"), "{last}");
+    assert_eq!(out.lines().filter(|l| l.starts_with("ok   ")).count(), passed);
+
+    // A test whose expectation is wrong fails, says why, and exits 1.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let file = tmp.path().join("wrong.test.toml");
+    let script = root().join("scripts/greeting.json");
+    std::fs::write(
+        &file,
+        format!(
+            "script = {:?}\n[[test]]\nname = \"expects the wrong branch\"\nparams = {{ caller = \"Ann\" }}\n\
+             [test.expect]\npath = [\"start\", \"name:False\", \"anonymous\", \"count\", \"done\"]\n",
+            script.display().to_string()
+        ),
+    )
+    .expect("write");
+    let broken = tmp.path().join("broken.test.toml");
+    std::fs::write(&broken, "script = \"x.json\"\n[[test]]\nnme = \"typo\"\n").expect("write");
+    let (code, out, _) = prospero(&["test", tmp.path().to_str().expect("utf-8")]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL") && out.contains("expects the wrong branch"), "{out}");
+    assert!(out.contains("path: expected [start, name:False"), "{out}");
+    assert!(out.contains("broken.test.toml") && out.contains("nme"), "{out}");
+    assert!(out.trim_end().ends_with("0 passed, 2 failed"), "{out}");
+}
+
+#[test]
+fn dot_export_highlights_exactly_the_traced_path_and_graphviz_renders_it() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let trace = tmp.path().join("hello.trace");
+    let trace = trace.to_str().expect("utf-8");
+    let (code, _, err) = prospero(&[
+        "run",
+        "scripts/hello.json",
+        "--param",
+        "caller=Bo",
+        "--param",
+        "tier=silver",
+        "--now",
+        NOW,
+        "--db",
+        "sqlite::memory:",
+        "--trace",
+        trace,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, dot, err) = prospero(&["graph", "scripts/hello.json", "--trace", trace, "--format", "dot"]);
+    assert_eq!(code, 0, "{err}");
+
+    // What the trace says hello.json executed: its steps' ids and the
+    // (from, branch, to) edges between its own actions.
+    let mut ids = std::collections::BTreeSet::new();
+    let mut edges = std::collections::BTreeSet::new();
+    for line in std::fs::read_to_string(trace).expect("trace").lines() {
+        let e: J = serde_json::from_str(line).expect("JSON line");
+        if e["event"] == "step" && e["script"] == "hello" {
+            let id = e["id"].as_str().expect("id").to_string();
+            if let Some(next) = e["next"].as_str().filter(|n| !n.starts_with('(')) {
+                edges.insert(format!("\"{id}\" -> \"{next}\" [label=\"{}\"", e["branch"].as_str().unwrap_or("")));
+            }
+            ids.insert(id);
+        }
+    }
+    assert!(ids.contains("silver_queue") && !ids.contains("gold_queue"), "{ids:?}");
+    let marked: std::collections::BTreeSet<String> = dot
+        .lines()
+        .filter(|l| l.contains("class=\"executed\"") && !l.contains("->"))
+        .map(|l| l.trim().split('"').nth(1).unwrap_or("").to_string())
+        .collect();
+    assert_eq!(marked, ids, "highlighted nodes are the traced ones");
+    let marked_edges: std::collections::BTreeSet<String> = dot
+        .lines()
+        .filter(|l| l.contains("class=\"executed\"") && l.contains("->"))
+        .map(|l| l.trim().split(", color=").next().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(marked_edges, edges, "highlighted edges are the traced ones");
+
+    // Graphviz accepts it.
+    let mut child = std::process::Command::new("dot")
+        .arg("-Tsvg")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("Graphviz `dot` is installed (.ci/run installs it)");
+    use std::io::Write as _;
+    child.stdin.take().expect("stdin").write_all(dot.as_bytes()).expect("write");
+    let out = child.wait_with_output().expect("dot runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("<svg"), "an SVG comes out");
+
+    // Mermaid works too; a bad format is a usage error.
+    let (code, mermaid, _) = prospero(&["graph", "scripts/hello.json", "--trace", trace]);
+    assert_eq!(code, 0);
+    assert!(mermaid.starts_with("flowchart TD") && mermaid.contains("executed"), "{mermaid}");
+    let (code, _, err) = prospero(&["graph", "scripts/hello.json", "--format", "svg"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("svg"), "{err}");
 }
