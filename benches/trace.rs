@@ -4,7 +4,8 @@
 //!
 //! Targets (issue 6): a 10,000-step run's trace stays under 5 MB, and
 //! tracing costs at most 30% of the run's time. Run with
-//! `cargo bench --bench trace` (`BENCH_REPS`, default 15, median reported).
+//! `cargo bench --bench trace` (`BENCH_REPS`, default 15, median reported;
+//! `BENCH_ONLY=traced` runs only traced runs, for profiling).
 
 use prospero::engine::replay::Trace;
 use prospero::{RunOptions, Runtime, TraceSink};
@@ -45,6 +46,13 @@ fn main() {
     let dir = tempfile::tempdir().expect("tmp");
     let file = dir.path().join("run.trace");
 
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("traced") {
+        for _ in 0..reps {
+            let sink = TraceSink::file(&file).expect("trace file");
+            rt.block_on(runtime.run(&program, RunOptions::new().at(at).trace(sink))).expect("traced run");
+        }
+        return;
+    }
     let mut plain = Vec::with_capacity(reps);
     let mut traced = Vec::with_capacity(reps);
     let mut steps = 0;

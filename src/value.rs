@@ -140,6 +140,38 @@ impl Value {
         self.to_json_with(false)
     }
 
+    /// Append [`Value::to_report_json`]'s text to `out` without building
+    /// the JSON tree (traces write one such value per variable per step).
+    pub fn write_report_json(&self, out: &mut Vec<u8>) {
+        match self {
+            Value::Null => out.extend_from_slice(b"null"),
+            Value::Text(s) => write_json_str(out, s),
+            Value::Object(o) => {
+                out.push(b'{');
+                for (i, (k, v)) in o.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write_json_str(out, k);
+                    out.push(b':');
+                    v.write_report_json(out);
+                }
+                out.push(b'}');
+            }
+            Value::Array(a) => {
+                out.push(b'[');
+                for (i, v) in a.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    v.write_report_json(out);
+                }
+                out.push(b']');
+            }
+            scalar => write_json_str(out, &scalar.to_text()),
+        }
+    }
+
     fn to_json_with(&self, null_as_text: bool) -> serde_json::Value {
         use serde_json::Value as J;
         match self {
@@ -602,6 +634,20 @@ impl From<bool> for Value {
     fn from(b: bool) -> Value {
         Value::Bool(b)
     }
+}
+
+/// Append `s` as a JSON string literal.
+pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
+    // Most trace strings (ids, names, clock readings) need no escaping.
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+        return;
+    }
+    // serde_json's escaper writes straight into the buffer; a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
 }
 
 #[cfg(test)]

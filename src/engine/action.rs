@@ -215,25 +215,39 @@ impl<'p> Inputs<'p> {
         self.index(name).and_then(|i| self.plans.get(i))
     }
 
-    /// Resolved inputs as JSON (for traces).
-    pub(crate) fn to_json(&self) -> serde_json::Value {
-        let mut m = serde_json::Map::new();
+    /// Resolved inputs as a JSON object's text (for traces): variable
+    /// targets by name, literals and resolved values as report JSON.
+    pub(crate) fn write_json(&self, out: &mut Vec<u8>) {
+        use crate::value::write_json_str;
+        out.push(b'{');
+        let mut first = true;
+        let mut member = |out: &mut Vec<u8>, name: &str| {
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            write_json_str(out, name);
+            out.push(b':');
+        };
         for (i, spec) in self.manifest.inputs.iter().enumerate() {
             match (self.plans.get(i), self.values.get(i)) {
                 (Some(PropPlan::Absent) | None, _) => {}
                 (Some(PropPlan::Variable(t)), _) => {
-                    m.insert(spec.name.clone(), serde_json::Value::String(t.to_string()));
+                    member(out, &spec.name);
+                    write_json_str(out, &t.to_string());
                 }
                 (Some(PropPlan::Literal(_, v)), _) => {
-                    m.insert(spec.name.clone(), v.to_report_json());
+                    member(out, &spec.name);
+                    v.write_report_json(out);
                 }
                 (Some(_), Some(v)) if !(spec.lazy && v.is_null()) => {
-                    m.insert(spec.name.clone(), v.to_report_json());
+                    member(out, &spec.name);
+                    v.write_report_json(out);
                 }
                 _ => {}
             }
         }
-        serde_json::Value::Object(m)
+        out.push(b'}');
     }
 }
 

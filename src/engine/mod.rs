@@ -407,7 +407,15 @@ impl Runtime {
                 .get(&(manifest.name.clone(), manifest.version))
                 .cloned()
                 .ok_or_else(|| LoadFailure::Check(diags.clone()))?;
+            let trace_head = format!(
+                "\"id\":{},\"action\":{},\"caption\":{}",
+                serde_json::Value::from(a.id.as_str()),
+                serde_json::Value::from(manifest.name.as_str()),
+                serde_json::Value::from(a.caption.as_str())
+            )
+            .into_boxed_str();
             steps.push(Step {
+                trace_head,
                 id: Arc::from(a.id.as_str()),
                 kind: Arc::from(manifest.name.as_str()),
                 caption: a.caption.clone(),

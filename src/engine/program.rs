@@ -19,6 +19,9 @@ pub(crate) struct Step {
     pub action: Arc<dyn Action>,
     pub manifest: Arc<Manifest>,
     pub linked: LinkedAction,
+    /// The step event's fixed members, `"id":…,"action":…,"caption":…`,
+    /// rendered once: traces write them at every visit.
+    pub trace_head: Box<str>,
 }
 
 /// A script that passed the checker, with every action bound to its

@@ -148,7 +148,11 @@ impl Trace {
                 (None, "run") => trace = Some(Trace::start(line, &o, run)?),
                 (None, _) => {}
                 (Some(t), _) if t.run_id != run => {}
-                (Some(t), "step") => t.steps.push(RecordedStep::read(line, &o)?),
+                (Some(t), "step") => {
+                    // A step without `clock` kept the previous step's reading.
+                    let before = t.steps.last().map_or(t.clock_start, |s| s.clock);
+                    t.steps.push(RecordedStep::read(line, &o, before)?);
+                }
                 (Some(t), "end") => {
                     let steps = o.get("steps").and_then(J::as_u64).unwrap_or(0);
                     t.end = Some((text(line, &o, "status")?, o.get("return").cloned().unwrap_or(J::Null), steps));
@@ -198,7 +202,7 @@ impl Trace {
 }
 
 impl RecordedStep {
-    fn read(line: usize, o: &Map<String, J>) -> Result<RecordedStep, TraceError> {
+    fn read(line: usize, o: &Map<String, J>, clock_before: DateTime<Utc>) -> Result<RecordedStep, TraceError> {
         let map = |name: &str| match o.get(name) {
             Some(J::Object(m)) => m.clone(),
             _ => Map::new(),
@@ -215,7 +219,10 @@ impl RecordedStep {
             error: o.get("error").and_then(J::as_str).map(str::to_string),
             changed: map("changed"),
             random: o.get("random").cloned().unwrap_or(J::Array(Vec::new())),
-            clock: instant(line, &text(line, o, "clock")?)?,
+            clock: match o.get("clock") {
+                None => clock_before,
+                Some(_) => instant(line, &text(line, o, "clock")?)?,
+            },
         })
     }
 }

@@ -30,11 +30,9 @@ use std::time::{Duration, Instant};
 
 /// What a traced step collects on its way (absent when not tracing).
 struct StepTrace {
-    inputs: serde_json::Value,
-    outputs: serde_json::Map<String, serde_json::Value>,
     /// The result the action reported (the branch taken may differ when
     /// that result is not wired).
-    result: String,
+    result: Cow<'static, str>,
     t0: Instant,
 }
 
@@ -104,6 +102,18 @@ pub(crate) struct RunCore {
     replay: Option<Box<ReplayState>>,
     /// Canned answers for chosen actions.
     mocks: Option<Mocks>,
+    /// The step event being written, and the current step's resolved
+    /// inputs (a JSON object) and outputs (`"name":value,...`), reused from
+    /// step to step so tracing allocates nothing per step.
+    line: Vec<u8>,
+    step_inputs: Vec<u8>,
+    step_outputs: Vec<u8>,
+    /// The clock last written to the trace: a step event carries `clock`
+    /// only when it differs from the previous step's.
+    clock_written: Option<DateTime<Utc>>,
+    /// The last clock reading and its RFC 3339 text (steps on a virtual
+    /// clock mostly share one).
+    clock_text: (DateTime<Utc>, String),
 }
 
 impl VarSource for RunCore {
@@ -203,6 +213,11 @@ impl RunCore {
             params_json: s.params_json,
             replay: s.replay.map(Box::new),
             mocks: s.mocks,
+            line: Vec::new(),
+            step_inputs: Vec::new(),
+            step_outputs: Vec::new(),
+            clock_written: None,
+            clock_text: (DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MIN_UTC.to_rfc3339()),
         }
     }
 
@@ -456,8 +471,10 @@ impl RunCore {
         }
     }
 
-    fn changed_vars(&mut self) -> serde_json::Value {
-        let mut m = serde_json::Map::new();
+    /// Write the variables changed since the last step as a JSON object.
+    fn write_changed(&mut self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
         let depth = self.frames.len();
         for (fi, frame) in self.frames.iter_mut().enumerate() {
             if fi != 0 && fi != depth - 1 {
@@ -465,12 +482,21 @@ impl RunCore {
             }
             for key in frame.vars.take_changes() {
                 if let Some((name, v)) = frame.vars.entry_by_key(&key) {
-                    let name = if fi == 0 && depth > 1 { format!("global:{name}") } else { name.to_string() };
-                    m.insert(name, v.to_report_json());
+                    if !first {
+                        out.push(b',');
+                    }
+                    first = false;
+                    if fi == 0 && depth > 1 {
+                        crate::value::write_json_str(out, &format!("global:{name}"));
+                    } else {
+                        crate::value::write_json_str(out, name);
+                    }
+                    out.push(b':');
+                    v.write_report_json(out);
                 }
             }
         }
-        serde_json::Value::Object(m)
+        out.push(b'}');
     }
 
     /// Execute the current action and move on.
@@ -479,14 +505,12 @@ impl RunCore {
         let step = &program.steps[pc];
         self.steps += 1;
         self.step_now = self.clock.now();
-        let mut trace: Option<Box<StepTrace>> = self.tracing().then(|| {
-            Box::new(StepTrace {
-                inputs: serde_json::Value::Null,
-                outputs: serde_json::Map::new(),
-                result: String::new(),
-                t0: Instant::now(),
-            })
-        });
+        let trace: Option<StepTrace> =
+            self.tracing().then(|| StepTrace { result: Cow::Borrowed(""), t0: Instant::now() });
+        if trace.is_some() {
+            self.step_inputs.clear();
+            self.step_outputs.clear();
+        }
         let mut canned = None;
         if self.replay.is_some() {
             match self.replay_reach(program, step) {
@@ -504,9 +528,12 @@ impl RunCore {
             Err(e) => Err(e),
             Ok(values) => {
                 let inputs = Inputs { manifest: &step.manifest, plans: &step.linked.inputs, values };
-                if self.replay.is_some() {
-                    let actual = inputs.to_json();
-                    self.replay_inputs(program, step, &actual);
+                if trace.is_some() {
+                    inputs.write_json(&mut self.step_inputs);
+                    if self.replay.is_some() {
+                        let actual = serde_json::from_slice(&self.step_inputs).unwrap_or_default();
+                        self.replay_inputs(program, step, &actual);
+                    }
                 }
                 let r = match canned {
                     Some(c) => canned_outcome(c),
@@ -518,9 +545,6 @@ impl RunCore {
                         }
                     }
                 };
-                if let Some(t) = &mut trace {
-                    t.inputs = inputs.to_json();
-                }
                 self.spare = inputs.values;
                 r
             }
@@ -537,7 +561,7 @@ impl RunCore {
         program: &Program,
         step: &Step,
         result: Result<super::action::Outcome, ActionError>,
-        mut trace: Option<Box<StepTrace>>,
+        mut trace: Option<StepTrace>,
     ) -> Flow {
         let (result_name, failure, control): (Cow<'static, str>, Option<String>, Option<Box<Control>>) = match result {
             Ok(outcome) => {
@@ -547,8 +571,14 @@ impl RunCore {
                         failure = Some(format!("internal: {} wrote unknown output {name}", step.manifest.name));
                         break;
                     };
-                    if let Some(t) = &mut trace {
-                        t.outputs.insert(name.to_string(), v.to_report_json());
+                    if trace.is_some() {
+                        let out = &mut self.step_outputs;
+                        if !out.is_empty() {
+                            out.push(b',');
+                        }
+                        crate::value::write_json_str(out, &name);
+                        out.push(b':');
+                        v.write_report_json(out);
                     }
                     let target = step.linked.outputs[oi].clone();
                     if let Err(e) = self.assign(&target, v) {
@@ -571,7 +601,7 @@ impl RunCore {
             self.frame_mut().vars.set("_ERR", Value::text(msg.as_str()));
         }
         if let Some(t) = &mut trace {
-            t.result = result_name.to_string();
+            t.result = result_name.clone();
         }
 
         // RUNSUB: enter the sub script now; its branch settles on return.
@@ -691,45 +721,75 @@ impl RunCore {
         self.path.push(frame.program_index, frame.pc, branch, nested);
     }
 
-    fn record(&mut self, step: &Step, branch: &str, next: &str, error: Option<&str>, trace: Option<Box<StepTrace>>) {
+    fn record(&mut self, step: &Step, branch: &str, next: &str, error: Option<&str>, trace: Option<StepTrace>) {
+        use crate::value::write_json_str;
+        use std::io::Write as _;
         let Some(trace) = trace else { return };
-        let StepTrace { inputs, outputs, result, t0 } = *trace;
-        let changed = self.changed_vars();
-        let mut fields = json!({
-            "script": self.frame().program.script.name,
-            "depth": self.frames.len() - 1,
-            "id": step.id,
-            "action": step.manifest.name,
-            "caption": step.caption,
-            "inputs": inputs,
-            "outputs": outputs,
-            "result": result,
-            "branch": branch,
-            "next": if next.is_empty() { serde_json::Value::Null } else { json!(next) },
-            "changed": changed,
-            "clock": self.step_now.to_rfc3339(),
-            "duration_us": t0.elapsed().as_micros() as u64,
-        });
-        if let Some(m) = fields.as_object_mut() {
-            if let Some(e) = error {
-                m.insert("error".into(), json!(e));
+        let StepTrace { result, t0 } = trace;
+        let (inputs, outputs) = (std::mem::take(&mut self.step_inputs), std::mem::take(&mut self.step_outputs));
+        // The event is written as text straight into a reused buffer: a
+        // JSON tree per step would cost several times the step itself.
+        let mut b = std::mem::take(&mut self.line);
+        b.clear();
+        b.extend_from_slice(b"\"script\":");
+        write_json_str(&mut b, &self.frame().program.script.name);
+        let _ = write!(b, ",\"depth\":{},", self.frames.len() - 1);
+        b.extend_from_slice(step.trace_head.as_bytes());
+        // Inputs that could not be resolved were never written.
+        b.extend_from_slice(if inputs.is_empty() { b",\"inputs\":null" } else { b",\"inputs\":" });
+        b.extend_from_slice(&inputs);
+        b.extend_from_slice(b",\"outputs\":{");
+        b.extend_from_slice(&outputs);
+        b.extend_from_slice(b"},\"result\":");
+        write_json_str(&mut b, &result);
+        b.extend_from_slice(b",\"branch\":");
+        write_json_str(&mut b, branch);
+        b.extend_from_slice(b",\"next\":");
+        if next.is_empty() {
+            b.extend_from_slice(b"null");
+        } else {
+            write_json_str(&mut b, next);
+        }
+        b.extend_from_slice(b",\"changed\":");
+        self.write_changed(&mut b);
+        if self.clock_written != Some(self.step_now) {
+            if self.clock_text.0 != self.step_now {
+                self.clock_text = (self.step_now, self.step_now.to_rfc3339());
             }
-            if !self.drawn.is_empty() {
-                m.insert("random".into(), json!(std::mem::take(&mut self.drawn)));
-            }
-            if !self.step_answers.is_empty() {
-                m.insert("answers".into(), json!(std::mem::take(&mut self.step_answers)));
-            }
-            if !self.step_notes.is_empty() {
-                m.insert("notes".into(), json!(std::mem::take(&mut self.step_notes)));
-            }
+            b.extend_from_slice(b",\"clock\":");
+            write_json_str(&mut b, &self.clock_text.1);
+            self.clock_written = Some(self.step_now);
+        }
+        let _ = write!(b, ",\"duration_us\":{}", t0.elapsed().as_micros() as u64);
+        if let Some(e) = error {
+            b.extend_from_slice(b",\"error\":");
+            write_json_str(&mut b, e);
+        }
+        if !self.drawn.is_empty() {
+            b.extend_from_slice(b",\"random\":");
+            let _ = serde_json::to_writer(&mut b, &std::mem::take(&mut self.drawn));
+        }
+        if !self.step_answers.is_empty() {
+            b.extend_from_slice(b",\"answers\":");
+            let _ = serde_json::to_writer(&mut b, &std::mem::take(&mut self.step_answers));
+        }
+        if !self.step_notes.is_empty() {
+            b.extend_from_slice(b",\"notes\":");
+            let _ = serde_json::to_writer(&mut b, &std::mem::take(&mut self.step_notes));
         }
         if self.replay.is_some() {
+            let mut whole = Vec::with_capacity(b.len() + 2);
+            whole.push(b'{');
+            whole.extend_from_slice(&b);
+            whole.push(b'}');
+            let fields: serde_json::Value = serde_json::from_slice(&whole).unwrap_or_default();
             self.replay_compare(program_name(self), step, &fields);
         }
         if let Some(t) = &mut self.trace {
-            t.event("step", fields);
+            t.raw_event("step", &b);
         }
+        self.line = b;
+        (self.step_inputs, self.step_outputs) = (inputs, outputs);
     }
 
     /// Replay: the run reached `step`; it must be the trace's next one.

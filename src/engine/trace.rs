@@ -4,8 +4,9 @@
 //! (script identity and hash, parameters, clock mode and start, random seed,
 //! budgets, catalog and reference-data versions), one `step` event per
 //! action (resolved inputs, outputs, result and branch taken, variables
-//! changed, clock reading, duration, random numbers drawn, answers from
-//! outside the script, notes), `return` events when a sub script hands back
+//! changed, clock reading (written only when it differs from the previous
+//! step's), duration, random numbers drawn, answers from outside the
+//! script, notes), `return` events when a sub script hands back
 //! its value, and an `end` event (status, return value, steps, error).
 //! Every event carries the run id, so runs started with SPAWN can share a
 //! trace file.
@@ -100,6 +101,24 @@ impl Recorder {
         if serde_json::to_writer(&mut self.buf, &J::Object(obj)).is_ok() {
             self.buf.push(b'\n');
         }
+        if self.buf.len() > 256 * 1024 {
+            self.flush();
+        }
+    }
+
+    /// Append an event whose members (after `event`, `run` and `seq`) are
+    /// already JSON text: `body` is `"name":value,...` without braces. Step
+    /// events go this way, so tracing does not build a JSON tree per step.
+    pub fn raw_event(&mut self, event: &str, body: &[u8]) {
+        use std::io::Write as _;
+        self.buf.extend_from_slice(b"{\"event\":");
+        crate::value::write_json_str(&mut self.buf, event);
+        self.buf.extend_from_slice(b",\"run\":");
+        crate::value::write_json_str(&mut self.buf, &self.run);
+        let _ = write!(self.buf, ",\"seq\":{},", self.seq);
+        self.seq += 1;
+        self.buf.extend_from_slice(body);
+        self.buf.extend_from_slice(b"}\n");
         if self.buf.len() > 256 * 1024 {
             self.flush();
         }
