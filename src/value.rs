@@ -168,6 +168,17 @@ impl Value {
                 }
                 out.push(b']');
             }
+            Value::Number(n) => {
+                // Numbers print without characters JSON escapes; whole
+                // numbers (the common case) as `format_number` does.
+                out.push(b'"');
+                if n.fract() == 0.0 && n.abs() < 1e15 {
+                    out.extend_from_slice(itoa::Buffer::new().format(*n as i64).as_bytes());
+                } else {
+                    out.extend_from_slice(format_number(*n).as_bytes());
+                }
+                out.push(b'"');
+            }
             scalar => write_json_str(out, &scalar.to_text()),
         }
     }

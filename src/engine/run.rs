@@ -480,21 +480,20 @@ impl RunCore {
             if fi != 0 && fi != depth - 1 {
                 continue;
             }
-            for key in frame.vars.take_changes() {
-                if let Some((name, v)) = frame.vars.entry_by_key(&key) {
-                    if !first {
-                        out.push(b',');
-                    }
-                    first = false;
-                    if fi == 0 && depth > 1 {
-                        crate::value::write_json_str(out, &format!("global:{name}"));
-                    } else {
-                        crate::value::write_json_str(out, name);
-                    }
-                    out.push(b':');
-                    v.write_report_json(out);
+            let global = fi == 0 && depth > 1;
+            frame.vars.drain_changes(|name, v| {
+                if !first {
+                    out.push(b',');
                 }
-            }
+                first = false;
+                if global {
+                    crate::value::write_json_str(out, &format!("global:{name}"));
+                } else {
+                    crate::value::write_json_str(out, name);
+                }
+                out.push(b':');
+                v.write_report_json(out);
+            });
         }
         out.push(b'}');
     }
@@ -723,7 +722,6 @@ impl RunCore {
 
     fn record(&mut self, step: &Step, branch: &str, next: &str, error: Option<&str>, trace: Option<StepTrace>) {
         use crate::value::write_json_str;
-        use std::io::Write as _;
         let Some(trace) = trace else { return };
         let StepTrace { result, t0 } = trace;
         let (inputs, outputs) = (std::mem::take(&mut self.step_inputs), std::mem::take(&mut self.step_outputs));
@@ -733,7 +731,9 @@ impl RunCore {
         b.clear();
         b.extend_from_slice(b"\"script\":");
         write_json_str(&mut b, &self.frame().program.script.name);
-        let _ = write!(b, ",\"depth\":{},", self.frames.len() - 1);
+        b.extend_from_slice(b",\"depth\":");
+        b.extend_from_slice(itoa::Buffer::new().format(self.frames.len() - 1).as_bytes());
+        b.push(b',');
         b.extend_from_slice(step.trace_head.as_bytes());
         // Inputs that could not be resolved were never written.
         b.extend_from_slice(if inputs.is_empty() { b",\"inputs\":null" } else { b",\"inputs\":" });
@@ -760,7 +760,8 @@ impl RunCore {
             write_json_str(&mut b, &self.clock_text.1);
             self.clock_written = Some(self.step_now);
         }
-        let _ = write!(b, ",\"duration_us\":{}", t0.elapsed().as_micros() as u64);
+        b.extend_from_slice(b",\"duration_us\":");
+        b.extend_from_slice(itoa::Buffer::new().format(t0.elapsed().as_micros() as u64).as_bytes());
         if let Some(e) = error {
             b.extend_from_slice(b",\"error\":");
             write_json_str(&mut b, e);

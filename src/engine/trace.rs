@@ -110,12 +110,13 @@ impl Recorder {
     /// already JSON text: `body` is `"name":value,...` without braces. Step
     /// events go this way, so tracing does not build a JSON tree per step.
     pub fn raw_event(&mut self, event: &str, body: &[u8]) {
-        use std::io::Write as _;
         self.buf.extend_from_slice(b"{\"event\":");
         crate::value::write_json_str(&mut self.buf, event);
         self.buf.extend_from_slice(b",\"run\":");
         crate::value::write_json_str(&mut self.buf, &self.run);
-        let _ = write!(self.buf, ",\"seq\":{},", self.seq);
+        self.buf.extend_from_slice(b",\"seq\":");
+        self.buf.extend_from_slice(itoa::Buffer::new().format(self.seq).as_bytes());
+        self.buf.push(b',');
         self.seq += 1;
         self.buf.extend_from_slice(body);
         self.buf.extend_from_slice(b"}\n");

@@ -13,8 +13,10 @@ pub struct Vars {
     // foldhash: variable lookups sit on every expression evaluation, and
     // names come from scripts, not from an adversary on the network.
     map: IndexMap<String, (String, Value), foldhash::fast::FixedState>,
-    /// Keys written since the last [`Vars::take_changes`], when recording.
-    changes: Option<Vec<String>>,
+    /// Positions (in `map`) of the variables written since the last
+    /// [`Vars::drain_changes`], when recording. Positions, not keys: a
+    /// traced step then allocates nothing to remember what it changed.
+    changes: Option<Vec<usize>>,
 }
 
 impl Vars {
@@ -28,11 +30,24 @@ impl Vars {
         self.changes = Some(Vec::new());
     }
 
-    /// The keys written since the last call.
-    pub fn take_changes(&mut self) -> Vec<String> {
-        match &mut self.changes {
-            Some(c) => std::mem::take(c),
-            None => Vec::new(),
+    /// Hand each variable written since the last call, once, in the order
+    /// of first write, to `f` (display name, value), and forget them.
+    pub fn drain_changes(&mut self, mut f: impl FnMut(&str, &Value)) {
+        let Some(mut c) = self.changes.take() else { return };
+        for &i in &c {
+            if let Some((_, (name, v))) = self.map.get_index(i) {
+                f(name, v);
+            }
+        }
+        c.clear();
+        self.changes = Some(c);
+    }
+
+    fn note_change(&mut self, i: usize) {
+        if let Some(c) = &mut self.changes
+            && !c.contains(&i)
+        {
+            c.push(i);
         }
     }
 
@@ -60,11 +75,11 @@ impl Vars {
 
     /// Set a variable by key, trying position `hint` first.
     pub fn set_hinted(&mut self, key: &str, name: &str, value: Value, hint: &Hint) {
-        if self.changes.is_none()
-            && let Some((k, (_, slot))) = self.map.get_index_mut(hint.get())
+        if let Some((k, (_, slot))) = self.map.get_index_mut(hint.get())
             && k == key
         {
             *slot = value;
+            self.note_change(hint.get());
             return;
         }
         self.set_key(key, name, value);
@@ -87,32 +102,37 @@ impl Vars {
     /// Set a variable by precomputed key; `name` is the display spelling used
     /// if the variable is new.
     pub fn set_key(&mut self, key: &str, name: &str, value: Value) {
-        if let Some(c) = &mut self.changes
-            && !c.iter().any(|k| k == key)
-        {
-            c.push(key.to_string());
-        }
-        match self.map.get_mut(key) {
-            Some(slot) => slot.1 = value,
-            None => {
-                self.map.insert(key.to_string(), (name.trim().to_string(), value));
+        let i = match self.map.get_full_mut(key) {
+            Some((i, _, slot)) => {
+                slot.1 = value;
+                i
             }
-        }
+            None => self.map.insert_full(key.to_string(), (name.trim().to_string(), value)).0,
+        };
+        self.note_change(i);
     }
 
     /// Mutable access for member-path assignment (creates the variable).
     pub fn slot_mut(&mut self, key: &str, name: &str) -> &mut Value {
-        if let Some(c) = &mut self.changes
-            && !c.iter().any(|k| k == key)
-        {
-            c.push(key.to_string());
-        }
-        &mut self.map.entry(key.to_string()).or_insert_with(|| (name.trim().to_string(), Value::Null)).1
+        let i = match self.map.get_index_of(key) {
+            Some(i) => i,
+            None => self.map.insert_full(key.to_string(), (name.trim().to_string(), Value::Null)).0,
+        };
+        self.note_change(i);
+        &mut self.map[i].1
     }
 
     /// Remove a variable.
     pub fn remove(&mut self, name: &str) -> Option<Value> {
-        self.map.shift_remove(&var_key(name)).map(|(_, v)| v)
+        let (i, _, (_, v)) = self.map.shift_remove_full(&var_key(name))?;
+        // Later variables moved down one place.
+        if let Some(c) = &mut self.changes {
+            c.retain(|&j| j != i);
+            for j in c.iter_mut().filter(|j| **j > i) {
+                *j -= 1;
+            }
+        }
+        Some(v)
     }
 
     /// Variables in creation order: (display name, value).
@@ -149,5 +169,31 @@ mod tests {
         assert_eq!(v.iter().next(), Some(("Total", &Value::text("2"))));
         v.set("__err", Value::text("boom"));
         assert_eq!(v.get("_ERR"), Some(&Value::text("boom")));
+    }
+
+    #[test]
+    fn changes_are_reported_once_in_first_write_order_and_survive_removals() {
+        let drained = |v: &mut Vars| {
+            let mut out = Vec::new();
+            v.drain_changes(|n, x| out.push(format!("{n}={x}")));
+            out
+        };
+        let mut v = Vars::new();
+        v.set("a", Value::text("0"));
+        v.record_changes();
+        v.set("b", Value::text("1"));
+        v.set("c", Value::text("2"));
+        v.set("B", Value::text("3"));
+        *v.slot_mut("d", "d") = Value::text("4");
+        assert_eq!(drained(&mut v), ["b=3", "c=2", "d=4"]);
+        assert!(drained(&mut v).is_empty(), "draining forgets");
+        // Removing a variable moves later ones down; their changes follow.
+        v.set("d", Value::text("5"));
+        v.set("c", Value::text("6"));
+        assert_eq!(v.remove("b"), Some(Value::text("3")));
+        assert_eq!(drained(&mut v), ["d=5", "c=6"]);
+        v.set("c", Value::text("7"));
+        assert_eq!(v.remove("c"), Some(Value::text("7")));
+        assert!(drained(&mut v).is_empty(), "a removed variable is not reported");
     }
 }
