@@ -372,7 +372,7 @@ impl Action for CreateProspects {
 }
 
 /// A stored prospect as GETPROSPECT reports it; `windows` are its skill's.
-fn prospect_value(p: &StoredProspect, windows: &str) -> Value {
+fn prospect_value(p: &StoredProspect, windows: &str, texts: &mut prospects::ReportTexts) -> Value {
     let mut o = Object::new();
     o.insert("ProspectID".into(), Value::Number(p.id as f64));
     o.insert("ExternalID".into(), Value::text(p.external_id.as_str()));
@@ -386,7 +386,7 @@ fn prospect_value(p: &StoredProspect, windows: &str) -> Value {
     }
     o.insert("TimeZone".into(), Value::text(p.time_zone.as_str()));
     o.insert("TimeZoneSource".into(), Value::text(p.tz_source.as_str()));
-    o.insert("TimeZoneDataVersion".into(), prospects::data_version_value(&p.tz_source));
+    o.insert("TimeZoneDataVersion".into(), texts.data_version(&p.tz_source));
     o.insert("ExpirationDate".into(), p.expires_at.as_deref().map(Value::text).unwrap_or_default());
     o.insert("Status".into(), Value::text(p.status.as_str()));
     let dests: Vec<Value> = p
@@ -398,7 +398,7 @@ fn prospect_value(p: &StoredProspect, windows: &str) -> Value {
             m.insert("PhoneNumber".into(), Value::text(d.e164.as_str()));
             m.insert("Original".into(), Value::text(d.raw.as_str()));
             m.insert("Kind".into(), Value::text(d.kind));
-            prospects::destination_zone_fields(&mut m, d, &p.time_zone, windows);
+            texts.destination_fields(&mut m, d, &p.time_zone, windows);
             if let Some(c) = d.companions.as_deref().and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok()) {
                 m.insert("Companions".into(), Value::from_json(&c));
             }
@@ -462,8 +462,11 @@ impl Action for GetProspect {
                     slot.insert(skill.map(|s| s.windows).unwrap_or_default());
                 }
             }
-            let list: Vec<Value> =
-                found.iter().map(|p| prospect_value(p, windows.get(&p.skill_no).map_or("", String::as_str))).collect();
+            let mut texts = prospects::ReportTexts::new();
+            let list: Vec<Value> = found
+                .iter()
+                .map(|p| prospect_value(p, windows.get(&p.skill_no).map_or("", String::as_str), &mut texts))
+                .collect();
             ctx.note(format!("{} prospect(s) found", list.len()));
             Ok(Outcome::default().output("Results", Value::Array(Arc::new(list))))
         })

@@ -546,7 +546,7 @@ impl Runtime {
             budgets: opts.budgets.unwrap_or_else(|| self.inner.budgets.clone()),
             trace: opts.trace,
             params_json,
-            replay: opts.replay.as_deref().map(replay::ReplayState::new),
+            replay: opts.replay.clone().map(replay::ReplayState::new),
             mocks: opts.mocks,
         };
         let core = run::RunCore::new(self.clone(), start);

@@ -259,9 +259,9 @@ impl fmt::Display for Divergence {
 
 /// A replaying run's position in its trace.
 pub(crate) struct ReplayState {
-    pub steps: Vec<RecordedStep>,
+    /// The trace, shared with the caller (its steps are not copied).
+    pub trace: std::sync::Arc<Trace>,
     pub cursor: usize,
-    pub end: Option<(String, J, u64)>,
     pub divergence: Option<Divergence>,
     /// An input of the current step that differs; reported only when its
     /// branch, outputs and variables agree (a changed IF condition is a
@@ -270,8 +270,13 @@ pub(crate) struct ReplayState {
 }
 
 impl ReplayState {
-    pub fn new(trace: &Trace) -> ReplayState {
-        ReplayState { steps: trace.steps.clone(), cursor: 0, end: trace.end.clone(), divergence: None, input: None }
+    pub fn new(trace: std::sync::Arc<Trace>) -> ReplayState {
+        ReplayState { trace, cursor: 0, divergence: None, input: None }
+    }
+
+    /// The recorded step the run is at, if the trace goes on.
+    pub fn expected(&self) -> Option<&RecordedStep> {
+        self.trace.steps.get(self.cursor)
     }
 
     /// Keep the first divergence only.

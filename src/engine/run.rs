@@ -111,9 +111,6 @@ pub(crate) struct RunCore {
     /// The clock last written to the trace: a step event carries `clock`
     /// only when it differs from the previous step's.
     clock_written: Option<DateTime<Utc>>,
-    /// The last clock reading and its RFC 3339 text (steps on a virtual
-    /// clock mostly share one).
-    clock_text: (DateTime<Utc>, String),
 }
 
 impl VarSource for RunCore {
@@ -217,7 +214,6 @@ impl RunCore {
             step_inputs: Vec::new(),
             step_outputs: Vec::new(),
             clock_written: None,
-            clock_text: (DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MIN_UTC.to_rfc3339()),
         }
     }
 
@@ -753,11 +749,8 @@ impl RunCore {
         b.extend_from_slice(b",\"changed\":");
         self.write_changed(&mut b);
         if self.clock_written != Some(self.step_now) {
-            if self.clock_text.0 != self.step_now {
-                self.clock_text = (self.step_now, self.step_now.to_rfc3339());
-            }
             b.extend_from_slice(b",\"clock\":");
-            write_json_str(&mut b, &self.clock_text.1);
+            write_json_str(&mut b, &self.step_now.to_rfc3339());
             self.clock_written = Some(self.step_now);
         }
         b.extend_from_slice(b",\"duration_us\":");
@@ -798,7 +791,7 @@ impl RunCore {
     fn replay_reach(&mut self, program: &Program, step: &Step) -> Result<Option<Canned>, Flow> {
         let n = self.steps;
         let Some(r) = self.replay.as_deref_mut() else { return Ok(None) };
-        let (expected, actual) = match r.steps.get(r.cursor) {
+        let (expected, actual) = match r.expected() {
             Some(e) if *e.id == *step.id && e.script.eq_ignore_ascii_case(&program.script.name) => {
                 self.step_now = e.clock;
                 return Ok(step.manifest.external.then(|| Canned::recorded(e)));
@@ -823,7 +816,7 @@ impl RunCore {
     fn replay_inputs(&mut self, program: &Program, step: &Step, actual: &serde_json::Value) {
         let n = self.steps;
         let Some(r) = self.replay.as_deref_mut() else { return };
-        let Some(e) = r.steps.get(r.cursor) else { return };
+        let Some(e) = r.expected() else { return };
         let empty = serde_json::Map::new();
         let (want, got) = (e.inputs.as_object().unwrap_or(&empty), actual.as_object().unwrap_or(&empty));
         let Some(name) = first_difference(want, got) else { return };
@@ -845,7 +838,8 @@ impl RunCore {
     fn replay_compare(&mut self, script: String, step: &Step, fields: &serde_json::Value) {
         let n = self.steps;
         let Some(r) = self.replay.as_deref_mut() else { return };
-        let Some(e) = r.steps.get(r.cursor) else { return };
+        let trace = r.trace.clone();
+        let Some(e) = trace.steps.get(r.cursor) else { return };
         r.cursor += 1;
         let empty = serde_json::Map::new();
         let obj = |name: &str| fields.get(name).and_then(|v| v.as_object()).unwrap_or(&empty);
@@ -901,11 +895,11 @@ impl RunCore {
             expected: json!(null),
             actual: json!(null),
         };
-        if let Some(e) = r.steps.get(r.cursor) {
+        if let Some(e) = r.expected() {
             d.what = "end".into();
             d.expected = json!(format!("{} ({}) in {}", e.id, e.caption, e.script));
             d.actual = json!(format!("the run ended ({})", status.name()));
-        } else if let Some((want_status, want_ret, _)) = &r.end {
+        } else if let Some((want_status, want_ret, _)) = &r.trace.end {
             let got_ret = ret.as_ref().map(Value::to_report_json).unwrap_or_default();
             if want_status != status.name() {
                 d.what = "status".into();

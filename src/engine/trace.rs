@@ -11,7 +11,7 @@
 //! Every event carries the run id, so runs started with SPAWN can share a
 //! trace file.
 
-use serde_json::{Value as J, json};
+use serde_json::Value as J;
 use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -90,20 +90,12 @@ impl Recorder {
 
     /// Append an event; `event` is its kind and `fields` its members.
     pub fn event(&mut self, event: &str, fields: J) {
-        let mut obj = serde_json::Map::new();
-        obj.insert("event".into(), J::String(event.into()));
-        obj.insert("run".into(), J::String(self.run.clone()));
-        obj.insert("seq".into(), json!(self.seq));
-        self.seq += 1;
-        if let J::Object(m) = fields {
-            obj.extend(m);
-        }
-        if serde_json::to_writer(&mut self.buf, &J::Object(obj)).is_ok() {
-            self.buf.push(b'\n');
-        }
-        if self.buf.len() > 256 * 1024 {
-            self.flush();
-        }
+        // The members' text without the object's braces.
+        let body = match &fields {
+            J::Object(m) if !m.is_empty() => serde_json::to_vec(&fields).unwrap_or_default(),
+            _ => b"{}".to_vec(),
+        };
+        self.raw_event(event, body.get(1..body.len().saturating_sub(1)).unwrap_or_default());
     }
 
     /// Append an event whose members (after `event`, `run` and `seq`) are
@@ -116,7 +108,9 @@ impl Recorder {
         crate::value::write_json_str(&mut self.buf, &self.run);
         self.buf.extend_from_slice(b",\"seq\":");
         self.buf.extend_from_slice(itoa::Buffer::new().format(self.seq).as_bytes());
-        self.buf.push(b',');
+        if !body.is_empty() {
+            self.buf.push(b',');
+        }
         self.seq += 1;
         self.buf.extend_from_slice(body);
         self.buf.extend_from_slice(b"}\n");

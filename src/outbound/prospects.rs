@@ -697,33 +697,60 @@ pub struct ResultsDraft {
     received: usize,
 }
 
-/// The reference data behind a stored provenance name, as a value (empty
-/// for the default zone, which no data decided).
-pub fn data_version_value(tz_source: &str) -> Value {
-    tz_source.parse::<ZoneRule>().ok().and_then(rule_data_version).map(|v| Value::text(v.as_str())).unwrap_or_default()
+/// The texts a batch's report repeats (zone names, rules, data versions,
+/// the skill's window spec), each made into a value once: text values share
+/// their storage, so every record and destination then holds a reference
+/// instead of its own copy.
+#[derive(Default)]
+pub struct ReportTexts {
+    texts: foldhash::HashMap<String, Value>,
 }
 
-/// A destination's zone and window members, as CREATEPROSPECTS and
-/// GETPROSPECT report them: its zone with rule and data version, the
-/// record's zone, whether the two differ, and its calling window. The
-/// window is derived, never stored: the skill's local hours, which must hold
-/// in every zone of `WindowZones` (the number's, and the record's when it
-/// differs), so a mismatched destination is callable only in the
-/// intersection.
-pub fn destination_zone_fields(m: &mut Object, d: &DestinationRow, record_zone: &str, windows: &str) {
-    let zone = d.time_zone.as_deref().unwrap_or(record_zone);
-    let mismatch = zone != record_zone;
-    m.insert("TimeZone".into(), Value::text(zone));
-    m.insert("TimeZoneSource".into(), Value::text(d.tz_source.as_str()));
-    m.insert("TimeZoneDataVersion".into(), data_version_value(&d.tz_source));
-    m.insert("RecordTimeZone".into(), Value::text(record_zone));
-    m.insert("TimeZoneMismatch".into(), Value::Bool(mismatch));
-    m.insert("CallableWindow".into(), Value::text(windows));
-    let mut zones = vec![Value::text(zone)];
-    if mismatch {
-        zones.push(Value::text(record_zone));
+impl ReportTexts {
+    /// An empty cache.
+    pub fn new() -> ReportTexts {
+        ReportTexts::default()
     }
-    m.insert("WindowZones".into(), Value::Array(Arc::new(zones)));
+
+    /// `s` as a shared text value.
+    pub fn text(&mut self, s: &str) -> Value {
+        if let Some(v) = self.texts.get(s) {
+            return v.clone();
+        }
+        let v = Value::text(s);
+        self.texts.insert(s.to_string(), v.clone());
+        v
+    }
+
+    /// The reference data behind a stored provenance name (empty for the
+    /// default zone, which no data decided).
+    pub fn data_version(&mut self, tz_source: &str) -> Value {
+        match tz_source.parse::<ZoneRule>().ok().and_then(rule_data_version) {
+            Some(v) => self.text(v),
+            None => Value::Null,
+        }
+    }
+
+    /// A destination's zone and window members, as CREATEPROSPECTS and
+    /// GETPROSPECT report them: its zone with rule and data version, the
+    /// record's zone, whether the two differ, and its calling window. The
+    /// window is derived, never stored: the skill's local hours, which must
+    /// hold in every zone of `WindowZones` (the number's, and the record's
+    /// when it differs), so a mismatched destination is callable only in the
+    /// intersection.
+    pub fn destination_fields(&mut self, m: &mut Object, d: &DestinationRow, record_zone: &str, windows: &str) {
+        let zone = d.time_zone.as_deref().unwrap_or(record_zone);
+        let mismatch = zone != record_zone;
+        let (zone_v, record_v) = (self.text(zone), self.text(record_zone));
+        m.insert("TimeZone".into(), zone_v.clone());
+        m.insert("TimeZoneSource".into(), self.text(&d.tz_source));
+        m.insert("TimeZoneDataVersion".into(), self.data_version(&d.tz_source));
+        m.insert("RecordTimeZone".into(), record_v.clone());
+        m.insert("TimeZoneMismatch".into(), Value::Bool(mismatch));
+        m.insert("CallableWindow".into(), self.text(windows));
+        let zones = if mismatch { vec![zone_v, record_v] } else { vec![zone_v] };
+        m.insert("WindowZones".into(), Value::Array(Arc::new(zones)));
+    }
 }
 
 /// Build the [`ResultsDraft`] of a prepared batch.
@@ -731,6 +758,7 @@ pub fn draft_results(records: &[Value], prepared: &Prepared) -> ResultsDraft {
     let mut ok = Vec::with_capacity(prepared.rows.len());
     let mut slots = Vec::with_capacity(prepared.rows.len());
     let mut failed = Vec::with_capacity(records.len() - prepared.rows.len().min(records.len()));
+    let mut texts = ReportTexts::new();
     for (rec, outcome) in records.iter().zip(&prepared.outcomes) {
         let mut o: Object = match rec {
             Value::Object(o) => Object::clone(o),
@@ -744,9 +772,9 @@ pub fn draft_results(records: &[Value], prepared: &Prepared) -> ResultsDraft {
                 let code_at = o.len() - 1;
                 add(&mut o, "ProspectID", Value::Null);
                 slots.push((code_at, o.len() - 1));
-                add(&mut o, "TimeZone", Value::text(r.time_zone.as_str()));
-                add(&mut o, "TimeZoneSource", Value::text(r.tz_source.as_str()));
-                add(&mut o, "TimeZoneDataVersion", data_version_value(&r.tz_source));
+                add(&mut o, "TimeZone", texts.text(&r.time_zone));
+                add(&mut o, "TimeZoneSource", texts.text(&r.tz_source));
+                add(&mut o, "TimeZoneDataVersion", texts.data_version(&r.tz_source));
                 let dests: Vec<Value> = r
                     .destinations
                     .iter()
@@ -754,7 +782,7 @@ pub fn draft_results(records: &[Value], prepared: &Prepared) -> ResultsDraft {
                         let mut m = Object::with_capacity(9);
                         m.insert("Field".into(), Value::text(d.field.as_str()));
                         m.insert("PhoneNumber".into(), Value::text(d.e164.as_str()));
-                        destination_zone_fields(&mut m, d, &r.time_zone, &prepared.windows);
+                        texts.destination_fields(&mut m, d, &r.time_zone, &prepared.windows);
                         Value::Object(Arc::new(m))
                     })
                     .collect();

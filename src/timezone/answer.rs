@@ -86,7 +86,7 @@ pub fn answer(input: &str, hints: &RecordHints<'_>, check: Option<&WindowCheck>)
         RecordZone::Found { tz, rule } => (Some(tz), Some(rule)),
         _ => (None, None),
     };
-    let mut versions = vec![super::PHONE_DATA_VERSION.to_string()];
+    let mut versions = vec![super::PHONE_DATA_VERSION];
     if let Some(rule) = record_rule
         && let Some(v) = rule_data_version(rule)
         && !versions.contains(&v)
@@ -119,12 +119,14 @@ pub fn answer(input: &str, hints: &RecordHints<'_>, check: Option<&WindowCheck>)
 }
 
 /// The reference data a rule reads.
-pub fn rule_data_version(rule: ZoneRule) -> Option<String> {
+pub fn rule_data_version(rule: ZoneRule) -> Option<&'static str> {
+    static COORDINATES: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| format!("tzf-rs {}", super::coordinates_data_version()));
     match rule {
-        ZoneRule::Explicit => Some(super::WINDOWS_ZONES_VERSION.to_string()),
-        ZoneRule::Coordinates => Some(format!("tzf-rs {}", super::coordinates_data_version())),
-        ZoneRule::Zip | ZoneRule::CityState => Some(super::ZIP_DATA_VERSION.to_string()),
-        ZoneRule::NpaNxx | ZoneRule::Npa | ZoneRule::Country => Some(super::PHONE_DATA_VERSION.to_string()),
+        ZoneRule::Explicit => Some(super::WINDOWS_ZONES_VERSION),
+        ZoneRule::Coordinates => Some(COORDINATES.as_str()),
+        ZoneRule::Zip | ZoneRule::CityState => Some(super::ZIP_DATA_VERSION),
+        ZoneRule::NpaNxx | ZoneRule::Npa | ZoneRule::Country => Some(super::PHONE_DATA_VERSION),
         ZoneRule::Default => None,
     }
 }
