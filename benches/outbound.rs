@@ -72,7 +72,7 @@ fn records(n: usize) -> Vec<Value> {
             ("Score", (i % 100).to_string()),
         ];
         for (k, v) in fields {
-            o.insert(k.to_string(), Value::text(v));
+            o.insert(k.into(), Value::text(v));
         }
         out.push(Value::Object(Arc::new(o)));
     }

@@ -20,7 +20,7 @@ use std::sync::Arc;
 pub type Str = ImmutableString;
 
 /// An ordered dynamic object: member names are case-sensitive.
-pub type Object = IndexMap<String, Value>;
+pub type Object = IndexMap<Str, Value>;
 
 /// A Studio value.
 #[derive(Clone, Debug, Default)]
@@ -188,7 +188,9 @@ impl Value {
         match self {
             Value::Null if null_as_text => J::String(String::new()),
             Value::Null => J::Null,
-            Value::Object(o) => J::Object(o.iter().map(|(k, v)| (k.clone(), v.to_json_with(null_as_text))).collect()),
+            Value::Object(o) => {
+                J::Object(o.iter().map(|(k, v)| (k.to_string(), v.to_json_with(null_as_text))).collect())
+            }
             Value::Array(a) => J::Array(a.iter().map(|v| v.to_json_with(null_as_text)).collect()),
             scalar => J::String(scalar.to_text().to_string()),
         }
@@ -207,7 +209,9 @@ impl Value {
             },
             J::String(s) => Value::text(s.as_str()),
             J::Array(a) => Value::Array(Arc::new(a.iter().map(Value::from_json).collect())),
-            J::Object(o) => Value::Object(Arc::new(o.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect())),
+            J::Object(o) => {
+                Value::Object(Arc::new(o.iter().map(|(k, v)| (Str::from(k.as_str()), Value::from_json(v))).collect()))
+            }
         }
     }
 
@@ -263,7 +267,7 @@ impl Value {
         if d.is_map() {
             let map = d.cast::<rhai::Map>();
             return Value::Object(Arc::new(
-                map.into_iter().map(|(k, v)| (k.to_string(), Value::from_dynamic(v))).collect(),
+                map.into_iter().map(|(k, v)| (Str::from(k.as_str()), Value::from_dynamic(v))).collect(),
             ));
         }
         Value::text(d.to_string())
@@ -426,10 +430,10 @@ pub fn set_path(
             }
             let Value::Object(obj) = target else { unreachable!("just made an object") };
             let obj = Arc::make_mut(obj);
-            if !obj.contains_key(name) && obj.len() >= max_object {
+            if !obj.contains_key(name.as_str()) && obj.len() >= max_object {
                 return Err(PathError::ObjectTooLarge(max_object));
             }
-            let slot = obj.entry(name.clone()).or_insert(Value::Null);
+            let slot = obj.entry(Str::from(name.as_str())).or_insert(Value::Null);
             set_path(slot, rest, new, max_array, max_object)
         }
         PathSeg::Index(i) => {

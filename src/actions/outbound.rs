@@ -26,7 +26,7 @@ fn store_err(e: StoreError) -> ActionError {
 fn obj(members: Vec<(&str, Value)>) -> Value {
     let mut o = Object::with_capacity(members.len());
     for (k, v) in members {
-        o.insert(k.to_string(), v);
+        o.insert(k.into(), v);
     }
     Value::Object(Arc::new(o))
 }
@@ -110,7 +110,7 @@ impl Action for CreateUserField {
         let pairs: Vec<(String, String)> = match &assoc {
             Value::Null => Vec::new(),
             Value::Text(t) if t.trim().is_empty() => Vec::new(),
-            Value::Object(o) => o.iter().map(|(k, v)| (k.clone(), v.to_text().trim().to_string())).collect(),
+            Value::Object(o) => o.iter().map(|(k, v)| (k.to_string(), v.to_text().trim().to_string())).collect(),
             other => return Exec::fail(format!("Associations must be a dynamic object, not '{}'", other.to_text())),
         };
         let value_required = inputs.boolean("ValueRequired");
@@ -161,7 +161,7 @@ impl Action for CreateUserField {
 fn user_field_value(u: &UserField) -> Value {
     let mut assoc = Object::new();
     for (role, field) in &u.associations {
-        assoc.insert(role.clone(), Value::text(field.as_str()));
+        assoc.insert(role.as_str().into(), Value::text(field.as_str()));
     }
     obj(vec![
         ("Name", Value::text(u.name.as_str())),
@@ -380,7 +380,7 @@ fn prospect_value(p: &StoredProspect, windows: &str, texts: &mut prospects::Repo
     if let Ok(serde_json::Value::Object(fields)) = serde_json::from_str::<serde_json::Value>(&p.fields) {
         for (k, v) in fields {
             if k != "ExternalID" {
-                o.insert(k, Value::from_json(&v));
+                o.insert(k.into(), Value::from_json(&v));
             }
         }
     }

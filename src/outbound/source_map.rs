@@ -84,7 +84,7 @@ pub fn check_map(
         (Some((k, _)), None) => return MapVerdict::InvalidRootNode(format!("the root member is '{k}', not '{ROOT}'")),
         (None, _) => return MapVerdict::InvalidRootNode(format!("the object has no '{ROOT}' member")),
         (Some(_), Some(_)) => {
-            let names: Vec<&str> = obj.keys().map(String::as_str).collect();
+            let names: Vec<&str> = obj.keys().map(|k| k.as_str()).collect();
             return MapVerdict::InvalidRootNode(format!(
                 "the object must have '{ROOT}' as its only root member, found {}",
                 names.join(", ")
@@ -163,10 +163,10 @@ pub fn check_map(
 pub fn map_value(map: Option<&SourceMap>) -> Value {
     let mut inner = Object::new();
     for e in map.map(|m| m.entries.as_slice()).unwrap_or_default() {
-        inner.insert(e.field.clone(), Value::text(e.label.as_str()));
+        inner.insert(e.field.as_str().into(), Value::text(e.label.as_str()));
     }
     let mut root = Object::new();
-    root.insert(ROOT.to_string(), Value::Object(Arc::new(inner)));
+    root.insert(ROOT.into(), Value::Object(Arc::new(inner)));
     Value::Object(Arc::new(root))
 }
 
