@@ -217,37 +217,103 @@ impl<'p> Inputs<'p> {
 
     /// Resolved inputs as a JSON object's text (for traces): variable
     /// targets by name, literals and resolved values as report JSON.
-    pub(crate) fn write_json(&self, out: &mut Vec<u8>) {
-        use crate::value::write_json_str;
+    /// `fixed` is [`fixed_input_json`] of the same step: the members that
+    /// are the same at every visit, rendered once.
+    pub(crate) fn write_json(&self, out: &mut Vec<u8>, fixed: &[InputJson]) {
         out.push(b'{');
-        let mut first = true;
-        let mut member = |out: &mut Vec<u8>, name: &str| {
-            if !first {
+        let start = out.len();
+        for (i, spec) in self.manifest.inputs.iter().enumerate() {
+            let at = out.len();
+            if at > start {
                 out.push(b',');
             }
-            first = false;
-            write_json_str(out, name);
-            out.push(b':');
-        };
-        for (i, spec) in self.manifest.inputs.iter().enumerate() {
-            match (self.plans.get(i), self.values.get(i)) {
-                (Some(PropPlan::Absent) | None, _) => {}
-                (Some(PropPlan::Variable(t)), _) => {
-                    member(out, &spec.name);
-                    write_json_str(out, &t.to_string());
+            let wrote = match fixed.get(i) {
+                Some(InputJson::Skip) => false,
+                Some(InputJson::Fixed(text)) => {
+                    out.extend_from_slice(text);
+                    true
                 }
-                (Some(PropPlan::Literal(_, v)), _) => {
-                    member(out, &spec.name);
-                    v.write_report_json(out);
-                }
-                (Some(_), Some(v)) if !(spec.lazy && v.is_null()) => {
-                    member(out, &spec.name);
-                    v.write_report_json(out);
-                }
-                _ => {}
+                _ => write_input(out, spec, self.plans.get(i), self.values.get(i)),
+            };
+            if !wrote {
+                out.truncate(at);
             }
         }
         out.push(b'}');
+    }
+}
+
+/// How a step's input appears in its trace events.
+#[derive(Debug)]
+pub(crate) enum InputJson {
+    /// Never written.
+    Skip,
+    /// Always this `"name":value` text.
+    Fixed(Box<[u8]>),
+    /// Written from the value resolved at each visit.
+    Dynamic,
+}
+
+/// Render, once per step, the trace members of inputs whose text cannot
+/// change between visits (literals, variable targets, code): a loop then
+/// does not re-escape a snippet's code at every pass.
+pub(crate) fn fixed_input_json(manifest: &Manifest, plans: &[PropPlan]) -> Box<[InputJson]> {
+    manifest
+        .inputs
+        .iter()
+        .enumerate()
+        .map(|(i, spec)| match plans.get(i) {
+            // These resolve to nothing (`Null`) at every visit.
+            p @ (Some(
+                PropPlan::Absent
+                | PropPlan::Literal(..)
+                | PropPlan::Variable(_)
+                | PropPlan::Snippet(_)
+                | PropPlan::Lazy(..),
+            )
+            | None) => {
+                let mut out = Vec::new();
+                if write_input(&mut out, spec, p, Some(&Value::Null)) {
+                    InputJson::Fixed(out.into_boxed_slice())
+                } else {
+                    InputJson::Skip
+                }
+            }
+            Some(_) => InputJson::Dynamic,
+        })
+        .collect()
+}
+
+/// Write one input's `"name":value` member; `false` when it is not written.
+fn write_input(
+    out: &mut Vec<u8>,
+    spec: &crate::catalog::InputSpec,
+    plan: Option<&PropPlan>,
+    value: Option<&Value>,
+) -> bool {
+    use crate::value::write_json_str;
+    let member = |out: &mut Vec<u8>| {
+        write_json_str(out, &spec.name);
+        out.push(b':');
+    };
+    match (plan, value) {
+        (Some(PropPlan::Absent) | None, _) => false,
+        (Some(PropPlan::Variable(t)), _) => {
+            member(out);
+            write_json_str(out, &t.to_string());
+            true
+        }
+        (Some(PropPlan::Literal(_, v)), _) => {
+            member(out);
+            v.write_report_json(out);
+            true
+        }
+        (Some(_), Some(v)) if !(spec.lazy && v.is_null()) => {
+            member(out);
+            v.write_report_json(out);
+            true
+        }
+        _ => false,
     }
 }
 

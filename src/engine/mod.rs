@@ -414,8 +414,10 @@ impl Runtime {
                 serde_json::Value::from(a.caption.as_str())
             )
             .into_boxed_str();
+            let trace_inputs = action::fixed_input_json(&manifest, &la.inputs);
             steps.push(Step {
                 trace_head,
+                trace_inputs,
                 id: Arc::from(a.id.as_str()),
                 kind: Arc::from(manifest.name.as_str()),
                 caption: a.caption.clone(),
@@ -426,7 +428,8 @@ impl Runtime {
         }
         let begin = linked.begin.ok_or_else(|| LoadFailure::Check(diags.clone()))?;
         let name = Arc::from(script.name.as_str());
-        let program = Arc::new(Program { script, hash, warnings: diags, steps, begin, name });
+        let trace_script = format!("\"script\":{},\"depth\":", serde_json::Value::from(script.name.as_str())).into();
+        let program = Arc::new(Program { script, hash, warnings: diags, steps, begin, name, trace_script });
         inner.library.insert(&program.script.name, program.clone());
         if let Some(stem) = program.script.origin.path.as_deref().map(sc::script_stem) {
             inner.library.insert(&stem, program.clone());

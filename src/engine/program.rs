@@ -22,6 +22,8 @@ pub(crate) struct Step {
     /// The step event's fixed members, `"id":…,"action":…,"caption":…`,
     /// rendered once: traces write them at every visit.
     pub trace_head: Box<str>,
+    /// How each input appears in step events (see [`super::action::fixed_input_json`]).
+    pub trace_inputs: Box<[super::action::InputJson]>,
 }
 
 /// A script that passed the checker, with every action bound to its
@@ -36,6 +38,8 @@ pub struct Program {
     pub(crate) steps: Vec<Step>,
     pub(crate) begin: usize,
     pub(crate) name: Arc<str>,
+    /// `"script":<name>,"depth":`, the start of every step event's members.
+    pub(crate) trace_script: Box<str>,
 }
 
 impl fmt::Debug for Program {

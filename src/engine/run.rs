@@ -111,6 +111,11 @@ pub(crate) struct RunCore {
     /// The clock last written to the trace: a step event carries `clock`
     /// only when it differs from the previous step's.
     clock_written: Option<DateTime<Utc>>,
+    /// When the last step event was written: the next step's duration
+    /// runs from here, so a traced step reads the clock once.
+    trace_mark: Instant,
+    /// The branch name a step event writes, reused.
+    branch_text: String,
 }
 
 impl VarSource for RunCore {
@@ -214,6 +219,8 @@ impl RunCore {
             step_inputs: Vec::new(),
             step_outputs: Vec::new(),
             clock_written: None,
+            trace_mark: Instant::now(),
+            branch_text: String::new(),
         }
     }
 
@@ -465,6 +472,7 @@ impl RunCore {
         if let Some(t) = &mut self.trace {
             t.event("run", fields);
         }
+        self.trace_mark = Instant::now();
     }
 
     /// Write the variables changed since the last step as a JSON object.
@@ -501,7 +509,7 @@ impl RunCore {
         self.steps += 1;
         self.step_now = self.clock.now();
         let trace: Option<StepTrace> =
-            self.tracing().then(|| StepTrace { result: Cow::Borrowed(""), t0: Instant::now() });
+            self.tracing().then_some(StepTrace { result: Cow::Borrowed(""), t0: self.trace_mark });
         if trace.is_some() {
             self.step_inputs.clear();
             self.step_outputs.clear();
@@ -524,7 +532,7 @@ impl RunCore {
             Ok(values) => {
                 let inputs = Inputs { manifest: &step.manifest, plans: &step.linked.inputs, values };
                 if trace.is_some() {
-                    inputs.write_json(&mut self.step_inputs);
+                    inputs.write_json(&mut self.step_inputs, &step.trace_inputs);
                     if self.replay.is_some() {
                         let actual = serde_json::from_slice(&self.step_inputs).unwrap_or_default();
                         self.replay_inputs(program, step, &actual);
@@ -673,15 +681,17 @@ impl RunCore {
             Taken::Unmatched => self.path.other(&result_name),
         };
         self.push_path(taken);
-        let taken_name = if self.tracing() {
-            self.path.branch_name(program, pc_of(&self.path), taken).to_string()
-        } else {
-            String::new()
-        };
+        // The branch's name, in a reused buffer (a step event per step).
+        let mut taken_name = std::mem::take(&mut self.branch_text);
+        taken_name.clear();
+        if self.tracing() {
+            taken_name.push_str(self.path.branch_name(program, pc_of(&self.path), taken));
+        }
         let next_id = next.map(|i| program.script.actions[i].id.as_str()).unwrap_or("");
         match next {
             Some(n) => {
                 self.record(step, &taken_name, next_id, failure.as_deref(), trace);
+                self.branch_text = taken_name;
                 self.frame_mut().pc = n;
                 Flow::Next
             }
@@ -725,9 +735,7 @@ impl RunCore {
         // JSON tree per step would cost several times the step itself.
         let mut b = std::mem::take(&mut self.line);
         b.clear();
-        b.extend_from_slice(b"\"script\":");
-        write_json_str(&mut b, &self.frame().program.script.name);
-        b.extend_from_slice(b",\"depth\":");
+        b.extend_from_slice(self.frame().program.trace_script.as_bytes());
         b.extend_from_slice(itoa::Buffer::new().format(self.frames.len() - 1).as_bytes());
         b.push(b',');
         b.extend_from_slice(step.trace_head.as_bytes());
@@ -754,7 +762,9 @@ impl RunCore {
             self.clock_written = Some(self.step_now);
         }
         b.extend_from_slice(b",\"duration_us\":");
-        b.extend_from_slice(itoa::Buffer::new().format(t0.elapsed().as_micros() as u64).as_bytes());
+        let now = Instant::now();
+        b.extend_from_slice(itoa::Buffer::new().format(now.duration_since(t0).as_micros() as u64).as_bytes());
+        self.trace_mark = now;
         if let Some(e) = error {
             b.extend_from_slice(b",\"error\":");
             write_json_str(&mut b, e);

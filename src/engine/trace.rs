@@ -9,16 +9,40 @@
 //! script, notes), `return` events when a sub script hands back
 //! its value, and an `end` event (status, return value, steps, error).
 //! Every event carries the run id, so runs started with SPAWN can share a
-//! trace file.
+//! trace file. A file is written by a thread of its own: runs hand it whole
+//! blocks and go on, and a run's report comes back only once its last block
+//! is in the file.
 
 use serde_json::Value as J;
 use std::io::Write;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 
 /// Where traces go. Cloned into every run that writes to it.
 #[derive(Clone)]
-pub struct TraceSink(Arc<Mutex<Box<dyn Write + Send>>>);
+pub struct TraceSink(Arc<Sink>);
+
+enum Sink {
+    /// Blocks are written by the run that made them.
+    Direct(Mutex<Box<dyn Write + Send>>),
+    /// Blocks go to a writer thread, so a traced run does not wait for the
+    /// kernel to copy its trace (see [`Writer`]).
+    Thread(Writer),
+}
+
+/// A file written by its own thread. Blocks queue in order; a `Sync`
+/// message answers once everything before it is written, so a run's report
+/// never comes back before its trace is complete. Written blocks come back
+/// empty for reuse.
+struct Writer {
+    jobs: mpsc::Sender<Job>,
+    spent: Mutex<mpsc::Receiver<Vec<u8>>>,
+}
+
+enum Job {
+    Block(Vec<u8>),
+    Sync(mpsc::SyncSender<Result<(), String>>),
+}
 
 impl std::fmt::Debug for TraceSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -27,15 +51,49 @@ impl std::fmt::Debug for TraceSink {
 }
 
 impl TraceSink {
-    /// Write to a new file (truncating an existing one).
+    /// Write to a new file (truncating an existing one), on a writer thread
+    /// of its own.
     pub fn file(path: &Path) -> std::io::Result<TraceSink> {
         let f = std::fs::File::create(path)?;
-        Ok(TraceSink::writer(std::io::BufWriter::new(f)))
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let (give_back, spent) = mpsc::channel::<Vec<u8>>();
+        let started = std::thread::Builder::new().name("prospero-trace".into()).spawn({
+            let mut f = f;
+            move || {
+                // The first failure is kept and told to every later sync.
+                let mut failed: Option<String> = None;
+                for job in queue {
+                    match job {
+                        Job::Block(mut b) => {
+                            if failed.is_none()
+                                && let Err(e) = f.write_all(&b)
+                            {
+                                failed = Some(e.to_string());
+                            }
+                            b.clear();
+                            let _ = give_back.send(b);
+                        }
+                        Job::Sync(done) => {
+                            let _ = done.send(failed.clone().map_or(Ok(()), Err));
+                        }
+                    }
+                }
+            }
+        });
+        match started {
+            Ok(_) => Ok(TraceSink(Arc::new(Sink::Thread(Writer { jobs, spent: Mutex::new(spent) })))),
+            // No thread to be had (the file went with the closure): write
+            // from the run instead.
+            Err(_) => {
+                let f = std::fs::OpenOptions::new().write(true).truncate(true).open(path)?;
+                Ok(TraceSink::writer(f))
+            }
+        }
     }
 
     /// Write to any writer.
     pub fn writer(w: impl Write + Send + 'static) -> TraceSink {
-        TraceSink(Arc::new(Mutex::new(Box::new(w))))
+        TraceSink(Arc::new(Sink::Direct(Mutex::new(Box::new(w)))))
     }
 
     /// An in-memory sink and a handle to read what was written.
@@ -44,10 +102,38 @@ impl TraceSink {
         (TraceSink::writer(buf.clone()), buf)
     }
 
-    fn write_all(&self, bytes: &[u8]) -> std::io::Result<()> {
-        let mut w = self.0.lock().map_err(|_| std::io::Error::other("trace sink poisoned"))?;
-        w.write_all(bytes)?;
-        w.flush()
+    /// Write (or queue) `block`; gives back an empty buffer for the next.
+    fn write_block(&self, mut block: Vec<u8>) -> std::io::Result<Vec<u8>> {
+        match &*self.0 {
+            Sink::Direct(w) => {
+                let mut w = w.lock().map_err(|_| std::io::Error::other("trace sink poisoned"))?;
+                w.write_all(&block)?;
+                w.flush()?;
+                block.clear();
+                Ok(block)
+            }
+            Sink::Thread(t) => {
+                let capacity = block.capacity();
+                t.jobs.send(Job::Block(block)).map_err(|_| std::io::Error::other("trace writer stopped"))?;
+                let reused = t.spent.lock().ok().and_then(|r| r.try_recv().ok());
+                Ok(reused.unwrap_or_else(|| Vec::with_capacity(capacity)))
+            }
+        }
+    }
+
+    /// Wait until everything written so far is in the file.
+    fn sync(&self) -> std::io::Result<()> {
+        match &*self.0 {
+            Sink::Direct(w) => w.lock().map_err(|_| std::io::Error::other("trace sink poisoned"))?.flush(),
+            Sink::Thread(t) => {
+                let (done, wait) = mpsc::sync_channel(1);
+                t.jobs.send(Job::Sync(done)).map_err(|_| std::io::Error::other("trace writer stopped"))?;
+                match wait.recv() {
+                    Ok(r) => r.map_err(std::io::Error::other),
+                    Err(_) => Err(std::io::Error::other("trace writer stopped")),
+                }
+            }
+        }
     }
 }
 
@@ -72,6 +158,9 @@ impl Write for SharedBuf {
     }
 }
 
+/// A run hands its events to the sink in blocks of about this size.
+const FLUSH_AT: usize = 256 * 1024;
+
 /// Buffers one run's events and writes them to the sink in blocks, so
 /// concurrent runs do not interleave mid-line.
 pub(crate) struct Recorder {
@@ -79,13 +168,25 @@ pub(crate) struct Recorder {
     buf: Vec<u8>,
     seq: u64,
     run: String,
+    /// `{"event":"step","run":<run>,"seq":`, the same on every step event.
+    step_head: Vec<u8>,
     /// First write error, reported once in the run's notes.
     pub error: Option<String>,
 }
 
 impl Recorder {
     pub fn new(sink: TraceSink, run: &str) -> Recorder {
-        Recorder { sink, buf: Vec::with_capacity(16 * 1024), seq: 0, run: run.to_string(), error: None }
+        let mut step_head = b"{\"event\":\"step\",\"run\":".to_vec();
+        crate::value::write_json_str(&mut step_head, run);
+        step_head.extend_from_slice(b",\"seq\":");
+        Recorder {
+            sink,
+            buf: Vec::with_capacity(FLUSH_AT + 4096),
+            seq: 0,
+            run: run.to_string(),
+            step_head,
+            error: None,
+        }
     }
 
     /// Append an event; `event` is its kind and `fields` its members.
@@ -102,11 +203,15 @@ impl Recorder {
     /// already JSON text: `body` is `"name":value,...` without braces. Step
     /// events go this way, so tracing does not build a JSON tree per step.
     pub fn raw_event(&mut self, event: &str, body: &[u8]) {
-        self.buf.extend_from_slice(b"{\"event\":");
-        crate::value::write_json_str(&mut self.buf, event);
-        self.buf.extend_from_slice(b",\"run\":");
-        crate::value::write_json_str(&mut self.buf, &self.run);
-        self.buf.extend_from_slice(b",\"seq\":");
+        if event == "step" {
+            self.buf.extend_from_slice(&self.step_head);
+        } else {
+            self.buf.extend_from_slice(b"{\"event\":");
+            crate::value::write_json_str(&mut self.buf, event);
+            self.buf.extend_from_slice(b",\"run\":");
+            crate::value::write_json_str(&mut self.buf, &self.run);
+            self.buf.extend_from_slice(b",\"seq\":");
+        }
         self.buf.extend_from_slice(itoa::Buffer::new().format(self.seq).as_bytes());
         if !body.is_empty() {
             self.buf.push(b',');
@@ -114,19 +219,31 @@ impl Recorder {
         self.seq += 1;
         self.buf.extend_from_slice(body);
         self.buf.extend_from_slice(b"}\n");
-        if self.buf.len() > 256 * 1024 {
-            self.flush();
+        if self.buf.len() > FLUSH_AT {
+            self.hand_off();
         }
     }
 
-    pub fn flush(&mut self) {
+    /// Hand the buffered events to the sink.
+    fn hand_off(&mut self) {
         if self.buf.is_empty() {
             return;
         }
-        if let Err(e) = self.sink.write_all(&self.buf) {
+        match self.sink.write_block(std::mem::take(&mut self.buf)) {
+            Ok(empty) => self.buf = empty,
+            Err(e) => {
+                self.error.get_or_insert_with(|| format!("trace not written: {e}"));
+                self.buf = Vec::with_capacity(FLUSH_AT);
+            }
+        }
+    }
+
+    /// Write everything buffered and wait until it is written.
+    pub fn flush(&mut self) {
+        self.hand_off();
+        if let Err(e) = self.sink.sync() {
             self.error.get_or_insert_with(|| format!("trace not written: {e}"));
         }
-        self.buf.clear();
     }
 
     pub fn sink(&self) -> TraceSink {
