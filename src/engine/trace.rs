@@ -5,7 +5,8 @@
 //! budgets, catalog and reference-data versions), one `step` event per
 //! action (resolved inputs, outputs, result and branch taken, variables
 //! changed, clock reading (written only when it differs from the previous
-//! step's), duration, random numbers drawn, answers from outside the
+//! step's), duration (since the previous step event, so one clock read per
+//! step), random numbers drawn, answers from outside the
 //! script, notes), `return` events when a sub script hands back
 //! its value, and an `end` event (status, return value, steps, error).
 //! Every event carries the run id, so runs started with SPAWN can share a
@@ -84,10 +85,7 @@ impl TraceSink {
             Ok(_) => Ok(TraceSink(Arc::new(Sink::Thread(Writer { jobs, spent: Mutex::new(spent) })))),
             // No thread to be had (the file went with the closure): write
             // from the run instead.
-            Err(_) => {
-                let f = std::fs::OpenOptions::new().write(true).truncate(true).open(path)?;
-                Ok(TraceSink::writer(f))
-            }
+            Err(_) => Ok(TraceSink::writer(std::fs::File::create(path)?)),
         }
     }
 
@@ -167,26 +165,18 @@ pub(crate) struct Recorder {
     sink: TraceSink,
     buf: Vec<u8>,
     seq: u64,
-    run: String,
-    /// `{"event":"step","run":<run>,"seq":`, the same on every step event.
-    step_head: Vec<u8>,
+    /// `,"run":<run id>,"seq":`, the same in every event of the run.
+    run_part: Vec<u8>,
     /// First write error, reported once in the run's notes.
     pub error: Option<String>,
 }
 
 impl Recorder {
     pub fn new(sink: TraceSink, run: &str) -> Recorder {
-        let mut step_head = b"{\"event\":\"step\",\"run\":".to_vec();
-        crate::value::write_json_str(&mut step_head, run);
-        step_head.extend_from_slice(b",\"seq\":");
-        Recorder {
-            sink,
-            buf: Vec::with_capacity(FLUSH_AT + 4096),
-            seq: 0,
-            run: run.to_string(),
-            step_head,
-            error: None,
-        }
+        let mut run_part = b",\"run\":".to_vec();
+        crate::value::write_json_str(&mut run_part, run);
+        run_part.extend_from_slice(b",\"seq\":");
+        Recorder { sink, buf: Vec::with_capacity(FLUSH_AT + 4096), seq: 0, run_part, error: None }
     }
 
     /// Append an event; `event` is its kind and `fields` its members.
@@ -203,15 +193,9 @@ impl Recorder {
     /// already JSON text: `body` is `"name":value,...` without braces. Step
     /// events go this way, so tracing does not build a JSON tree per step.
     pub fn raw_event(&mut self, event: &str, body: &[u8]) {
-        if event == "step" {
-            self.buf.extend_from_slice(&self.step_head);
-        } else {
-            self.buf.extend_from_slice(b"{\"event\":");
-            crate::value::write_json_str(&mut self.buf, event);
-            self.buf.extend_from_slice(b",\"run\":");
-            crate::value::write_json_str(&mut self.buf, &self.run);
-            self.buf.extend_from_slice(b",\"seq\":");
-        }
+        self.buf.extend_from_slice(b"{\"event\":");
+        crate::value::write_json_str(&mut self.buf, event);
+        self.buf.extend_from_slice(&self.run_part);
         self.buf.extend_from_slice(itoa::Buffer::new().format(self.seq).as_bytes());
         if !body.is_empty() {
             self.buf.push(b',');

@@ -775,6 +775,45 @@ pub struct ResultsDraft {
     received: usize,
 }
 
+/// The member names a report adds to records and destinations, made once.
+struct MemberNames {
+    result_code: Str,
+    prospect_id: Str,
+    time_zone: Str,
+    time_zone_source: Str,
+    time_zone_data_version: Str,
+    record_time_zone: Str,
+    time_zone_mismatch: Str,
+    callable_window: Str,
+    window_zones: Str,
+    field: Str,
+    phone_number: Str,
+    destinations: Str,
+    warnings: Str,
+    result_message: Str,
+}
+
+impl Default for MemberNames {
+    fn default() -> MemberNames {
+        MemberNames {
+            result_code: Str::from("ResultCode"),
+            prospect_id: Str::from("ProspectID"),
+            time_zone: Str::from("TimeZone"),
+            time_zone_source: Str::from("TimeZoneSource"),
+            time_zone_data_version: Str::from("TimeZoneDataVersion"),
+            record_time_zone: Str::from("RecordTimeZone"),
+            time_zone_mismatch: Str::from("TimeZoneMismatch"),
+            callable_window: Str::from("CallableWindow"),
+            window_zones: Str::from("WindowZones"),
+            field: Str::from("Field"),
+            phone_number: Str::from("PhoneNumber"),
+            destinations: Str::from("Destinations"),
+            warnings: Str::from("Warnings"),
+            result_message: Str::from("ResultMessage"),
+        }
+    }
+}
+
 /// The texts a batch's report repeats (member names, zone names, rules,
 /// data versions, the skill's window spec, field names), each made once:
 /// texts share their storage, so every record and destination then holds a
@@ -782,7 +821,9 @@ pub struct ResultsDraft {
 /// fewer blocks.
 #[derive(Default)]
 pub struct ReportTexts {
-    texts: foldhash::HashMap<Str, ()>,
+    texts: foldhash::HashSet<Str>,
+    /// The member names the report adds.
+    names: MemberNames,
     /// `WindowZones` arrays by (number zone, record zone).
     zone_lists: foldhash::HashMap<(Str, Str), Value>,
 }
@@ -793,13 +834,13 @@ impl ReportTexts {
         ReportTexts::default()
     }
 
-    /// `s` as a shared text (also for member names).
-    pub fn name(&mut self, s: &str) -> Str {
-        if let Some((k, ())) = self.texts.get_key_value(s) {
+    /// `s` as a shared text.
+    fn name(&mut self, s: &str) -> Str {
+        if let Some(k) = self.texts.get(s) {
             return k.clone();
         }
         let k = Str::from(s);
-        self.texts.insert(k.clone(), ());
+        self.texts.insert(k.clone());
         k
     }
 
@@ -828,12 +869,12 @@ impl ReportTexts {
         let zone = d.time_zone.as_deref().unwrap_or(record_zone);
         let mismatch = zone != record_zone;
         let (zone, record) = (self.name(zone), self.name(record_zone));
-        m.insert(self.name("TimeZone"), Value::Text(zone.clone()));
-        m.insert(self.name("TimeZoneSource"), self.text(&d.tz_source));
-        m.insert(self.name("TimeZoneDataVersion"), self.data_version(&d.tz_source));
-        m.insert(self.name("RecordTimeZone"), Value::Text(record.clone()));
-        m.insert(self.name("TimeZoneMismatch"), Value::Bool(mismatch));
-        m.insert(self.name("CallableWindow"), self.text(windows));
+        m.insert(self.names.time_zone.clone(), Value::Text(zone.clone()));
+        m.insert(self.names.time_zone_source.clone(), self.text(&d.tz_source));
+        m.insert(self.names.time_zone_data_version.clone(), self.data_version(&d.tz_source));
+        m.insert(self.names.record_time_zone.clone(), Value::Text(record.clone()));
+        m.insert(self.names.time_zone_mismatch.clone(), Value::Bool(mismatch));
+        m.insert(self.names.callable_window.clone(), self.text(windows));
         let zones = self
             .zone_lists
             .entry((zone.clone(), record.clone()))
@@ -843,7 +884,7 @@ impl ReportTexts {
                 Value::Array(Arc::new(list))
             })
             .clone();
-        m.insert(self.name("WindowZones"), zones);
+        m.insert(self.names.window_zones.clone(), zones);
     }
 }
 
@@ -872,36 +913,36 @@ pub fn draft_results(records: &[Value], prepared: &Prepared) -> ResultsDraft {
             RecordOutcome::Valid { row, warnings } => {
                 let r = &prepared.rows[*row];
                 // Placeholders, in their final order; `add` appends.
-                add(&mut o, texts.name("ResultCode"), Value::Null);
+                add(&mut o, texts.names.result_code.clone(), Value::Null);
                 let code_at = o.len() - 1;
-                add(&mut o, texts.name("ProspectID"), Value::Null);
+                add(&mut o, texts.names.prospect_id.clone(), Value::Null);
                 slots.push((code_at, o.len() - 1));
-                add(&mut o, texts.name("TimeZone"), texts.text(&r.time_zone));
-                add(&mut o, texts.name("TimeZoneSource"), texts.text(&r.tz_source));
-                add(&mut o, texts.name("TimeZoneDataVersion"), texts.data_version(&r.tz_source));
+                add(&mut o, texts.names.time_zone.clone(), texts.text(&r.time_zone));
+                add(&mut o, texts.names.time_zone_source.clone(), texts.text(&r.tz_source));
+                add(&mut o, texts.names.time_zone_data_version.clone(), texts.data_version(&r.tz_source));
                 let dests: Vec<Value> = r
                     .destinations
                     .iter()
                     .map(|d| {
                         let mut m = Object::with_capacity(9);
-                        m.insert(texts.name("Field"), texts.text(&d.field));
-                        m.insert(texts.name("PhoneNumber"), Value::text(d.e164.as_str()));
+                        m.insert(texts.names.field.clone(), texts.text(&d.field));
+                        m.insert(texts.names.phone_number.clone(), Value::text(d.e164.as_str()));
                         texts.destination_fields(&mut m, d, &r.time_zone, &prepared.windows);
                         Value::Object(Arc::new(m))
                     })
                     .collect();
-                add(&mut o, texts.name("Destinations"), Value::Array(Arc::new(dests)));
+                add(&mut o, texts.names.destinations.clone(), Value::Array(Arc::new(dests)));
                 let warnings = if warnings.is_empty() {
                     no_warnings.clone()
                 } else {
                     Value::Array(Arc::new(warnings.iter().map(|w| Value::text(w.as_str())).collect()))
                 };
-                add(&mut o, texts.name("Warnings"), warnings);
+                add(&mut o, texts.names.warnings.clone(), warnings);
                 ok.push(Value::Object(Arc::new(o)));
             }
             RecordOutcome::Failed { code, message } => {
-                add(&mut o, texts.name("ResultCode"), texts.text(code.as_str()));
-                add(&mut o, texts.name("ResultMessage"), Value::text(message.as_str()));
+                add(&mut o, texts.names.result_code.clone(), texts.text(code.as_str()));
+                add(&mut o, texts.names.result_message.clone(), Value::text(message.as_str()));
                 failed.push(Value::Object(Arc::new(o)));
             }
         }
@@ -919,16 +960,16 @@ impl ResultsDraft {
             let s = saved.get(i).copied().unwrap_or(Saved { id: 0, created: true });
             let code = if s.created {
                 sum.created += 1;
-                ResultCode::Created
+                &created
             } else {
                 sum.updated += 1;
-                ResultCode::Updated
+                &updated
             };
             if let Value::Object(o) = rec {
                 // The draft holds the only reference: no copy is made.
                 let o = Arc::make_mut(o);
                 if let Some((_, v)) = o.get_index_mut(*code_at) {
-                    *v = if code == ResultCode::Created { created.clone() } else { updated.clone() };
+                    *v = code.clone();
                 }
                 if let Some((_, v)) = o.get_index_mut(*id_at) {
                     *v = Value::Number(s.id as f64);
