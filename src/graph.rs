@@ -138,7 +138,10 @@ pub struct Highlight {
 /// other runs are skipped. Each of its `step` events for the script adds its
 /// `id` to [`Highlight::actions`] and, when `next` is a string, `(id, branch,
 /// next)` to [`Highlight::edges`] (a missing or null `branch` reads as
-/// `""`). Blank lines are ignored; any other line must be a JSON object.
+/// `""`; a `next` of `(call NAME)` or `(transfer NAME)` names a script and
+/// adds no edge); a `resume` event (a RUNSUB going on after its sub script)
+/// adds its edge the same way. Blank lines are ignored; any other line must be a
+/// JSON object.
 pub fn highlight_from_trace(trace: &str, script_name: &str) -> Result<Highlight, GraphError> {
     let mut events = Vec::new();
     for (i, text) in trace.lines().enumerate() {
@@ -165,7 +168,14 @@ pub fn highlight_from_trace(trace: &str, script_name: &str) -> Result<Highlight,
     let mut highlight = Highlight::default();
     let mut found: Vec<String> = Vec::new();
     for (line, event) in &events {
-        if event.get("event").and_then(J::as_str) != Some("step") || event.get("run") != Some(run_id) {
+        // A `resume` event adds the branch a RUNSUB took after its sub
+        // script; its step event was the visit.
+        let resume = match event.get("event").and_then(J::as_str) {
+            Some("step") => false,
+            Some("resume") => true,
+            _ => continue,
+        };
+        if event.get("run") != Some(run_id) {
             continue;
         }
         let script = event
@@ -186,9 +196,14 @@ pub fn highlight_from_trace(trace: &str, script_name: &str) -> Result<Highlight,
             Some(J::String(s)) => s.as_str(),
             Some(_) => return Err(event_error(*line, "the step event's \"branch\" is not a string")),
         };
-        highlight.actions.push(id.to_string());
+        if !resume {
+            highlight.actions.push(id.to_string());
+        }
         match event.get("next") {
             None | Some(J::Null) => {}
+            // A RUNSUB's or RUNSCRIPT's step names the script it went into;
+            // the RUNSUB's edge comes with its `resume` event.
+            Some(J::String(next)) if is_call_marker(next) => {}
             Some(J::String(next)) => highlight.edges.push((id.to_string(), branch.to_string(), next.clone())),
             Some(_) => return Err(event_error(*line, "the step event's \"next\" is neither a string nor null")),
         }
@@ -202,6 +217,12 @@ pub fn highlight_from_trace(trace: &str, script_name: &str) -> Result<Highlight,
         return Err(GraphError::NoSteps { script: script_name.to_string(), run, found });
     }
     Ok(highlight)
+}
+
+/// `(call NAME)` or `(transfer NAME)`: where a step event's `next` names a
+/// script instead of an action.
+fn is_call_marker(next: &str) -> bool {
+    (next.starts_with("(call ") || next.starts_with("(transfer ")) && next.ends_with(')')
 }
 
 fn event_error(line: usize, reason: &str) -> GraphError {
@@ -935,6 +956,56 @@ mod tests {
         assert_eq!(nodes.len(), 5);
         assert_eq!(edges, h.edges.iter().cloned().collect::<BTreeSet<_>>());
         assert_eq!(edges.len(), 5, "{dot}");
+    }
+
+    #[test]
+    fn graph_engine_traces_highlight_where_a_runsub_went_after_its_sub_script() {
+        let parent = load(
+            r#"{
+          "name": "parent",
+          "actions": [
+            {"id": "b", "action": "BEGIN", "next": "ok"},
+            {"id": "ok", "action": "RUNSUB", "ScriptName": "fine", "branches": {"Default": "bad", "OnError": "done"}},
+            {"id": "bad", "action": "RUNSUB", "ScriptName": "broken", "Parameters": ["no date"],
+             "branches": {"Default": "done", "OnError": "failed"}},
+            {"id": "failed", "action": "ASSIGN", "Variable": "why", "Value": "{_ERR}", "next": "done"},
+            {"id": "done", "action": "END"}
+          ]
+        }"#,
+        );
+        let fine = r#"{"name": "fine", "actions": [{"id": "s", "action": "BEGIN", "next": "r"},
+            {"id": "r", "action": "RETURN", "ReturnValue": "1"}]}"#;
+        // Its ASSIGN fails with no branch wired: the sub script fails.
+        let broken = r#"{"name": "broken", "actions": [{"id": "s", "action": "BEGIN", "next": "n"},
+            {"id": "n", "action": "ASSIGN", "Variable": "d", "Value": "{p1}", "Type": "DateTime"}]}"#;
+        let (sink, buf) = crate::TraceSink::memory();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap_or_else(|e| panic!("{e}"));
+        rt.block_on(async {
+            let runtime = crate::Runtime::builder().db("sqlite::memory:").build();
+            for sub in [fine, broken] {
+                runtime.load_script(load(sub)).unwrap_or_else(|e| panic!("{e:?}"));
+            }
+            let program = runtime.load_script(parent.clone()).unwrap_or_else(|e| panic!("{e:?}"));
+            let report = runtime.run(&program, crate::RunOptions::new().trace(sink)).await;
+            let report = report.unwrap_or_else(|e| panic!("{e:?}"));
+            assert_eq!(report.status, crate::RunStatus::Completed, "{report:?}");
+        });
+        let h = highlight_from_trace(&buf.contents(), "parent").unwrap_or_else(|e| panic!("{e}\n{}", buf.contents()));
+        assert_eq!(h.actions, ["b", "ok", "bad", "failed", "done"], "{}", buf.contents());
+        // Each RUNSUB's edge comes from its `resume` event: Default after
+        // a sub script that returned, OnError after one that failed.
+        assert_eq!(
+            h.edges,
+            [
+                triple("b", "Default", "ok"),
+                triple("ok", "Default", "bad"),
+                triple("bad", "OnError", "failed"),
+                triple("failed", "Default", "done"),
+            ]
+        );
+        let (nodes, edges) = dot_executed(&render(&parent, GraphFormat::Dot, Some(&h)));
+        assert_eq!(nodes.len(), 5);
+        assert_eq!(edges, h.edges.iter().cloned().collect::<BTreeSet<_>>());
     }
 
     #[test]

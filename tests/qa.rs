@@ -271,20 +271,24 @@ fn dot_export_highlights_exactly_the_traced_path_and_graphviz_renders_it() {
     assert_eq!(code, 0, "{err}");
 
     // What the trace says hello.json executed: its steps' ids and the
-    // (from, branch, to) edges between its own actions.
+    // (from, branch, to) edges between its own actions, the RUNSUB's from
+    // the `resume` event written when its sub script returned.
     let mut ids = std::collections::BTreeSet::new();
     let mut edges = std::collections::BTreeSet::new();
     for line in std::fs::read_to_string(trace).expect("trace").lines() {
         let e: J = serde_json::from_str(line).expect("JSON line");
-        if e["event"] == "step" && e["script"] == "hello" {
+        if (e["event"] == "step" || e["event"] == "resume") && e["script"] == "hello" {
             let id = e["id"].as_str().expect("id").to_string();
             if let Some(next) = e["next"].as_str().filter(|n| !n.starts_with('(')) {
                 edges.insert(format!("\"{id}\" -> \"{next}\" [label=\"{}\"", e["branch"].as_str().unwrap_or("")));
             }
-            ids.insert(id);
+            if e["event"] == "step" {
+                ids.insert(id);
+            }
         }
     }
     assert!(ids.contains("silver_queue") && !ids.contains("gold_queue"), "{ids:?}");
+    assert!(edges.contains("\"greet\" -> \"note\" [label=\"Default\""), "the RUNSUB's way on: {edges:?}");
     let marked: std::collections::BTreeSet<String> = dot
         .lines()
         .filter(|l| l.contains("class=\"executed\"") && !l.contains("->"))

@@ -215,73 +215,98 @@ impl<'p> Inputs<'p> {
         self.index(name).and_then(|i| self.plans.get(i))
     }
 
-    /// Resolved inputs as a JSON object's text (for traces): variable
-    /// targets by name, literals and resolved values as report JSON.
-    /// `fixed` is [`fixed_input_json`] of the same step: the members that
-    /// are the same at every visit, rendered once.
-    pub(crate) fn write_json(&self, out: &mut Vec<u8>, fixed: &[InputJson]) {
+    /// Resolved inputs as a JSON object's text (for traces); see
+    /// [`InputsJson::write`].
+    pub(crate) fn write_json(&self, out: &mut Vec<u8>, template: &InputsJson) {
+        template.write(out, &self.values);
+    }
+}
+
+/// How a step's inputs appear in its trace events, rendered once per step:
+/// members whose text cannot change between visits (literals, variable
+/// targets, code) are kept as text, so a loop neither re-escapes a
+/// snippet's code nor walks every input at each pass.
+#[derive(Debug)]
+pub(crate) struct InputsJson(Box<[InputSeg]>);
+
+#[derive(Debug)]
+enum InputSeg {
+    /// Consecutive fixed members, each after a comma: `,"a":…,"b":…`.
+    Fixed(Box<[u8]>),
+    /// Input `index`, written from the value resolved at each visit, after
+    /// `member` (`"name":`); a lazy input that resolved to nothing is left out.
+    Dynamic { index: usize, member: Box<[u8]>, lazy: bool },
+}
+
+impl InputsJson {
+    /// The template for a step with this manifest and these plans.
+    pub(crate) fn new(manifest: &Manifest, plans: &[PropPlan]) -> InputsJson {
+        let mut segs = Vec::new();
+        let mut fixed: Vec<u8> = Vec::new();
+        for (i, spec) in manifest.inputs.iter().enumerate() {
+            match plans.get(i) {
+                // These resolve to nothing (`Null`) at every visit.
+                p @ (Some(
+                    PropPlan::Absent
+                    | PropPlan::Literal(..)
+                    | PropPlan::Variable(_)
+                    | PropPlan::Snippet(_)
+                    | PropPlan::Lazy(..),
+                )
+                | None) => {
+                    let at = fixed.len();
+                    fixed.push(b',');
+                    if !write_input(&mut fixed, spec, p, Some(&Value::Null)) {
+                        fixed.truncate(at);
+                    }
+                }
+                Some(_) => {
+                    if !fixed.is_empty() {
+                        segs.push(InputSeg::Fixed(std::mem::take(&mut fixed).into_boxed_slice()));
+                    }
+                    let mut member = Vec::new();
+                    crate::value::write_json_str(&mut member, &spec.name);
+                    member.push(b':');
+                    segs.push(InputSeg::Dynamic { index: i, member: member.into_boxed_slice(), lazy: spec.lazy });
+                }
+            }
+        }
+        if !fixed.is_empty() {
+            segs.push(InputSeg::Fixed(fixed.into_boxed_slice()));
+        }
+        InputsJson(segs.into_boxed_slice())
+    }
+
+    /// Whether every member is the same at every visit.
+    pub(crate) fn is_fixed(&self) -> bool {
+        !self.0.iter().any(|s| matches!(s, InputSeg::Dynamic { .. }))
+    }
+
+    /// Write the inputs as a JSON object: variable targets by name,
+    /// literals and resolved `values` as report JSON.
+    pub(crate) fn write(&self, out: &mut Vec<u8>, values: &[Value]) {
         out.push(b'{');
         let start = out.len();
-        for (i, spec) in self.manifest.inputs.iter().enumerate() {
-            let at = out.len();
-            if at > start {
-                out.push(b',');
-            }
-            let wrote = match fixed.get(i) {
-                Some(InputJson::Skip) => false,
-                Some(InputJson::Fixed(text)) => {
-                    out.extend_from_slice(text);
-                    true
+        for seg in self.0.iter() {
+            match seg {
+                // Fixed text starts with a comma, dropped for the first member.
+                InputSeg::Fixed(text) => {
+                    out.extend_from_slice(if out.len() == start { &text[1..] } else { text });
                 }
-                _ => write_input(out, spec, self.plans.get(i), self.values.get(i)),
-            };
-            if !wrote {
-                out.truncate(at);
+                InputSeg::Dynamic { index, member, lazy } => match values.get(*index) {
+                    Some(v) if !(*lazy && v.is_null()) => {
+                        if out.len() > start {
+                            out.push(b',');
+                        }
+                        out.extend_from_slice(member);
+                        v.write_report_json(out);
+                    }
+                    _ => {}
+                },
             }
         }
         out.push(b'}');
     }
-}
-
-/// How a step's input appears in its trace events.
-#[derive(Debug)]
-pub(crate) enum InputJson {
-    /// Never written.
-    Skip,
-    /// Always this `"name":value` text.
-    Fixed(Box<[u8]>),
-    /// Written from the value resolved at each visit.
-    Dynamic,
-}
-
-/// Render, once per step, the trace members of inputs whose text cannot
-/// change between visits (literals, variable targets, code): a loop then
-/// does not re-escape a snippet's code at every pass.
-pub(crate) fn fixed_input_json(manifest: &Manifest, plans: &[PropPlan]) -> Box<[InputJson]> {
-    manifest
-        .inputs
-        .iter()
-        .enumerate()
-        .map(|(i, spec)| match plans.get(i) {
-            // These resolve to nothing (`Null`) at every visit.
-            p @ (Some(
-                PropPlan::Absent
-                | PropPlan::Literal(..)
-                | PropPlan::Variable(_)
-                | PropPlan::Snippet(_)
-                | PropPlan::Lazy(..),
-            )
-            | None) => {
-                let mut out = Vec::new();
-                if write_input(&mut out, spec, p, Some(&Value::Null)) {
-                    InputJson::Fixed(out.into_boxed_slice())
-                } else {
-                    InputJson::Skip
-                }
-            }
-            Some(_) => InputJson::Dynamic,
-        })
-        .collect()
 }
 
 /// Write one input's `"name":value` member; `false` when it is not written.

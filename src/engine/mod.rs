@@ -407,17 +407,10 @@ impl Runtime {
                 .get(&(manifest.name.clone(), manifest.version))
                 .cloned()
                 .ok_or_else(|| LoadFailure::Check(diags.clone()))?;
-            let trace_head = format!(
-                "\"id\":{},\"action\":{},\"caption\":{}",
-                serde_json::Value::from(a.id.as_str()),
-                serde_json::Value::from(manifest.name.as_str()),
-                serde_json::Value::from(a.caption.as_str())
-            )
-            .into_boxed_str();
-            let trace_inputs = action::fixed_input_json(&manifest, &la.inputs);
+            let next: Vec<Option<&str>> = la.next.iter().map(|n| n.map(|n| script.actions[n].id.as_str())).collect();
+            let trace = trace::StepText::new(&script.name, &a.id, &a.caption, &manifest, &la.inputs, &next);
             steps.push(Step {
-                trace_head,
-                trace_inputs,
+                trace,
                 id: Arc::from(a.id.as_str()),
                 kind: Arc::from(manifest.name.as_str()),
                 caption: a.caption.clone(),
@@ -428,8 +421,7 @@ impl Runtime {
         }
         let begin = linked.begin.ok_or_else(|| LoadFailure::Check(diags.clone()))?;
         let name = Arc::from(script.name.as_str());
-        let trace_script = format!("\"script\":{},\"depth\":", serde_json::Value::from(script.name.as_str())).into();
-        let program = Arc::new(Program { script, hash, warnings: diags, steps, begin, name, trace_script });
+        let program = Arc::new(Program { script, hash, warnings: diags, steps, begin, name });
         inner.library.insert(&program.script.name, program.clone());
         if let Some(stem) = program.script.origin.path.as_deref().map(sc::script_stem) {
             inner.library.insert(&stem, program.clone());

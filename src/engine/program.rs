@@ -19,11 +19,8 @@ pub(crate) struct Step {
     pub action: Arc<dyn Action>,
     pub manifest: Arc<Manifest>,
     pub linked: LinkedAction,
-    /// The step event's fixed members, `"id":…,"action":…,"caption":…`,
-    /// rendered once: traces write them at every visit.
-    pub trace_head: Box<str>,
-    /// How each input appears in step events (see [`super::action::fixed_input_json`]).
-    pub trace_inputs: Box<[super::action::InputJson]>,
+    /// What the step's trace events hold at every visit, rendered once.
+    pub trace: super::trace::StepText,
 }
 
 /// A script that passed the checker, with every action bound to its
@@ -38,8 +35,6 @@ pub struct Program {
     pub(crate) steps: Vec<Step>,
     pub(crate) begin: usize,
     pub(crate) name: Arc<str>,
-    /// `"script":<name>,"depth":`, the start of every step event's members.
-    pub(crate) trace_script: Box<str>,
 }
 
 impl fmt::Debug for Program {

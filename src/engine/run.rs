@@ -34,6 +34,18 @@ struct StepTrace {
     /// that result is not wired).
     result: Cow<'static, str>,
     t0: Instant,
+    /// The inputs resolved: their values are in `RunCore::spare` when the
+    /// event is written (otherwise the event says `"inputs":null`).
+    resolved: bool,
+}
+
+/// What a step event says after its inputs: `outputs`, `result`,
+/// `branch`, `next`, up to the value of `depth`.
+enum Tail<'a> {
+    /// Rendered when the program was built ([`super::trace::StepText::tail`]).
+    Rendered(&'a [u8]),
+    /// Written at the visit; `next` is empty when nothing follows.
+    Parts { branch: &'a str, next: &'a str },
 }
 
 /// A RUNSUB waiting for its sub script.
@@ -111,6 +123,8 @@ pub(crate) struct RunCore {
     /// The clock last written to the trace: a step event carries `clock`
     /// only when it differs from the previous step's.
     clock_written: Option<DateTime<Utc>>,
+    /// Writes those readings.
+    clock_text: super::trace::ClockText,
     /// When the last step event was written: the next step's duration
     /// runs from here, so a traced step reads the clock once.
     trace_mark: Instant,
@@ -219,6 +233,7 @@ impl RunCore {
             step_inputs: Vec::new(),
             step_outputs: Vec::new(),
             clock_written: None,
+            clock_text: Default::default(),
             trace_mark: Instant::now(),
             branch_text: String::new(),
         }
@@ -508,8 +523,8 @@ impl RunCore {
         let step = &program.steps[pc];
         self.steps += 1;
         self.step_now = self.clock.now();
-        let trace: Option<StepTrace> =
-            self.tracing().then_some(StepTrace { result: Cow::Borrowed(""), t0: self.trace_mark });
+        let mut trace: Option<StepTrace> =
+            self.tracing().then_some(StepTrace { result: Cow::Borrowed(""), t0: self.trace_mark, resolved: false });
         if trace.is_some() {
             self.step_inputs.clear();
             self.step_outputs.clear();
@@ -531,9 +546,12 @@ impl RunCore {
             Err(e) => Err(e),
             Ok(values) => {
                 let inputs = Inputs { manifest: &step.manifest, plans: &step.linked.inputs, values };
-                if trace.is_some() {
-                    inputs.write_json(&mut self.step_inputs, &step.trace_inputs);
+                if let Some(t) = &mut trace {
+                    t.resolved = true;
+                    // A replay compares the inputs before the action runs;
+                    // a trace writes them with the event, from `spare`.
                     if self.replay.is_some() {
+                        inputs.write_json(&mut self.step_inputs, &step.trace.inputs);
                         let actual = serde_json::from_slice(&self.step_inputs).unwrap_or_default();
                         self.replay_inputs(program, step, &actual);
                     }
@@ -595,7 +613,7 @@ impl RunCore {
                 }
             }
             Err(ActionError::Budget(msg)) => {
-                self.record(step, "", "", None, trace);
+                self.record(step, NO_BRANCH, None, trace);
                 return Flow::End(End::Budget(msg));
             }
             Err(ActionError::Failed(msg)) => ("OnError".into(), Some(msg), None),
@@ -616,7 +634,12 @@ impl RunCore {
                     let path_index = self.path.len();
                     self.push_path(default_ref(step));
                     let callee = program_sub.script.name.clone();
-                    self.record(step, "Default", &format!("(call {callee})"), None, trace);
+                    self.record(
+                        step,
+                        Tail::Parts { branch: "Default", next: &format!("(call {callee})") },
+                        None,
+                        trace,
+                    );
                     let mut vars = Vars::new();
                     if self.tracing() {
                         vars.record_changes();
@@ -645,7 +668,12 @@ impl RunCore {
                 Ok(p) => {
                     self.push_path(default_ref(step));
                     let target = p.script.name.clone();
-                    self.record(step, "Default", &format!("(transfer {target})"), None, trace);
+                    self.record(
+                        step,
+                        Tail::Parts { branch: "Default", next: &format!("(transfer {target})") },
+                        None,
+                        trace,
+                    );
                     let program_index = self.path.program_index(&p);
                     let frame = self.frame_mut();
                     frame.pc = p.begin;
@@ -663,12 +691,12 @@ impl RunCore {
             },
             Some(Control::End) => {
                 self.push_path(BranchRef::None);
-                self.record(step, "", "", None, trace);
+                self.record(step, NO_BRANCH, None, trace);
                 return Flow::End(End::Completed(None));
             }
             Some(Control::Return(v)) => {
                 self.push_path(BranchRef::None);
-                self.record(step, "", "", None, trace);
+                self.record(step, NO_BRANCH, None, trace);
                 return self.script_ended(Some(v));
             }
             None => {}
@@ -681,16 +709,29 @@ impl RunCore {
             Taken::Unmatched => self.path.other(&result_name),
         };
         self.push_path(taken);
-        // The branch's name, in a reused buffer (a step event per step).
+        // A wired manifest branch named as the result has its members
+        // rendered already; other cases write the branch's name from a
+        // reused buffer (a step event per step).
+        let rendered = match taken {
+            BranchRef::Manifest(i) if trace.is_some() => step
+                .trace
+                .tail(i as usize)
+                .filter(|_| step.manifest.branches.get(i as usize).is_some_and(|b| b.name == *result_name)),
+            _ => None,
+        };
         let mut taken_name = std::mem::take(&mut self.branch_text);
         taken_name.clear();
-        if self.tracing() {
+        if trace.is_some() && rendered.is_none() {
             taken_name.push_str(self.path.branch_name(program, pc_of(&self.path), taken));
         }
         let next_id = next.map(|i| program.script.actions[i].id.as_str()).unwrap_or("");
+        let tail = match rendered {
+            Some(t) => Tail::Rendered(t),
+            None => Tail::Parts { branch: &taken_name, next: next_id },
+        };
         match next {
             Some(n) => {
-                self.record(step, &taken_name, next_id, failure.as_deref(), trace);
+                self.record(step, tail, failure.as_deref(), trace);
                 self.branch_text = taken_name;
                 self.frame_mut().pc = n;
                 Flow::Next
@@ -701,7 +742,7 @@ impl RunCore {
                     step.id, step.caption, result_name
                 );
                 self.step_notes.push(note.clone());
-                self.record(step, &taken_name, "", failure.as_deref(), trace);
+                self.record(step, tail, failure.as_deref(), trace);
                 match failure {
                     Some(msg) => self.script_failed(msg),
                     None => {
@@ -726,74 +767,100 @@ impl RunCore {
         self.path.push(frame.program_index, frame.pc, branch, nested);
     }
 
-    fn record(&mut self, step: &Step, branch: &str, next: &str, error: Option<&str>, trace: Option<StepTrace>) {
-        use crate::value::write_json_str;
+    /// Write the step event: straight into the trace's block when only
+    /// tracing; through a line of its own when replaying, to compare it
+    /// with the trace's.
+    fn record(&mut self, step: &Step, tail: Tail<'_>, error: Option<&str>, trace: Option<StepTrace>) {
         let Some(trace) = trace else { return };
-        let StepTrace { result, t0 } = trace;
-        let (inputs, outputs) = (std::mem::take(&mut self.step_inputs), std::mem::take(&mut self.step_outputs));
-        // The event is written as text straight into a reused buffer: a
-        // JSON tree per step would cost several times the step itself.
+        if self.replay.is_none() {
+            let Some(rec) = &mut self.trace else { return };
+            let mut b = rec.begin_step();
+            self.write_step(&mut b, step, &trace, tail, error, false);
+            if let Some(rec) = &mut self.trace {
+                rec.end_step(b);
+            }
+            return;
+        }
         let mut b = std::mem::take(&mut self.line);
         b.clear();
-        b.extend_from_slice(self.frame().program.trace_script.as_bytes());
-        b.extend_from_slice(itoa::Buffer::new().format(self.frames.len() - 1).as_bytes());
-        b.push(b',');
-        b.extend_from_slice(step.trace_head.as_bytes());
-        // Inputs that could not be resolved were never written.
-        b.extend_from_slice(if inputs.is_empty() { b",\"inputs\":null" } else { b",\"inputs\":" });
-        b.extend_from_slice(&inputs);
-        b.extend_from_slice(b",\"outputs\":{");
-        b.extend_from_slice(&outputs);
-        b.extend_from_slice(b"},\"result\":");
-        write_json_str(&mut b, &result);
-        b.extend_from_slice(b",\"branch\":");
-        write_json_str(&mut b, branch);
-        b.extend_from_slice(b",\"next\":");
-        if next.is_empty() {
+        b.push(b'{');
+        self.write_step(&mut b, step, &trace, tail, error, true);
+        b.push(b'}');
+        let fields: serde_json::Value = serde_json::from_slice(&b).unwrap_or_default();
+        self.replay_compare(program_name(self), step, &fields);
+        if let Some(t) = &mut self.trace {
+            t.raw_event("step", b.get(1..b.len() - 1).unwrap_or_default());
+        }
+        self.line = b;
+    }
+
+    /// A step event's members (after `event`, `run` and `seq`). The event
+    /// is written as text into a reused buffer: a JSON tree per step would
+    /// cost several times the step itself. `written_inputs`: the inputs
+    /// are in `step_inputs` already (a replay wrote them to compare them).
+    fn write_step(
+        &mut self,
+        b: &mut Vec<u8>,
+        step: &Step,
+        trace: &StepTrace,
+        tail: Tail<'_>,
+        error: Option<&str>,
+        written_inputs: bool,
+    ) {
+        use crate::value::write_json_str;
+        let text = &step.trace;
+        b.extend_from_slice(text.head(trace.resolved && !written_inputs));
+        if !trace.resolved {
             b.extend_from_slice(b"null");
+        } else if written_inputs {
+            b.extend_from_slice(&self.step_inputs);
+        } else if !text.has_inputs() {
+            text.inputs.write(b, &self.spare);
+        }
+        match tail {
+            Tail::Rendered(t) => super::trace::StepText::write_tail(b, &self.step_outputs, t),
+            Tail::Parts { branch, next } => {
+                super::trace::write_outputs(b, &self.step_outputs);
+                super::trace::write_result(b, &trace.result, branch, next);
+            }
+        }
+        let depth = self.frames.len() - 1;
+        if depth < 10 {
+            b.push(b'0' + depth as u8);
         } else {
-            write_json_str(&mut b, next);
+            b.extend_from_slice(itoa::Buffer::new().format(depth).as_bytes());
         }
         b.extend_from_slice(b",\"changed\":");
-        self.write_changed(&mut b);
+        self.write_changed(b);
         if self.clock_written != Some(self.step_now) {
             b.extend_from_slice(b",\"clock\":");
-            write_json_str(&mut b, &self.step_now.to_rfc3339());
+            self.clock_text.write(b, self.step_now);
             self.clock_written = Some(self.step_now);
         }
         b.extend_from_slice(b",\"duration_us\":");
         let now = Instant::now();
-        b.extend_from_slice(itoa::Buffer::new().format(now.duration_since(t0).as_micros() as u64).as_bytes());
+        // Most steps take less than 10 µs.
+        match now.duration_since(trace.t0).as_micros() as u64 {
+            us @ 0..10 => b.push(b'0' + us as u8),
+            us => b.extend_from_slice(itoa::Buffer::new().format(us).as_bytes()),
+        }
         self.trace_mark = now;
         if let Some(e) = error {
             b.extend_from_slice(b",\"error\":");
-            write_json_str(&mut b, e);
+            write_json_str(b, e);
         }
         if !self.drawn.is_empty() {
             b.extend_from_slice(b",\"random\":");
-            let _ = serde_json::to_writer(&mut b, &std::mem::take(&mut self.drawn));
+            let _ = serde_json::to_writer(&mut *b, &std::mem::take(&mut self.drawn));
         }
         if !self.step_answers.is_empty() {
             b.extend_from_slice(b",\"answers\":");
-            let _ = serde_json::to_writer(&mut b, &std::mem::take(&mut self.step_answers));
+            let _ = serde_json::to_writer(&mut *b, &std::mem::take(&mut self.step_answers));
         }
         if !self.step_notes.is_empty() {
             b.extend_from_slice(b",\"notes\":");
-            let _ = serde_json::to_writer(&mut b, &std::mem::take(&mut self.step_notes));
+            let _ = serde_json::to_writer(&mut *b, &std::mem::take(&mut self.step_notes));
         }
-        if self.replay.is_some() {
-            let mut whole = Vec::with_capacity(b.len() + 2);
-            whole.push(b'{');
-            whole.extend_from_slice(&b);
-            whole.push(b'}');
-            let fields: serde_json::Value = serde_json::from_slice(&whole).unwrap_or_default();
-            self.replay_compare(program_name(self), step, &fields);
-        }
-        if let Some(t) = &mut self.trace {
-            t.raw_event("step", &b);
-        }
-        self.line = b;
-        (self.step_inputs, self.step_outputs) = (inputs, outputs);
     }
 
     /// Replay: the run reached `step`; it must be the trace's next one.
@@ -980,6 +1047,21 @@ impl RunCore {
             Taken::Unmatched => self.path.other(result),
         };
         self.path.set_branch(path_index, taken);
+        if self.trace.is_some() {
+            // The RUNSUB's step event was written when the sub script was
+            // entered; the branch it takes now completes its path.
+            let fields = json!({
+                "script": program.script.name,
+                "id": step.id.as_ref(),
+                "result": result,
+                "branch": self.path.branch_name(&program, pc, taken),
+                "next": next.map(|n| program.script.actions[n].id.as_str()),
+                "depth": self.frames.len() - 1,
+            });
+            if let Some(t) = &mut self.trace {
+                t.event("resume", fields);
+            }
+        }
         match next {
             Some(n) => {
                 self.frame_mut().pc = n;
@@ -1062,6 +1144,10 @@ fn default_ref(step: &Step) -> BranchRef {
 fn pc_of(path: &RunPath) -> usize {
     path.last_step()
 }
+
+/// The members of a step event for a terminating action, or one that
+/// stopped the run: no branch, nothing next.
+const NO_BRANCH: Tail<'static> = Tail::Parts { branch: "", next: "" };
 
 /// Pick the branch for `result`: the wired branch of that name, else
 /// Default. Returns the branch taken and the next action.
