@@ -500,7 +500,7 @@ impl RunCore {
                 continue;
             }
             let global = fi == 0 && depth > 1;
-            frame.vars.drain_changes(|name, v| {
+            frame.vars.drain_changes(|name, json_name, v| {
                 if !first {
                     out.push(b',');
                 }
@@ -508,7 +508,7 @@ impl RunCore {
                 if global {
                     crate::value::write_json_str(out, &format!("global:{name}"));
                 } else {
-                    crate::value::write_json_str(out, name);
+                    out.extend_from_slice(json_name);
                 }
                 out.push(b':');
                 v.write_report_json(out);

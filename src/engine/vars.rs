@@ -12,11 +12,29 @@ use indexmap::IndexMap;
 pub struct Vars {
     // foldhash: variable lookups sit on every expression evaluation, and
     // names come from scripts, not from an adversary on the network.
-    map: IndexMap<String, (String, Value), foldhash::fast::FixedState>,
+    map: IndexMap<String, Entry, foldhash::fast::FixedState>,
     /// Positions (in `map`) of the variables written since the last
     /// [`Vars::drain_changes`], when recording. Positions, not keys: a
     /// traced step then allocates nothing to remember what it changed.
     changes: Option<Vec<usize>>,
+}
+
+/// A variable: its display name, its value, and the name as a JSON string
+/// (made once: traces write it at every change).
+#[derive(Clone, Debug)]
+struct Entry {
+    name: String,
+    value: Value,
+    json_name: Box<[u8]>,
+}
+
+impl Entry {
+    fn new(name: &str, value: Value) -> Entry {
+        let name = name.trim().to_string();
+        let mut json_name = Vec::with_capacity(name.len() + 2);
+        crate::value::write_json_str(&mut json_name, &name);
+        Entry { name, value, json_name: json_name.into_boxed_slice() }
+    }
 }
 
 impl Vars {
@@ -31,12 +49,13 @@ impl Vars {
     }
 
     /// Hand each variable written since the last call, once, in the order
-    /// of first write, to `f` (display name, value), and forget them.
-    pub fn drain_changes(&mut self, mut f: impl FnMut(&str, &Value)) {
+    /// of first write, to `f` (display name, the name as a JSON string,
+    /// value), and forget them.
+    pub fn drain_changes(&mut self, mut f: impl FnMut(&str, &[u8], &Value)) {
         let Some(mut c) = self.changes.take() else { return };
         for &i in &c {
-            if let Some((_, (name, v))) = self.map.get_index(i) {
-                f(name, v);
+            if let Some((_, e)) = self.map.get_index(i) {
+                f(&e.name, &e.json_name, &e.value);
             }
         }
         c.clear();
@@ -53,7 +72,7 @@ impl Vars {
 
     /// Value of a variable by key (see [`var_key`]).
     pub fn get_key(&self, key: &str) -> Option<&Value> {
-        self.map.get(key).map(|(_, v)| v)
+        self.map.get(key).map(|e| &e.value)
     }
 
     /// Value of a variable by name.
@@ -63,22 +82,22 @@ impl Vars {
 
     /// Value by key, trying position `hint` first (and updating it).
     pub fn get_hinted(&self, key: &str, hint: &Hint) -> Option<&Value> {
-        if let Some((k, (_, v))) = self.map.get_index(hint.get())
+        if let Some((k, e)) = self.map.get_index(hint.get())
             && k == key
         {
-            return Some(v);
+            return Some(&e.value);
         }
-        let (i, _, (_, v)) = self.map.get_full(key)?;
+        let (i, _, e) = self.map.get_full(key)?;
         hint.set(i);
-        Some(v)
+        Some(&e.value)
     }
 
     /// Set a variable by key, trying position `hint` first.
     pub fn set_hinted(&mut self, key: &str, name: &str, value: Value, hint: &Hint) {
-        if let Some((k, (_, slot))) = self.map.get_index_mut(hint.get())
+        if let Some((k, e)) = self.map.get_index_mut(hint.get())
             && k == key
         {
-            *slot = value;
+            e.value = value;
             self.note_change(hint.get());
             return;
         }
@@ -90,7 +109,7 @@ impl Vars {
 
     /// Display name and value by key.
     pub fn entry_by_key(&self, key: &str) -> Option<(&str, &Value)> {
-        self.map.get(key).map(|(n, v)| (n.as_str(), v))
+        self.map.get(key).map(|e| (e.name.as_str(), &e.value))
     }
 
     /// Set a variable by name.
@@ -103,11 +122,11 @@ impl Vars {
     /// if the variable is new.
     pub fn set_key(&mut self, key: &str, name: &str, value: Value) {
         let i = match self.map.get_full_mut(key) {
-            Some((i, _, slot)) => {
-                slot.1 = value;
+            Some((i, _, e)) => {
+                e.value = value;
                 i
             }
-            None => self.map.insert_full(key.to_string(), (name.trim().to_string(), value)).0,
+            None => self.map.insert_full(key.to_string(), Entry::new(name, value)).0,
         };
         self.note_change(i);
     }
@@ -116,15 +135,15 @@ impl Vars {
     pub fn slot_mut(&mut self, key: &str, name: &str) -> &mut Value {
         let i = match self.map.get_index_of(key) {
             Some(i) => i,
-            None => self.map.insert_full(key.to_string(), (name.trim().to_string(), Value::Null)).0,
+            None => self.map.insert_full(key.to_string(), Entry::new(name, Value::Null)).0,
         };
         self.note_change(i);
-        &mut self.map[i].1
+        &mut self.map[i].value
     }
 
     /// Remove a variable.
     pub fn remove(&mut self, name: &str) -> Option<Value> {
-        let (i, _, (_, v)) = self.map.shift_remove_full(&var_key(name))?;
+        let (i, _, Entry { value: v, .. }) = self.map.shift_remove_full(&var_key(name))?;
         // Later variables moved down one place.
         if let Some(c) = &mut self.changes {
             c.retain(|&j| j != i);
@@ -137,7 +156,7 @@ impl Vars {
 
     /// Variables in creation order: (display name, value).
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.map.values().map(|(n, v)| (n.as_str(), v))
+        self.map.values().map(|e| (e.name.as_str(), &e.value))
     }
 
     /// Number of variables.
@@ -175,7 +194,10 @@ mod tests {
     fn changes_are_reported_once_in_first_write_order_and_survive_removals() {
         let drained = |v: &mut Vars| {
             let mut out = Vec::new();
-            v.drain_changes(|n, x| out.push(format!("{n}={x}")));
+            v.drain_changes(|n, json, x| {
+                assert_eq!(json, serde_json::to_string(n).unwrap().as_bytes());
+                out.push(format!("{n}={x}"))
+            });
             out
         };
         let mut v = Vars::new();
