@@ -925,6 +925,24 @@ mod tests {
         graphviz_svg(&render(&empty, GraphFormat::Dot, None)).unwrap_or_else(|e| panic!("{e}"));
     }
 
+    /// Run `script` (with sub scripts `subs` in its library) to completion
+    /// on the engine, traced; the trace's text.
+    fn traced_run(script: &Script, subs: &[&str]) -> String {
+        let (sink, buf) = crate::TraceSink::memory();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap_or_else(|e| panic!("{e}"));
+        rt.block_on(async {
+            let runtime = crate::Runtime::builder().db("sqlite::memory:").build();
+            for sub in subs {
+                runtime.load_script(load(sub)).unwrap_or_else(|e| panic!("{e:?}"));
+            }
+            let program = runtime.load_script(script.clone()).unwrap_or_else(|e| panic!("{e:?}"));
+            let report = runtime.run(&program, crate::RunOptions::new().trace(sink)).await;
+            let report = report.unwrap_or_else(|e| panic!("{e:?}"));
+            assert_eq!(report.status, crate::RunStatus::Completed, "{report:?}");
+        });
+        buf.contents()
+    }
+
     #[test]
     fn graph_engine_traces_highlight_what_ran() {
         let script = load(
@@ -940,16 +958,8 @@ mod tests {
           ]
         }"#,
         );
-        let (sink, buf) = crate::TraceSink::memory();
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap_or_else(|e| panic!("{e}"));
-        rt.block_on(async {
-            let runtime = crate::Runtime::builder().db("sqlite::memory:").build();
-            let program = runtime.load_script(script.clone()).unwrap_or_else(|e| panic!("{e:?}"));
-            let report = runtime.run(&program, crate::RunOptions::new().trace(sink)).await;
-            let report = report.unwrap_or_else(|e| panic!("{e:?}"));
-            assert_eq!(report.status, crate::RunStatus::Completed);
-        });
-        let h = highlight_from_trace(&buf.contents(), "counter").unwrap_or_else(|e| panic!("{e}\n{}", buf.contents()));
+        let trace = traced_run(&script, &[]);
+        let h = highlight_from_trace(&trace, "counter").unwrap_or_else(|e| panic!("{e}\n{trace}"));
         assert_eq!(h.actions, ["b", "zero", "inc", "check", "inc", "check", "done"]);
         let dot = render(&script, GraphFormat::Dot, Some(&h));
         let (nodes, edges) = dot_executed(&dot);
@@ -978,20 +988,9 @@ mod tests {
         // Its ASSIGN fails with no branch wired: the sub script fails.
         let broken = r#"{"name": "broken", "actions": [{"id": "s", "action": "BEGIN", "next": "n"},
             {"id": "n", "action": "ASSIGN", "Variable": "d", "Value": "{p1}", "Type": "DateTime"}]}"#;
-        let (sink, buf) = crate::TraceSink::memory();
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap_or_else(|e| panic!("{e}"));
-        rt.block_on(async {
-            let runtime = crate::Runtime::builder().db("sqlite::memory:").build();
-            for sub in [fine, broken] {
-                runtime.load_script(load(sub)).unwrap_or_else(|e| panic!("{e:?}"));
-            }
-            let program = runtime.load_script(parent.clone()).unwrap_or_else(|e| panic!("{e:?}"));
-            let report = runtime.run(&program, crate::RunOptions::new().trace(sink)).await;
-            let report = report.unwrap_or_else(|e| panic!("{e:?}"));
-            assert_eq!(report.status, crate::RunStatus::Completed, "{report:?}");
-        });
-        let h = highlight_from_trace(&buf.contents(), "parent").unwrap_or_else(|e| panic!("{e}\n{}", buf.contents()));
-        assert_eq!(h.actions, ["b", "ok", "bad", "failed", "done"], "{}", buf.contents());
+        let trace = traced_run(&parent, &[fine, broken]);
+        let h = highlight_from_trace(&trace, "parent").unwrap_or_else(|e| panic!("{e}\n{trace}"));
+        assert_eq!(h.actions, ["b", "ok", "bad", "failed", "done"], "{trace}");
         // Each RUNSUB's edge comes from its `resume` event: Default after
         // a sub script that returned, OnError after one that failed.
         assert_eq!(
