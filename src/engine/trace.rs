@@ -542,14 +542,11 @@ impl ClockText {
             n => (9, n),
         };
         if digits > 0 {
+            // A leading 1 keeps the fraction's zeros: 1_000_120 → "000120".
+            let mut text = itoa::Buffer::new();
+            let text = text.format(fraction + 10u32.pow(digits));
             out.push(b'.');
-            let mut text = [b'0'; 9];
-            let mut f = fraction;
-            for d in text[..digits].iter_mut().rev() {
-                *d = b'0' + (f % 10) as u8;
-                f /= 10;
-            }
-            out.extend_from_slice(&text[..digits]);
+            out.extend_from_slice(&text.as_bytes()[1..]);
         }
         out.extend_from_slice(b"+00:00\"");
     }
