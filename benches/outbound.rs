@@ -551,7 +551,6 @@ fn main() {
         default_zone: Some(chrono_tz::America::New_York),
         default_expiration: None,
         now: NOW.parse().expect("time"),
-        windows: prospero::outbound::model::DEFAULT_WINDOWS,
     };
     // Load the reference data (the ZIP table decompresses on first use)
     // before anything is timed.

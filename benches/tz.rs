@@ -29,28 +29,14 @@ fn median(v: &mut [f64]) -> f64 {
     v[v.len() / 2]
 }
 
-/// A small deterministic generator (xorshift64*): the same numbers every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 /// `count` valid geographic NANP numbers, uniform over area code, exchange
 /// and line among those the table accepts.
 fn numbers(count: usize) -> Vec<(String, PhoneNumber)> {
-    let mut rng = Rng(0x005E_ED0F_2026);
+    // Seeded: the same numbers every run.
+    let mut rng = fastrand::Rng::with_seed(0x005E_ED0F_2026);
     let mut out = Vec::with_capacity(count);
     while out.len() < count {
-        let text = format!("+1{}{}{:04}", 200 + rng.below(800), 200 + rng.below(800), rng.below(10_000));
+        let text = format!("+1{}{}{:04}", rng.u32(200..1000), rng.u32(200..1000), rng.u32(..10_000));
         if let Ok(p) = parse_phone(&text)
             && p.kind() == PhoneKind::Geographic
         {
@@ -72,14 +58,13 @@ fn rate(reps: usize, n: usize, mut f: impl FnMut() -> usize) -> f64 {
 }
 
 fn python_anchor(numbers: &[(String, PhoneNumber)]) -> Result<serde_json::Value, String> {
-    let dir = std::env::temp_dir().join(format!("prospero-tz-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let file = dir.join("numbers.txt");
+    // Removed on every way out.
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let file = dir.path().join("numbers.txt");
     let text: String = numbers.iter().map(|(t, _)| format!("{t}\n")).collect();
     std::fs::write(&file, text).map_err(|e| e.to_string())?;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tools/bench_phonenumbers.py");
     let out = Command::new("python3").arg(script).arg(&file).output().map_err(|e| format!("python3: {e}"))?;
-    let _ = std::fs::remove_dir_all(&dir);
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).into_owned());
     }

@@ -85,7 +85,7 @@ enum Command {
         trace: Option<PathBuf>,
         /// `mermaid` or `dot`.
         #[arg(long, value_name = "FORMAT", default_value = "mermaid")]
-        format: String,
+        format: prospero::graph::GraphFormat,
     },
     /// Run a script (native JSON, web Studio JSON or Desktop Studio XML).
     Run {
@@ -300,7 +300,7 @@ fn main() -> ExitCode {
         }
         Command::Replay { trace, script, scripts, json } => replay(&trace, script.as_deref(), scripts.as_deref(), json),
         Command::Test { paths } => script_tests(&paths),
-        Command::Graph { script, trace, format } => graph(&script, trace.as_deref(), &format),
+        Command::Graph { script, trace, format } => graph(&script, trace.as_deref(), format),
         Command::Skills { command } => skills(command),
         Command::Leads { command: LeadsCommand::Import { file, lead_source, key, store } } => {
             import_leads(&file, &lead_source, key.as_deref(), &store)
@@ -438,11 +438,6 @@ fn script_tests(paths: &[PathBuf]) -> Result<ExitCode> {
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-/// The store URL a replay runs with: it names no backend, so an action
-/// that reached for the store would fail instead of writing (external
-/// actions never do: they give back their recorded answers).
-const REPLAY_NO_STORE: &str = "replay://writes-nothing";
-
 fn replay(trace_path: &Path, script: Option<&Path>, scripts: Option<&Path>, json: bool) -> Result<ExitCode> {
     use prospero::engine::replay::Trace;
     let text = std::fs::read_to_string(trace_path)
@@ -466,7 +461,10 @@ fn replay(trace_path: &Path, script: Option<&Path>, scripts: Option<&Path>, json
             }
         }
     };
-    let mut builder = Runtime::builder().db(REPLAY_NO_STORE);
+    // No store: an action that reached for one would fail instead of
+    // writing (external actions never do: they give back their recorded
+    // answers).
+    let mut builder = Runtime::builder().without_store("a replay writes nothing");
     if let Some(dir) = scripts {
         builder = builder.scripts_dir(dir);
     }
@@ -726,9 +724,8 @@ fn actions(name: Option<&str>, json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn graph(path: &Path, trace: Option<&Path>, format: &str) -> Result<ExitCode> {
-    use prospero::graph::{self, GraphFormat};
-    let format: GraphFormat = format.parse().map_err(|e: graph::GraphError| usage(format!("--format: {e}")))?;
+fn graph(path: &Path, trace: Option<&Path>, format: prospero::graph::GraphFormat) -> Result<ExitCode> {
+    use prospero::graph;
     let s = script::load_file(path).map_err(|e| usage(e.to_string()))?;
     let highlight = match trace {
         None => None,

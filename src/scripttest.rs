@@ -263,13 +263,15 @@ async fn run_case(script: &Path, file_now: Option<&str>, case: &TestCase) -> Res
     }
     // An id the script does not have is a typo, unless sub scripts (whose
     // actions may be mocked too) are in play.
-    let calls_subs = program.script.actions.iter().any(|a| matches!(a.kind.as_str(), "RUNSUB" | "RUNSCRIPT" | "SPAWN"));
+    // (The catalog marks the inputs that name a script.)
+    let calls_subs = program.steps.iter().any(|s| s.manifest.inputs.iter().any(|i| i.script_ref));
     let mut mocks = Mocks::new();
     for (id, answers) in by_action {
-        if program.script.action(id).is_none() && !calls_subs {
+        let step = program.steps.iter().find(|s| &*s.id == id);
+        if step.is_none() && !calls_subs {
             return Err(format!("mock for '{id}': {} has no such action", program.script.name));
         }
-        if let Some(step) = program.steps.iter().find(|s| &*s.id == id) {
+        if let Some(step) = step {
             for (name, _) in answers.iter().flat_map(|c| &c.outputs) {
                 if step.manifest.output(name).is_none() {
                     let has: Vec<&str> = step.manifest.outputs.iter().map(|o| o.name.as_str()).collect();

@@ -3,10 +3,9 @@
 
 mod common;
 
-use common::{prospero, root};
+use common::{prospero, prospero_in, root};
 use serde_json::Value as J;
 use std::path::Path;
-use std::process::Command;
 
 /// `prospero run FILE --json` with the given parameters on a virtual clock.
 fn run_json(file: &str, params: &[&str]) -> (i32, J) {
@@ -261,12 +260,9 @@ fn actions_lists_the_catalog_and_describes_one() {
 fn runs_are_logged_in_the_default_sqlite_file() {
     let dir = tempfile::tempdir().expect("temp dir");
     let script = root().join("tests/fixtures/order_flow.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_prospero"))
-        .args(["run", &script.display().to_string(), "--param", "customer=Ada", "--param", "tier=gold"])
-        .current_dir(dir.path())
-        .output()
-        .expect("runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let script = script.display().to_string();
+    let (code, _, err) = prospero_in(dir.path(), &["run", &script, "--param", "customer=Ada", "--param", "tier=gold"]);
+    assert_eq!(code, 0, "{err}");
     assert!(Path::new(&dir.path().join("prospero.db")).exists(), "prospero.db is created in the working directory");
 }
 

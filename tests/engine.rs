@@ -225,3 +225,24 @@ async fn array_and_object_budgets_stop_a_snippet() {
     assert_eq!(err, "line 2: array size budget exceeded (limit 10)");
     assert_eq!(report.var("o").map(|v| v.to_text().to_string()), Some(r#"{"list":["","","","","1"]}"#.into()));
 }
+
+/// A runtime built without a store: a store action takes OnError with the
+/// reason in `_ERR`, and nothing is opened (no `prospero.db` appears).
+#[tokio::test]
+async fn a_runtime_without_a_store_fails_store_actions_and_opens_nothing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("prospero.db");
+    let runtime = Runtime::builder().db(db.to_str().expect("utf-8")).without_store("this run writes nothing").build();
+    let program = load(
+        &runtime,
+        r#"{"name": "s", "actions": [
+        {"id": "b", "action": "BEGIN", "next": "c"},
+        {"id": "c", "action": "CREATESOURCE", "Name": "x", "branches": {"Default": "e", "OnError": "e"}},
+        {"id": "e", "action": "END"}]}"#,
+    );
+    let report = runtime.run(&program, RunOptions::new()).await.expect("runs");
+    let err = report.var("_ERR").map(|v| v.to_text().to_string()).unwrap_or_default();
+    assert!(err.contains("this run writes nothing"), "{err}");
+    assert_eq!(report.path.get(1).map(|s| s.branch), Some("OnError"));
+    assert!(!db.exists(), "nothing was opened");
+}

@@ -331,7 +331,6 @@ impl Action for CreateProspects {
                     default_zone,
                     default_expiration: (!default_expiration.is_empty()).then_some(default_expiration.as_str()),
                     now,
-                    windows: &skill.windows,
                 };
                 let prepared = prospects::prepare_batch(&settings, &records);
                 (records, prepared)
@@ -350,7 +349,8 @@ impl Action for CreateProspects {
                 let batch = Arc::new((records, prepared));
                 let drafting = {
                     let b = batch.clone();
-                    tokio::task::spawn_blocking(move || prospects::draft_results(&b.0, &b.1))
+                    let windows = skill.windows.clone();
+                    tokio::task::spawn_blocking(move || prospects::draft_results(&b.0, &b.1, &windows))
                 };
                 let saved = store.save_prospects(unit, source.id, skill_no, &batch.1.rows, &stamp).await;
                 let draft =
@@ -358,7 +358,7 @@ impl Action for CreateProspects {
                 (draft, saved)
             } else {
                 let saved = store.save_prospects(unit, source.id, skill_no, &prepared.rows, &stamp).await;
-                (prospects::draft_results(&records, &prepared), saved)
+                (prospects::draft_results(&records, &prepared, &skill.windows), saved)
             };
             let saved = saved.map_err(|e| ActionError::failed(format!("nothing of the batch was stored: {e}")))?;
             let (results, sum) = draft.finish(&saved);
@@ -384,9 +384,12 @@ fn prospect_value(p: &StoredProspect, windows: &str, texts: &mut prospects::Repo
             }
         }
     }
-    o.insert("TimeZone".into(), Value::text(p.time_zone.as_str()));
-    o.insert("TimeZoneSource".into(), Value::text(p.tz_source.as_str()));
-    o.insert("TimeZoneDataVersion".into(), texts.data_version(&p.tz_source));
+    let record = texts.name(&p.time_zone);
+    let window = texts.text(windows);
+    let (source, version) = texts.source(&p.tz_source);
+    o.insert("TimeZone".into(), Value::Text(record.clone()));
+    o.insert("TimeZoneSource".into(), source);
+    o.insert("TimeZoneDataVersion".into(), version);
     o.insert("ExpirationDate".into(), p.expires_at.as_deref().map(Value::text).unwrap_or_default());
     o.insert("Status".into(), Value::text(p.status.as_str()));
     let dests: Vec<Value> = p
@@ -398,7 +401,7 @@ fn prospect_value(p: &StoredProspect, windows: &str, texts: &mut prospects::Repo
             m.insert("PhoneNumber".into(), Value::text(d.e164.as_str()));
             m.insert("Original".into(), Value::text(d.raw.as_str()));
             m.insert("Kind".into(), Value::text(d.kind));
-            texts.destination_fields(&mut m, d, &p.time_zone, windows);
+            texts.destination_fields(&mut m, d, &record, &window);
             if let Some(c) = d.companions.as_deref().and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok()) {
                 m.insert("Companions".into(), Value::from_json(&c));
             }

@@ -214,12 +214,6 @@ impl<'p> Inputs<'p> {
     pub fn plan(&self, name: &str) -> Option<&'p PropPlan> {
         self.index(name).and_then(|i| self.plans.get(i))
     }
-
-    /// Resolved inputs as a JSON object's text (for traces); see
-    /// [`InputsJson::write`].
-    pub(crate) fn write_json(&self, out: &mut Vec<u8>, template: &InputsJson) {
-        template.write(out, &self.values);
-    }
 }
 
 /// How a step's inputs appear in its trace events, rendered once per step:
@@ -234,8 +228,8 @@ enum InputSeg {
     /// Consecutive fixed members, each after a comma: `,"a":…,"b":…`.
     Fixed(Box<[u8]>),
     /// Input `index`, written from the value resolved at each visit, after
-    /// `member` (`"name":`); a lazy input that resolved to nothing is left out.
-    Dynamic { index: usize, member: Box<[u8]>, lazy: bool },
+    /// `member` (`"name":`).
+    Dynamic { index: usize, member: Box<[u8]> },
 }
 
 impl InputsJson {
@@ -245,7 +239,8 @@ impl InputsJson {
         let mut fixed: Vec<u8> = Vec::new();
         for (i, spec) in manifest.inputs.iter().enumerate() {
             match plans.get(i) {
-                // These resolve to nothing (`Null`) at every visit.
+                // These resolve to nothing (`Null`) at every visit, and so
+                // does every lazy input (see `RunCore::resolve`).
                 p @ (Some(
                     PropPlan::Absent
                     | PropPlan::Literal(..)
@@ -253,13 +248,8 @@ impl InputsJson {
                     | PropPlan::Snippet(_)
                     | PropPlan::Lazy(..),
                 )
-                | None) => {
-                    let at = fixed.len();
-                    fixed.push(b',');
-                    if !write_input(&mut fixed, spec, p, Some(&Value::Null)) {
-                        fixed.truncate(at);
-                    }
-                }
+                | None) => write_fixed(&mut fixed, spec, p),
+                p if spec.lazy => write_fixed(&mut fixed, spec, p),
                 Some(_) => {
                     if !fixed.is_empty() {
                         segs.push(InputSeg::Fixed(std::mem::take(&mut fixed).into_boxed_slice()));
@@ -267,7 +257,7 @@ impl InputsJson {
                     let mut member = Vec::new();
                     crate::value::write_json_str(&mut member, &spec.name);
                     member.push(b':');
-                    segs.push(InputSeg::Dynamic { index: i, member: member.into_boxed_slice(), lazy: spec.lazy });
+                    segs.push(InputSeg::Dynamic { index: i, member: member.into_boxed_slice() });
                 }
             }
         }
@@ -293,52 +283,46 @@ impl InputsJson {
                 InputSeg::Fixed(text) => {
                     out.extend_from_slice(if out.len() == start { &text[1..] } else { text });
                 }
-                InputSeg::Dynamic { index, member, lazy } => match values.get(*index) {
-                    Some(v) if !(*lazy && v.is_null()) => {
+                InputSeg::Dynamic { index, member } => {
+                    if let Some(v) = values.get(*index) {
                         if out.len() > start {
                             out.push(b',');
                         }
                         out.extend_from_slice(member);
                         v.write_report_json(out);
                     }
-                    _ => {}
-                },
+                }
             }
         }
         out.push(b'}');
     }
 }
 
-/// Write one input's `"name":value` member; `false` when it is not written.
-fn write_input(
-    out: &mut Vec<u8>,
-    spec: &crate::catalog::InputSpec,
-    plan: Option<&PropPlan>,
-    value: Option<&Value>,
-) -> bool {
+/// Append `,"name":value` for an input that reads the same at every visit
+/// (its resolved value is `Null`): variable targets by name, literals as
+/// they are, `null` for the rest, and nothing for absent and lazy inputs.
+fn write_fixed(out: &mut Vec<u8>, spec: &crate::catalog::InputSpec, plan: Option<&PropPlan>) {
     use crate::value::write_json_str;
     let member = |out: &mut Vec<u8>| {
+        out.push(b',');
         write_json_str(out, &spec.name);
         out.push(b':');
     };
-    match (plan, value) {
-        (Some(PropPlan::Absent) | None, _) => false,
-        (Some(PropPlan::Variable(t)), _) => {
+    match plan {
+        Some(PropPlan::Absent) | None => {}
+        Some(PropPlan::Variable(t)) => {
             member(out);
             write_json_str(out, &t.to_string());
-            true
         }
-        (Some(PropPlan::Literal(_, v)), _) => {
+        Some(PropPlan::Literal(_, v)) => {
             member(out);
             v.write_report_json(out);
-            true
         }
-        (Some(_), Some(v)) if !(spec.lazy && v.is_null()) => {
+        _ if spec.lazy => {}
+        _ => {
             member(out);
-            v.write_report_json(out);
-            true
+            out.extend_from_slice(b"null");
         }
-        _ => false,
     }
 }
 

@@ -210,6 +210,8 @@ struct Inner {
     timezone: chrono_tz::Tz,
     business_unit: String,
     db_url: String,
+    /// Built without a store: why (every store access fails with it).
+    no_store: Option<String>,
     store: OnceCell<Arc<dyn Store>>,
     unit_id: OnceCell<i64>,
     spawned: Mutex<Vec<tokio::task::JoinHandle<RunReport>>>,
@@ -232,6 +234,7 @@ pub struct RuntimeBuilder {
     timezone: chrono_tz::Tz,
     business_unit: String,
     db_url: String,
+    no_store: Option<String>,
     store: Option<Arc<dyn Store>>,
 }
 
@@ -245,6 +248,7 @@ impl Default for RuntimeBuilder {
             timezone: chrono_tz::UTC,
             business_unit: "default".into(),
             db_url: "prospero.db".into(),
+            no_store: None,
             store: None,
         }
     }
@@ -289,6 +293,13 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Build without a store: every action that reaches for one fails with
+    /// `why`, and nothing is opened or written (a replay runs this way).
+    pub fn without_store(mut self, why: impl Into<String>) -> RuntimeBuilder {
+        self.no_store = Some(why.into());
+        self
+    }
+
     /// Use an already open store (shared by several runtimes, or a
     /// platform's own backend) instead of opening the `db` URL.
     pub fn store(mut self, store: Arc<dyn Store>) -> RuntimeBuilder {
@@ -309,6 +320,7 @@ impl RuntimeBuilder {
                 timezone: self.timezone,
                 business_unit: self.business_unit,
                 db_url: self.db_url,
+                no_store: self.no_store,
                 store: OnceCell::new_with(self.store),
                 unit_id: OnceCell::new(),
                 spawned: Mutex::new(Vec::new()),
@@ -517,7 +529,7 @@ impl Runtime {
         let params = self.positional_params(program, &opts.params)?;
         // Only a trace reads the parameters as JSON; a batch of records
         // passed as a parameter is not worth converting otherwise.
-        let params_json = if opts.trace.is_some() || opts.replay.is_some() {
+        let params_json = if opts.trace.is_some() {
             serde_json::Value::Object(opts.params.iter().map(|(k, v)| (k.clone(), v.to_report_json())).collect())
         } else {
             serde_json::Value::Null
@@ -584,6 +596,9 @@ impl Runtime {
 
     /// The store, opened (and migrated) on first use.
     pub async fn store(&self) -> Result<Arc<dyn Store>, StoreError> {
+        if let Some(why) = &self.inner.no_store {
+            return Err(StoreError::Unavailable(why.clone()));
+        }
         self.inner.store.get_or_try_init(|| crate::store::open(&self.inner.db_url)).await.cloned()
     }
 

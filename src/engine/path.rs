@@ -112,11 +112,6 @@ impl RunPath {
         self.entries.push(RawStep { program, step: step as u32, branch, nested });
     }
 
-    /// The action index of the last entry.
-    pub(crate) fn last_step(&self) -> usize {
-        self.entries.last().map(|e| e.step as usize).unwrap_or(0)
-    }
-
     pub(crate) fn set_branch(&mut self, i: usize, branch: BranchRef) {
         if let Some(e) = self.entries.get_mut(i) {
             e.branch = branch;

@@ -128,8 +128,6 @@ pub(crate) struct RunCore {
     /// When the last step event was written: the next step's duration
     /// runs from here, so a traced step reads the clock once.
     trace_mark: Instant,
-    /// The branch name a step event writes, reused.
-    branch_text: String,
 }
 
 impl VarSource for RunCore {
@@ -235,7 +233,6 @@ impl RunCore {
             clock_written: None,
             clock_text: Default::default(),
             trace_mark: Instant::now(),
-            branch_text: String::new(),
         }
     }
 
@@ -500,13 +497,15 @@ impl RunCore {
                 continue;
             }
             let global = fi == 0 && depth > 1;
-            frame.vars.drain_changes(|name, json_name, v| {
+            frame.vars.drain_changes(|json_name, v| {
                 if !first {
                     out.push(b',');
                 }
                 first = false;
                 if global {
-                    crate::value::write_json_str(out, &format!("global:{name}"));
+                    // `global:` needs no escaping: it goes inside the quotes.
+                    out.extend_from_slice(b"\"global:");
+                    out.extend_from_slice(&json_name[1..]);
                 } else {
                     out.extend_from_slice(json_name);
                 }
@@ -551,7 +550,7 @@ impl RunCore {
                     // A replay compares the inputs before the action runs;
                     // a trace writes them with the event, from `spare`.
                     if self.replay.is_some() {
-                        inputs.write_json(&mut self.step_inputs, &step.trace.inputs);
+                        step.trace.inputs.write(&mut self.step_inputs, &inputs.values);
                         let actual = serde_json::from_slice(&self.step_inputs).unwrap_or_default();
                         self.replay_inputs(program, step, &actual);
                     }
@@ -710,8 +709,7 @@ impl RunCore {
         };
         self.push_path(taken);
         // A wired manifest branch named as the result has its members
-        // rendered already; other cases write the branch's name from a
-        // reused buffer (a step event per step).
+        // rendered already; other cases write them at this visit.
         let rendered = match taken {
             BranchRef::Manifest(i) if trace.is_some() => step
                 .trace
@@ -719,20 +717,14 @@ impl RunCore {
                 .filter(|_| step.manifest.branches.get(i as usize).is_some_and(|b| b.name == *result_name)),
             _ => None,
         };
-        let mut taken_name = std::mem::take(&mut self.branch_text);
-        taken_name.clear();
-        if trace.is_some() && rendered.is_none() {
-            taken_name.push_str(self.path.branch_name(program, pc_of(&self.path), taken));
-        }
         let next_id = next.map(|i| program.script.actions[i].id.as_str()).unwrap_or("");
         let tail = match rendered {
             Some(t) => Tail::Rendered(t),
-            None => Tail::Parts { branch: &taken_name, next: next_id },
+            None => Tail::Parts { branch: branch_name(step, taken, &result_name), next: next_id },
         };
         match next {
             Some(n) => {
                 self.record(step, tail, failure.as_deref(), trace);
-                self.branch_text = taken_name;
                 self.frame_mut().pc = n;
                 Flow::Next
             }
@@ -775,7 +767,7 @@ impl RunCore {
         if self.replay.is_none() {
             let Some(rec) = &mut self.trace else { return };
             let mut b = rec.begin_step();
-            self.write_step(&mut b, step, &trace, tail, error, false);
+            self.write_step(&mut b, step, &trace, tail, error);
             if let Some(rec) = &mut self.trace {
                 rec.end_step(b);
             }
@@ -784,10 +776,10 @@ impl RunCore {
         let mut b = std::mem::take(&mut self.line);
         b.clear();
         b.push(b'{');
-        self.write_step(&mut b, step, &trace, tail, error, true);
+        self.write_step(&mut b, step, &trace, tail, error);
         b.push(b'}');
         let fields: serde_json::Value = serde_json::from_slice(&b).unwrap_or_default();
-        self.replay_compare(program_name(self), step, &fields);
+        self.replay_compare(step, &fields);
         if let Some(t) = &mut self.trace {
             t.raw_event("step", b.get(1..b.len() - 1).unwrap_or_default());
         }
@@ -796,18 +788,11 @@ impl RunCore {
 
     /// A step event's members (after `event`, `run` and `seq`). The event
     /// is written as text into a reused buffer: a JSON tree per step would
-    /// cost several times the step itself. `written_inputs`: the inputs
-    /// are in `step_inputs` already (a replay wrote them to compare them).
-    fn write_step(
-        &mut self,
-        b: &mut Vec<u8>,
-        step: &Step,
-        trace: &StepTrace,
-        tail: Tail<'_>,
-        error: Option<&str>,
-        written_inputs: bool,
-    ) {
+    /// cost several times the step itself. A replay has written the
+    /// inputs to `step_inputs` already, to compare them.
+    fn write_step(&mut self, b: &mut Vec<u8>, step: &Step, trace: &StepTrace, tail: Tail<'_>, error: Option<&str>) {
         use crate::value::write_json_str;
+        let written_inputs = self.replay.is_some();
         let text = &step.trace;
         b.extend_from_slice(text.head(trace.resolved && !written_inputs));
         if !trace.resolved {
@@ -876,15 +861,7 @@ impl RunCore {
             Some(e) => (json!(format!("{} ({}) in {}", e.id, e.caption, e.script)), json!(*step.id)),
             None => (json!("the end of the run"), json!(*step.id)),
         };
-        r.diverge(Divergence {
-            step: n,
-            script: program.script.name.clone(),
-            action: step.id.to_string(),
-            caption: step.caption.clone(),
-            what: "action".into(),
-            expected,
-            actual,
-        });
+        r.diverge(divergence(n, &program.script.name, step, "action".into(), Some(expected), Some(actual)));
         Err(Flow::End(End::Diverged))
     }
 
@@ -897,22 +874,15 @@ impl RunCore {
         let empty = serde_json::Map::new();
         let (want, got) = (e.inputs.as_object().unwrap_or(&empty), actual.as_object().unwrap_or(&empty));
         let Some(name) = first_difference(want, got) else { return };
-        let d = Divergence {
-            step: n,
-            script: program.script.name.clone(),
-            action: step.id.to_string(),
-            caption: step.caption.clone(),
-            what: format!("input {name}"),
-            expected: want.get(&name).cloned().unwrap_or_default(),
-            actual: got.get(&name).cloned().unwrap_or_default(),
-        };
+        let (expected, actual) = (want.get(&name).cloned(), got.get(&name).cloned());
+        let d = divergence(n, &program.script.name, step, format!("input {name}"), expected, actual);
         r.input = Some(d);
     }
 
     /// Replay: compare a finished step with the recorded one (branch,
     /// outputs, variables, inputs, random numbers, in that order of
     /// precedence) and move on in the trace.
-    fn replay_compare(&mut self, script: String, step: &Step, fields: &serde_json::Value) {
+    fn replay_compare(&mut self, step: &Step, fields: &serde_json::Value) {
         let n = self.steps;
         let Some(r) = self.replay.as_deref_mut() else { return };
         let trace = r.trace.clone();
@@ -938,30 +908,25 @@ impl RunCore {
             None
         };
         if let Some((what, expected, actual)) = found {
-            r.diverge(Divergence {
-                step: n,
-                script,
-                action: step.id.to_string(),
-                caption: step.caption.clone(),
-                what,
-                expected: expected.unwrap_or_default(),
-                actual: actual.unwrap_or_default(),
-            });
+            let d = divergence(n, &self.frame().program.script.name, step, what, expected, actual);
+            if let Some(r) = self.replay.as_deref_mut() {
+                r.diverge(d);
+            }
         }
     }
 
     /// Replay: after the run ended, the trace must have ended too, with the
     /// same status and return value.
     fn replay_end(&mut self, status: RunStatus, ret: &Option<Value>) {
+        if self.replay.as_ref().is_none_or(|r| r.divergence.is_some()) {
+            return;
+        }
         let n = self.steps;
         let last = self.frames.last().map(|f| {
             let a = &f.program.script.actions[f.pc.min(f.program.script.actions.len().saturating_sub(1))];
             (f.program.script.name.clone(), a.id.clone(), a.caption.clone())
         });
         let Some(r) = self.replay.as_deref_mut() else { return };
-        if r.divergence.is_some() {
-            return;
-        }
         let (script, action, caption) = last.unwrap_or_default();
         let mut d = Divergence {
             step: n,
@@ -1140,9 +1105,15 @@ fn default_ref(step: &Step) -> BranchRef {
     step.manifest.default_branch().map(|d| BranchRef::Manifest(d as u32)).unwrap_or(BranchRef::None)
 }
 
-/// The action index of the last path entry (the step being concluded).
-fn pc_of(path: &RunPath) -> usize {
-    path.last_step()
+/// The name of branch `taken` of `step`, for a result named `result`
+/// (a result no branch matched goes by its own name).
+fn branch_name<'a>(step: &'a Step, taken: BranchRef, result: &'a str) -> &'a str {
+    match taken {
+        BranchRef::None => "",
+        BranchRef::Manifest(i) => step.manifest.branches.get(i as usize).map_or("", |b| b.name.as_str()),
+        BranchRef::Custom(i) => step.linked.custom.get(i as usize).map_or("", |c| c.0.as_str()),
+        BranchRef::Other(_) => result,
+    }
 }
 
 /// The members of a step event for a terminating action, or one that
@@ -1237,6 +1208,22 @@ fn first_difference(
         .or_else(|| got.keys().find(|k| !want.contains_key(*k)).cloned())
 }
 
-fn program_name(core: &RunCore) -> String {
-    core.frame().program.script.name.clone()
+/// A divergence at step `n` (action `step` of `script`).
+fn divergence(
+    n: u64,
+    script: &str,
+    step: &Step,
+    what: String,
+    expected: Option<serde_json::Value>,
+    actual: Option<serde_json::Value>,
+) -> Divergence {
+    Divergence {
+        step: n,
+        script: script.to_string(),
+        action: step.id.to_string(),
+        caption: step.caption.clone(),
+        what,
+        expected: expected.unwrap_or_default(),
+        actual: actual.unwrap_or_default(),
+    }
 }

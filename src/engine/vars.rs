@@ -49,13 +49,13 @@ impl Vars {
     }
 
     /// Hand each variable written since the last call, once, in the order
-    /// of first write, to `f` (display name, the name as a JSON string,
-    /// value), and forget them.
-    pub fn drain_changes(&mut self, mut f: impl FnMut(&str, &[u8], &Value)) {
+    /// of first write, to `f` (the display name as a JSON string, value),
+    /// and forget them.
+    pub fn drain_changes(&mut self, mut f: impl FnMut(&[u8], &Value)) {
         let Some(mut c) = self.changes.take() else { return };
         for &i in &c {
             if let Some((_, e)) = self.map.get_index(i) {
-                f(&e.name, &e.json_name, &e.value);
+                f(&e.json_name, &e.value);
             }
         }
         c.clear();
@@ -105,11 +105,6 @@ impl Vars {
         if let Some(i) = self.map.get_index_of(key) {
             hint.set(i);
         }
-    }
-
-    /// Display name and value by key.
-    pub fn entry_by_key(&self, key: &str) -> Option<(&str, &Value)> {
-        self.map.get(key).map(|e| (e.name.as_str(), &e.value))
     }
 
     /// Set a variable by name.
@@ -194,8 +189,8 @@ mod tests {
     fn changes_are_reported_once_in_first_write_order_and_survive_removals() {
         let drained = |v: &mut Vars| {
             let mut out = Vec::new();
-            v.drain_changes(|n, json, x| {
-                assert_eq!(json, serde_json::to_string(n).unwrap().as_bytes());
+            v.drain_changes(|json, x| {
+                let n: String = serde_json::from_slice(json).unwrap();
                 out.push(format!("{n}={x}"))
             });
             out

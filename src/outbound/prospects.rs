@@ -137,8 +137,6 @@ pub struct BatchSettings<'a> {
     pub default_expiration: Option<&'a str>,
     /// The run's clock.
     pub now: DateTime<Utc>,
-    /// The skill's calling windows (local hours), reported per destination.
-    pub windows: &'a str,
 }
 
 /// One record's outcome before storage.
@@ -167,8 +165,6 @@ pub struct Prepared {
     pub rows: Vec<ProspectRow>,
     /// One outcome per input record, in input order.
     pub outcomes: Vec<RecordOutcome>,
-    /// The skill's calling windows, for the destinations' reports.
-    pub windows: String,
 }
 
 /// A batch-level problem: nothing of the batch may be stored.
@@ -288,20 +284,22 @@ fn member<'r>(rec: &'r Object, label: &str) -> Option<&'r Value> {
     rec.get(label).or_else(|| rec.iter().find(|(k, _)| k.eq_ignore_ascii_case(label)).map(|(_, v)| v))
 }
 
-fn push_json_str(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
+/// `pairs` as a JSON object's text.
+fn json_object<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>, capacity: usize) -> String {
+    use crate::value::write_json_str;
+    let mut out = Vec::with_capacity(capacity);
+    out.push(b'{');
+    for (n, (k, v)) in pairs.enumerate() {
+        if n > 0 {
+            out.push(b',');
         }
+        write_json_str(&mut out, k);
+        out.push(b':');
+        write_json_str(&mut out, v);
     }
-    out.push('"');
+    out.push(b'}');
+    // Only whole UTF-8 texts and ASCII went in.
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 fn kind_name(k: PhoneKind) -> &'static str {
@@ -375,11 +373,7 @@ fn prepare_on(s: &BatchSettings<'_>, records: &[Value], checkers: usize) -> Prep
         foldhash::HashSet::with_capacity_and_hasher(records.len(), Default::default());
     let identified: Vec<Identified<'_>> = records.iter().map(|rec| identify(&plan, rec, &mut seen)).collect();
     let checked = check_in_slices(s, &plan, identified, checkers);
-    let mut out = Prepared {
-        rows: Vec::with_capacity(records.len()),
-        outcomes: Vec::with_capacity(records.len()),
-        windows: s.windows.to_string(),
-    };
+    let mut out = Prepared { rows: Vec::with_capacity(records.len()), outcomes: Vec::with_capacity(records.len()) };
     for r in checked {
         match r {
             Ok((row, warnings)) => {
@@ -646,20 +640,10 @@ fn prepare_record(
     };
 
     // Stored fields: every mapped value, normalized, as a JSON object.
-    let mut fields = String::with_capacity(64 + plan.fields.len() * 24);
-    fields.push('{');
-    let mut first = true;
-    for (f, v) in plan.fields.iter().zip(texts.iter()) {
-        let Some(v) = v else { continue };
-        if !first {
-            fields.push(',');
-        }
-        first = false;
-        push_json_str(&mut fields, f.field);
-        fields.push(':');
-        push_json_str(&mut fields, v);
-    }
-    fields.push('}');
+    let fields = json_object(
+        plan.fields.iter().zip(texts.iter()).filter_map(|(f, v)| Some((f.field, v.as_deref()?))),
+        64 + plan.fields.len() * 24,
+    );
 
     let destinations = dests
         .into_iter()
@@ -724,17 +708,7 @@ fn companions(s: &BatchSettings<'_>, plan: &Plan<'_>, texts: &[Option<String>], 
     if pairs.is_empty() {
         return None;
     }
-    let mut out = String::from("{");
-    for (n, (k, v)) in pairs.iter().enumerate() {
-        if n > 0 {
-            out.push(',');
-        }
-        push_json_str(&mut out, k);
-        out.push(':');
-        push_json_str(&mut out, v);
-    }
-    out.push('}');
-    Some(out)
+    Some(json_object(pairs.into_iter(), 64))
 }
 
 /// Added members that would overwrite a member of the original record are
@@ -826,6 +800,8 @@ pub struct ReportTexts {
     names: MemberNames,
     /// `WindowZones` arrays by (number zone, record zone).
     zone_lists: foldhash::HashMap<(Str, Str), Value>,
+    /// Per stored provenance name: its text and its data version.
+    sources: foldhash::HashMap<Str, (Value, Value)>,
 }
 
 impl ReportTexts {
@@ -835,7 +811,7 @@ impl ReportTexts {
     }
 
     /// `s` as a shared text.
-    fn name(&mut self, s: &str) -> Str {
+    pub fn name(&mut self, s: &str) -> Str {
         if let Some(k) = self.texts.get(s) {
             return k.clone();
         }
@@ -849,13 +825,20 @@ impl ReportTexts {
         Value::Text(self.name(s))
     }
 
-    /// The reference data behind a stored provenance name (empty for the
-    /// default zone, which no data decided).
-    pub fn data_version(&mut self, tz_source: &str) -> Value {
-        match tz_source.parse::<ZoneRule>().ok().and_then(rule_data_version) {
+    /// A stored provenance name as a shared text, and the reference data
+    /// behind it (`Null` for the default zone, which no data decided).
+    pub fn source(&mut self, tz_source: &str) -> (Value, Value) {
+        if let Some(pair) = self.sources.get(tz_source) {
+            return pair.clone();
+        }
+        let version = match tz_source.parse::<ZoneRule>().ok().and_then(rule_data_version) {
             Some(v) => self.text(v),
             None => Value::Null,
-        }
+        };
+        let name = self.name(tz_source);
+        let pair = (Value::Text(name.clone()), version);
+        self.sources.insert(name, pair.clone());
+        pair
     }
 
     /// A destination's zone and window members, as CREATEPROSPECTS and
@@ -864,17 +847,21 @@ impl ReportTexts {
     /// window is derived, never stored: the skill's local hours, which must
     /// hold in every zone of `WindowZones` (the number's, and the record's
     /// when it differs), so a mismatched destination is callable only in the
-    /// intersection.
-    pub fn destination_fields(&mut self, m: &mut Object, d: &DestinationRow, record_zone: &str, windows: &str) {
-        let zone = d.time_zone.as_deref().unwrap_or(record_zone);
-        let mismatch = zone != record_zone;
-        let (zone, record) = (self.name(zone), self.name(record_zone));
+    /// intersection. `record` is the record's zone and `window` the skill's
+    /// hours, both from [`ReportTexts::text`].
+    pub fn destination_fields(&mut self, m: &mut Object, d: &DestinationRow, record: &Str, window: &Value) {
+        let (zone, mismatch) = match d.time_zone.as_deref() {
+            Some(z) if z != record.as_str() => (self.name(z), true),
+            _ => (record.clone(), false),
+        };
+        let record = record.clone();
+        let (source, version) = self.source(&d.tz_source);
         m.insert(self.names.time_zone.clone(), Value::Text(zone.clone()));
-        m.insert(self.names.time_zone_source.clone(), self.text(&d.tz_source));
-        m.insert(self.names.time_zone_data_version.clone(), self.data_version(&d.tz_source));
+        m.insert(self.names.time_zone_source.clone(), source);
+        m.insert(self.names.time_zone_data_version.clone(), version);
         m.insert(self.names.record_time_zone.clone(), Value::Text(record.clone()));
         m.insert(self.names.time_zone_mismatch.clone(), Value::Bool(mismatch));
-        m.insert(self.names.callable_window.clone(), self.text(windows));
+        m.insert(self.names.callable_window.clone(), window.clone());
         let zones = self
             .zone_lists
             .entry((zone.clone(), record.clone()))
@@ -896,13 +883,15 @@ fn rec_len(rec: &Value) -> usize {
     if let Value::Object(o) = rec { o.len() } else { 0 }
 }
 
-/// Build the [`ResultsDraft`] of a prepared batch.
-pub fn draft_results(records: &[Value], prepared: &Prepared) -> ResultsDraft {
+/// Build the [`ResultsDraft`] of a prepared batch; `windows` is the skill's
+/// calling windows, reported per destination.
+pub fn draft_results(records: &[Value], prepared: &Prepared, windows: &str) -> ResultsDraft {
     let mut ok = Vec::with_capacity(prepared.rows.len());
     let mut slots = Vec::with_capacity(prepared.rows.len());
     let mut failed = Vec::with_capacity(records.len() - prepared.rows.len().min(records.len()));
     let mut texts = ReportTexts::new();
     let no_warnings = Value::Array(Arc::new(Vec::new()));
+    let window = texts.text(windows);
     for (rec, outcome) in records.iter().zip(&prepared.outcomes) {
         // Room for the members the report adds, so they never regrow it.
         let mut o = Object::with_capacity(rec_len(rec) + ADDED_MEMBERS);
@@ -917,9 +906,11 @@ pub fn draft_results(records: &[Value], prepared: &Prepared) -> ResultsDraft {
                 let code_at = o.len() - 1;
                 add(&mut o, texts.names.prospect_id.clone(), Value::Null);
                 slots.push((code_at, o.len() - 1));
-                add(&mut o, texts.names.time_zone.clone(), texts.text(&r.time_zone));
-                add(&mut o, texts.names.time_zone_source.clone(), texts.text(&r.tz_source));
-                add(&mut o, texts.names.time_zone_data_version.clone(), texts.data_version(&r.tz_source));
+                let record = texts.name(&r.time_zone);
+                let (source, version) = texts.source(&r.tz_source);
+                add(&mut o, texts.names.time_zone.clone(), Value::Text(record.clone()));
+                add(&mut o, texts.names.time_zone_source.clone(), source);
+                add(&mut o, texts.names.time_zone_data_version.clone(), version);
                 let dests: Vec<Value> = r
                     .destinations
                     .iter()
@@ -927,7 +918,7 @@ pub fn draft_results(records: &[Value], prepared: &Prepared) -> ResultsDraft {
                         let mut m = Object::with_capacity(9);
                         m.insert(texts.names.field.clone(), texts.text(&d.field));
                         m.insert(texts.names.phone_number.clone(), Value::text(d.e164.as_str()));
-                        texts.destination_fields(&mut m, d, &r.time_zone, &prepared.windows);
+                        texts.destination_fields(&mut m, d, &record, &window);
                         Value::Object(Arc::new(m))
                     })
                     .collect();
@@ -1029,7 +1020,6 @@ mod tests {
             default_zone: None,
             default_expiration: None,
             now: "2026-11-21T12:00:00Z".parse().expect("time"),
-            windows: "Mon-Fri 09:00-17:00",
         };
         let records: Vec<Value> = (1..=1_001).map(record).collect();
         let one = prepare_on(&settings, &records, 1);

@@ -40,6 +40,10 @@ pub enum StoreError {
     /// A query failed.
     #[error("store error: {0}")]
     Query(String),
+    /// The runtime was built without a store (see
+    /// `RuntimeBuilder::without_store`); the text says why.
+    #[error("no store: {0}")]
+    Unavailable(String),
 }
 
 impl From<sqlx::Error> for StoreError {
