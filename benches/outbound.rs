@@ -167,7 +167,7 @@ impl Bench {
             let opts = RunOptions::new()
                 .at(at)
                 .param("source", name.as_str())
-                .param("data", Value::Array(Arc::new(batch.clone())));
+                .param("data", Value::array(batch.clone()));
             let r = self.runtime.run(&program, opts).await.expect("run");
             let ret = r.return_value.map(|v| v.to_text().to_string()).unwrap_or_default();
             created += ret.parse::<usize>().unwrap_or_else(|_| panic!("load failed: {ret}"));

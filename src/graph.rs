@@ -149,10 +149,9 @@ pub fn highlight_from_trace(trace: &str, script_name: &str) -> Result<Highlight,
         if text.trim().is_empty() {
             continue;
         }
-        let value: J = serde_json::from_str(text).map_err(|e| {
-            let reason = e.to_string();
-            let reason = reason.split(" at line ").next().unwrap_or(&reason).to_string();
-            GraphError::TraceJson { line, column: e.column(), reason }
+        let value: J = crate::engine::trace::parse_line(text).map_err(|e| {
+            let reason = e.message.split(" at line ").next().unwrap_or(&e.message).to_string();
+            GraphError::TraceJson { line, column: e.column, reason }
         })?;
         match value {
             J::Object(obj) => events.push((line, obj)),

@@ -28,11 +28,96 @@ fn emit(args: std::fmt::Arguments, newline: bool) {
     }
 }
 
+/// Print a run report as JSON, streamed (values can be large), with
+/// [`emit`]'s handling of a closed or failing stdout.
+fn emit_report_json(report: &prospero::RunReport) {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if let Err(e) = report.write_json(&mut out, &[]).and_then(|_| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("prospero: cannot write output: {e}");
+        std::process::exit(2);
+    }
+}
+
 macro_rules! outln {
     ($($t:tt)*) => { emit(format_args!($($t)*), true) };
 }
 macro_rules! out {
     ($($t:tt)*) => { emit(format_args!($($t)*), false) };
+}
+
+/// Run budgets (defaults in `docs/decisions.md`).
+#[derive(clap::Args, Clone, Debug, Default)]
+struct BudgetArgs {
+    /// Most actions a run may execute (default 100000).
+    #[arg(long, value_name = "N")]
+    max_steps: Option<u64>,
+    /// Longest real time a run may take, in seconds (default 300).
+    #[arg(long, value_name = "SECONDS")]
+    max_seconds: Option<f64>,
+    /// Most memory the run's values may hold, in MiB (default 256).
+    #[arg(long, value_name = "MIB")]
+    max_memory_mb: Option<u64>,
+    /// Deepest nesting of objects and arrays in a value (default 256, at most 1024).
+    #[arg(long, value_name = "LEVELS")]
+    max_depth: Option<u32>,
+    /// Most runs spawned from the run, all generations (default 1000).
+    #[arg(long, value_name = "N")]
+    max_spawns: Option<u64>,
+    /// Deepest chain of SPAWNs (default 8).
+    #[arg(long, value_name = "N")]
+    max_spawn_depth: Option<u32>,
+    /// Most trace a run may write, in MiB (default 256).
+    #[arg(long, value_name = "MIB")]
+    max_trace_mb: Option<u64>,
+    /// Most runs executing at once in this process (default 1024).
+    #[arg(long, value_name = "N")]
+    max_concurrent_runs: Option<usize>,
+}
+
+impl BudgetArgs {
+    /// The budgets with these flags applied; a value that cannot work is
+    /// refused (exit 2).
+    fn budgets(&self) -> Result<prospero::Budgets> {
+        let mut b = prospero::Budgets::default();
+        if let Some(n) = self.max_steps {
+            b.max_steps = n;
+        }
+        if let Some(s) = self.max_seconds {
+            if !(s.is_finite() && s > 0.0 && s <= 1e9) {
+                return Err(usage(format!("--max-seconds {s}: expected a number of seconds above 0")));
+            }
+            b.wall_clock = std::time::Duration::from_secs_f64(s);
+        }
+        if let Some(m) = self.max_memory_mb {
+            b.max_memory = m.saturating_mul(1 << 20);
+        }
+        if let Some(d) = self.max_depth {
+            if !(1..=prospero::value::HARD_DEPTH).contains(&d) {
+                return Err(usage(format!("--max-depth {d}: expected 1 to {}", prospero::value::HARD_DEPTH)));
+            }
+            b.max_depth = d;
+        }
+        if let Some(n) = self.max_spawns {
+            b.max_spawns = n;
+        }
+        if let Some(n) = self.max_spawn_depth {
+            b.max_spawn_depth = n;
+        }
+        if let Some(m) = self.max_trace_mb {
+            b.max_trace_bytes = m.saturating_mul(1 << 20);
+        }
+        if let Some(n) = self.max_concurrent_runs {
+            if n == 0 {
+                return Err(usage("--max-concurrent-runs 0: at least one run must be allowed".to_string()));
+            }
+            prospero::engine::admission::set_max_concurrent_runs(n);
+        }
+        Ok(b)
+    }
 }
 
 #[derive(Parser)]
@@ -115,6 +200,8 @@ enum Command {
         /// Print exactly one JSON object with the run's outcome.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        budgets: BudgetArgs,
     },
     /// Time zones of phone numbers, and whether they may be called.
     ///
@@ -295,9 +382,18 @@ enum ExportFormat {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run { script, params, scripts, db, unit, now, trace, seed, json } => {
-            run(&script, &params, scripts.as_deref(), &db, &unit, now.as_deref(), trace.as_deref(), seed, json)
-        }
+        Command::Run { script, params, scripts, db, unit, now, trace, seed, json, budgets } => run(
+            &script,
+            &params,
+            scripts.as_deref(),
+            &db,
+            &unit,
+            now.as_deref(),
+            trace.as_deref(),
+            seed,
+            json,
+            &budgets,
+        ),
         Command::Replay { trace, script, scripts, json } => replay(&trace, script.as_deref(), scripts.as_deref(), json),
         Command::Test { paths } => script_tests(&paths),
         Command::Graph { script, trace, format } => graph(&script, trace.as_deref(), format),
@@ -360,8 +456,9 @@ fn run(
     trace: Option<&Path>,
     seed: Option<u64>,
     json: bool,
+    budgets: &BudgetArgs,
 ) -> Result<ExitCode> {
-    let mut builder = Runtime::builder().db(db).business_unit(unit);
+    let mut builder = Runtime::builder().db(db).business_unit(unit).budgets(budgets.budgets()?);
     if let Some(dir) = scripts {
         if !dir.is_dir() {
             return Err(usage(format!("--scripts {}: not a folder", dir.display())));
@@ -387,22 +484,43 @@ fn run(
     check_db_url(db)?;
 
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
-    let (report, store_note) = rt.block_on(async {
+    let report = rt.block_on(async {
         let report = runtime.run(&program, opts).await.map_err(|e| usage(e.to_string()))?;
-        runtime.wait_spawned().await;
+        let spawned = runtime.wait_spawned().await;
         let note = runtime.record(&program, &report).await.err().map(|e| format!("run not logged: {e}"));
-        Ok::<_, anyhow::Error>((report, note))
+        Ok::<_, anyhow::Error>((report, spawned, note))
     })?;
+    let (report, spawned, store_note) = (report.0, report.1, report.2);
     if let Some(n) = store_note {
         eprintln!("prospero: warning: {n}");
     }
+    // Runs the script spawned count: one that did not complete (a spawn
+    // budget, say) makes the command fail too.
+    let unfinished: Vec<&prospero::RunReport> = spawned.iter().filter(|r| r.status != RunStatus::Completed).collect();
     if json {
-        outln!("{}", serde_json::to_string_pretty(&report.to_json())?);
+        emit_report_json(&report);
     } else {
         print_report(&report);
+        if !spawned.is_empty() {
+            outln!("spawned: {} runs, {} did not complete", spawned.len(), unfinished.len());
+        }
+    }
+    // The JSON object is the root run's alone (the contract): spawned runs
+    // that did not complete are named on stderr in both modes.
+    for r in unfinished.iter().take(10) {
+        eprintln!(
+            "prospero: spawned run {} ({}) {}: {}",
+            r.run_id,
+            r.script,
+            r.status.name(),
+            r.error.as_deref().unwrap_or("")
+        );
+    }
+    if unfinished.len() > 10 {
+        eprintln!("prospero: ... and {} more spawned runs that did not complete", unfinished.len() - 10);
     }
     Ok(match report.status {
-        RunStatus::Completed => ExitCode::SUCCESS,
+        RunStatus::Completed if unfinished.is_empty() => ExitCode::SUCCESS,
         _ => ExitCode::from(1),
     })
 }
@@ -514,7 +632,7 @@ fn print_report(r: &prospero::RunReport) {
         outln!("error: {e}");
     }
     if let Some(v) = &r.return_value {
-        outln!("return: {v}");
+        outln!("return: {}", v.preview(2000));
     }
     for note in &r.notes {
         outln!("note: {note}");
@@ -522,7 +640,7 @@ fn print_report(r: &prospero::RunReport) {
     if !r.variables.is_empty() {
         outln!("variables:");
         for (name, v) in r.variables.iter() {
-            outln!("  {name} = {v}");
+            outln!("  {name} = {}", v.preview(200));
         }
     }
 }

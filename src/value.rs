@@ -19,8 +19,244 @@ use std::sync::Arc;
 /// Shared, cheaply cloned text (the same type rhai uses for strings).
 pub type Str = ImmutableString;
 
-/// An ordered dynamic object: member names are case-sensitive.
-pub type Object = IndexMap<Str, Value>;
+/// What a value holds: an estimate of its bytes and its nesting depth.
+///
+/// Every object and array keeps the extent of its contents up to date as it
+/// is built and changed, so the run's memory budget and the nesting limit
+/// are checked in constant time, however large the value. A value stored in
+/// two places counts twice (shared structure is not discounted): the
+/// estimate errs on the side of stopping a run early.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Extent {
+    /// Estimated bytes: a slot per value, the text of strings and member
+    /// names, and a fixed overhead per object, array and member.
+    pub bytes: u64,
+    /// Nesting: 0 for a scalar, 1 for an object or array of scalars.
+    pub depth: u32,
+}
+
+/// Bytes of one value slot (the size of [`Value`]).
+const SLOT: u64 = std::mem::size_of::<Value>() as u64;
+/// Fixed cost of an object or array: its shared allocation and header.
+const CONTAINER: u64 = 64;
+/// Fixed cost of one member beside its name and value: hash index entry,
+/// hash and name handle.
+const MEMBER: u64 = 24;
+
+/// An ordered dynamic object: member names are case-sensitive. Reads go
+/// through the underlying map ([`Deref`](std::ops::Deref)); changes go
+/// through methods that keep the object's [`Extent`] current.
+#[derive(Clone, Debug, Default)]
+pub struct Object {
+    map: IndexMap<Str, Value>,
+    bytes: u64,
+    depth: u32,
+}
+
+impl Object {
+    /// An empty object.
+    pub fn new() -> Object {
+        Object::default()
+    }
+
+    /// An empty object with room for `n` members.
+    pub fn with_capacity(n: usize) -> Object {
+        Object { map: IndexMap::with_capacity(n), bytes: 0, depth: 0 }
+    }
+
+    /// Set a member, returning the value it replaced.
+    pub fn insert(&mut self, name: Str, value: Value) -> Option<Value> {
+        let add = value.extent();
+        let name_bytes = name.len() as u64;
+        let old = self.map.insert(name, value);
+        match &old {
+            Some(o) => self.bytes = self.bytes.saturating_sub(o.extent().bytes),
+            None => self.bytes += MEMBER + name_bytes,
+        }
+        self.bytes += add.bytes;
+        self.depth = self.depth.max(add.depth + 1);
+        if let Some(o) = &old
+            && o.extent().depth + 1 == self.depth
+            && add.depth < o.extent().depth
+        {
+            self.recompute_depth();
+        }
+        old
+    }
+
+    /// Remove a member, keeping the others in order.
+    pub fn shift_remove(&mut self, name: &str) -> Option<Value> {
+        let old = self.map.shift_remove(name)?;
+        self.bytes = self.bytes.saturating_sub(MEMBER + name.len() as u64 + old.extent().bytes);
+        if old.extent().depth + 1 == self.depth {
+            self.recompute_depth();
+        }
+        Some(old)
+    }
+
+    /// Change member `name` (created as `Null` when missing) with `f`,
+    /// then bring the extent up to date.
+    fn update<R>(&mut self, name: &str, f: impl FnOnce(&mut Value) -> R) -> R {
+        let index = match self.map.get_index_of(name) {
+            Some(i) => i,
+            None => {
+                self.bytes += MEMBER + name.len() as u64 + SLOT;
+                self.map.insert_full(Str::from(name), Value::Null).0
+            }
+        };
+        let slot = &mut self.map[index];
+        let before = slot.extent();
+        let r = f(slot);
+        let after = slot.extent();
+        self.bytes = (self.bytes + after.bytes).saturating_sub(before.bytes);
+        self.depth = self.depth.max(after.depth + 1);
+        if before.depth + 1 == self.depth && after.depth < before.depth {
+            self.recompute_depth();
+        }
+        r
+    }
+
+    /// Replace the value of the member at `index` (in insertion order);
+    /// false when there is no such member.
+    pub fn set_index(&mut self, index: usize, value: Value) -> bool {
+        if index >= self.map.len() {
+            return false;
+        }
+        let before = self.map[index].extent();
+        let after = value.extent();
+        self.map[index] = value;
+        self.bytes = (self.bytes + after.bytes).saturating_sub(before.bytes);
+        self.depth = self.depth.max(after.depth + 1);
+        if before.depth + 1 == self.depth && after.depth < before.depth {
+            self.recompute_depth();
+        }
+        true
+    }
+
+    fn recompute_depth(&mut self) {
+        self.depth = self.map.values().map(|v| v.extent().depth + 1).max().unwrap_or(0);
+    }
+
+    /// The members' extent (the object's own slot and header not included).
+    fn contents(&self) -> Extent {
+        Extent { bytes: self.bytes, depth: self.depth }
+    }
+}
+
+impl std::ops::Deref for Object {
+    type Target = IndexMap<Str, Value>;
+    fn deref(&self) -> &IndexMap<Str, Value> {
+        &self.map
+    }
+}
+
+impl FromIterator<(Str, Value)> for Object {
+    fn from_iter<I: IntoIterator<Item = (Str, Value)>>(iter: I) -> Object {
+        let iter = iter.into_iter();
+        let mut o = Object::with_capacity(iter.size_hint().0);
+        for (k, v) in iter {
+            o.insert(k, v);
+        }
+        o
+    }
+}
+
+impl Extend<(Str, Value)> for Object {
+    fn extend<I: IntoIterator<Item = (Str, Value)>>(&mut self, iter: I) {
+        for (k, v) in iter {
+            self.insert(k, v);
+        }
+    }
+}
+
+impl IntoIterator for Object {
+    type Item = (Str, Value);
+    type IntoIter = indexmap::map::IntoIter<Str, Value>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.map.into_iter()
+    }
+}
+
+/// An array of values (index 1 is the first element in scripts). Reads go
+/// through the underlying vector; changes go through methods that keep the
+/// array's [`Extent`] current.
+#[derive(Clone, Debug, Default)]
+pub struct Array {
+    items: Vec<Value>,
+    bytes: u64,
+    depth: u32,
+}
+
+impl Array {
+    /// An empty array.
+    pub fn new() -> Array {
+        Array::default()
+    }
+
+    /// Add an element at the end.
+    pub fn push(&mut self, value: Value) {
+        let e = value.extent();
+        self.bytes += e.bytes;
+        self.depth = self.depth.max(e.depth + 1);
+        self.items.push(value);
+    }
+
+    /// Change element `i` (from 0) with `f`, then bring the extent up to
+    /// date.
+    fn update<R>(&mut self, i: usize, f: impl FnOnce(&mut Value) -> R) -> R {
+        let slot = &mut self.items[i];
+        let before = slot.extent();
+        let r = f(slot);
+        let after = slot.extent();
+        self.bytes = (self.bytes + after.bytes).saturating_sub(before.bytes);
+        self.depth = self.depth.max(after.depth + 1);
+        if before.depth + 1 == self.depth && after.depth < before.depth {
+            self.depth = self.items.iter().map(|v| v.extent().depth + 1).max().unwrap_or(0);
+        }
+        r
+    }
+
+    fn contents(&self) -> Extent {
+        Extent { bytes: self.bytes, depth: self.depth }
+    }
+
+    /// The elements.
+    pub fn into_vec(self) -> Vec<Value> {
+        self.items
+    }
+}
+
+impl std::ops::Deref for Array {
+    type Target = Vec<Value>;
+    fn deref(&self) -> &Vec<Value> {
+        &self.items
+    }
+}
+
+impl From<Vec<Value>> for Array {
+    fn from(items: Vec<Value>) -> Array {
+        let mut bytes = 0;
+        let mut depth = 0;
+        for v in &items {
+            let e = v.extent();
+            bytes += e.bytes;
+            depth = depth.max(e.depth + 1);
+        }
+        Array { items, bytes, depth }
+    }
+}
+
+impl FromIterator<Value> for Array {
+    fn from_iter<I: IntoIterator<Item = Value>>(iter: I) -> Array {
+        Array::from(iter.into_iter().collect::<Vec<_>>())
+    }
+}
+
+impl PartialEq for Array {
+    fn eq(&self, other: &Array) -> bool {
+        self.items == other.items
+    }
+}
 
 /// A Studio value.
 #[derive(Clone, Debug, Default)]
@@ -37,7 +273,7 @@ pub enum Value {
     /// A dynamic object with ordered members.
     Object(Arc<Object>),
     /// An array; index 1 is the first element.
-    Array(Arc<Vec<Value>>),
+    Array(Arc<Array>),
 }
 
 impl Value {
@@ -49,6 +285,27 @@ impl Value {
     /// An empty dynamic object.
     pub fn object() -> Value {
         Value::Object(Arc::new(Object::new()))
+    }
+
+    /// An array of these elements.
+    pub fn array(items: Vec<Value>) -> Value {
+        Value::Array(Arc::new(Array::from(items)))
+    }
+
+    /// Estimated bytes and nesting depth, in constant time.
+    pub fn extent(&self) -> Extent {
+        match self {
+            Value::Text(s) => Extent { bytes: SLOT + s.len() as u64, depth: 0 },
+            Value::Object(o) => {
+                let c = o.contents();
+                Extent { bytes: SLOT + CONTAINER + c.bytes, depth: c.depth.max(1) }
+            }
+            Value::Array(a) => {
+                let c = a.contents();
+                Extent { bytes: SLOT + CONTAINER + c.bytes, depth: c.depth.max(1) }
+            }
+            _ => Extent { bytes: SLOT, depth: 0 },
+        }
     }
 
     /// True for `Null`.
@@ -143,7 +400,17 @@ impl Value {
     /// Append [`Value::to_report_json`]'s text to `out` without building
     /// the JSON tree (traces write one such value per variable per step).
     pub fn write_report_json(&self, out: &mut Vec<u8>) {
+        self.write_json(out, false, usize::MAX);
+    }
+
+    /// Append the value's JSON text to `out`, `Null` as `""` when
+    /// `null_as_text` (the `asjson()` form) or `null`; stops once `out`
+    /// holds more than `cap` bytes and returns false (the text is then cut
+    /// short). Writing straight to text costs a fraction of building a
+    /// JSON tree first, which matters for values of hundreds of megabytes.
+    pub fn write_json(&self, out: &mut Vec<u8>, null_as_text: bool, cap: usize) -> bool {
         match self {
+            Value::Null if null_as_text => out.extend_from_slice(b"\"\""),
             Value::Null => out.extend_from_slice(b"null"),
             Value::Text(s) => write_json_str(out, s),
             Value::Object(o) => {
@@ -154,7 +421,9 @@ impl Value {
                     }
                     write_json_str(out, k);
                     out.push(b':');
-                    v.write_report_json(out);
+                    if !v.write_json(out, null_as_text, cap) || out.len() > cap {
+                        return false;
+                    }
                 }
                 out.push(b'}');
             }
@@ -164,7 +433,9 @@ impl Value {
                     if i > 0 {
                         out.push(b',');
                     }
-                    v.write_report_json(out);
+                    if !v.write_json(out, null_as_text, cap) || out.len() > cap {
+                        return false;
+                    }
                 }
                 out.push(b']');
             }
@@ -182,6 +453,31 @@ impl Value {
             Value::Bool(true) => out.extend_from_slice(b"\"True\""),
             Value::Bool(false) => out.extend_from_slice(b"\"False\""),
         }
+        true
+    }
+
+    /// A short form for people: the value as printed when it is short,
+    /// otherwise its beginning and its size.
+    pub fn preview(&self, max_chars: usize) -> String {
+        let mut out = Vec::new();
+        let whole = match self {
+            Value::Object(_) | Value::Array(_) => self.write_json(&mut out, true, max_chars * 4),
+            other => {
+                out.extend_from_slice(other.to_text().as_bytes());
+                true
+            }
+        };
+        let text = String::from_utf8_lossy(&out);
+        if whole && text.chars().count() <= max_chars {
+            return text.into_owned();
+        }
+        let head: String = text.chars().take(max_chars).collect();
+        let size = match self {
+            Value::Object(o) => format!("an object of {} members, about {} KiB", o.len(), self.extent().bytes >> 10),
+            Value::Array(a) => format!("an array of {} elements, about {} KiB", a.len(), self.extent().bytes >> 10),
+            _ => format!("{} bytes", out.len()),
+        };
+        format!("{head}... ({size})")
     }
 
     fn to_json_with(&self, null_as_text: bool) -> serde_json::Value {
@@ -228,8 +524,14 @@ impl Value {
         }
     }
 
-    /// Take a value back from rhai.
+    /// Take a value back from rhai. Nesting beyond [`HARD_DEPTH`] levels
+    /// (which the snippet runtime refuses long before) comes back as `Null`
+    /// rather than recursing further.
     pub fn from_dynamic(d: Dynamic) -> Value {
+        Value::from_dynamic_at(d, 0)
+    }
+
+    fn from_dynamic_at(d: Dynamic, level: u32) -> Value {
         // Most results are numbers or booleans: test those first.
         if let Ok(f) = d.as_float() {
             return Value::Number(f);
@@ -261,14 +563,17 @@ impl Value {
         if d.is::<Value>() {
             return d.cast::<Value>();
         }
+        if (d.is_array() || d.is_map()) && level >= HARD_DEPTH {
+            return Value::Null;
+        }
         if d.is_array() {
             let arr = d.cast::<rhai::Array>();
-            return Value::Array(Arc::new(arr.into_iter().map(Value::from_dynamic).collect()));
+            return Value::Array(Arc::new(arr.into_iter().map(|v| Value::from_dynamic_at(v, level + 1)).collect()));
         }
         if d.is_map() {
             let map = d.cast::<rhai::Map>();
             return Value::Object(Arc::new(
-                map.into_iter().map(|(k, v)| (Str::from(k.as_str()), Value::from_dynamic(v))).collect(),
+                map.into_iter().map(|(k, v)| (Str::from(k.as_str()), Value::from_dynamic_at(v, level + 1))).collect(),
             ));
         }
         Value::text(d.to_string())
@@ -379,6 +684,13 @@ pub fn format_number(n: f64) -> String {
     if s.contains('e') || !s.contains('.') { s } else { s.trim_end_matches('0').trim_end_matches('.').to_string() }
 }
 
+/// Longest text an object or array is printed to (64 MiB).
+pub const TEXT_CAP: usize = 64 << 20;
+
+/// Deepest nesting any conversion into a [`Value`] follows, whatever the
+/// configured limit: a guard for the native stack, not a budget.
+pub const HARD_DEPTH: u32 = 1024;
+
 /// The case-insensitive key of a variable name: lower case, with `__err`
 /// folded onto `_err` (the product spells the error variable both ways).
 pub fn var_key(name: &str) -> String {
@@ -408,18 +720,48 @@ pub enum PathError {
     /// The path would give an object more members than allowed.
     #[error("object size budget exceeded (limit {0})")]
     ObjectTooLarge(usize),
+    /// The value would nest deeper than allowed.
+    #[error("value nesting budget exceeded (limit {0} levels)")]
+    TooDeep(u32),
 }
+
+/// The limits [`set_path`] keeps a value within.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ValueLimits {
+    /// Most elements of one array.
+    pub max_array: usize,
+    /// Most members of one object.
+    pub max_object: usize,
+    /// Deepest nesting of objects and arrays.
+    pub max_depth: u32,
+}
+
+impl Default for ValueLimits {
+    fn default() -> Self {
+        ValueLimits { max_array: 1_000_000, max_object: 100_000, max_depth: DEFAULT_MAX_DEPTH }
+    }
+}
+
+/// Default nesting limit for values: far beyond any record a contact
+/// center exchanges, and shallow enough that every recursive walk over a
+/// value (printing, comparing, dropping) stays well inside a 2 MiB thread
+/// stack, even unoptimised.
+pub const DEFAULT_MAX_DEPTH: u32 = 256;
 
 /// Assign `new` at `path` inside `target`, creating objects and arrays on
 /// the way (`o.a[2].b = x` works on an empty `o`). A scalar in the way is
 /// replaced by an object or array. Shared structure is copied on write.
-pub fn set_path(
-    target: &mut Value,
-    path: &[PathSeg],
-    new: Value,
-    max_array: usize,
-    max_object: usize,
-) -> Result<(), PathError> {
+/// The result never nests deeper than `limits.max_depth`.
+pub fn set_path(target: &mut Value, path: &[PathSeg], new: Value, limits: &ValueLimits) -> Result<(), PathError> {
+    // The new value ends up `path.len()` levels down; the rest of the
+    // target is already within the limit.
+    if path.len() as u64 + new.extent().depth as u64 > limits.max_depth as u64 {
+        return Err(PathError::TooDeep(limits.max_depth));
+    }
+    set_in(target, path, new, limits)
+}
+
+fn set_in(target: &mut Value, path: &[PathSeg], new: Value, limits: &ValueLimits) -> Result<(), PathError> {
     let Some((first, rest)) = path.split_first() else {
         *target = new;
         return Ok(());
@@ -431,18 +773,17 @@ pub fn set_path(
             }
             let Value::Object(obj) = target else { unreachable!("just made an object") };
             let obj = Arc::make_mut(obj);
-            if !obj.contains_key(name.as_str()) && obj.len() >= max_object {
-                return Err(PathError::ObjectTooLarge(max_object));
+            if !obj.contains_key(name.as_str()) && obj.len() >= limits.max_object {
+                return Err(PathError::ObjectTooLarge(limits.max_object));
             }
-            let slot = obj.entry(Str::from(name.as_str())).or_insert(Value::Null);
-            set_path(slot, rest, new, max_array, max_object)
+            obj.update(name, |slot| set_in(slot, rest, new, limits))
         }
         PathSeg::Index(i) => {
             if *i == 0 {
                 return Err(PathError::ZeroIndex);
             }
-            if *i > max_array {
-                return Err(PathError::ArrayTooLarge(max_array));
+            if *i > limits.max_array {
+                return Err(PathError::ArrayTooLarge(limits.max_array));
             }
             if rest.is_empty() {
                 // `s[2] = x` on text edits a `|`-delimited array.
@@ -458,14 +799,14 @@ pub fn set_path(
                 }
             }
             if !matches!(target, Value::Array(_)) {
-                *target = Value::Array(Arc::new(Vec::new()));
+                *target = Value::Array(Arc::new(Array::new()));
             }
             let Value::Array(arr) = target else { unreachable!("just made an array") };
             let arr = Arc::make_mut(arr);
             while arr.len() < *i {
                 arr.push(Value::Null);
             }
-            set_path(&mut arr[*i - 1], rest, new, max_array, max_object)
+            arr.update(*i - 1, |slot| set_in(slot, rest, new, limits))
         }
     }
 }
@@ -600,8 +941,11 @@ impl fmt::Display for Value {
             Value::Bool(true) => f.write_str("True"),
             Value::Bool(false) => f.write_str("False"),
             composite => {
-                let json = composite.to_studio_json();
-                f.write_str(&serde_json::to_string(&json).unwrap_or_default())
+                // Past TEXT_CAP the text is cut: every string budget is far
+                // smaller, so such a text is refused wherever it lands.
+                let mut out = Vec::new();
+                composite.write_json(&mut out, true, TEXT_CAP);
+                f.write_str(&String::from_utf8_lossy(&out))
             }
         }
     }
@@ -766,15 +1110,94 @@ mod tests {
 
     #[test]
     fn set_path_creates_structure() {
+        let l = ValueLimits { max_array: 100, max_object: 100, max_depth: 8 };
         let mut v = Value::Null;
         let path = [PathSeg::Member("a".into()), PathSeg::Index(2), PathSeg::Member("b".into())];
-        set_path(&mut v, &path, Value::text("x"), 100, 100).unwrap();
+        set_path(&mut v, &path, Value::text("x"), &l).unwrap();
         assert_eq!(v.to_string(), r#"{"a":["",{"b":"x"}]}"#);
         let mut s = Value::text("a|b");
-        set_path(&mut s, &[PathSeg::Index(4)], Value::text("d"), 100, 100).unwrap();
+        set_path(&mut s, &[PathSeg::Index(4)], Value::text("d"), &l).unwrap();
         assert_eq!(s, Value::text("a|b||d"));
-        assert_eq!(set_path(&mut v, &[PathSeg::Index(0)], Value::Null, 100, 100), Err(PathError::ZeroIndex));
-        assert_eq!(set_path(&mut v, &[PathSeg::Index(101)], Value::Null, 100, 100), Err(PathError::ArrayTooLarge(100)));
+        assert_eq!(set_path(&mut v, &[PathSeg::Index(0)], Value::Null, &l), Err(PathError::ZeroIndex));
+        assert_eq!(set_path(&mut v, &[PathSeg::Index(101)], Value::Null, &l), Err(PathError::ArrayTooLarge(100)));
+    }
+
+    /// Extents kept up to date by every change equal extents computed from
+    /// scratch, so budgets read in constant time what a full walk would.
+    fn walked(v: &Value) -> Extent {
+        match v {
+            Value::Object(o) => {
+                let mut e = Extent { bytes: SLOT + CONTAINER, depth: 1 };
+                for (k, x) in o.iter() {
+                    let c = walked(x);
+                    e.bytes += MEMBER + k.len() as u64 + c.bytes;
+                    e.depth = e.depth.max(c.depth + 1);
+                }
+                e
+            }
+            Value::Array(a) => {
+                let mut e = Extent { bytes: SLOT + CONTAINER, depth: 1 };
+                for x in a.iter() {
+                    let c = walked(x);
+                    e.bytes += c.bytes;
+                    e.depth = e.depth.max(c.depth + 1);
+                }
+                e
+            }
+            other => other.extent(),
+        }
+    }
+
+    #[test]
+    fn extents_follow_every_change() {
+        let l = ValueLimits::default();
+        let mut v = Value::Null;
+        let m = |s: &str| PathSeg::Member(s.into());
+        set_path(&mut v, &[m("a"), PathSeg::Index(3), m("b")], Value::text("xyz"), &l).unwrap();
+        set_path(&mut v, &[m("c")], Value::text("long text here"), &l).unwrap();
+        assert_eq!(v.extent(), walked(&v));
+        assert_eq!(v.extent().depth, 3);
+        // Replacing the deep branch with a scalar makes the object shallow again.
+        set_path(&mut v, &[m("a")], Value::text("flat"), &l).unwrap();
+        assert_eq!(v.extent(), walked(&v));
+        assert_eq!(v.extent().depth, 1);
+        let arr: Array = (0..10).map(|i| Value::text(i.to_string())).collect();
+        let mut o = Object::new();
+        o.insert("list".into(), Value::Array(Arc::new(arr)));
+        o.insert("n".into(), Value::Number(1.0));
+        o.insert("n".into(), Value::text("replaced"));
+        assert!(o.shift_remove("missing").is_none());
+        let v = Value::Object(Arc::new(o));
+        assert_eq!(v.extent(), walked(&v));
+        assert_eq!(Value::from_json(&serde_json::json!({"a": [1, {"b": [2]}]})).extent().depth, 4);
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_refused() {
+        let l = ValueLimits { max_array: 100, max_object: 100, max_depth: 4 };
+        let mut o = Value::Null;
+        for _ in 0..4 {
+            let mut n = Value::Null;
+            set_path(&mut n, &[PathSeg::Member("child".into())], o.clone(), &l).unwrap();
+            o = n;
+        }
+        assert_eq!(o.extent().depth, 4);
+        let mut n = Value::Null;
+        assert_eq!(set_path(&mut n, &[PathSeg::Member("child".into())], o, &l), Err(PathError::TooDeep(4)));
+        let long: Vec<PathSeg> = (0..5).map(|_| PathSeg::Index(1)).collect();
+        assert_eq!(set_path(&mut n, &long, Value::Null, &l), Err(PathError::TooDeep(4)));
+    }
+
+    #[test]
+    fn huge_values_print_short() {
+        let v: Array = (0..100_000).map(|_| Value::text("abc")).collect();
+        let v = Value::Array(Arc::new(v));
+        let p = v.preview(50);
+        assert!(p.starts_with(r#"["abc","abc""#), "{p}");
+        assert!(p.ends_with("(an array of 100000 elements, about 1855 KiB)"), "{p}");
+        let mut out = Vec::new();
+        assert!(!v.write_json(&mut out, true, 1000), "cut short at the cap");
+        assert!(out.len() < 1100);
     }
 
     #[test]

@@ -20,7 +20,9 @@ fn script_files(dir: &Path, out: &mut Vec<PathBuf>) {
     entries.sort();
     for p in entries {
         if p.is_dir() {
-            if p.file_name().is_some_and(|n| n != "malformed" && n != "data") {
+            // Hostile scripts run to their limits (hundreds of megabytes);
+            // tests/hostile.rs covers them, their replay included.
+            if p.file_name().is_some_and(|n| n != "malformed" && n != "data" && n != "hostile") {
                 script_files(&p, out);
             }
         } else if p.extension().is_some_and(|e| e == "json" || e == "xml") {

@@ -25,7 +25,14 @@ impl SnippetVars for Vars {
 
 /// Small budgets so that random loops end quickly.
 fn limits() -> Limits {
-    Limits { operations: 5_000, string_size: 4096, array_size: 1000, object_size: 1000, call_depth: 16 }
+    Limits {
+        operations: 5_000,
+        string_size: 4096,
+        array_size: 1000,
+        object_size: 1000,
+        call_depth: 16,
+        ..Limits::default()
+    }
 }
 
 /// Compile and, when it compiles, run: must return, never panic.

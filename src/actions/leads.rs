@@ -71,7 +71,7 @@ impl Action for CheckOutLeads {
             ctx.note(format!("checked out {} record(s) from '{lead_source}'", list.len()));
             let n = list.len();
             let out = Outcome::branch(if n == 0 { "NoLeads" } else { "Default" });
-            Ok(out.output("Leads", Value::Array(Arc::new(list))).output("LeadCount", Value::Number(n as f64)))
+            Ok(out.output("Leads", Value::array(list)).output("LeadCount", Value::Number(n as f64)))
         })
     }
 }

@@ -72,7 +72,7 @@ fn run_for(ctx: &mut Context<'_>, inputs: &Inputs<'_>) -> Result<Outcome, Action
             (from, to, if to < from { -magnitude } else { magnitude })
         }
     };
-    *ctx.state() = Some(Value::Array(std::sync::Arc::new(vec![current.into(), to.into(), step.into()])));
+    *ctx.state() = Some(Value::array(vec![current.into(), to.into(), step.into()]));
     if let Some(counter) = inputs.variable("CounterName") {
         ctx.assign(counter, Value::Number(current))?;
     }

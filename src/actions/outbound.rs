@@ -184,7 +184,7 @@ impl Action for GetUserFields {
             let (store, unit) = ctx.unit_store().await?;
             let fields = store.user_fields(unit).await.map_err(store_err)?;
             let list: Vec<Value> = fields.iter().map(user_field_value).collect();
-            Ok(Outcome::default().output("Fields", Value::Array(Arc::new(list))))
+            Ok(Outcome::default().output("Fields", Value::array(list)))
         })
     }
 }
@@ -408,7 +408,7 @@ fn prospect_value(p: &StoredProspect, windows: &str, texts: &mut prospects::Repo
             Value::Object(Arc::new(m))
         })
         .collect();
-    o.insert("Destinations".into(), Value::Array(Arc::new(dests)));
+    o.insert("Destinations".into(), Value::array(dests));
     Value::Object(Arc::new(o))
 }
 
@@ -471,7 +471,7 @@ impl Action for GetProspect {
                 .map(|p| prospect_value(p, windows.get(&p.skill_no).map_or("", String::as_str), &mut texts))
                 .collect();
             ctx.note(format!("{} prospect(s) found", list.len()));
-            Ok(Outcome::default().output("Results", Value::Array(Arc::new(list))))
+            Ok(Outcome::default().output("Results", Value::array(list)))
         })
     }
 }
@@ -547,7 +547,7 @@ impl Action for RemoveProspects {
                 ("Removed", Value::Number(n_removed as f64)),
                 ("NotFound", Value::Number(n_missing as f64)),
             ]);
-            let results = obj(vec![("Records", Value::Array(Arc::new(out))), ("Summary", summary)]);
+            let results = obj(vec![("Records", Value::array(out)), ("Summary", summary)]);
             Ok(Outcome::default().output("Results", results))
         })
     }

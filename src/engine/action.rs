@@ -91,6 +91,7 @@ impl From<SnippetError> for ActionError {
         use crate::snippet::SnippetErrorKind;
         match e.kind {
             SnippetErrorKind::Syntax => ActionError::Failed(format!("column {}: {}", e.pos.column, e.message)),
+            SnippetErrorKind::RunBudget => ActionError::Budget(e.message),
             _ => ActionError::Failed(e.message),
         }
     }
@@ -204,7 +205,7 @@ impl<'p> Inputs<'p> {
     /// A `list` input's items.
     pub fn list(&self, name: &str) -> Vec<Value> {
         match self.get(name) {
-            Value::Array(a) => a.as_ref().clone(),
+            Value::Array(a) => a.to_vec(),
             Value::Null => Vec::new(),
             other => vec![other.clone()],
         }

@@ -8,6 +8,7 @@
 //! action is caught at the task boundary and reported as a failed run).
 
 pub mod action;
+pub mod admission;
 pub mod budget;
 pub mod clock;
 pub mod path;
@@ -85,6 +86,14 @@ pub struct RunReport {
 impl RunReport {
     /// The report as `prospero run --json` prints it.
     pub fn to_json(&self) -> serde_json::Value {
+        let mut report = self.to_json_without_values();
+        report["return"] = self.return_value.as_ref().map(Value::to_report_json).into();
+        report["variables"] = self.variables.to_json();
+        report
+    }
+
+    /// The report with `return` and `variables` left null.
+    fn to_json_without_values(&self) -> serde_json::Value {
         let path: Vec<serde_json::Value> = self
             .path
             .iter()
@@ -102,12 +111,52 @@ impl RunReport {
         serde_json::json!({
             "status": self.status.name(),
             "script": self.script,
-            "return": self.return_value.as_ref().map(Value::to_report_json),
-            "variables": self.variables.to_json(),
+            "return": null,
+            "variables": null,
             "path": path,
             "steps": self.steps,
             "error": self.error,
         })
+    }
+
+    /// Write [`RunReport::to_json`]'s object to `out` without building it:
+    /// each value is written as text straight away, so a report holding
+    /// hundreds of megabytes of values costs no more than the text.
+    /// `extra` members follow the report's own.
+    pub fn write_json(&self, out: &mut dyn std::io::Write, extra: &[(&str, serde_json::Value)]) -> std::io::Result<()> {
+        let mut buf = Vec::new();
+        let text = |v: &serde_json::Value| serde_json::to_string(v).unwrap_or_default();
+        writeln!(out, "{{")?;
+        writeln!(out, "  \"status\": {},", text(&self.status.name().into()))?;
+        writeln!(out, "  \"script\": {},", text(&self.script.as_str().into()))?;
+        match &self.return_value {
+            Some(v) => {
+                write!(out, "  \"return\": ")?;
+                stream_json(v, out, &mut buf)?;
+                out.write_all(&buf)?;
+                writeln!(out, ",")?;
+                buf.clear();
+            }
+            None => writeln!(out, "  \"return\": null,")?,
+        }
+        write!(out, "  \"variables\": {{")?;
+        for (i, (name, v)) in self.variables.iter().enumerate() {
+            buf.clear();
+            buf.extend_from_slice(if i == 0 { b"\n    " } else { b",\n    " });
+            crate::value::write_json_str(&mut buf, name);
+            buf.extend_from_slice(b": ");
+            stream_json(v, out, &mut buf)?;
+            out.write_all(&buf)?;
+        }
+        writeln!(out, "{}}},", if self.variables.is_empty() { "" } else { "\n  " })?;
+        let report = self.to_json_without_values();
+        writeln!(out, "  \"path\": {},", text(&report["path"]))?;
+        writeln!(out, "  \"steps\": {},", self.steps)?;
+        write!(out, "  \"error\": {}", text(&report["error"]))?;
+        for (name, v) in extra {
+            write!(out, ",\n  {}: {}", text(&(*name).into()), text(v))?;
+        }
+        writeln!(out, "\n}}")
     }
 
     /// A variable of the root scope.
@@ -555,8 +604,25 @@ impl Runtime {
             params_json,
             replay: opts.replay.clone().map(replay::ReplayState::new),
             mocks: opts.mocks,
+            spawn_depth: 0,
+            spawn_total: Default::default(),
         };
-        let core = run::RunCore::new(self.clone(), start);
+        let Some(slot) = admission::admit() else {
+            return Ok(RunReport {
+                run_id: start.id,
+                status: RunStatus::BudgetExceeded,
+                script: program.script.name.clone(),
+                return_value: None,
+                variables: Vars::new(),
+                path: RunPath::default(),
+                steps: 0,
+                error: Some(admission::busy_message()),
+                notes: Vec::new(),
+                divergence: None,
+            });
+        };
+        let mut core = run::RunCore::new(self.clone(), start);
+        core.slot = Some(slot);
         let name = program.script.name.clone();
         let id = core.id.clone();
         let report = match tokio::spawn(run::drive(core)).await {
@@ -624,6 +690,43 @@ impl Runtime {
         };
         store.record_run(unit, &rec).await
     }
+}
+
+/// Write `v` as [`Value::write_report_json`] does, through `buf`, handing
+/// `buf` to `out` whenever it passes 64 KiB: the text of a large value
+/// never sits in memory whole.
+fn stream_json(v: &Value, out: &mut dyn std::io::Write, buf: &mut Vec<u8>) -> std::io::Result<()> {
+    const CHUNK: usize = 64 << 10;
+    if buf.len() > CHUNK {
+        out.write_all(buf)?;
+        buf.clear();
+    }
+    match v {
+        Value::Object(o) => {
+            buf.push(b'{');
+            for (i, (k, x)) in o.iter().enumerate() {
+                if i > 0 {
+                    buf.push(b',');
+                }
+                crate::value::write_json_str(buf, k);
+                buf.push(b':');
+                stream_json(x, out, buf)?;
+            }
+            buf.push(b'}');
+        }
+        Value::Array(a) => {
+            buf.push(b'[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    buf.push(b',');
+                }
+                stream_json(x, out, buf)?;
+            }
+            buf.push(b']');
+        }
+        scalar => scalar.write_report_json(buf),
+    }
+    Ok(())
 }
 
 fn crash_report(id: String, script: String, e: tokio::task::JoinError) -> RunReport {

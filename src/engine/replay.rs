@@ -137,10 +137,10 @@ impl Trace {
             if raw.trim().is_empty() {
                 continue;
             }
-            let o: Map<String, J> = serde_json::from_str(raw).map_err(|e| TraceError::Json {
+            let o: Map<String, J> = super::trace::parse_line(raw).map_err(|e| TraceError::Json {
                 line,
-                column: e.column(),
-                message: e.to_string(),
+                column: e.column,
+                message: e.message,
             })?;
             let event = text(line, &o, "event")?;
             let run = text(line, &o, "run")?;

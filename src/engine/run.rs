@@ -108,6 +108,10 @@ pub(crate) struct RunCore {
     /// to pick up the current program again.
     frame_changes: u64,
     spawned: u64,
+    spawn_depth: u32,
+    spawn_total: Arc<std::sync::atomic::AtomicU64>,
+    /// This run's place among the process's concurrent runs.
+    pub(crate) slot: Option<super::admission::RunSlot>,
     root_name: Arc<str>,
     params_json: serde_json::Value,
     /// Replaying: the trace's steps and the first divergence.
@@ -176,6 +180,10 @@ pub(crate) struct Start {
     pub params_json: serde_json::Value,
     pub replay: Option<ReplayState>,
     pub mocks: Option<Mocks>,
+    /// How many SPAWNs led to this run (0 for a root run).
+    pub spawn_depth: u32,
+    /// Runs spawned so far from this run's root, all generations.
+    pub spawn_total: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl RunCore {
@@ -223,6 +231,9 @@ impl RunCore {
             spare: Vec::new(),
             frame_changes: 0,
             spawned: 0,
+            spawn_depth: s.spawn_depth,
+            spawn_total: s.spawn_total,
+            slot: None,
             root_name,
             params_json: s.params_json,
             replay: s.replay.map(Box::new),
@@ -271,15 +282,16 @@ impl RunCore {
     }
 
     pub fn assign(&mut self, target: &VarTarget, value: Value) -> Result<(), ActionError> {
-        let (max_array, max_object) = (self.budgets.max_array, self.budgets.max_object);
+        let limits = self.budgets.value_limits();
         let frame = if target.global { self.frames.first_mut() } else { self.frames.last_mut() };
         let Some(frame) = frame else { return Ok(()) };
         if target.path.is_empty() {
             frame.vars.set_key(&target.key, &target.name, value);
             return Ok(());
         }
-        let slot = frame.vars.slot_mut(&target.key, &target.name);
-        set_path(slot, &target.path, value, max_array, max_object)
+        frame
+            .vars
+            .update(&target.key, &target.name, |slot| set_path(slot, &target.path, value, &limits))
             .map_err(|e| ActionError::failed(format!("cannot assign {target}: {e}")))
     }
 
@@ -325,11 +337,15 @@ impl RunCore {
         if let Some(m) = max_string {
             limits.string_size = limits.string_size.min(m);
         }
+        limits.memory = self.budgets.max_memory.saturating_sub(self.held_bytes());
         let run = s.run(&mut SnippetScope { core: self }, &mut env, &limits);
         self.after_eval(env);
         self.step_notes.extend(run.traces);
         match run.error {
             None => Ok(()),
+            Some(e) if e.kind == snippet::SnippetErrorKind::RunBudget => {
+                Err(ActionError::Budget(self.memory_message()))
+            }
             Some(e) => Err(ActionError::failed(format!("line {}: {}", e.pos.line, e.message))),
         }
     }
@@ -369,6 +385,24 @@ impl RunCore {
             return Err(ActionError::failed(format!("SPAWN takes at most 20 parameters, got {}", params.len())));
         }
         let program = self.runtime.program(script).map_err(ActionError::failed)?;
+        // Spawn limits are run-level budgets: a script that spawns itself
+        // would otherwise grow until the machine runs out of memory.
+        if self.spawn_depth >= self.budgets.max_spawn_depth {
+            return Err(ActionError::Budget(format!(
+                "SPAWN depth budget exceeded: this run is {} SPAWNs from its root (limit {})",
+                self.spawn_depth, self.budgets.max_spawn_depth
+            )));
+        }
+        let total = self.spawn_total.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        if total > self.budgets.max_spawns {
+            return Err(ActionError::Budget(format!(
+                "spawn budget exceeded: more than {} runs spawned from one root run",
+                self.budgets.max_spawns
+            )));
+        }
+        let Some(slot) = super::admission::admit() else {
+            return Err(ActionError::Budget(super::admission::busy_message()));
+        };
         self.spawned += 1;
         let id = format!("{}.{}", self.id, self.spawned);
         let seed = self.rng ^ self.spawned.wrapping_mul(0x9E37_79B9_7F4A_7C15);
@@ -388,8 +422,11 @@ impl RunCore {
             params_json,
             replay: None,
             mocks: None,
+            spawn_depth: self.spawn_depth + 1,
+            spawn_total: self.spawn_total.clone(),
         };
-        let core = RunCore::new(self.runtime.clone(), start);
+        let mut core = RunCore::new(self.runtime.clone(), start);
+        core.slot = Some(slot);
         self.runtime.spawn_core(core).map_err(ActionError::failed)?;
         Ok(id)
     }
@@ -419,7 +456,7 @@ impl RunCore {
                     for t in items {
                         out.push(self.eval_template(t).map_err(|e| input_error(&spec.name, e))?);
                     }
-                    Value::Array(Arc::new(out))
+                    Value::array(out)
                 }
                 PropPlan::Dynamic(d) => {
                     let v = match d {
@@ -442,9 +479,34 @@ impl RunCore {
         Ok(values)
     }
 
+    /// Estimated bytes held by the run's variables, in every frame.
+    pub fn held_bytes(&self) -> u64 {
+        self.frames.iter().map(|f| f.vars.bytes()).sum()
+    }
+
+    fn memory_message(&self) -> String {
+        format!(
+            "memory budget exceeded: the run's values hold about {} MiB (limit {} MiB)",
+            self.held_bytes().max(self.budgets.max_memory) >> 20,
+            self.budgets.max_memory >> 20
+        )
+    }
+
     fn check_budgets(&self) -> Option<End> {
         if self.steps >= self.budgets.max_steps {
             return Some(End::Budget(format!("step budget exceeded ({} steps)", self.budgets.max_steps)));
+        }
+        if self.held_bytes() > self.budgets.max_memory {
+            return Some(End::Budget(self.memory_message()));
+        }
+        if let Some(t) = &self.trace
+            && t.bytes() > self.budgets.max_trace_bytes
+        {
+            return Some(End::Budget(format!(
+                "trace budget exceeded: the run wrote {} MiB of trace (limit {} MiB)",
+                t.bytes() >> 20,
+                self.budgets.max_trace_bytes >> 20
+            )));
         }
         if self.steps.is_multiple_of(64) && self.started.elapsed() > self.budgets.wall_clock {
             return Some(End::Budget(self.wall_message()));
@@ -551,7 +613,10 @@ impl RunCore {
                     // a trace writes them with the event, from `spare`.
                     if self.replay.is_some() {
                         step.trace.inputs.write(&mut self.step_inputs, &inputs.values);
-                        let actual = serde_json::from_slice(&self.step_inputs).unwrap_or_default();
+                        let actual = std::str::from_utf8(&self.step_inputs)
+                            .ok()
+                            .and_then(|s| super::trace::parse_line(s).ok())
+                            .unwrap_or_default();
                         self.replay_inputs(program, step, &actual);
                     }
                 }
@@ -778,7 +843,8 @@ impl RunCore {
         b.push(b'{');
         self.write_step(&mut b, step, &trace, tail, error);
         b.push(b'}');
-        let fields: serde_json::Value = serde_json::from_slice(&b).unwrap_or_default();
+        let fields: serde_json::Value =
+            std::str::from_utf8(&b).ok().and_then(|s| super::trace::parse_line(s).ok()).unwrap_or_default();
         self.replay_compare(step, &fields);
         if let Some(t) = &mut self.trace {
             t.raw_event("step", b.get(1..b.len() - 1).unwrap_or_default());

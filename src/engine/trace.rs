@@ -294,6 +294,8 @@ pub(crate) struct Recorder {
     step_head: Vec<u8>,
     /// First write error, reported once in the run's notes.
     pub error: Option<String>,
+    /// Bytes handed to the sink so far (the trace-size budget).
+    handed: u64,
 }
 
 impl Recorder {
@@ -303,7 +305,7 @@ impl Recorder {
         run_part.extend_from_slice(b",\"seq\":");
         let step_head = [b"{\"event\":\"step\"".as_slice(), &run_part].concat();
         let buf = sink.block();
-        Recorder { sink, buf, seq: 0, run_part, step_head, error: None }
+        Recorder { sink, buf, seq: 0, run_part, step_head, error: None, handed: 0 }
     }
 
     /// Start a step event in place: the block is handed out with the
@@ -362,6 +364,7 @@ impl Recorder {
         if self.buf.is_empty() {
             return;
         }
+        self.handed += self.buf.len() as u64;
         match self.sink.write_block(std::mem::take(&mut self.buf), more) {
             Ok(empty) => self.buf = empty,
             Err(e) => {
@@ -369,6 +372,11 @@ impl Recorder {
                 self.buf = Vec::with_capacity(BLOCK);
             }
         }
+    }
+
+    /// Bytes of trace this run has written or buffered.
+    pub fn bytes(&self) -> u64 {
+        self.handed + self.buf.len() as u64
     }
 
     /// Write everything buffered and wait until it is written.
@@ -679,4 +687,54 @@ mod tests {
         assert_eq!(written(&mut c, leap), rfc(leap));
         assert!(rfc(leap).contains(":60."), "{}", rfc(leap));
     }
+}
+
+/// Deepest nesting a trace line may have: a value nested to the hard limit
+/// ([`crate::value::HARD_DEPTH`]) inside an event's members.
+pub const MAX_LINE_DEPTH: usize = crate::value::HARD_DEPTH as usize + 8;
+
+/// Why a trace line could not be read.
+#[derive(Debug)]
+pub struct LineError {
+    /// Column (1-based) of the problem.
+    pub column: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Read one trace line as JSON. A trace holds values nested as deep as a
+/// run allows, deeper than serde_json's default reader accepts (128), so
+/// the nesting is first checked against [`MAX_LINE_DEPTH`] by a scan that
+/// uses no stack, and only then read without serde_json's own limit.
+pub fn parse_line<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T, LineError> {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for (i, b) in raw.bytes().enumerate() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > MAX_LINE_DEPTH {
+                    return Err(LineError {
+                        column: i + 1,
+                        message: format!("nested deeper than {MAX_LINE_DEPTH} levels"),
+                    });
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(raw);
+    de.disable_recursion_limit();
+    let v = T::deserialize(&mut de).and_then(|v| de.end().map(|_| v));
+    v.map_err(|e| LineError { column: e.column(), message: e.to_string() })
 }

@@ -17,6 +17,8 @@ pub struct Vars {
     /// [`Vars::drain_changes`], when recording. Positions, not keys: a
     /// traced step then allocates nothing to remember what it changed.
     changes: Option<Vec<usize>>,
+    /// Estimated bytes of every name and value held (the memory budget).
+    bytes: u64,
 }
 
 /// A variable: its display name, its value, and the name as a JSON string
@@ -28,7 +30,15 @@ struct Entry {
     json_name: Box<[u8]>,
 }
 
+/// Fixed bytes of one variable beside its name and value.
+const ENTRY: u64 = 64;
+
 impl Entry {
+    /// Estimated bytes: name (twice: key and display), value, overhead.
+    fn bytes(&self) -> u64 {
+        ENTRY + 2 * self.name.len() as u64 + self.value.extent().bytes
+    }
+
     fn new(name: &str, value: Value) -> Entry {
         let name = name.trim().to_string();
         let mut json_name = Vec::with_capacity(name.len() + 2);
@@ -97,6 +107,7 @@ impl Vars {
         if let Some((k, e)) = self.map.get_index_mut(hint.get())
             && k == key
         {
+            self.bytes = (self.bytes + value.extent().bytes).saturating_sub(e.value.extent().bytes);
             e.value = value;
             self.note_change(hint.get());
             return;
@@ -118,27 +129,48 @@ impl Vars {
     pub fn set_key(&mut self, key: &str, name: &str, value: Value) {
         let i = match self.map.get_full_mut(key) {
             Some((i, _, e)) => {
+                self.bytes = (self.bytes + value.extent().bytes).saturating_sub(e.value.extent().bytes);
                 e.value = value;
                 i
             }
-            None => self.map.insert_full(key.to_string(), Entry::new(name, value)).0,
+            None => {
+                let e = Entry::new(name, value);
+                self.bytes += e.bytes();
+                self.map.insert_full(key.to_string(), e).0
+            }
         };
         self.note_change(i);
     }
 
-    /// Mutable access for member-path assignment (creates the variable).
-    pub fn slot_mut(&mut self, key: &str, name: &str) -> &mut Value {
+    /// Estimated bytes of all names and values held.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Change variable `key` (created unset when missing) in place with
+    /// `f`, keeping the byte count current.
+    pub fn update<R>(&mut self, key: &str, name: &str, f: impl FnOnce(&mut Value) -> R) -> R {
         let i = match self.map.get_index_of(key) {
             Some(i) => i,
-            None => self.map.insert_full(key.to_string(), Entry::new(name, Value::Null)).0,
+            None => {
+                let e = Entry::new(name, Value::Null);
+                self.bytes += e.bytes();
+                self.map.insert_full(key.to_string(), e).0
+            }
         };
         self.note_change(i);
-        &mut self.map[i].value
+        let slot = &mut self.map[i].value;
+        let before = slot.extent().bytes;
+        let r = f(slot);
+        self.bytes = (self.bytes + slot.extent().bytes).saturating_sub(before);
+        r
     }
 
     /// Remove a variable.
     pub fn remove(&mut self, name: &str) -> Option<Value> {
-        let (i, _, Entry { value: v, .. }) = self.map.shift_remove_full(&var_key(name))?;
+        let (i, _, entry) = self.map.shift_remove_full(&var_key(name))?;
+        self.bytes = self.bytes.saturating_sub(entry.bytes());
+        let v = entry.value;
         // Later variables moved down one place.
         if let Some(c) = &mut self.changes {
             c.retain(|&j| j != i);
@@ -201,7 +233,7 @@ mod tests {
         v.set("b", Value::text("1"));
         v.set("c", Value::text("2"));
         v.set("B", Value::text("3"));
-        *v.slot_mut("d", "d") = Value::text("4");
+        v.update("d", "d", |slot| *slot = Value::text("4"));
         assert_eq!(drained(&mut v), ["b=3", "c=2", "d=4"]);
         assert!(drained(&mut v).is_empty(), "draining forgets");
         // Removing a variable moves later ones down; their changes follow.

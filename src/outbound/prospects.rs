@@ -188,11 +188,11 @@ pub fn records_of(data: &Value) -> Result<Vec<Value>, BatchError> {
     let list = match data {
         Value::Array(a) => a.clone(),
         Value::Object(o) => {
-            let arrays: Vec<&Arc<Vec<Value>>> =
+            let arrays: Vec<&Arc<crate::value::Array>> =
                 o.values().filter_map(|v| if let Value::Array(a) = v { Some(a) } else { None }).collect();
             match arrays.as_slice() {
                 [one] => (*one).clone(),
-                [] if !o.is_empty() => Arc::new(vec![data.clone()]),
+                [] if !o.is_empty() => Arc::new(crate::value::Array::from(vec![data.clone()])),
                 _ => {
                     return Err(BatchError(
                         "Data must be an array of records, or an object holding exactly one such array".into(),
@@ -208,7 +208,7 @@ pub fn records_of(data: &Value) -> Result<Vec<Value>, BatchError> {
             return Err(BatchError(format!("Data[{}] is not a record (a dynamic object)", i + 1)));
         }
     }
-    Ok(Arc::unwrap_or_clone(list))
+    Ok(Arc::unwrap_or_clone(list).into_vec())
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -868,7 +868,7 @@ impl ReportTexts {
             .or_insert_with(|| {
                 let list =
                     if mismatch { vec![Value::Text(zone), Value::Text(record)] } else { vec![Value::Text(zone)] };
-                Value::Array(Arc::new(list))
+                Value::array(list)
             })
             .clone();
         m.insert(self.names.window_zones.clone(), zones);
@@ -890,7 +890,7 @@ pub fn draft_results(records: &[Value], prepared: &Prepared, windows: &str) -> R
     let mut slots = Vec::with_capacity(prepared.rows.len());
     let mut failed = Vec::with_capacity(records.len() - prepared.rows.len().min(records.len()));
     let mut texts = ReportTexts::new();
-    let no_warnings = Value::Array(Arc::new(Vec::new()));
+    let no_warnings = Value::array(Vec::new());
     let window = texts.text(windows);
     for (rec, outcome) in records.iter().zip(&prepared.outcomes) {
         // Room for the members the report adds, so they never regrow it.
@@ -922,11 +922,11 @@ pub fn draft_results(records: &[Value], prepared: &Prepared, windows: &str) -> R
                         Value::Object(Arc::new(m))
                     })
                     .collect();
-                add(&mut o, texts.names.destinations.clone(), Value::Array(Arc::new(dests)));
+                add(&mut o, texts.names.destinations.clone(), Value::array(dests));
                 let warnings = if warnings.is_empty() {
                     no_warnings.clone()
                 } else {
-                    Value::Array(Arc::new(warnings.iter().map(|w| Value::text(w.as_str())).collect()))
+                    Value::array(warnings.iter().map(|w| Value::text(w.as_str())).collect())
                 };
                 add(&mut o, texts.names.warnings.clone(), warnings);
                 ok.push(Value::Object(Arc::new(o)));
@@ -959,12 +959,8 @@ impl ResultsDraft {
             if let Value::Object(o) = rec {
                 // The draft holds the only reference: no copy is made.
                 let o = Arc::make_mut(o);
-                if let Some((_, v)) = o.get_index_mut(*code_at) {
-                    *v = code.clone();
-                }
-                if let Some((_, v)) = o.get_index_mut(*id_at) {
-                    *v = Value::Number(s.id as f64);
-                }
+                o.set_index(*code_at, code.clone());
+                o.set_index(*id_at, Value::Number(s.id as f64));
             }
         }
         let mut summary = Object::new();
@@ -973,8 +969,8 @@ impl ResultsDraft {
         summary.insert("Updated".into(), Value::Number(sum.updated as f64));
         summary.insert("Failed".into(), Value::Number(sum.failed as f64));
         let mut root = Object::new();
-        root.insert("SuccessfulRecords".into(), Value::Array(Arc::new(self.ok)));
-        root.insert("FailedRecords".into(), Value::Array(Arc::new(self.failed)));
+        root.insert("SuccessfulRecords".into(), Value::array(self.ok));
+        root.insert("FailedRecords".into(), Value::array(self.failed));
         root.insert("Summary".into(), Value::Object(Arc::new(summary)));
         (Value::Object(Arc::new(root)), sum)
     }

@@ -346,11 +346,15 @@ pub fn register(e: &mut Engine) {
         }
     });
     e.register_fn("__f_count", |x: Dynamic| Dynamic::from_float(value(x).count() as f64));
-    e.register_fn("__f_append", |x: Dynamic, item: Dynamic| -> Dynamic {
-        match value(x) {
+    e.register_fn("__f_append", |x: Dynamic, item: Dynamic| -> R<Dynamic> {
+        Ok(match value(x) {
             Value::Array(items) => {
+                let item = value(item);
+                let e = item.extent();
+                super::rt::check_depth(e.depth + 1)?;
+                super::rt::grow(e.bytes as i64)?;
                 let mut items = Arc::unwrap_or_clone(items);
-                items.push(value(item));
+                items.push(item);
                 Value::Array(Arc::new(items)).to_dynamic()
             }
             Value::Null => Dynamic::from(text(&item)),
@@ -362,6 +366,6 @@ pub fn register(e: &mut Engine) {
                     Dynamic::from(ImmutableString::from(format!("{t}|{}", text(&item))))
                 }
             }
-        }
+        })
     });
 }

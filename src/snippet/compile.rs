@@ -759,7 +759,10 @@ impl<'a> Gen<'a> {
                 }
             }
         }
-        code.text.push_str(&format!("{name} = __setp({name}, [{}], {v});", segs.join(", ")));
+        // A method call hands rhai's variable over by reference, so the
+        // value is changed in place instead of copied: growing an array
+        // or object one element at a time stays linear.
+        code.text.push_str(&format!("{name}.__setp([{}], {v});", segs.join(", ")));
         Ok(())
     }
 

@@ -99,8 +99,73 @@ thread_local! {
     });
 }
 
+thread_local! {
+    /// The evaluator for plain-rhai snippets: the same engine plus a guard
+    /// on rhai's own arrays and maps, which the dialect's limits do not see.
+    pub(crate) static EVAL_PLAIN: RefCell<Evaluator> = RefCell::new({
+        let mut engine = rt::build_engine();
+        #[allow(deprecated)] // `on_var` is stable in practice; rhai marks it volatile
+        engine.on_var(plain_rhai_guard);
+        let global = engine.new_global_runtime_state();
+        Evaluator { engine, limits: None, scopes: Default::default(), global, caches: rhai::Caches::new() }
+    });
+}
+
+/// Before plain rhai reads a variable holding an array or map, refuse it
+/// when it nests deeper than the value limit. rhai copies and drops nested
+/// data recursively on the native stack, so unchecked nesting (`a = [a]`
+/// in a loop) would overflow the thread's stack within a few thousand
+/// levels. The walk is paid from the snippet's operations budget (one
+/// operation per element visited), so checking never costs more than the
+/// budget allows.
+fn plain_rhai_guard(
+    name: &str,
+    _index: usize,
+    mut ctx: rhai::EvalContext,
+) -> Result<Option<Dynamic>, Box<EvalAltResult>> {
+    let Some(v) = ctx.scope().get(name) else { return Ok(None) };
+    if !(v.is_array() || v.is_map()) {
+        return Ok(None);
+    }
+    let max = rt::VALUE_LIMITS.with(|c| c.get()).max_depth;
+    let mut visited = 0u64;
+    let deep = nests_deeper(v, max, &mut visited);
+    ctx.global_runtime_state_mut().num_operations += visited;
+    if deep {
+        return Err(crate::value::PathError::TooDeep(max).to_string().into());
+    }
+    Ok(None)
+}
+
+/// True when `d` nests more than `left` levels; counts elements visited.
+fn nests_deeper(d: &Dynamic, left: u32, visited: &mut u64) -> bool {
+    if d.is_array() {
+        if left == 0 {
+            return true;
+        }
+        let Some(a) = d.read_lock::<rhai::Array>() else { return false };
+        *visited += a.len() as u64;
+        return a.iter().any(|x| nests_deeper(x, left - 1, visited));
+    }
+    if d.is_map() {
+        if left == 0 {
+            return true;
+        }
+        let Some(m) = d.read_lock::<rhai::Map>() else { return false };
+        *visited += m.len() as u64;
+        return m.values().any(|x| nests_deeper(x, left - 1, visited));
+    }
+    if let Some(v) = d.read_lock::<Value>() {
+        return v.extent().depth > left;
+    }
+    false
+}
+
 impl Evaluator {
     pub(crate) fn set_limits(&mut self, limits: &Limits) {
+        // The memory allowance changes from call to call and is not an
+        // engine setting (`rt::enter` hands it to the runtime library).
+        let limits = &Limits { memory: 0, ..*limits };
         if self.limits.as_ref() != Some(limits) {
             let e = &mut self.engine;
             e.set_max_operations(limits.operations);
@@ -331,6 +396,7 @@ impl CompiledExpr {
         if self.uses_env {
             rt::ENV.with(|e| std::mem::swap(&mut *e.borrow_mut(), env));
         }
+        rt::enter(limits);
         let result = EVAL.with(|cell| {
             let mut ev = cell.borrow_mut();
             ev.set_limits(limits);

@@ -34,8 +34,12 @@ pub enum SnippetErrorKind {
     Syntax,
     /// Evaluation failed (division by zero, bad JSON, ...).
     Runtime,
-    /// A budget was hit (operations, string size, array size, call depth).
+    /// A budget was hit (operations, string size, array size, call depth,
+    /// nesting depth): the action takes `OnError`.
     Limit,
+    /// A run-level budget ran out inside the evaluation (the run's
+    /// memory): the run ends `budget_exceeded`.
+    RunBudget,
 }
 
 /// An error in snippet text, with its position.
@@ -81,6 +85,22 @@ pub struct Limits {
     pub object_size: usize,
     /// Deepest function-call nesting.
     pub call_depth: usize,
+    /// Deepest nesting of objects and arrays in a value.
+    pub max_depth: u32,
+    /// Bytes the evaluation's values may add to what the run already holds
+    /// (the run's memory budget less what it holds when the snippet starts).
+    pub memory: u64,
+}
+
+impl Limits {
+    /// The value limits these imply.
+    pub fn value_limits(&self) -> crate::value::ValueLimits {
+        crate::value::ValueLimits {
+            max_array: self.array_size,
+            max_object: self.object_size,
+            max_depth: self.max_depth.min(crate::value::HARD_DEPTH),
+        }
+    }
 }
 
 impl Default for Limits {
@@ -91,6 +111,8 @@ impl Default for Limits {
             array_size: 1_000_000,
             object_size: 100_000,
             call_depth: 64,
+            max_depth: crate::value::DEFAULT_MAX_DEPTH,
+            memory: 256 << 20,
         }
     }
 }
@@ -116,6 +138,9 @@ pub fn runtime_error(e: &EvalAltResult, pos: Pos, limits: &Limits) -> SnippetErr
         }
         EvalAltResult::ErrorStackOverflow(_) => {
             limit(format!("call depth budget exceeded (limit {})", limits.call_depth))
+        }
+        EvalAltResult::ErrorTerminated(token, _) if token.is_string() => {
+            SnippetError { kind: SnippetErrorKind::RunBudget, pos, message: token.to_string() }
         }
         EvalAltResult::ErrorTerminated(..) => limit("the run's wall-clock budget ran out".into()),
         other => SnippetError::runtime(pos, other.to_string()),

@@ -10,7 +10,7 @@
 //! state) lives in a thread-local [`EvalEnv`], set by the evaluator around
 //! each call; rhai native functions have no other way to reach the run.
 
-use crate::value::{Str, Value, format_number, parse_number};
+use crate::value::{Str, Value, ValueLimits, format_number, parse_number};
 use rhai::{Dynamic, Engine, EvalAltResult, ImmutableString};
 use std::cell::RefCell;
 
@@ -254,9 +254,50 @@ pub(crate) fn round_half_away(x: f64, digits: i32) -> f64 {
 thread_local! {
     /// Lines written by TRACE statements during the current snippet.
     pub(crate) static TRACES: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
-    /// Array and object size budgets of the current snippet.
-    pub(crate) static SIZE_LIMITS: std::cell::Cell<(usize, usize)> = const { std::cell::Cell::new((1_000_000, 100_000)) };
+    /// Value limits of the current evaluation.
+    pub(crate) static VALUE_LIMITS: std::cell::Cell<ValueLimits> = const {
+        std::cell::Cell::new(ValueLimits { max_array: 1_000_000, max_object: 100_000, max_depth: crate::value::DEFAULT_MAX_DEPTH })
+    };
+    /// Bytes the current evaluation may still add to the run's values
+    /// (goes below zero when the run's memory budget is spent).
+    pub(crate) static MEMORY_LEFT: std::cell::Cell<i64> = const { std::cell::Cell::new(i64::MAX) };
 }
+
+/// Set the limits of an evaluation about to start on this thread.
+pub(crate) fn enter(limits: &super::Limits) {
+    VALUE_LIMITS.with(|c| c.set(limits.value_limits()));
+    MEMORY_LEFT.with(|c| c.set(i64::try_from(limits.memory).unwrap_or(i64::MAX)));
+}
+
+/// Refuse a value that would nest deeper than the current limit.
+pub(crate) fn check_depth(depth: u32) -> R<()> {
+    let max = VALUE_LIMITS.with(|c| c.get()).max_depth;
+    if depth > max {
+        return err(crate::value::PathError::TooDeep(max).to_string());
+    }
+    Ok(())
+}
+
+/// Count `delta` bytes the evaluation added to the run's values; past the
+/// run's memory budget the evaluation stops and the run ends
+/// `budget_exceeded` (a run-level budget, not the action's).
+pub(crate) fn grow(delta: i64) -> R<()> {
+    let left = MEMORY_LEFT.with(|c| {
+        let left = c.get().saturating_sub(delta);
+        c.set(left);
+        left
+    });
+    if left < 0 {
+        return Err(Box::new(EvalAltResult::ErrorTerminated(
+            Dynamic::from(ImmutableString::from(MEMORY_MESSAGE)),
+            rhai::Position::NONE,
+        )));
+    }
+    Ok(())
+}
+
+/// What a snippet that spent the run's memory budget reports.
+pub const MEMORY_MESSAGE: &str = "memory budget exceeded: the run's values grew past its limit";
 
 /// Helpers the statement compiler calls.
 fn register_statement_helpers(e: &mut Engine) {
@@ -295,7 +336,7 @@ fn register_statement_helpers(e: &mut Engine) {
             scalar => vec![scalar.to_dynamic()],
         }
     });
-    e.register_fn("__setp", |target: Dynamic, path: rhai::Array, v: Dynamic| -> R<Dynamic> {
+    e.register_fn("__setp", |target: &mut Dynamic, path: rhai::Array, v: Dynamic| -> R<()> {
         let mut segs = Vec::with_capacity(path.len());
         for p in &path {
             if let Some(s) = p.read_lock::<ImmutableString>() {
@@ -313,11 +354,16 @@ fn register_statement_helpers(e: &mut Engine) {
                 None => return err("an index must be a number or a member name"),
             }
         }
-        let (arrays, objects) = SIZE_LIMITS.with(|c| c.get());
-        let mut t = value(target);
-        crate::value::set_path(&mut t, &segs, value(v), arrays, objects)
-            .map_err(|e| -> Box<EvalAltResult> { e.to_string().into() })?;
-        Ok(t.to_dynamic())
+        let limits = VALUE_LIMITS.with(|c| c.get());
+        // Moved out, not cloned: the variable's value is usually its only
+        // holder, so the change below needs no copy.
+        let mut t = value(std::mem::replace(target, Dynamic::UNIT));
+        let before = t.extent().bytes as i64;
+        let set = crate::value::set_path(&mut t, &segs, value(v), &limits);
+        let after = t.extent().bytes as i64;
+        *target = t.to_dynamic();
+        set.map_err(|e| -> Box<EvalAltResult> { e.to_string().into() })?;
+        grow(after - before)
     });
 }
 

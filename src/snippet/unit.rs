@@ -15,7 +15,7 @@
 
 use super::ast::{self, Function, Program, Stmt, TargetSeg, VarName};
 use super::compile::{Code, FnSig, Gen, Typing, VarSlot, collect_names, expr_names};
-use super::eval::{EVAL, NEXT_EXPR_ID, RhaiCode, compile_plain_rhai, compile_rhai_program};
+use super::eval::{EVAL, EVAL_PLAIN, NEXT_EXPR_ID, RhaiCode, compile_plain_rhai, compile_rhai_program};
 use super::{EvalEnv, Limits, SnippetError, SnippetErrorKind, parser, rt, runtime_error};
 use crate::script::Pos;
 use crate::value::Value;
@@ -210,7 +210,7 @@ impl CompiledSnippet {
         if self.uses_env {
             rt::ENV.with(|e| std::mem::swap(&mut *e.borrow_mut(), env));
         }
-        rt::SIZE_LIMITS.with(|c| c.set((limits.array_size, limits.object_size)));
+        rt::enter(limits);
         rt::TRACES.with(|t| t.borrow_mut().clear());
         let error = match &self.kind {
             Kind::Dialect { code, lines, typed, slots, assigned } => {
@@ -329,7 +329,7 @@ impl CompiledSnippet {
         // written (those that are valid rhai identifiers).
         let before = vars.all();
         let mut after: Vec<(String, Dynamic)> = Vec::new();
-        let outcome = EVAL.with(|cell| {
+        let outcome = EVAL_PLAIN.with(|cell| {
             let mut ev = cell.borrow_mut();
             ev.set_limits(limits);
             let names: Vec<VarSlot> = before

@@ -1,0 +1,247 @@
+//! Hostile inputs, shared by `tests/hostile.rs` (outcome and peak memory)
+//! and `benches/hostile.rs` (wall time): each runs the real binary and is
+//! measured from the OS (`wait4`: exit status, signal, peak resident set).
+
+#![allow(dead_code)] // the test and the bench use different parts
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How a process ended, as the OS saw it.
+#[derive(Debug)]
+pub struct Measured {
+    /// Exit code, when it exited.
+    pub code: Option<i32>,
+    /// Signal that ended it, when one did.
+    pub signal: Option<i32>,
+    /// Peak resident set size, in KiB.
+    pub peak_kib: u64,
+    /// Wall time.
+    pub wall: Duration,
+    /// Standard output, whole when under [`WHOLE`]; otherwise its first and
+    /// last 16 KiB (a report of hundreds of megabytes is not held here).
+    pub stdout: String,
+    /// Bytes of standard output.
+    pub stdout_len: u64,
+    pub stderr: String,
+}
+
+/// Outputs up to this size are kept whole.
+pub const WHOLE: u64 = 4 << 20;
+
+impl Measured {
+    /// The stdout of a `--json` run, parsed (small outputs), or its
+    /// `status`, `return` and `error` members read from their own lines
+    /// (`run --json` writes one member per line).
+    pub fn json(&self) -> serde_json::Value {
+        if self.stdout_len <= WHOLE {
+            return parse(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {:.2000}", self.stdout));
+        }
+        let mut j = serde_json::json!({});
+        for line in self.stdout.lines() {
+            for name in ["status", "return", "error"] {
+                if let Some(rest) = line.strip_prefix(&format!("  \"{name}\": ")) {
+                    let text = rest.strip_suffix(',').unwrap_or(rest);
+                    if let Ok(v) = serde_json::from_str::<serde_json::Value>(text) {
+                        j[name] = v;
+                    }
+                }
+            }
+        }
+        j
+    }
+}
+
+/// JSON text nested deeper than serde_json's default limit (reports of
+/// values nested to the run's limit).
+pub fn parse(text: &str) -> serde_json::Result<serde_json::Value> {
+    use serde::Deserialize;
+    let mut de = serde_json::Deserializer::from_str(text);
+    de.disable_recursion_limit();
+    serde_json::Value::deserialize(&mut de)
+}
+
+/// Run `bin ARGS` in `dir` and measure it.
+pub fn measure(bin: &Path, dir: &Path, args: &[String]) -> Measured {
+    let started = Instant::now();
+    // Output goes to a file: this process stays small, which matters
+    // because Linux counts a spawning process's own peak into its child's
+    // (the child starts as a copy of it, before exec).
+    let out_file = tempfile::tempfile().expect("a temporary file");
+    let child = Command::new(bin)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(out_file.try_clone().expect("the file again"))
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the prospero binary starts");
+    let pid = child.id() as libc::pid_t;
+    let mut child = child;
+    let mut err = child.stderr.take().expect("piped");
+    let t_err = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        std::io::Read::read_to_end(&mut err, &mut s).ok();
+        s
+    });
+    let mut status: libc::c_int = 0;
+    // SAFETY: an all-zero rusage is valid; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waiting for our own child with valid out-pointers.
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(r, pid, "wait4 failed: {}", std::io::Error::last_os_error());
+    let wall = started.elapsed();
+    let (stdout, stdout_len) = read_ends(out_file);
+    let stderr = String::from_utf8_lossy(&t_err.join().unwrap_or_default()).into_owned();
+    let (code, signal) = if libc::WIFEXITED(status) {
+        (Some(libc::WEXITSTATUS(status)), None)
+    } else if libc::WIFSIGNALED(status) {
+        (None, Some(libc::WTERMSIG(status)))
+    } else {
+        (None, None)
+    };
+    Measured { code, signal, peak_kib: usage.ru_maxrss as u64, wall, stdout, stdout_len, stderr }
+}
+
+/// A file's text, or its first and last 16 KiB when it is large.
+fn read_ends(mut f: std::fs::File) -> (String, u64) {
+    use std::io::{Read, Seek, SeekFrom};
+    let len = f.seek(SeekFrom::End(0)).unwrap_or(0);
+    let mut text = Vec::new();
+    if len <= WHOLE {
+        f.seek(SeekFrom::Start(0)).ok();
+        f.read_to_end(&mut text).ok();
+    } else {
+        let mut head = vec![0; 16 << 10];
+        f.seek(SeekFrom::Start(0)).ok();
+        f.read_exact(&mut head).ok();
+        let mut tail = vec![0; 16 << 10];
+        f.seek(SeekFrom::End(-(16 << 10))).ok();
+        f.read_exact(&mut tail).ok();
+        text = [head, b"\n".to_vec(), tail].concat();
+    }
+    (String::from_utf8_lossy(&text).into_owned(), len)
+}
+
+/// The fixture folder of hostile scripts.
+pub fn fixtures(root: &Path) -> PathBuf {
+    root.join("tests/fixtures/hostile")
+}
+
+/// One hostile case: the command line and what it must end with.
+pub struct Case {
+    pub name: &'static str,
+    pub args: Vec<String>,
+    /// Expected exit code.
+    pub code: i32,
+    /// Text the JSON report's `status` must be (when the case prints one).
+    pub status: Option<&'static str>,
+    /// Text the outcome must contain (`error`, `return` or stderr).
+    pub says: &'static str,
+}
+
+fn run_args(root: &Path, script: &str, extra: &[&str]) -> Vec<String> {
+    let mut a: Vec<String> = vec!["run".into(), fixtures(root).join(script).display().to_string()];
+    a.extend(["--db", "sqlite::memory:", "--json"].iter().map(|s| s.to_string()));
+    a.extend(extra.iter().map(|s| s.to_string()));
+    a
+}
+
+/// The run-time cases (loading cases are built by the tests that need
+/// large generated files).
+pub fn run_cases(root: &Path, tmp: &Path) -> Vec<Case> {
+    let trace = tmp.join("flood.trace").display().to_string();
+    vec![
+        Case {
+            name: "stack: 20,000 nested dialect objects",
+            args: run_args(root, "deep_objects.json", &[]),
+            code: 0,
+            status: Some("completed"),
+            says: "value nesting budget exceeded (limit 256 levels)",
+        },
+        Case {
+            name: "stack: 5,000 nested rhai arrays and maps",
+            args: run_args(root, "deep_rhai_arrays.json", &[]),
+            code: 0,
+            status: Some("completed"),
+            says: "value nesting budget exceeded (limit 256 levels)",
+        },
+        Case {
+            name: "memory: members indexed near a million",
+            args: run_args(root, "memory_indexed.json", &[]),
+            code: 1,
+            status: Some("budget_exceeded"),
+            says: "memory budget exceeded",
+        },
+        Case {
+            name: "memory: thousands of 512 KiB strings in one object",
+            args: run_args(root, "memory_strings.json", &[]),
+            code: 1,
+            status: Some("budget_exceeded"),
+            says: "memory budget exceeded",
+        },
+        Case {
+            name: "spawn: a script that spawns itself twice",
+            args: run_args(root, "spawn_self.json", &[]),
+            code: 1,
+            status: Some("completed"),
+            says: "SPAWN depth budget exceeded",
+        },
+        Case {
+            name: "spawn: total spawned runs per root",
+            args: run_args(root, "spawn_self.json", &["--max-spawns", "20"]),
+            code: 1,
+            status: Some("completed"),
+            says: "spawn budget exceeded: more than 20 runs",
+        },
+        Case {
+            name: "spawn: process-wide cap on concurrent runs",
+            args: run_args(root, "spawn_self.json", &["--max-concurrent-runs", "1"]),
+            code: 1,
+            status: Some("budget_exceeded"),
+            says: "too many concurrent runs",
+        },
+        Case {
+            name: "growth: 20,000 appended elements and members",
+            args: run_args(root, "grow_array.json", &[]),
+            code: 0,
+            status: Some("completed"),
+            says: "40000",
+        },
+        Case {
+            name: "wait: an hour's WAIT on a 1 s wall-clock budget",
+            args: run_args(root, "long_wait.json", &["--max-seconds", "1"]),
+            code: 1,
+            status: Some("budget_exceeded"),
+            says: "wall-clock budget exceeded",
+        },
+        Case {
+            name: "wait: a WAIT over a year",
+            args: run_args(root, "wait_years.json", &[]),
+            code: 0,
+            status: Some("completed"),
+            says: "between 0 and one year",
+        },
+        Case {
+            name: "trace: TRACE of 64 KiB in a loop",
+            args: run_args(root, "trace_flood.json", &["--trace", &trace, "--max-trace-mb", "4"]),
+            code: 1,
+            status: Some("budget_exceeded"),
+            says: "trace budget exceeded",
+        },
+    ]
+}
+
+/// Everything a case's outcome says, for matching `says` against.
+pub fn outcome_text(m: &Measured) -> String {
+    let mut text = m.stderr.clone();
+    if m.stdout_len > WHOLE || parse(&m.stdout).is_ok() {
+        let j = m.json();
+        text.push_str(&j["error"].to_string());
+        text.push_str(&j["return"].to_string());
+    } else {
+        text.push_str(&m.stdout);
+    }
+    text
+}
