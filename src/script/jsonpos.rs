@@ -8,7 +8,7 @@
 //! the (already validated) text once and records the byte offset of every
 //! value down to a chosen depth.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// One step of a path into a JSON document.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -102,9 +102,7 @@ impl Scanner<'_> {
         match self.peek() {
             Some(b'{') => self.object(path),
             Some(b'[') => self.array(path),
-            Some(b'"') => {
-                self.string();
-            }
+            Some(b'"') => self.skip_string(),
             Some(_) => {
                 while let Some(c) = self.peek() {
                     if matches!(c, b',' | b'}' | b']') || c.is_ascii_whitespace() {
@@ -119,7 +117,8 @@ impl Scanner<'_> {
 
     fn object(&mut self, path: &mut Vec<Seg>) {
         self.i += 1;
-        let mut seen: Vec<String> = Vec::new();
+        // A hash set: web Studio files key every action by id in one object.
+        let mut seen: HashSet<String> = HashSet::new();
         loop {
             self.ws();
             match self.peek() {
@@ -130,10 +129,8 @@ impl Scanner<'_> {
                 Some(b'"') => {
                     let key_at = self.i;
                     let key = self.string();
-                    if seen.contains(&key) {
+                    if !seen.insert(key.clone()) {
                         self.index.duplicates.push((path.clone(), key.clone(), key_at));
-                    } else {
-                        seen.push(key.clone());
                     }
                     self.ws();
                     if self.peek() == Some(b':') {
@@ -182,6 +179,22 @@ impl Scanner<'_> {
                 }
                 None => return,
             }
+        }
+    }
+
+    /// Step over a string literal without decoding it (only keys are
+    /// compared).
+    fn skip_string(&mut self) {
+        self.i += 1;
+        while let Some(c) = self.peek() {
+            self.i += match c {
+                b'\\' => 2,
+                b'"' => {
+                    self.i += 1;
+                    return;
+                }
+                _ => 1,
+            };
         }
     }
 
