@@ -153,3 +153,15 @@ fn doubled_bom_is_refused() {
     let (code, out, _) = prospero(&["check", &file]);
     assert_eq!(code, 0, "{out}");
 }
+
+#[test]
+fn lone_surrogate_escape_is_named() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = write(dir.path(), "sur.json", &one_value("x").replace(r#""Value":"x""#, r#""Value":"ab\ud800""#));
+    let (code, out, _) = prospero(&["check", &file]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!("{file}:2:56: error[syntax]: invalid JSON: lone surrogate \\ud800 in a string")),
+        "{out}"
+    );
+}

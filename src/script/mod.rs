@@ -377,6 +377,14 @@ pub(crate) fn json_error(file: &str, text: &str, e: &serde_json::Error) -> LoadE
         serde_json::error::Category::Eof => "the JSON ends too early (truncated file?)",
         _ => "invalid JSON",
     };
+    if let Some((offset, message)) = jsonpos::lone_surrogate(text, e) {
+        return LoadError::new(
+            file,
+            Pos::of_offset(text, offset),
+            LoadErrorKind::Syntax,
+            format!("invalid JSON: {message}"),
+        );
+    }
     // serde_json's message repeats the position; keep only the reason.
     let reason = e.to_string();
     let reason = reason.split(" at line ").next().unwrap_or(&reason).to_string();
