@@ -66,5 +66,5 @@ pub use engine::program::{LoadFailure, Program};
 pub use engine::trace::TraceSink;
 pub use engine::{PathStep, RunOptions, RunPath, RunReport, RunStatus, Runtime, RuntimeBuilder};
 pub use script::check::{Diagnostic, Severity};
-pub use script::{LoadError, Script};
+pub use script::{LoadError, LoadLimits, Script};
 pub use value::Value;

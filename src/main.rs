@@ -149,6 +149,8 @@ enum Command {
         /// Print exactly one JSON object.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Run script tests (`*.test.toml`): parameters, clock, mocked actions,
     /// and the expected path, branches, variables and return value.
@@ -171,6 +173,8 @@ enum Command {
         /// `mermaid` or `dot`.
         #[arg(long, value_name = "FORMAT", default_value = "mermaid")]
         format: prospero::graph::GraphFormat,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Run a script (native JSON, web Studio JSON or Desktop Studio XML).
     Run {
@@ -202,6 +206,8 @@ enum Command {
         json: bool,
         #[command(flatten)]
         budgets: BudgetArgs,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Time zones of phone numbers, and whether they may be called.
     ///
@@ -250,6 +256,8 @@ enum Command {
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// List the action catalog, or describe one action.
     Actions {
@@ -302,7 +310,27 @@ enum Command {
         /// Target format.
         #[arg(long, value_enum, default_value = "studio-json")]
         format: ExportFormat,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
+}
+
+/// Size limits for loading scripts (see `prospero::script::LoadLimits`).
+#[derive(clap::Args, Clone, Copy)]
+struct LimitArgs {
+    /// Refuse script files larger than N bytes (default 64 MiB).
+    #[arg(long, value_name = "N", default_value_t = script::LoadLimits::DEFAULT_MAX_SCRIPT_BYTES)]
+    max_script_bytes: u64,
+    /// Refuse a script with a property (a text, or a list's items together)
+    /// larger than N bytes (default 1 MiB).
+    #[arg(long, value_name = "N", default_value_t = script::LoadLimits::DEFAULT_MAX_PROPERTY_BYTES)]
+    max_property_bytes: usize,
+}
+
+impl LimitArgs {
+    fn limits(self) -> script::LoadLimits {
+        script::LoadLimits { max_script_bytes: self.max_script_bytes, max_property_bytes: self.max_property_bytes }
+    }
 }
 
 /// Where the store is and which business unit to work in.
@@ -382,7 +410,7 @@ enum ExportFormat {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run { script, params, scripts, db, unit, now, trace, seed, json, budgets } => run(
+        Command::Run { script, params, scripts, db, unit, now, trace, seed, json, budgets, limits } => run(
             &script,
             &params,
             scripts.as_deref(),
@@ -393,10 +421,13 @@ fn main() -> ExitCode {
             seed,
             json,
             &budgets,
+            limits.limits(),
         ),
-        Command::Replay { trace, script, scripts, json } => replay(&trace, script.as_deref(), scripts.as_deref(), json),
+        Command::Replay { trace, script, scripts, json, limits } => {
+            replay(&trace, script.as_deref(), scripts.as_deref(), json, limits.limits())
+        }
         Command::Test { paths } => script_tests(&paths),
-        Command::Graph { script, trace, format } => graph(&script, trace.as_deref(), format),
+        Command::Graph { script, trace, format, limits } => graph(&script, trace.as_deref(), format, limits.limits()),
         Command::Skills { command } => skills(command),
         Command::Leads { command: LeadsCommand::Import { file, lead_source, key, store } } => {
             import_leads(&file, &lead_source, key.as_deref(), &store)
@@ -404,7 +435,7 @@ fn main() -> ExitCode {
         Command::Demo { store, scripts, now, cycles, batch, pause } => {
             demo(&store, &scripts, now.as_deref(), cycles, batch, pause)
         }
-        Command::Check { scripts, library, json } => check(&scripts, library.as_deref(), json),
+        Command::Check { scripts, library, json, limits } => check(&scripts, library.as_deref(), json, limits.limits()),
         Command::Tz { phones, zip, city, state, lat, lng, at, window, json } => {
             let record = TzRecord { zip, city, state, lat, lng };
             tz(&phones, &record, at.as_deref(), window.as_deref(), json)
@@ -414,7 +445,7 @@ fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
         Command::Actions { name, json, .. } => actions(name.as_deref(), json),
-        Command::Export { script, format } => export(&script, format),
+        Command::Export { script, format, limits } => export(&script, format, limits.limits()),
     };
     match result {
         Ok(code) => code,
@@ -457,8 +488,9 @@ fn run(
     seed: Option<u64>,
     json: bool,
     budgets: &BudgetArgs,
+    limits: script::LoadLimits,
 ) -> Result<ExitCode> {
-    let mut builder = Runtime::builder().db(db).business_unit(unit).budgets(budgets.budgets()?);
+    let mut builder = Runtime::builder().db(db).business_unit(unit).budgets(budgets.budgets()?).load_limits(limits);
     if let Some(dir) = scripts {
         if !dir.is_dir() {
             return Err(usage(format!("--scripts {}: not a folder", dir.display())));
@@ -556,7 +588,13 @@ fn script_tests(paths: &[PathBuf]) -> Result<ExitCode> {
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-fn replay(trace_path: &Path, script: Option<&Path>, scripts: Option<&Path>, json: bool) -> Result<ExitCode> {
+fn replay(
+    trace_path: &Path,
+    script: Option<&Path>,
+    scripts: Option<&Path>,
+    json: bool,
+    limits: script::LoadLimits,
+) -> Result<ExitCode> {
     use prospero::engine::replay::Trace;
     let text = std::fs::read_to_string(trace_path)
         .map_err(|e| usage(format!("{}: cannot read the trace: {e}", trace_path.display())))?;
@@ -582,7 +620,7 @@ fn replay(trace_path: &Path, script: Option<&Path>, scripts: Option<&Path>, json
     // No store: an action that reached for one would fail instead of
     // writing (external actions never do: they give back their recorded
     // answers).
-    let mut builder = Runtime::builder().without_store("a replay writes nothing");
+    let mut builder = Runtime::builder().without_store("a replay writes nothing").load_limits(limits);
     if let Some(dir) = scripts {
         builder = builder.scripts_dir(dir);
     }
@@ -726,8 +764,8 @@ fn tz(phones: &[String], record: &TzRecord, at: Option<&str>, window: Option<&st
     Ok(ExitCode::SUCCESS)
 }
 
-fn check(paths: &[PathBuf], library: Option<&Path>, json: bool) -> Result<ExitCode> {
-    let mut builder = Runtime::builder();
+fn check(paths: &[PathBuf], library: Option<&Path>, json: bool, limits: script::LoadLimits) -> Result<ExitCode> {
+    let mut builder = Runtime::builder().load_limits(limits);
     if let Some(dir) = library {
         builder = builder.scripts_dir(dir);
     }
@@ -735,7 +773,7 @@ fn check(paths: &[PathBuf], library: Option<&Path>, json: bool) -> Result<ExitCo
     let mut files = Vec::new();
     let (mut errors, mut warnings) = (0usize, 0usize);
     for path in paths {
-        let diags: Vec<prospero::Diagnostic> = match script::load_file(path) {
+        let diags: Vec<prospero::Diagnostic> = match script::load_file_with(path, &limits) {
             Ok(s) => runtime.check(&s),
             Err(e) => vec![prospero::Diagnostic {
                 severity: Severity::Error,
@@ -791,6 +829,7 @@ fn load_code(kind: LoadErrorKind) -> &'static str {
         LoadErrorKind::DuplicateId => "duplicate-id",
         LoadErrorKind::DuplicateKey => "duplicate-key",
         LoadErrorKind::MissingFile => "missing-file",
+        LoadErrorKind::TooLarge => "too-large",
         _ => "bad-shape",
     }
 }
@@ -842,9 +881,14 @@ fn actions(name: Option<&str>, json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn graph(path: &Path, trace: Option<&Path>, format: prospero::graph::GraphFormat) -> Result<ExitCode> {
+fn graph(
+    path: &Path,
+    trace: Option<&Path>,
+    format: prospero::graph::GraphFormat,
+    limits: script::LoadLimits,
+) -> Result<ExitCode> {
     use prospero::graph;
-    let s = script::load_file(path).map_err(|e| usage(e.to_string()))?;
+    let s = script::load_file_with(path, &limits).map_err(|e| usage(e.to_string()))?;
     let highlight = match trace {
         None => None,
         Some(t) => {
@@ -857,8 +901,8 @@ fn graph(path: &Path, trace: Option<&Path>, format: prospero::graph::GraphFormat
     Ok(ExitCode::SUCCESS)
 }
 
-fn export(path: &Path, format: ExportFormat) -> Result<ExitCode> {
-    let s = script::load_file(path).map_err(|e| usage(e.to_string()))?;
+fn export(path: &Path, format: ExportFormat, limits: script::LoadLimits) -> Result<ExitCode> {
+    let s = script::load_file_with(path, &limits).map_err(|e| usage(e.to_string()))?;
     let text = match format {
         ExportFormat::StudioJson => script::studio_json::export_text(&s),
         ExportFormat::Native => script::native::export(&s),

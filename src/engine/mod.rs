@@ -256,6 +256,7 @@ struct Inner {
     actions: HashMap<(String, u32), Arc<dyn Action>>,
     library: Library,
     budgets: Budgets,
+    load_limits: sc::LoadLimits,
     timezone: chrono_tz::Tz,
     business_unit: String,
     db_url: String,
@@ -280,6 +281,7 @@ pub struct RuntimeBuilder {
     actions: Vec<Arc<dyn Action>>,
     dirs: Vec<PathBuf>,
     budgets: Budgets,
+    load_limits: sc::LoadLimits,
     timezone: chrono_tz::Tz,
     business_unit: String,
     db_url: String,
@@ -294,6 +296,7 @@ impl Default for RuntimeBuilder {
             actions: crate::actions::builtins(),
             dirs: Vec::new(),
             budgets: Budgets::default(),
+            load_limits: sc::LoadLimits::default(),
             timezone: chrono_tz::UTC,
             business_unit: "default".into(),
             db_url: "prospero.db".into(),
@@ -320,6 +323,13 @@ impl RuntimeBuilder {
     /// Default budgets for runs.
     pub fn budgets(mut self, b: Budgets) -> RuntimeBuilder {
         self.budgets = b;
+        self
+    }
+
+    /// Size limits for loading scripts (the script and the sub scripts it
+    /// names); see [`LoadLimits`](crate::script::LoadLimits).
+    pub fn load_limits(mut self, limits: sc::LoadLimits) -> RuntimeBuilder {
+        self.load_limits = limits;
         self
     }
 
@@ -366,6 +376,7 @@ impl RuntimeBuilder {
                 actions,
                 library: Library::new(self.dirs),
                 budgets: self.budgets,
+                load_limits: self.load_limits,
                 timezone: self.timezone,
                 business_unit: self.business_unit,
                 db_url: self.db_url,
@@ -401,6 +412,11 @@ impl Runtime {
         &self.inner.fingerprint
     }
 
+    /// The limits scripts are loaded within.
+    pub fn load_limits(&self) -> &sc::LoadLimits {
+        &self.inner.load_limits
+    }
+
     /// The business unit runs work in.
     pub fn business_unit(&self) -> &str {
         &self.inner.business_unit
@@ -421,18 +437,10 @@ impl Runtime {
     /// (so their problems show before anything runs). The script's folder
     /// joins the library.
     pub fn load(&self, path: &Path) -> Result<Arc<Program>, LoadFailure> {
-        let file = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| {
-            LoadFailure::Load(sc::LoadError {
-                file: file.clone(),
-                pos: sc::Pos::new(1, 1),
-                action: None,
-                kind: sc::LoadErrorKind::Io,
-                message: format!("cannot read the file: {e}"),
-            })
-        })?;
-        let text = sc::bytes_to_text(&file, &bytes)?;
-        let script = sc::load_text(&text, Some(path))?;
+        let limits = &self.inner.load_limits;
+        let bytes = sc::read_file(path, limits)?;
+        let text = sc::bytes_to_text(&path.display().to_string(), &bytes)?;
+        let script = sc::load_text_with(&text, Some(path), limits)?;
         if let Some(dir) = path.parent() {
             self.inner.library.add_dir(if dir.as_os_str().is_empty() { Path::new(".") } else { dir });
         }
@@ -518,18 +526,10 @@ impl Runtime {
             return Ok(p);
         }
         let path = self.inner.library.find_file(name).ok_or_else(|| LoadFailure::NotFound(name.to_string()))?;
-        let file = path.display().to_string();
-        let bytes = std::fs::read(&path).map_err(|e| {
-            LoadFailure::Load(sc::LoadError {
-                file: file.clone(),
-                pos: sc::Pos::new(1, 1),
-                action: None,
-                kind: sc::LoadErrorKind::Io,
-                message: format!("cannot read the file: {e}"),
-            })
-        })?;
-        let text = sc::bytes_to_text(&file, &bytes)?;
-        let script = sc::load_text(&text, Some(&path))?;
+        let limits = &self.inner.load_limits;
+        let bytes = sc::read_file(&path, limits)?;
+        let text = sc::bytes_to_text(&path.display().to_string(), &bytes)?;
+        let script = sc::load_text_with(&text, Some(&path), limits)?;
         let program = self.build(script, hash_bytes(&bytes))?;
         self.inner.library.insert(name, program.clone());
         Ok(program)

@@ -13,7 +13,7 @@ use super::{ActionRef, Pos};
 use crate::catalog::{Catalog, InputSpec, Manifest, PropType};
 use crate::snippet::{self, CompiledExpr, Template};
 use crate::value::{Value, VarTarget, parse_bool, parse_number};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
@@ -155,6 +155,8 @@ pub struct CheckEnv<'a> {
 
 struct Ctx<'a> {
     script: &'a Script,
+    /// Action index by id: branch targets are looked up once per branch.
+    index: HashMap<&'a str, usize>,
     file: String,
     diags: Vec<Diagnostic>,
     /// FUNCTIONs declared in the script's snippets (callable from all).
@@ -162,6 +164,9 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    fn index_of(&self, id: &str) -> Option<usize> {
+        self.index.get(id).copied()
+    }
     fn push(&mut self, severity: Severity, code: &'static str, pos: Pos, action: Option<&Action>, message: String) {
         self.diags.push(Diagnostic {
             severity,
@@ -188,7 +193,12 @@ impl Ctx<'_> {
 
 /// Check and link `script`. Diagnostics are sorted by position.
 pub fn check(script: &Script, env: &CheckEnv) -> (Vec<Diagnostic>, Linked) {
-    let mut cx = Ctx { script, file: script.origin.file_name(), diags: Vec::new(), functions: Vec::new() };
+    let mut index = HashMap::with_capacity(script.actions.len());
+    for (i, a) in script.actions.iter().enumerate() {
+        // The first of two actions with one id wins, as `Script::index_of`.
+        index.entry(a.id.as_str()).or_insert(i);
+    }
+    let mut cx = Ctx { script, index, file: script.origin.file_name(), diags: Vec::new(), functions: Vec::new() };
     collect_functions(&mut cx, env);
     let mut linked = Linked::default();
 
@@ -272,7 +282,7 @@ pub fn check(script: &Script, env: &CheckEnv) -> (Vec<Diagnostic>, Linked) {
 /// Functions declared in any snippet are usable in every snippet of the
 /// script, as in the product: gather them before compiling.
 fn collect_functions(cx: &mut Ctx, env: &CheckEnv) {
-    let mut owners: Vec<(String, String)> = Vec::new();
+    let mut owners: HashMap<String, String> = HashMap::new();
     for action in &cx.script.actions {
         let Some(m) = env.catalog.get(&action.kind, action.version) else { continue };
         if action.property("Language").is_some_and(|l| l.joined().trim().eq_ignore_ascii_case("rhai")) {
@@ -286,7 +296,7 @@ fn collect_functions(cx: &mut Ctx, env: &CheckEnv) {
             let Ok(program) = crate::snippet::unit::parse(&code, Pos::new(1, 1)) else { continue };
             for f in program.functions {
                 let lower = f.name.to_lowercase();
-                if let Some((_, other)) = owners.iter().find(|(n, _)| *n == lower) {
+                if let Some(other) = owners.get(&lower) {
                     let msg = format!(
                         "function '{}' is also defined in action {other}; function names are shared by all snippets of a script",
                         f.name
@@ -294,7 +304,7 @@ fn collect_functions(cx: &mut Ctx, env: &CheckEnv) {
                     cx.error("duplicate-function", action, msg);
                     continue;
                 }
-                owners.push((lower, action.id.clone()));
+                owners.insert(lower, action.id.clone());
                 cx.functions.push(f);
             }
         }
@@ -317,7 +327,7 @@ fn link_action(cx: &mut Ctx, action: &Action, env: &CheckEnv) -> LinkedAction {
         }
         // Still check the branch targets so every dangling edge is reported.
         for b in &action.branches {
-            if cx.script.index_of(&b.target).is_none() {
+            if cx.index_of(&b.target).is_none() {
                 cx.error(
                     "branch-target-missing",
                     action,
@@ -390,7 +400,7 @@ fn link_action(cx: &mut Ctx, action: &Action, env: &CheckEnv) -> LinkedAction {
     la.next = vec![None; manifest.branches.len()];
     let mut wired = vec![false; manifest.branches.len()];
     for b in &action.branches {
-        let target = cx.script.index_of(&b.target);
+        let target = cx.index_of(&b.target);
         if target.is_none() {
             cx.error(
                 "branch-target-missing",

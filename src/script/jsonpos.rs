@@ -8,7 +8,41 @@
 //! the (already validated) text once and records the byte offset of every
 //! value down to a chosen depth.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+
+/// serde_json reports a `\\uD800`-style escape that is not half of a
+/// surrogate pair as "unexpected end of hex escape" or "lone leading
+/// surrogate" at the character after it. Name it instead: the escape as
+/// written, its byte offset in `text`, and a sentence.
+pub fn lone_surrogate(text: &str, e: &serde_json::Error) -> Option<(usize, String)> {
+    let reason = e.to_string();
+    if !(reason.contains("surrogate") || reason.contains("hex escape")) || e.line() == 0 {
+        return None;
+    }
+    // serde_json counts lines from 1 and columns in bytes from 1.
+    let line_start = if e.line() == 1 { 0 } else { text.match_indices('\n').nth(e.line() - 2).map(|(i, _)| i + 1)? };
+    let at = (line_start + e.column()).min(text.len());
+    let b = text.as_bytes();
+    // The offending escape ends within a few bytes before the error.
+    let from = at.saturating_sub(14);
+    (from..at).rev().find_map(|i| {
+        let hex = b.get(i + 2..i + 6)?;
+        if b[i] != b'\\' || b.get(i + 1) != Some(&b'u') || !hex.iter().all(u8::is_ascii_hexdigit) {
+            return None;
+        }
+        let code = u16::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?;
+        if !(0xD800..=0xDFFF).contains(&code) {
+            return None;
+        }
+        let escape = String::from_utf8_lossy(&b[i..i + 6]).into_owned();
+        let half = if code < 0xDC00 {
+            "a high (leading) half not followed by a low \\uDC00-\\uDFFF escape"
+        } else {
+            "a low (trailing) half without a high \\uD800-\\uDBFF escape before it"
+        };
+        Some((i, format!("lone surrogate {escape} in a string: {half}; a character outside the BMP needs both halves")))
+    })
+}
 
 /// One step of a path into a JSON document.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -102,9 +136,7 @@ impl Scanner<'_> {
         match self.peek() {
             Some(b'{') => self.object(path),
             Some(b'[') => self.array(path),
-            Some(b'"') => {
-                self.string();
-            }
+            Some(b'"') => self.skip_string(),
             Some(_) => {
                 while let Some(c) = self.peek() {
                     if matches!(c, b',' | b'}' | b']') || c.is_ascii_whitespace() {
@@ -119,7 +151,8 @@ impl Scanner<'_> {
 
     fn object(&mut self, path: &mut Vec<Seg>) {
         self.i += 1;
-        let mut seen: Vec<String> = Vec::new();
+        // A hash set: web Studio files key every action by id in one object.
+        let mut seen: HashSet<String> = HashSet::new();
         loop {
             self.ws();
             match self.peek() {
@@ -130,10 +163,8 @@ impl Scanner<'_> {
                 Some(b'"') => {
                     let key_at = self.i;
                     let key = self.string();
-                    if seen.contains(&key) {
+                    if !seen.insert(key.clone()) {
                         self.index.duplicates.push((path.clone(), key.clone(), key_at));
-                    } else {
-                        seen.push(key.clone());
                     }
                     self.ws();
                     if self.peek() == Some(b':') {
@@ -185,6 +216,22 @@ impl Scanner<'_> {
         }
     }
 
+    /// Step over a string literal without decoding it (only keys are
+    /// compared).
+    fn skip_string(&mut self) {
+        self.i += 1;
+        while let Some(c) = self.peek() {
+            self.i += match c {
+                b'\\' => 2,
+                b'"' => {
+                    self.i += 1;
+                    return;
+                }
+                _ => 1,
+            };
+        }
+    }
+
     /// Read a string literal and return its decoded text (escapes decoded
     /// well enough for key comparison).
     fn string(&mut self) -> String {
@@ -221,6 +268,22 @@ mod tests {
         assert_eq!(&text[off..off + 1], "2");
         assert_eq!(idx.duplicates.len(), 1);
         assert_eq!(idx.duplicates[0].1, "x");
+    }
+
+    #[test]
+    fn lone_surrogate_escape_is_named() {
+        for (text, escape, at) in [
+            ("[\"ab\\ud800\"]", "\\ud800", 4),
+            ("{\n \"k\": \"\\uDC00x\"}", "\\uDC00", 9),
+            ("[\"\\ud800\\u0041\"]", "\\ud800", 2),
+        ] {
+            let e = serde_json::from_str::<serde_json::Value>(text).unwrap_err();
+            let (offset, msg) = lone_surrogate(text, &e).unwrap_or_else(|| panic!("{text}: {e}"));
+            assert_eq!(offset, at, "{text}");
+            assert!(msg.starts_with(&format!("lone surrogate {escape} ")), "{msg}");
+        }
+        let e = serde_json::from_str::<serde_json::Value>("[\"\\ud83d\\ude00\" x]").unwrap_err();
+        assert!(lone_surrogate("[\"\\ud83d\\ude00\" x]", &e).is_none(), "a pair is fine");
     }
 
     #[test]

@@ -5,6 +5,23 @@
 //! [`check`] module links it against the action catalog and reports every
 //! problem at once, and only then does the engine run it. The format is
 //! detected from the content, never from the file name.
+//!
+//! # Load limits
+//!
+//! Hostile or broken files must not make loading slow or large: loading and
+//! checking take time and memory proportional to the file, and what exceeds
+//! a limit is refused early with a [`LoadError`] naming the file (and the
+//! action, line and column where there is one). The configurable limits are
+//! in [`LoadLimits`] (`RuntimeBuilder::load_limits`, or `--max-script-bytes`
+//! and `--max-property-bytes` on the command line):
+//!
+//! | limit | default | outcome when exceeded |
+//! |---|---|---|
+//! | [`LoadLimits::max_script_bytes`]: size of a script file | 64 MiB | refused before it is read or parsed: `file:1:1: the file is N bytes, over the limit of M bytes` (kind [`LoadErrorKind::TooLarge`]) |
+//! | [`LoadLimits::max_property_bytes`]: text of one property (a list: all its items) | 1 MiB | refused after parsing, at the property: `file:line:col: action ID: property "Value" is N bytes, over the limit of M bytes` |
+//! | [`snippet::MAX_NESTING`](crate::snippet::MAX_NESTING): nesting of `{}` substitutions, strings within them, parentheses, brackets and unary operators in one expression or template | 256 levels | a syntax error in the property (`check`: `bad-literal` / `bad-expression`), never a stack overflow |
+//! | JSON nesting (serde_json) | 128 levels | a syntax error with its position |
+//! | XML element nesting | 64 levels | a syntax error with its position |
 
 pub mod check;
 pub mod jsonpos;
@@ -66,6 +83,77 @@ pub enum LoadErrorKind {
     DuplicateKey,
     /// A referenced sibling file (snippet code) is missing.
     MissingFile,
+    /// The file or one of its properties is over a [`LoadLimits`] limit.
+    TooLarge,
+}
+
+/// Size limits applied while loading a script (see the table in the
+/// [module documentation](self#load-limits)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoadLimits {
+    /// Largest script file accepted, in bytes (checked before reading).
+    pub max_script_bytes: u64,
+    /// Largest text of one property, in bytes (a list counts all its
+    /// items). Sibling snippet files (`{"file": ...}`) count too.
+    pub max_property_bytes: usize,
+}
+
+impl LoadLimits {
+    /// Default largest script file: 64 MiB (a 200,000-action script is
+    /// about 16 MB).
+    pub const DEFAULT_MAX_SCRIPT_BYTES: u64 = 64 * 1024 * 1024;
+    /// Default largest property text: 1 MiB.
+    pub const DEFAULT_MAX_PROPERTY_BYTES: usize = 1024 * 1024;
+
+    /// Refuse a file of `len` bytes when it is over the limit.
+    pub fn check_file_size(&self, file: &str, len: u64) -> Result<(), LoadError> {
+        if len > self.max_script_bytes {
+            return Err(LoadError::new(
+                file,
+                Pos::new(1, 1),
+                LoadErrorKind::TooLarge,
+                format!(
+                    "the file is {len} bytes, over the limit of {} bytes for a script (--max-script-bytes)",
+                    self.max_script_bytes
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Refuse a script with a property over the limit, naming the first.
+    pub fn check_properties(&self, script: &Script, file: &str) -> Result<(), LoadError> {
+        for a in &script.actions {
+            for p in &a.properties {
+                let len = match &p.value {
+                    PropValue::Text(t) => t.len(),
+                    PropValue::List(items) => items.iter().map(String::len).sum(),
+                };
+                if len > self.max_property_bytes {
+                    return Err(LoadError::new(
+                        file,
+                        script.origin.property_position(&a.id, &p.name),
+                        LoadErrorKind::TooLarge,
+                        format!(
+                            "property \"{}\" is {len} bytes, over the limit of {} bytes for one property (--max-property-bytes)",
+                            p.name, self.max_property_bytes
+                        ),
+                    )
+                    .with_action(ActionRef::of(a)));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Default for LoadLimits {
+    fn default() -> Self {
+        LoadLimits {
+            max_script_bytes: Self::DEFAULT_MAX_SCRIPT_BYTES,
+            max_property_bytes: Self::DEFAULT_MAX_PROPERTY_BYTES,
+        }
+    }
 }
 
 /// A script file that could not be loaded. Names the file, the position, and
@@ -108,7 +196,7 @@ impl LoadError {
 
 /// Detect the format of `text` from its content.
 pub fn detect(text: &str) -> Option<Format> {
-    let t = text.trim_start_matches('\u{feff}').trim_start();
+    let t = text.strip_prefix('\u{feff}').unwrap_or(text).trim_start();
     if t.starts_with('<') {
         return Some(Format::StudioXml);
     }
@@ -127,13 +215,40 @@ pub fn detect(text: &str) -> Option<Format> {
     }
 }
 
-/// Load a script file in any of the three formats.
+/// Load a script file in any of the three formats, with the default
+/// [`LoadLimits`].
 pub fn load_file(path: &Path) -> Result<Script, LoadError> {
+    load_file_with(path, &LoadLimits::default())
+}
+
+/// Load a script file in any of the three formats within `limits`.
+pub fn load_file_with(path: &Path, limits: &LoadLimits) -> Result<Script, LoadError> {
+    let bytes = read_file(path, limits)?;
+    let text = bytes_to_text(&path.display().to_string(), &bytes)?;
+    load_text_with(&text, Some(path), limits)
+}
+
+/// Read a script file's bytes, refusing a file over the size limit before
+/// reading it.
+pub fn read_file(path: &Path, limits: &LoadLimits) -> Result<Vec<u8>, LoadError> {
     let file = path.display().to_string();
-    let bytes = std::fs::read(path)
-        .map_err(|e| LoadError::new(&file, Pos::new(1, 1), LoadErrorKind::Io, format!("cannot read the file: {e}")))?;
-    let text = bytes_to_text(&file, &bytes)?;
-    load_text(&text, Some(path))
+    let io = |e: std::io::Error| {
+        LoadError::new(&file, Pos::new(1, 1), LoadErrorKind::Io, format!("cannot read the file: {e}"))
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if meta.is_file() {
+        limits.check_file_size(&file, meta.len())?;
+    }
+    // Read no more than the limit allows, even if the file grows meanwhile.
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(io)?
+        .take(limits.max_script_bytes.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    limits.check_file_size(&file, bytes.len() as u64)?;
+    Ok(bytes)
 }
 
 /// Turn file bytes into text, refusing binary content with its position.
@@ -163,11 +278,35 @@ pub fn bytes_to_text(file: &str, bytes: &[u8]) -> Result<String, LoadError> {
     }
 }
 
-/// Load a script from text; `path` names the file for messages, gives the
-/// default script name (the file stem) and the folder of sibling files.
+/// Load a script from text with the default [`LoadLimits`]; `path` names
+/// the file for messages, gives the default script name (the file stem) and
+/// the folder of sibling files.
 pub fn load_text(text: &str, path: Option<&Path>) -> Result<Script, LoadError> {
+    load_text_with(text, path, &LoadLimits::default())
+}
+
+/// Load a script from text within `limits` (see [`load_text`]).
+pub fn load_text_with(text: &str, path: Option<&Path>, limits: &LoadLimits) -> Result<Script, LoadError> {
     let file = path.map(|p| p.display().to_string()).unwrap_or_else(|| "<memory>".into());
-    let text = text.trim_start_matches('\u{feff}');
+    limits.check_file_size(&file, text.len() as u64)?;
+    let script = load_unchecked(text, path, &file)?;
+    limits.check_properties(&script, &file)?;
+    Ok(script)
+}
+
+fn load_unchecked(text: &str, path: Option<&Path>, file: &str) -> Result<Script, LoadError> {
+    let file = file.to_string();
+    // One byte order mark is allowed; a second one is a broken export that
+    // would otherwise pass as text.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.starts_with('\u{feff}') {
+        return Err(LoadError::new(
+            &file,
+            Pos::new(1, 1),
+            LoadErrorKind::NotText,
+            "the file starts with two byte order marks (U+FEFF); remove the extra one",
+        ));
+    }
     if text.trim().is_empty() {
         return Err(LoadError::new(&file, Pos::new(1, 1), LoadErrorKind::Empty, "the file is empty"));
     }
@@ -238,6 +377,14 @@ pub(crate) fn json_error(file: &str, text: &str, e: &serde_json::Error) -> LoadE
         serde_json::error::Category::Eof => "the JSON ends too early (truncated file?)",
         _ => "invalid JSON",
     };
+    if let Some((offset, message)) = jsonpos::lone_surrogate(text, e) {
+        return LoadError::new(
+            file,
+            Pos::of_offset(text, offset),
+            LoadErrorKind::Syntax,
+            format!("invalid JSON: {message}"),
+        );
+    }
     // serde_json's message repeats the position; keep only the reason.
     let reason = e.to_string();
     let reason = reason.split(" at line ").next().unwrap_or(&reason).to_string();

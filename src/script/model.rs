@@ -41,6 +41,63 @@ impl Pos {
     }
 }
 
+/// Byte offsets of one text turned into [`Pos`]itions in logarithmic time
+/// each, so that a loader can position every action and property of a large
+/// file without rescanning the text from the start for each one (which made
+/// loading quadratic). Agrees with [`Pos::of_offset`].
+#[derive(Debug)]
+pub struct LineIndex {
+    /// Byte offset where each line starts.
+    starts: Vec<usize>,
+    /// Characters before byte `k * MARK_STEP`, for column counts on long
+    /// lines (minified JSON keeps everything on one line).
+    marks: Vec<usize>,
+    /// Whether each byte starts a character (not a UTF-8 continuation byte);
+    /// kept as the text's bytes.
+    bytes: Box<[u8]>,
+}
+
+const MARK_STEP: usize = 256;
+
+impl LineIndex {
+    /// Index `text` (one pass).
+    pub fn new(text: &str) -> LineIndex {
+        let bytes = text.as_bytes();
+        let mut starts = vec![0];
+        let mut marks = Vec::with_capacity(bytes.len() / MARK_STEP + 1);
+        let mut chars = 0usize;
+        for (i, b) in bytes.iter().enumerate() {
+            if i % MARK_STEP == 0 {
+                marks.push(chars);
+            }
+            if *b == b'\n' {
+                starts.push(i + 1);
+            }
+            if *b & 0xC0 != 0x80 {
+                chars += 1;
+            }
+        }
+        LineIndex { starts, marks, bytes: bytes.into() }
+    }
+
+    /// Characters before byte `offset`.
+    fn chars_before(&self, offset: usize) -> usize {
+        let k = offset / MARK_STEP;
+        let base = self.marks.get(k).copied().unwrap_or(0);
+        let from = k * MARK_STEP;
+        base + self.bytes[from.min(offset)..offset].iter().filter(|b| **b & 0xC0 != 0x80).count()
+    }
+
+    /// The position of byte `offset` (clamped to the text).
+    pub fn pos(&self, offset: usize) -> Pos {
+        let offset = offset.min(self.bytes.len());
+        let line = self.starts.partition_point(|s| *s <= offset).max(1);
+        let start = self.starts[line - 1];
+        let column = self.chars_before(offset) - self.chars_before(start) + 1;
+        Pos { line: line as u32, column: column as u32 }
+    }
+}
+
 impl fmt::Display for Pos {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.line, self.column)
@@ -285,7 +342,9 @@ pub struct Origin {
     pub format: Option<Format>,
     /// Position of each action (by id) in the file, for diagnostics.
     pub positions: IndexMap<String, Pos>,
-    /// Position of each property (by action id and property name).
+    /// Position of each property, by action id and property name in ASCII
+    /// lower case (names match without regard to case); see
+    /// [`Origin::set_property_position`].
     pub property_positions: IndexMap<(String, String), Pos>,
     /// Files that held snippet code, by (action id, property name): the
     /// sibling file path and the first line of the code within it.
@@ -306,12 +365,18 @@ impl Origin {
         self.positions.get(id).copied().unwrap_or_default()
     }
 
-    /// Position of a property, falling back to its action.
+    /// Record where a property was written (the first of two properties
+    /// that differ only in case keeps its position).
+    pub fn set_property_position(&mut self, id: &str, name: &str, pos: Pos) {
+        self.property_positions.entry((id.to_string(), name.to_ascii_lowercase())).or_insert(pos);
+    }
+
+    /// Position of a property, falling back to its action. A hash lookup:
+    /// the checker asks for every property of every action.
     pub fn property_position(&self, id: &str, name: &str) -> Pos {
         self.property_positions
-            .iter()
-            .find(|((a, p), _)| a == id && p.eq_ignore_ascii_case(name))
-            .map(|(_, pos)| *pos)
+            .get(&(id.to_string(), name.to_ascii_lowercase()))
+            .copied()
             .unwrap_or_else(|| self.position(id))
     }
 }
@@ -377,6 +442,18 @@ impl Script {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_index_agrees_with_of_offset() {
+        let mut text = String::from("ab\ncdé\n\nxyz ");
+        text.push_str(&"é".repeat(300));
+        text.push_str("\nq");
+        let idx = LineIndex::new(&text);
+        for (i, _) in text.char_indices().chain([(text.len(), ' '), (text.len() + 5, ' ')]) {
+            assert_eq!(idx.pos(i), Pos::of_offset(&text, i), "offset {i}");
+        }
+        assert_eq!(LineIndex::new("").pos(0), Pos::new(1, 1));
+    }
 
     #[test]
     fn offsets_become_line_and_column() {

@@ -27,6 +27,7 @@ use super::jsonpos::{JsonIndex, Seg};
 use super::model::*;
 use super::{ActionRef, LoadError, LoadErrorKind};
 use serde_json::{Map, Value as J};
+use std::collections::HashSet;
 use std::path::Path;
 
 const OWN_KEYS: [&str; 7] = ["id", "action", "version", "caption", "next", "branches", "layout"];
@@ -35,7 +36,8 @@ const OWN_KEYS: [&str; 7] = ["id", "action", "version", "caption", "next", "bran
 /// positions and `dir` the folder of sibling files.
 pub fn load_value(json: &J, text: &str, file: &str, dir: Option<&Path>) -> Result<Script, LoadError> {
     let index = JsonIndex::build(text, 4);
-    let at = |path: Vec<Seg>| -> Pos { index.offset(&path).map(|o| Pos::of_offset(text, o)).unwrap_or(Pos::new(1, 1)) };
+    let lines = LineIndex::new(text);
+    let at = |path: Vec<Seg>| -> Pos { index.offset(&path).map(|o| lines.pos(o)).unwrap_or(Pos::new(1, 1)) };
     let shape = |pos: Pos, msg: String| LoadError::new(file, pos, LoadErrorKind::Shape, msg);
     let root = json.as_object().ok_or_else(|| shape(Pos::new(1, 1), "expected a JSON object".into()))?;
 
@@ -65,11 +67,12 @@ pub fn load_value(json: &J, text: &str, file: &str, dir: Option<&Path>) -> Resul
             shape(at(crate::json_path!["actions"]), "\"actions\" must be a list of action objects".into())
         })?;
 
+    let mut ids: HashSet<String> = HashSet::with_capacity(actions.len());
     for (i, a) in actions.iter().enumerate() {
         let apos = at(crate::json_path!["actions", i]);
         let obj = a.as_object().ok_or_else(|| shape(apos, format!("actions[{i}] must be an object")))?;
         let action = load_action(obj, i, file, dir, &at, &mut script.origin)?;
-        if script.actions.iter().any(|other| other.id == action.id) {
+        if !ids.insert(action.id.clone()) {
             return Err(LoadError::new(
                 file,
                 at(crate::json_path!["actions", i, "id"]),
@@ -240,7 +243,7 @@ fn load_action(
             J::Object(_) => PropValue::Text(value.to_string()),
             scalar => PropValue::Text(scalar_text(scalar).unwrap_or_default()),
         };
-        origin.property_positions.insert((id.clone(), key.clone()), ppos);
+        origin.set_property_position(&id, key, ppos);
         action.properties.push(Property { name: key.clone(), value: prop });
     }
     Ok(action)

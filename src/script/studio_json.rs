@@ -23,6 +23,7 @@ use super::jsonpos::{JsonIndex, Seg};
 use super::model::*;
 use super::{ActionRef, LoadError, LoadErrorKind};
 use serde_json::{Map, Value as J};
+use std::collections::{HashMap, HashSet};
 
 /// Per-type library GUIDs reported identical on every tenant.
 const LIBRARY_IDS: [(&str, &str); 7] = [
@@ -66,7 +67,8 @@ fn is_default_branch_extra(key: &str, value: &J) -> bool {
 /// Load a web Studio script from its parsed JSON.
 pub fn load_value(json: &J, text: &str, file: &str) -> Result<Script, LoadError> {
     let index = JsonIndex::build(text, 4);
-    let at = |path: Vec<Seg>| -> Pos { index.offset(&path).map(|o| Pos::of_offset(text, o)).unwrap_or(Pos::new(1, 1)) };
+    let lines = LineIndex::new(text);
+    let at = |path: Vec<Seg>| -> Pos { index.offset(&path).map(|o| lines.pos(o)).unwrap_or(Pos::new(1, 1)) };
     let shape = |pos: Pos, msg: String| LoadError::new(file, pos, LoadErrorKind::Shape, msg);
     let root = json.as_object().ok_or_else(|| shape(Pos::new(1, 1), "expected a JSON object".into()))?;
     // Some API responses wrap the content: {"scriptContent": {...}}.
@@ -127,7 +129,8 @@ pub fn load_value(json: &J, text: &str, file: &str) -> Result<Script, LoadError>
     }
 
     // Studio keys are numeric ids; the model id is `prosperoId` when present.
-    let mut id_of_key: Vec<(String, String)> = Vec::new();
+    let mut id_of_key: HashMap<&str, String> = HashMap::with_capacity(actions.len());
+    let mut ids: HashSet<String> = HashSet::with_capacity(actions.len());
     for (k, a) in actions {
         let pos = at(p(&[key("actions"), key(k)]));
         let obj = a.as_object().ok_or_else(|| shape(pos, format!("actions[\"{k}\"] must be an object")))?;
@@ -135,10 +138,10 @@ pub fn load_value(json: &J, text: &str, file: &str) -> Result<Script, LoadError>
             Some(J::String(s)) if !s.is_empty() => s.clone(),
             _ => k.clone(),
         };
-        if id_of_key.iter().any(|(_, other)| *other == id) {
+        if !ids.insert(id.clone()) {
             return Err(LoadError::new(file, pos, LoadErrorKind::DuplicateId, format!("duplicate action id \"{id}\"")));
         }
-        id_of_key.push((k.clone(), id));
+        id_of_key.insert(k.as_str(), id);
     }
     let resolve_target = |to: &J| -> Option<Option<String>> {
         let raw = match to {
@@ -150,13 +153,13 @@ pub fn load_value(json: &J, text: &str, file: &str) -> Result<Script, LoadError>
         if raw.is_empty() || raw == "-1" {
             return Some(None);
         }
-        Some(Some(id_of_key.iter().find(|(k, _)| *k == raw).map(|(_, id)| id.clone()).unwrap_or(raw)))
+        Some(Some(id_of_key.get(raw.as_str()).cloned().unwrap_or(raw)))
     };
 
     for (k, a) in actions {
         let apos = at(p(&[key("actions"), key(k)]));
         let obj = a.as_object().ok_or_else(|| shape(apos, "action must be an object".into()))?;
-        let id = id_of_key.iter().find(|(kk, _)| kk == k).map(|(_, id)| id.clone()).unwrap_or_else(|| k.clone());
+        let id = id_of_key.get(k.as_str()).cloned().unwrap_or_else(|| k.clone());
         let kind = obj
             .get("name")
             .and_then(|n| n.as_str())
@@ -235,7 +238,7 @@ pub fn load_value(json: &J, text: &str, file: &str) -> Result<Script, LoadError>
                     }
                     Some(other) => PropValue::Text(other.to_string()),
                 };
-                script.origin.property_positions.insert((id.clone(), name.to_string()), pos);
+                script.origin.set_property_position(&id, name, pos);
                 action.properties.push(Property { name: name.to_string(), value });
             }
         }

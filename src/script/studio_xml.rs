@@ -134,7 +134,8 @@ fn parse_tree(text: &str, file: &str) -> Result<Elem, LoadError> {
 /// Load a Desktop Studio XML script.
 pub fn load(text: &str, file: &str) -> Result<Script, LoadError> {
     let root = parse_tree(text, file)?;
-    let pos = |e: &Elem| Pos::of_offset(text, e.offset);
+    let lines = LineIndex::new(text);
+    let pos = |e: &Elem| lines.pos(e.offset);
     let shape = |e: &Elem, msg: String| LoadError::new(file, pos(e), LoadErrorKind::Shape, msg);
 
     // The actions live in an `Actions` element (the root or a descendant);
@@ -158,6 +159,7 @@ pub fn load(text: &str, file: &str) -> Result<Script, LoadError> {
             .ok_or_else(|| shape(m, format!("unknown media type \"{t}\"")))?;
     }
 
+    let mut ids = std::collections::HashSet::new();
     for el in container.children.iter().filter(|c| c.name.eq_ignore_ascii_case("ActionStruct")) {
         let id_el = el.child("ActionID").ok_or_else(|| shape(el, "<ActionStruct> without <ActionID>".into()))?;
         let id = id_el.text.trim().to_string();
@@ -217,12 +219,12 @@ pub fn load(text: &str, file: &str) -> Result<Script, LoadError> {
                             shape(child, format!("property <{cname}> is nested too deeply to read")).with_action(aref)
                         );
                     };
-                    script.origin.property_positions.insert((id.clone(), cname.to_string()), pos(child));
+                    script.origin.set_property_position(&id, cname, pos(child));
                     action.properties.push(Property { name: cname.to_string(), value });
                 }
             }
         }
-        if script.actions.iter().any(|a| a.id == id) {
+        if !ids.insert(id.clone()) {
             return Err(LoadError::new(
                 file,
                 pos(el),

@@ -342,7 +342,13 @@ pub fn register(e: &mut Engine) {
         let t = text(&x);
         match serde_json::from_str::<serde_json::Value>(&t) {
             Ok(j) => Ok(Value::from_json(&j).to_dynamic()),
-            Err(e) => err(format!("parsejson(): not valid JSON ({e})")),
+            Err(e) => match crate::script::jsonpos::lone_surrogate(&t, &e) {
+                Some((offset, message)) => {
+                    let pos = crate::script::Pos::of_offset(&t, offset);
+                    err(format!("parsejson(): not valid JSON ({message} at line {}, column {})", pos.line, pos.column))
+                }
+                None => err(format!("parsejson(): not valid JSON ({e})")),
+            },
         }
     });
     e.register_fn("__f_count", |x: Dynamic| Dynamic::from_float(value(x).count() as f64));

@@ -246,6 +246,26 @@ mod tests {
     }
 
     #[test]
+    fn round_with_huge_digits_is_not_inexact() {
+        assert_eq!(ev("round(1.5, 100000000)"), ev("1.5"));
+        assert_eq!(ev("round(1.5, 10)"), ev("1.5"));
+        assert_eq!(ev("round(0.1 + 0.2, 15)"), ev("0.3"));
+        assert_eq!(ev("round(2.675, 2)"), ev("2.68"));
+        // Digits count from 0 to 15: fewer round to whole numbers.
+        assert_eq!(ev("round(1234.5, -2)"), ev("1235"));
+        assert_eq!(ev("round(1234.5, -100000000)"), ev("1235"));
+        assert_eq!(ev("round(123456789012345678, 2)"), ev("123456789012345678"));
+    }
+
+    #[test]
+    fn lone_surrogate_escape_is_named_by_parsejson() {
+        let e = compile_expression(r#"parsejson($"[\"ab\\ud800\"]")"#, Pos::new(1, 1)).unwrap();
+        let err = e.eval(&Vars(HashMap::new()), &mut EvalEnv::default(), &Limits::default()).unwrap_err();
+        assert!(err.message.contains("lone surrogate \\ud800 in a string"), "{err}");
+        assert!(err.message.contains("line 1, column 5"), "{err}");
+    }
+
+    #[test]
     fn runtime_errors_are_values() {
         let e = compile_expression("1 / 0", Pos::new(2, 3)).unwrap();
         let err = e.eval(&Vars(HashMap::new()), &mut EvalEnv::default(), &Limits::default()).unwrap_err();

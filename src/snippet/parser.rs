@@ -22,13 +22,40 @@ pub struct Parser {
     depth: usize,
 }
 
-/// Deepest nesting of sub-expressions the parser accepts.
+/// Deepest nesting of snippet blocks (`IF`, loops) the parser accepts.
 pub const MAX_DEPTH: usize = 48;
+
+/// Deepest nesting the parser accepts in one expression or template:
+/// parentheses, brackets, unary operators, operator chains (`1+1+1` nests
+/// to the left), member and index chains, and `{}` substitutions with the
+/// strings inside them, counted together across nested templates. Every
+/// later recursion over the syntax tree (typing, compiling, evaluating,
+/// dropping) is bounded by it, so no input can overflow the native stack,
+/// and loading stays linear (a template re-reads each nested group once per
+/// level). The compiled rhai form accepts less (64 levels), so real scripts
+/// are far below this.
+pub const MAX_NESTING: usize = 256;
+
+fn too_deep(pos: Pos) -> SnippetError {
+    SnippetError::syntax(pos, format!("the expression is nested too deeply (more than {MAX_NESTING} levels)"))
+}
 
 impl Parser {
     /// A parser for `src`, whose first character is at `base`.
     pub fn new(src: &str, base: Pos) -> Parser {
-        Parser { toks: lex(src, base), i: 0, nest: 0, depth: 0 }
+        Parser::nested(src, base, 0)
+    }
+
+    /// A parser for `src` found `depth` levels deep in an enclosing
+    /// expression or template (the levels count toward [`MAX_NESTING`]).
+    pub fn nested(src: &str, base: Pos, depth: usize) -> Parser {
+        Parser { toks: lex(src, base), i: 0, nest: 0, depth }
+    }
+
+    /// One more level for an operator or postfix chain link.
+    fn deeper(&mut self, pos: Pos) -> Result<(), SnippetError> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING { Err(too_deep(pos)) } else { Ok(()) }
     }
 
     fn skip_newlines_if_nested(&mut self) {
@@ -88,6 +115,14 @@ impl Parser {
     }
 
     fn binary(&mut self, min: u8) -> Result<Expr, SnippetError> {
+        // Each operator nests the left side one level deeper.
+        let depth = self.depth;
+        let r = self.binary_chain(min);
+        self.depth = depth;
+        r
+    }
+
+    fn binary_chain(&mut self, min: u8) -> Result<Expr, SnippetError> {
         let mut lhs = self.unary()?;
         loop {
             let t = self.peek().clone();
@@ -118,6 +153,7 @@ impl Parser {
                 break;
             }
             self.bump();
+            self.deeper(t.pos)?;
             let rhs = self.binary(prec + 1)?;
             lhs = Expr::Binary(op, Box::new(lhs), Box::new(rhs), t.pos);
         }
@@ -133,11 +169,8 @@ impl Parser {
 
     fn unary_inner(&mut self) -> Result<Expr, SnippetError> {
         let t = self.peek().clone();
-        if self.depth > MAX_DEPTH {
-            return Err(SnippetError::syntax(
-                t.pos,
-                format!("the expression is nested too deeply (more than {MAX_DEPTH} levels)"),
-            ));
+        if self.depth > MAX_NESTING {
+            return Err(too_deep(t.pos));
         }
         match &t.tok {
             Tok::Op("-") => {
@@ -174,7 +207,7 @@ impl Parser {
         let t = self.bump();
         match t.tok {
             Tok::Num(n) => Ok(Expr::Num(n, t.pos)),
-            Tok::Str(s, kind) => string_literal(&s, kind, t.pos),
+            Tok::Str(s, kind) => string_literal(&s, kind, t.pos, self.depth),
             Tok::Ident(name) => {
                 if name.eq_ignore_ascii_case("true") {
                     return Ok(Expr::Bool(true, t.pos));
@@ -236,8 +269,20 @@ impl Parser {
         r
     }
 
-    fn postfix(&mut self, mut e: Expr) -> Result<Expr, SnippetError> {
+    fn postfix(&mut self, e: Expr) -> Result<Expr, SnippetError> {
+        // Each member or index nests the value one level deeper.
+        let depth = self.depth;
+        let r = self.postfix_chain(e);
+        self.depth = depth;
+        r
+    }
+
+    fn postfix_chain(&mut self, mut e: Expr) -> Result<Expr, SnippetError> {
         loop {
+            if self.at_op(".") || self.at_op("[") {
+                let pos = self.peek().pos;
+                self.deeper(pos)?;
+            }
             if self.at_op(".") {
                 let dot = self.bump();
                 let t = self.bump();
@@ -740,7 +785,15 @@ pub fn describe(t: &Tok) -> String {
 
 /// Parse a complete expression.
 pub fn parse_expression(src: &str, base: Pos) -> Result<Expr, SnippetError> {
-    let mut p = Parser::new(src, base);
+    parse_expression_at(src, base, 0)
+}
+
+/// Parse a complete expression found `depth` levels deep.
+fn parse_expression_at(src: &str, base: Pos, depth: usize) -> Result<Expr, SnippetError> {
+    if depth > MAX_NESTING {
+        return Err(too_deep(base));
+    }
+    let mut p = Parser::nested(src, base, depth);
     if matches!(p.peek().tok, Tok::Eof) {
         return Err(SnippetError::syntax(base, "the expression is empty"));
     }
@@ -753,7 +806,54 @@ pub fn parse_expression(src: &str, base: Pos) -> Result<Expr, SnippetError> {
 /// parse as an expression stays literal text (JSON written inside a string,
 /// for instance); `strict` makes it an error instead.
 pub fn parse_template(src: &str, base: Pos, strict: bool) -> Result<Vec<StrPart>, SnippetError> {
+    parse_template_at(src, base, strict, 0)
+}
+
+/// The deepest nesting of matched `{}` groups on one line (a group never
+/// spans lines), and the index of the first `{` that goes deeper than
+/// `limit`, in one pass.
+fn brace_depth(chars: &[char], limit: usize) -> Option<usize> {
+    let mut open: Vec<usize> = Vec::new();
+    for (i, c) in chars.iter().enumerate() {
+        match c {
+            '{' => open.push(i),
+            '}' => {
+                if open.len() > limit {
+                    return Some(open[limit]);
+                }
+                open.pop();
+            }
+            '\n' => open.clear(),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Line and column of char `index` of a text starting at `base`.
+fn pos_of(chars: &[char], index: usize, base: Pos) -> Pos {
+    let mut pos = base;
+    for c in &chars[..index.min(chars.len())] {
+        if *c == '\n' {
+            pos = Pos::new(pos.line + 1, 1);
+        } else {
+            pos.column += 1;
+        }
+    }
+    pos
+}
+
+/// [`parse_template`] for a template found `depth` levels deep.
+fn parse_template_at(src: &str, base: Pos, strict: bool, depth: usize) -> Result<Vec<StrPart>, SnippetError> {
     let chars: Vec<char> = src.chars().collect();
+    // Refuse too deep groups up front: each group is re-read once per level
+    // it is nested in, so this also keeps the work linear.
+    if let Some(at) = brace_depth(&chars, MAX_NESTING.saturating_sub(depth)) {
+        return Err(SnippetError::syntax(
+            pos_of(&chars, at, base),
+            format!("{{}} substitutions are nested too deeply (more than {MAX_NESTING} levels)"),
+        ));
+    }
     let mut parts = Vec::new();
     let mut lit = String::new();
     let mut i = 0;
@@ -766,7 +866,7 @@ pub fn parse_template(src: &str, base: Pos, strict: bool) -> Result<Vec<StrPart>
         {
             let inner: String = chars[i + 1..close].iter().collect();
             let inner_pos = Pos::new(line, col + 1);
-            match parse_expression(&inner, inner_pos) {
+            match parse_expression_at(&inner, inner_pos, depth + 1) {
                 Ok(e) => {
                     if !lit.is_empty() {
                         parts.push(StrPart::Lit(std::mem::take(&mut lit)));
@@ -795,7 +895,7 @@ pub fn parse_template(src: &str, base: Pos, strict: bool) -> Result<Vec<StrPart>
     Ok(parts)
 }
 
-fn string_literal(raw: &str, kind: StrKind, pos: Pos) -> Result<Expr, SnippetError> {
+fn string_literal(raw: &str, kind: StrKind, pos: Pos, depth: usize) -> Result<Expr, SnippetError> {
     // Content starts one column after the quote (two for `$"` and `#"`).
     let offset = if kind == StrKind::Plain { 1 } else { 2 };
     let base = Pos::new(pos.line, pos.column + offset);
@@ -805,11 +905,11 @@ fn string_literal(raw: &str, kind: StrKind, pos: Pos) -> Result<Expr, SnippetErr
                 .ok_or_else(|| SnippetError::syntax(pos, format!("#\"{raw}\" is not a date this runtime can read")))?;
             Ok(Expr::Date(canon, pos))
         }
-        StrKind::Plain => Ok(Expr::Str(parse_template(raw, base, false)?, pos)),
+        StrKind::Plain => Ok(Expr::Str(parse_template_at(raw, base, false, depth + 1)?, pos)),
         StrKind::Escaped => {
             // Escapes first, protecting escaped braces from substitution.
             let (text, protected) = unescape(raw).map_err(|m| SnippetError::syntax(pos, m))?;
-            let parts = parse_template(&text, base, false)?;
+            let parts = parse_template_at(&text, base, false, depth + 1)?;
             let restore = |s: String| s.replace(LBRACE, "{").replace(RBRACE, "}");
             let _ = protected;
             Ok(Expr::Str(
@@ -960,6 +1060,55 @@ mod tests {
         assert!(parse_program(&blocks, Pos::new(1, 1)).unwrap_err().message.contains("nested too deeply"));
         let ok = format!("{}1{}", "(".repeat(20), ")".repeat(20));
         assert!(parse_expression(&ok, Pos::new(1, 1)).is_ok());
+    }
+
+    /// Inputs nested right up to (and past) [`MAX_NESTING`] in every way
+    /// the parser nests, compiled on a thread with a small stack: each is
+    /// compiled or refused, never a stack overflow.
+    fn nesting_shapes(n: usize) -> Vec<String> {
+        vec![
+            format!("{}1{}", "(".repeat(n), ")".repeat(n)),
+            format!("{}1", "-".repeat(n)),
+            format!("{}1", "!".repeat(n)),
+            vec!["1"; n].join("+"),
+            vec!["2"; n].join("^"),
+            format!("x{}", ".a".repeat(n)),
+            format!("x{}", "[1]".repeat(n)),
+            format!("{}x{}", "\"{".repeat(n), "}\"".repeat(n)),
+            format!("{}x{}", "f(".repeat(n), ")".repeat(n)),
+            format!("{}1{}", "[".repeat(n), "]".repeat(n)),
+        ]
+    }
+
+    #[test]
+    fn nesting_at_the_limit_never_overflows_the_stack() {
+        let worker = std::thread::Builder::new().stack_size(2 * 1024 * 1024).spawn(|| {
+            for n in [MAX_NESTING / 2, MAX_NESTING - 2, MAX_NESTING + 1, 20_000] {
+                for src in nesting_shapes(n) {
+                    let _ = crate::snippet::compile_expression(&src, Pos::new(1, 1));
+                    let _ = crate::snippet::Template::compile(&format!("{{{src}}}"), Pos::new(1, 1));
+                    let _ = crate::snippet::Template::suspicious_groups(&format!("a {{{src}}}"), Pos::new(1, 1));
+                }
+            }
+        });
+        worker.expect("thread").join().expect("no stack overflow");
+    }
+
+    #[test]
+    fn nested_substitutions_are_refused_with_a_limit_error() {
+        let n = 100_000;
+        let braces = format!("{}x{}", "{".repeat(n), "}".repeat(n));
+        let e = parse_template(&braces, Pos::new(3, 10), false).unwrap_err();
+        assert!(e.message.contains("nested too deeply (more than 256 levels)"), "{e}");
+        assert_eq!(e.pos, Pos::new(3, 10 + MAX_NESTING as u32), "the first brace past the limit");
+        let strings = format!("{}x{}", "{\"".repeat(n), "\"}".repeat(n));
+        assert!(parse_template(&strings, Pos::new(1, 1), false).unwrap_err().message.contains("nested too deeply"));
+        let e = parse_expression(&vec!["1"; 100_000].join("+"), Pos::new(1, 1)).unwrap_err();
+        assert!(e.message.contains("nested too deeply"), "{e}");
+        // Within the limit, templates and deep braces in plain text still work.
+        let ok = format!("{}{{x}}{}", "{".repeat(200), "}".repeat(200));
+        assert!(parse_template(&ok, Pos::new(1, 1), false).is_ok());
+        assert!(parse_template(&"{".repeat(100_000), Pos::new(1, 1), false).is_ok(), "unmatched braces are text");
     }
 
     #[test]

@@ -243,11 +243,26 @@ pub use super::builtins::{BUILTINS, builtin, builtin_type};
 
 /// Round half away from zero (the product's `round`), to `digits` decimals.
 pub(crate) fn round_half_away(x: f64, digits: i32) -> f64 {
+    if !x.is_finite() || digits > 15 {
+        // Beyond 15 digits there is nothing left to round in an f64.
+        return x;
+    }
     let m = 10f64.powi(digits);
+    if m == 0.0 {
+        // Rounding to 10^309 or coarser: every finite number is 0.
+        return 0.0;
+    }
     let scaled = x.abs() * m;
-    // The small nudge absorbs binary representation error (2.675 * 100 is
-    // 267.49999999999997), so decimal halves round up as written.
-    let r = (scaled + 0.5 + 1e-9 * scaled.max(1.0)).floor();
+    if scaled >= 4_503_599_627_370_496.0 {
+        // 2^52: already whole at this scale; rounding would only add error.
+        return x;
+    }
+    // A fraction within a few units in the last place of one half is a
+    // decimal half blurred by binary representation (2.675 * 100 is
+    // 267.49999999999997): it rounds up as written. Nothing else moves.
+    let whole = scaled.floor();
+    let tolerance = (8.0 * f64::EPSILON * scaled).min(0.25);
+    let r = if scaled - whole >= 0.5 - tolerance { whole + 1.0 } else { whole };
     x.signum() * r / m
 }
 
@@ -439,5 +454,9 @@ mod tests {
         assert_eq!(round_half_away(2.4, 0), 2.0);
         assert_eq!(round_half_away(2.675, 2), 2.68);
         assert_eq!(round_half_away(1.234, 1), 1.2);
+        assert_eq!(round_half_away(1.5, 100_000_000), 1.5, "round_with_huge_digits_is_not_inexact");
+        assert_eq!(round_half_away(1.5, 10), 1.5);
+        assert_eq!(round_half_away(-1234.5, -2), -1200.0);
+        assert_eq!(round_half_away(1234.5, i32::MIN), 0.0);
     }
 }
