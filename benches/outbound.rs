@@ -164,10 +164,8 @@ impl Bench {
         let start = Instant::now();
         let mut created = 0usize;
         for batch in batches {
-            let opts = RunOptions::new()
-                .at(at)
-                .param("source", name.as_str())
-                .param("data", Value::array(batch.clone()));
+            let opts =
+                RunOptions::new().at(at).param("source", name.as_str()).param("data", Value::array(batch.clone()));
             let r = self.runtime.run(&program, opts).await.expect("run");
             let ret = r.return_value.map(|v| v.to_text().to_string()).unwrap_or_default();
             created += ret.parse::<usize>().unwrap_or_else(|_| panic!("load failed: {ret}"));

@@ -102,11 +102,11 @@ pub enum PropPlan {
     Literal(String, Value),
     /// A lazy input: the action reads it as text (the template) or as an
     /// expression (compiled when the text parses as one).
-    Lazy(Template, Option<CompiledExpr>),
+    Lazy(Template, Option<Box<CompiledExpr>>),
     /// A variable reference.
     Variable(VarTarget),
     /// An expression evaluated when the action runs.
-    Expression(CompiledExpr),
+    Expression(Box<CompiledExpr>),
     /// Snippet code, compiled.
     Snippet(std::sync::Arc<crate::snippet::CompiledSnippet>),
     /// A dynamic object.
@@ -156,7 +156,7 @@ pub struct CheckEnv<'a> {
 struct Ctx<'a> {
     script: &'a Script,
     /// Action index by id: branch targets are looked up once per branch.
-    index: HashMap<&'a str, usize>,
+    index: HashMap<&'a str, usize, foldhash::fast::FixedState>,
     file: String,
     diags: Vec<Diagnostic>,
     /// FUNCTIONs declared in the script's snippets (callable from all).
@@ -182,7 +182,7 @@ impl Ctx<'_> {
         self.push(Severity::Error, code, pos, Some(action), message);
     }
     fn prop_error(&mut self, code: &'static str, action: &Action, prop: &str, message: String) {
-        let pos = self.script.origin.property_position(&action.id, prop);
+        let pos = self.script.origin.property_position(action, prop);
         self.push(Severity::Error, code, pos, Some(action), message);
     }
     fn warn(&mut self, code: &'static str, action: &Action, message: String) {
@@ -193,7 +193,7 @@ impl Ctx<'_> {
 
 /// Check and link `script`. Diagnostics are sorted by position.
 pub fn check(script: &Script, env: &CheckEnv) -> (Vec<Diagnostic>, Linked) {
-    let mut index = HashMap::with_capacity(script.actions.len());
+    let mut index = HashMap::with_capacity_and_hasher(script.actions.len(), foldhash::fast::FixedState::default());
     for (i, a) in script.actions.iter().enumerate() {
         // The first of two actions with one id wins, as `Script::index_of`.
         index.entry(a.id.as_str()).or_insert(i);
@@ -362,7 +362,7 @@ fn link_action(cx: &mut Ctx, action: &Action, env: &CheckEnv) -> LinkedAction {
             cx.prop_error("duplicate-property", action, &p.name, format!("property '{}' is given twice", p.name));
         }
         if manifest.input(&p.name).is_none() && manifest.output(&p.name).is_none() {
-            let pos = cx.script.origin.property_position(&action.id, &p.name);
+            let pos = cx.script.origin.property_position(action, &p.name);
             cx.push(
                 Severity::Warning,
                 "unknown-property",
@@ -373,6 +373,7 @@ fn link_action(cx: &mut Ctx, action: &Action, env: &CheckEnv) -> LinkedAction {
         }
     }
 
+    la.inputs.reserve_exact(manifest.inputs.len());
     for spec in &manifest.inputs {
         let given = action.properties.iter().find(|p| spec.matches(&p.name));
         let plan = plan_input(cx, action, spec, given.map(|p| (&p.name, &p.value)), env);
@@ -454,7 +455,7 @@ fn plan_input(
     env: &CheckEnv,
 ) -> PropPlan {
     let prop_name = given.map(|(n, _)| n.as_str()).unwrap_or(spec.name.as_str());
-    let base = cx.script.origin.property_position(&action.id, prop_name);
+    let base = cx.script.origin.property_position(action, prop_name);
     let raw: Option<PropValue> = match given {
         Some((_, PropValue::Text(t)))
             if t.trim().is_empty() && spec.ty != PropType::Text && spec.ty != PropType::Code =>
@@ -513,7 +514,7 @@ fn plan_input(
             }
         }
         return match Template::compile(&text, base) {
-            Ok(t) => PropPlan::Lazy(t, expr.ok()),
+            Ok(t) => PropPlan::Lazy(t, expr.ok().map(Box::new)),
             Err(e) => {
                 bad(cx, e.to_string());
                 PropPlan::Lazy(Template::Literal(text.into()), None)
@@ -529,7 +530,7 @@ fn plan_input(
             }
         },
         PropType::Expression => match snippet::compile_expression(&text, Pos::new(1, 1)) {
-            Ok(e) => PropPlan::Expression(e),
+            Ok(e) => PropPlan::Expression(Box::new(e)),
             Err(e) => {
                 cx.prop_error(
                     "bad-expression",
@@ -614,7 +615,7 @@ fn plan_input(
                 return PropPlan::Literal(text, typed);
             }
             for e in Template::suspicious_groups(&text, base) {
-                let pos = cx.script.origin.property_position(&action.id, prop_name);
+                let pos = cx.script.origin.property_position(action, prop_name);
                 cx.push(
                     Severity::Warning,
                     "suspicious-substitution",

@@ -56,7 +56,12 @@ pub enum Seg {
 /// Offsets of values and duplicate keys found in one document.
 #[derive(Debug, Default)]
 pub struct JsonIndex {
-    offsets: HashMap<Vec<Seg>, usize>,
+    /// Offsets by a 64-bit hash of the path: a map keyed by the paths
+    /// themselves cost some 200 bytes per value (a vector and a string per
+    /// entry), 40 times a large script's text. Two paths of one file
+    /// sharing a hash (odds around 1 in 10^7 for a million values) would
+    /// only misplace a diagnostic's position.
+    offsets: HashMap<u64, usize, foldhash::fast::FixedState>,
     /// Duplicate keys: the object's path, the key, and the offset of the
     /// second occurrence.
     pub duplicates: Vec<(Vec<Seg>, String, usize)>,
@@ -75,8 +80,54 @@ impl JsonIndex {
 
     /// Byte offset of the value at `path`.
     pub fn offset(&self, path: &[Seg]) -> Option<usize> {
-        self.offsets.get(path).copied()
+        self.offsets.get(&path_hash(path)).copied()
     }
+}
+
+impl JsonIndex {
+    /// Byte offset of the value at `path`, given by borrowed segments (no
+    /// allocation: a loader asks once per property).
+    pub fn offset_of(&self, path: &[SegRef<'_>]) -> Option<usize> {
+        use std::hash::BuildHasher;
+        self.offsets.get(&foldhash::fast::FixedState::with_seed(0x5052_4f53).hash_one(path)).copied()
+    }
+}
+
+/// A path segment by reference; hashes exactly as the [`Seg`] it mirrors.
+#[derive(Clone, Copy, Debug, Hash)]
+pub enum SegRef<'a> {
+    /// Object member.
+    Key(&'a str),
+    /// Array element, from 0.
+    Index(usize),
+}
+
+impl<'a> From<&'a str> for SegRef<'a> {
+    fn from(k: &'a str) -> SegRef<'a> {
+        SegRef::Key(k)
+    }
+}
+impl<'a> From<&'a String> for SegRef<'a> {
+    fn from(k: &'a String) -> SegRef<'a> {
+        SegRef::Key(k)
+    }
+}
+impl From<usize> for SegRef<'_> {
+    fn from(i: usize) -> Self {
+        SegRef::Index(i)
+    }
+}
+
+/// A path of [`SegRef`]s on the stack.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! json_ref {
+    ($($seg:expr),* $(,)?) => { [$($crate::script::jsonpos::SegRef::from($seg)),*] };
+}
+
+fn path_hash(path: &[Seg]) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::with_seed(0x5052_4f53).hash_one(path)
 }
 
 /// Build a path from string keys and indexes.
@@ -131,7 +182,7 @@ impl Scanner<'_> {
 
     fn value(&mut self, path: &mut Vec<Seg>) {
         if path.len() <= self.max_depth {
-            self.index.offsets.insert(path.clone(), self.i);
+            self.index.offsets.insert(path_hash(path), self.i);
         }
         match self.peek() {
             Some(b'{') => self.object(path),
@@ -151,8 +202,11 @@ impl Scanner<'_> {
 
     fn object(&mut self, path: &mut Vec<Seg>) {
         self.i += 1;
-        // A hash set: web Studio files key every action by id in one object.
-        let mut seen: HashSet<String> = HashSet::new();
+        // Small objects (an action's few members) are checked by a scan; a
+        // large one (web Studio keys every action by id in one object)
+        // moves to a hash set, so both stay linear.
+        let mut few: Vec<String> = Vec::new();
+        let mut many: HashSet<String, foldhash::fast::FixedState> = HashSet::default();
         loop {
             self.ws();
             match self.peek() {
@@ -163,7 +217,17 @@ impl Scanner<'_> {
                 Some(b'"') => {
                     let key_at = self.i;
                     let key = self.string();
-                    if !seen.insert(key.clone()) {
+                    let fresh = if many.is_empty() && few.len() < 16 {
+                        let fresh = !few.contains(&key);
+                        if fresh {
+                            few.push(key.clone());
+                        }
+                        fresh
+                    } else {
+                        many.extend(few.drain(..));
+                        many.insert(key.clone())
+                    };
+                    if !fresh {
                         self.index.duplicates.push((path.clone(), key.clone(), key_at));
                     }
                     self.ws();
@@ -255,6 +319,16 @@ impl Scanner<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn borrowed_paths_find_what_owned_paths_find() {
+        let idx = JsonIndex::build(r#"{"actions": [{"id": "a", "next": "b"}]}"#, 4);
+        let path: Vec<Seg> = crate::json_path!["actions", 0, "next"];
+        let owned = idx.offset(&path);
+        assert!(owned.is_some());
+        assert_eq!(idx.offset_of(&crate::json_ref!["actions", 0usize, "next"]), owned);
+        assert_eq!(idx.offset_of(&crate::json_ref!["actions", 1usize, "next"]), None);
+    }
 
     #[test]
     fn finds_values_and_duplicates() {

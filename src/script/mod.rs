@@ -132,7 +132,7 @@ impl LoadLimits {
                 if len > self.max_property_bytes {
                     return Err(LoadError::new(
                         file,
-                        script.origin.property_position(&a.id, &p.name),
+                        script.origin.property_position(a, &p.name),
                         LoadErrorKind::TooLarge,
                         format!(
                             "property \"{}\" is {len} bytes, over the limit of {} bytes for one property (--max-property-bytes)",

@@ -258,13 +258,35 @@ impl PropValue {
 }
 
 /// One input or output property of an action.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Property {
     /// Property name as written (matched to the catalog case-insensitively).
     pub name: String,
     /// The raw value.
     pub value: PropValue,
+    /// Where it was written, when known (diagnostics fall back to the
+    /// action's position). Kept with the property rather than in a map by
+    /// action id and name: the checker asks for every property of every
+    /// action, and a script of 200,000 actions spent a third of its
+    /// loading time on that map.
+    pub pos: Option<Pos>,
 }
+
+impl Property {
+    /// A property without a known position.
+    pub fn new(name: impl Into<String>, value: PropValue) -> Property {
+        Property { name: name.into(), value, pos: None }
+    }
+}
+
+/// Equal name and value; where each was written does not matter.
+impl PartialEq for Property {
+    fn eq(&self, other: &Property) -> bool {
+        self.name == other.name && self.value == other.value
+    }
+}
+
+impl Eq for Property {}
 
 /// One wired result branch.
 #[derive(Clone, Debug, PartialEq)]
@@ -308,6 +330,13 @@ pub struct Action {
 }
 
 impl Action {
+    /// Give back the room its lists grew into while loading: a script of
+    /// 200,000 actions holds a million of these lists.
+    pub fn shrink(&mut self) {
+        self.properties.shrink_to_fit();
+        self.branches.shrink_to_fit();
+    }
+
     /// A bare action.
     pub fn new(id: impl Into<String>, kind: impl Into<String>) -> Action {
         Action {
@@ -341,11 +370,7 @@ pub struct Origin {
     /// The format it was read from.
     pub format: Option<Format>,
     /// Position of each action (by id) in the file, for diagnostics.
-    pub positions: IndexMap<String, Pos>,
-    /// Position of each property, by action id and property name in ASCII
-    /// lower case (names match without regard to case); see
-    /// [`Origin::set_property_position`].
-    pub property_positions: IndexMap<(String, String), Pos>,
+    pub positions: IndexMap<String, Pos, foldhash::fast::FixedState>,
     /// Files that held snippet code, by (action id, property name): the
     /// sibling file path and the first line of the code within it.
     pub code_files: IndexMap<(String, String), PathBuf>,
@@ -365,19 +390,16 @@ impl Origin {
         self.positions.get(id).copied().unwrap_or_default()
     }
 
-    /// Record where a property was written (the first of two properties
-    /// that differ only in case keeps its position).
-    pub fn set_property_position(&mut self, id: &str, name: &str, pos: Pos) {
-        self.property_positions.entry((id.to_string(), name.to_ascii_lowercase())).or_insert(pos);
-    }
-
-    /// Position of a property, falling back to its action. A hash lookup:
-    /// the checker asks for every property of every action.
-    pub fn property_position(&self, id: &str, name: &str) -> Pos {
-        self.property_positions
-            .get(&(id.to_string(), name.to_ascii_lowercase()))
-            .copied()
-            .unwrap_or_else(|| self.position(id))
+    /// Position of property `name` of `action` (names match without
+    /// regard to case; the first of two such properties counts), falling
+    /// back to the action's position.
+    pub fn property_position(&self, action: &Action, name: &str) -> Pos {
+        action
+            .properties
+            .iter()
+            .find(|p| p.name.eq_ignore_ascii_case(name))
+            .and_then(|p| p.pos)
+            .unwrap_or_else(|| self.position(&action.id))
     }
 }
 

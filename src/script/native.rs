@@ -23,7 +23,7 @@
 //! `{"file": "name.snippet"}` to read long snippet code from a file beside the
 //! script. `next` is shorthand for the `Default` branch.
 
-use super::jsonpos::{JsonIndex, Seg};
+use super::jsonpos::{JsonIndex, Seg, SegRef};
 use super::model::*;
 use super::{ActionRef, LoadError, LoadErrorKind};
 use serde_json::{Map, Value as J};
@@ -37,7 +37,7 @@ const OWN_KEYS: [&str; 7] = ["id", "action", "version", "caption", "next", "bran
 pub fn load_value(json: &J, text: &str, file: &str, dir: Option<&Path>) -> Result<Script, LoadError> {
     let index = JsonIndex::build(text, 4);
     let lines = LineIndex::new(text);
-    let at = |path: Vec<Seg>| -> Pos { index.offset(&path).map(|o| lines.pos(o)).unwrap_or(Pos::new(1, 1)) };
+    let at = |path: &[SegRef<'_>]| -> Pos { index.offset_of(path).map(|o| lines.pos(o)).unwrap_or(Pos::new(1, 1)) };
     let shape = |pos: Pos, msg: String| LoadError::new(file, pos, LoadErrorKind::Shape, msg);
     let root = json.as_object().ok_or_else(|| shape(Pos::new(1, 1), "expected a JSON object".into()))?;
 
@@ -45,12 +45,12 @@ pub fn load_value(json: &J, text: &str, file: &str, dir: Option<&Path>) -> Resul
     if let Some(name) = root.get("name") {
         script.name = name
             .as_str()
-            .ok_or_else(|| shape(at(crate::json_path!["name"]), "\"name\" must be a string".into()))?
+            .ok_or_else(|| shape(at(&crate::json_ref!["name"]), "\"name\" must be a string".into()))?
             .to_string();
     }
     if let Some(media) = root.get("media").or_else(|| root.get("mediaType")) {
         let key = if root.contains_key("media") { "media" } else { "mediaType" };
-        let pos = at(crate::json_path![key]);
+        let pos = at(&crate::json_ref![key]);
         let name = media.as_str().ok_or_else(|| shape(pos, format!("\"{key}\" must be a string")))?;
         script.media_type = MediaType::parse(name).ok_or_else(|| {
             shape(
@@ -64,24 +64,25 @@ pub fn load_value(json: &J, text: &str, file: &str, dir: Option<&Path>) -> Resul
         .ok_or_else(|| shape(Pos::new(1, 1), "a native script needs an \"actions\" list".into()))?
         .as_array()
         .ok_or_else(|| {
-            shape(at(crate::json_path!["actions"]), "\"actions\" must be a list of action objects".into())
+            shape(at(&crate::json_ref!["actions"]), "\"actions\" must be a list of action objects".into())
         })?;
 
     let mut ids: HashSet<String> = HashSet::with_capacity(actions.len());
     for (i, a) in actions.iter().enumerate() {
-        let apos = at(crate::json_path!["actions", i]);
+        let apos = at(&crate::json_ref!["actions", i]);
         let obj = a.as_object().ok_or_else(|| shape(apos, format!("actions[{i}] must be an object")))?;
-        let action = load_action(obj, i, file, dir, &at, &mut script.origin)?;
+        let mut action = load_action(obj, i, file, dir, &at, &mut script.origin)?;
         if !ids.insert(action.id.clone()) {
             return Err(LoadError::new(
                 file,
-                at(crate::json_path!["actions", i, "id"]),
+                at(&crate::json_ref!["actions", i, "id"]),
                 LoadErrorKind::DuplicateId,
                 format!("duplicate action id \"{}\" (ids must be unique in a script)", action.id),
             )
             .with_action(ActionRef::of(&action)));
         }
         script.origin.positions.insert(action.id.clone(), apos);
+        action.shrink();
         script.actions.push(action);
     }
     if let Some((path, key, off)) = index.duplicates.first() {
@@ -130,25 +131,25 @@ fn load_action(
     i: usize,
     file: &str,
     dir: Option<&Path>,
-    at: &dyn Fn(Vec<Seg>) -> Pos,
+    at: &dyn Fn(&[SegRef<'_>]) -> Pos,
     origin: &mut Origin,
 ) -> Result<Action, LoadError> {
-    let apos = at(crate::json_path!["actions", i]);
+    let apos = at(&crate::json_ref!["actions", i]);
     let shape = |pos: Pos, msg: String| LoadError::new(file, pos, LoadErrorKind::Shape, msg);
     let kind = obj
         .get("action")
         .ok_or_else(|| shape(apos, format!("actions[{i}] has no \"action\" (the action type, e.g. \"ASSIGN\")")))?
         .as_str()
-        .ok_or_else(|| shape(at(crate::json_path!["actions", i, "action"]), "\"action\" must be a string".into()))?;
+        .ok_or_else(|| shape(at(&crate::json_ref!["actions", i, "action"]), "\"action\" must be a string".into()))?;
     if kind.trim().is_empty() {
-        return Err(shape(at(crate::json_path!["actions", i, "action"]), "\"action\" is blank".into()));
+        return Err(shape(at(&crate::json_ref!["actions", i, "action"]), "\"action\" is blank".into()));
     }
     let id = match obj.get("id") {
         Some(J::String(s)) if !s.trim().is_empty() => s.clone(),
         Some(J::Number(n)) => n.to_string(),
         Some(_) => {
             return Err(shape(
-                at(crate::json_path!["actions", i, "id"]),
+                at(&crate::json_ref!["actions", i, "id"]),
                 "\"id\" must be a non-blank string or a number".into(),
             ));
         }
@@ -161,32 +162,32 @@ fn load_action(
         action.caption = c
             .as_str()
             .ok_or_else(|| {
-                shape(at(crate::json_path!["actions", i, "caption"]), "\"caption\" must be a string".into())
+                shape(at(&crate::json_ref!["actions", i, "caption"]), "\"caption\" must be a string".into())
             })?
             .to_string();
     }
     if let Some(v) = obj.get("version") {
         action.version = v.as_u64().filter(|v| *v >= 1 && *v <= 1000).ok_or_else(|| {
-            shape(at(crate::json_path!["actions", i, "version"]), "\"version\" must be a whole number from 1".into())
+            shape(at(&crate::json_ref!["actions", i, "version"]), "\"version\" must be a whole number from 1".into())
         })? as u32;
     }
     if let Some(l) = obj.get("layout") {
-        let pos = at(crate::json_path!["actions", i, "layout"]);
+        let pos = at(&crate::json_ref!["actions", i, "layout"]);
         let pair = l.as_array().filter(|a| a.len() == 2).and_then(|a| Some((a[0].as_i64()?, a[1].as_i64()?)));
         action.layout = Some(pair.ok_or_else(|| shape(pos, "\"layout\" must be [x, y] with whole numbers".into()))?);
     }
     if let Some(next) = obj.get("next") {
-        let pos = at(crate::json_path!["actions", i, "next"]);
+        let pos = at(&crate::json_ref!["actions", i, "next"]);
         let target = target_text(next).ok_or_else(|| shape(pos, "\"next\" must be an action id".into()))?;
         action.branches.push(Branch::new("Default", target));
     }
     if let Some(b) = obj.get("branches") {
-        let bpos = at(crate::json_path!["actions", i, "branches"]);
+        let bpos = at(&crate::json_ref!["actions", i, "branches"]);
         let map = b.as_object().ok_or_else(|| {
             shape(bpos, "\"branches\" must map result names to action ids".into()).with_action(aref(&action))
         })?;
         for (name, target) in map {
-            let pos = at(crate::json_path!["actions", i, "branches", name.as_str()]);
+            let pos = at(&crate::json_ref!["actions", i, "branches", name.as_str()]);
             let target = target_text(target).ok_or_else(|| {
                 shape(pos, format!("branch \"{name}\" must name an action id")).with_action(aref(&action))
             })?;
@@ -202,7 +203,7 @@ fn load_action(
         if OWN_KEYS.contains(&key.as_str()) {
             continue;
         }
-        let ppos = at(crate::json_path!["actions", i, key.as_str()]);
+        let ppos = at(&crate::json_ref!["actions", i, key.as_str()]);
         let prop = match value {
             J::Array(items) => {
                 let mut list = Vec::with_capacity(items.len());
@@ -243,8 +244,7 @@ fn load_action(
             J::Object(_) => PropValue::Text(value.to_string()),
             scalar => PropValue::Text(scalar_text(scalar).unwrap_or_default()),
         };
-        origin.set_property_position(&id, key, ppos);
-        action.properties.push(Property { name: key.clone(), value: prop });
+        action.properties.push(Property { name: key.clone(), value: prop, pos: Some(ppos) });
     }
     Ok(action)
 }

@@ -238,8 +238,7 @@ pub fn load_value(json: &J, text: &str, file: &str) -> Result<Script, LoadError>
                     }
                     Some(other) => PropValue::Text(other.to_string()),
                 };
-                script.origin.set_property_position(&id, name, pos);
-                action.properties.push(Property { name: name.to_string(), value });
+                action.properties.push(Property { name: name.to_string(), value, pos: Some(pos) });
             }
         }
 
@@ -291,6 +290,7 @@ pub fn load_value(json: &J, text: &str, file: &str) -> Result<Script, LoadError>
             }
         }
         script.origin.positions.insert(id.clone(), apos);
+        action.shrink();
         script.actions.push(action);
     }
     for (k, _) in properties.iter().chain(branches.iter()) {

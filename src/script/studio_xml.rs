@@ -219,8 +219,7 @@ pub fn load(text: &str, file: &str) -> Result<Script, LoadError> {
                             shape(child, format!("property <{cname}> is nested too deeply to read")).with_action(aref)
                         );
                     };
-                    script.origin.set_property_position(&id, cname, pos(child));
-                    action.properties.push(Property { name: cname.to_string(), value });
+                    action.properties.push(Property { name: cname.to_string(), value, pos: Some(pos(child)) });
                 }
             }
         }
@@ -234,6 +233,7 @@ pub fn load(text: &str, file: &str) -> Result<Script, LoadError> {
             .with_action(ActionRef::of(&action)));
         }
         script.origin.positions.insert(id, pos(el));
+        action.shrink();
         script.actions.push(action);
     }
     Ok(script)

@@ -50,7 +50,10 @@ pub struct CompiledExpr {
     pub rhai: String,
     /// Variables the expression reads.
     pub vars: Vec<VarSlot>,
-    ast: Arc<RhaiCode>,
+    /// Absent when a shortcut answers every evaluation (a literal, a
+    /// variable, a member path): compiling rhai for each of a large
+    /// script's constants cost most of its loading time.
+    ast: Option<Arc<RhaiCode>>,
     /// The same expression compiled with every variable taken as a number
     /// (native float operators), and for each variable whether it must hold
     /// an actual number (it is used where numeric text would differ) or
@@ -322,7 +325,10 @@ fn compile_ast(expr: &ast::Expr, src: &str, base: Pos) -> Result<CompiledExpr, S
         },
         _ => None,
     };
-    let ast = compile_rhai(&out, base)?;
+    let ast = match shortcut {
+        Some(_) => None,
+        None => Some(Arc::new(RhaiCode::new(compile_rhai(&out, base)?))),
+    };
     let uses_env = rt::ENV_FUNCTIONS.iter().any(|f| out.contains(f));
     let numeric = if shortcut.is_none() && !g.vars.is_empty() {
         let mut typed = Gen::new(Typing::All, &[]);
@@ -344,7 +350,7 @@ fn compile_ast(expr: &ast::Expr, src: &str, base: Pos) -> Result<CompiledExpr, S
         source: src.to_string(),
         rhai: out,
         vars: g.vars,
-        ast: Arc::new(RhaiCode::new(ast)),
+        ast,
         numeric,
         shortcut,
         base,
@@ -424,7 +430,13 @@ impl CompiledExpr {
                     return r;
                 }
             }
-            let general = ev.eval_in(self.id, &self.vars, &self.ast, |scope| {
+            let Some(ast) = &self.ast else {
+                return Err(Box::new(EvalAltResult::ErrorRuntime(
+                    "internal error: an expression was compiled without its code".into(),
+                    rhai::Position::NONE,
+                )));
+            };
+            let general = ev.eval_in(self.id, &self.vars, ast, |scope| {
                 for slot in &self.vars {
                     if let Some(d) = scope.get_mut(&slot.rhai) {
                         *d = vars.get(slot).map(Value::to_dynamic).unwrap_or(Dynamic::UNIT);
@@ -449,9 +461,9 @@ pub enum Template {
     Literal(crate::value::Str),
     /// Exactly one `{expr}` and nothing else: yields the expression's value
     /// itself (an object stays an object).
-    Single(CompiledExpr),
+    Single(Box<CompiledExpr>),
     /// Text with substitutions: yields text.
-    Concat(CompiledExpr),
+    Concat(Box<CompiledExpr>),
 }
 
 impl Template {
@@ -463,13 +475,16 @@ impl Template {
         let parts = parser::parse_template(src, base, false)?;
         match parts.as_slice() {
             [ast::StrPart::Lit(s)] => Ok(Template::Literal(s.as_str().into())),
-            [ast::StrPart::Expr(e)] => Ok(Template::Single(compile_ast(e, src, base)?)),
+            [ast::StrPart::Expr(e)] => Ok(Template::Single(Box::new(compile_ast(e, src, base)?))),
             _ => {
                 let expr = ast::Expr::Str(parts, base);
                 let mut c = compile_ast(&expr, src, base)?;
+                if c.ast.is_none() {
+                    c.ast = Some(Arc::new(RhaiCode::new(compile_rhai(&c.rhai, base)?)));
+                }
                 c.shortcut = None;
                 c.numeric = None;
-                Ok(Template::Concat(c))
+                Ok(Template::Concat(Box::new(c)))
             }
         }
     }
