@@ -224,7 +224,13 @@ pub fn load_file(path: &Path) -> Result<Script, LoadError> {
 /// Load a script file in any of the three formats within `limits`.
 pub fn load_file_with(path: &Path, limits: &LoadLimits) -> Result<Script, LoadError> {
     let bytes = read_file(path, limits)?;
-    let text = bytes_to_text(&path.display().to_string(), &bytes)?;
+    let file = path.display().to_string();
+    // Checked first, then taken over without a copy (a large script's text
+    // is held once).
+    bytes_to_text(&file, &bytes)?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        LoadError::new(&file, Pos::new(1, 1), LoadErrorKind::NotText, "the file is not UTF-8 text")
+    })?;
     load_text_with(&text, Some(path), limits)
 }
 

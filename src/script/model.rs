@@ -46,22 +46,22 @@ impl Pos {
 /// file without rescanning the text from the start for each one (which made
 /// loading quadratic). Agrees with [`Pos::of_offset`].
 #[derive(Debug)]
-pub struct LineIndex {
+pub struct LineIndex<'a> {
     /// Byte offset where each line starts.
     starts: Vec<usize>,
     /// Characters before byte `k * MARK_STEP`, for column counts on long
     /// lines (minified JSON keeps everything on one line).
     marks: Vec<usize>,
-    /// Whether each byte starts a character (not a UTF-8 continuation byte);
-    /// kept as the text's bytes.
-    bytes: Box<[u8]>,
+    /// Whether each byte starts a character (not a UTF-8 continuation byte):
+    /// the text itself, borrowed.
+    bytes: &'a [u8],
 }
 
 const MARK_STEP: usize = 256;
 
-impl LineIndex {
+impl<'a> LineIndex<'a> {
     /// Index `text` (one pass).
-    pub fn new(text: &str) -> LineIndex {
+    pub fn new(text: &'a str) -> LineIndex<'a> {
         let bytes = text.as_bytes();
         let mut starts = vec![0];
         let mut marks = Vec::with_capacity(bytes.len() / MARK_STEP + 1);
@@ -77,7 +77,7 @@ impl LineIndex {
                 chars += 1;
             }
         }
-        LineIndex { starts, marks, bytes: bytes.into() }
+        LineIndex { starts, marks, bytes }
     }
 
     /// Characters before byte `offset`.

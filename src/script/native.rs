@@ -68,6 +68,7 @@ pub fn load_value(json: &J, text: &str, file: &str, dir: Option<&Path>) -> Resul
         })?;
 
     let mut ids: HashSet<String> = HashSet::with_capacity(actions.len());
+    script.actions.reserve_exact(actions.len());
     for (i, a) in actions.iter().enumerate() {
         let apos = at(&crate::json_ref!["actions", i]);
         let obj = a.as_object().ok_or_else(|| shape(apos, format!("actions[{i}] must be an object")))?;
