@@ -64,6 +64,11 @@ pub fn load_value(json: &J, text: &str, file: &str, dir: Option<&Path>) -> Resul
         .ok_or_else(|| {
             shape(at(crate::json_path!["actions"]), "\"actions\" must be a list of action objects".into())
         })?;
+    // As the Studio formats: an empty list is no script (and would export
+    // to a Studio file that does not load).
+    if actions.is_empty() {
+        return Err(shape(at(crate::json_path!["actions"]), "the script has no actions".into()));
+    }
 
     for (i, a) in actions.iter().enumerate() {
         let apos = at(crate::json_path!["actions", i]);
