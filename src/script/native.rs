@@ -189,6 +189,10 @@ fn load_action(
         })?;
         for (name, target) in map {
             let pos = at(crate::json_path!["actions", i, "branches", name.as_str()]);
+            // A blank result name has no Studio label to be exported as.
+            if name.trim().is_empty() {
+                return Err(shape(pos, "a branch needs a result name".into()).with_action(aref(&action)));
+            }
             let target = target_text(target).ok_or_else(|| {
                 shape(pos, format!("branch \"{name}\" must name an action id")).with_action(aref(&action))
             })?;
