@@ -189,8 +189,9 @@ enum Command {
         /// Store URL: a file path, sqlite::memory:, or postgres://...
         #[arg(long, value_name = "URL", default_value = "prospero.db")]
         db: String,
-        /// The business unit the run works in.
-        #[arg(long, value_name = "NAME", default_value = "default")]
+        /// The business unit the run works in (trimmed, lowercased; created
+        /// by the first command that writes to it).
+        #[arg(long, value_name = "NAME", default_value = "default", value_parser = prospero::store::unit_name)]
         unit: String,
         /// Run on a virtual clock starting at this instant (WAIT does not sleep).
         #[arg(long, value_name = "RFC3339")]
@@ -339,8 +340,9 @@ struct StoreArgs {
     /// Store URL: a file path, sqlite::memory:, or postgres://...
     #[arg(long, value_name = "URL", default_value = "prospero.db")]
     db: String,
-    /// The business unit.
-    #[arg(long, value_name = "NAME", default_value = "default")]
+    /// The business unit (trimmed, lowercased; created by the first command
+    /// that writes to it, an error for commands that only read).
+    #[arg(long, value_name = "NAME", default_value = "default", value_parser = prospero::store::unit_name)]
     unit: String,
 }
 
@@ -523,6 +525,9 @@ fn run(
         Ok::<_, anyhow::Error>((report, spawned, note))
     })?;
     let (report, spawned, store_note) = (report.0, report.1, report.2);
+    if runtime.created_unit() {
+        note_created_unit(runtime.business_unit());
+    }
     if let Some(n) = store_note {
         eprintln!("prospero: warning: {n}");
     }
@@ -928,11 +933,41 @@ fn tokio_rt() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")
 }
 
-/// Open the store and find (or create) the business unit.
-async fn open_unit(args: &StoreArgs) -> Result<(std::sync::Arc<dyn prospero::store::Store>, i64)> {
+/// What a command does with the business unit: a command that writes
+/// creates it on first use, one that only reads needs it to exist.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum UnitUse {
+    Write,
+    Read,
+}
+
+/// Open the store and find the business unit; for [`UnitUse::Write`],
+/// create it when new (and say so on stderr, once: the first time).
+async fn open_unit(args: &StoreArgs, mode: UnitUse) -> Result<(std::sync::Arc<dyn prospero::store::Store>, i64)> {
     let store = prospero::store::open(&args.db).await.map_err(|e| usage(e.to_string()))?;
-    let unit = store.business_unit(&args.unit).await?;
+    let unit = match mode {
+        UnitUse::Write => {
+            let unit = store.ensure_business_unit(&args.unit).await.map_err(|e| usage(e.to_string()))?;
+            if unit.created {
+                note_created_unit(&unit.name);
+            }
+            unit.id
+        }
+        UnitUse::Read => store
+            .find_business_unit(&args.unit)
+            .await
+            .map_err(|e| usage(e.to_string()))?
+            .ok_or_else(|| usage(no_unit_message(&args.unit)))?,
+    };
     Ok((store, unit))
+}
+
+fn no_unit_message(unit: &str) -> String {
+    format!("no business unit '{unit}' (units are created by the first command that writes)")
+}
+
+fn note_created_unit(unit: &str) {
+    eprintln!("prospero: created business unit '{unit}'");
 }
 
 fn skills(command: SkillsCommand) -> Result<ExitCode> {
@@ -954,7 +989,7 @@ fn skills(command: SkillsCommand) -> Result<ExitCode> {
                 return Err(usage("--max-destinations must be 1 or more"));
             }
             tokio_rt()?.block_on(async {
-                let (st, unit) = open_unit(&store).await?;
+                let (st, unit) = open_unit(&store, UnitUse::Write).await?;
                 let mut skill = st.skill(unit, number).await?.unwrap_or_else(|| Skill::new(number, name.trim()));
                 skill.name = name.trim().to_string();
                 skill.channel = channel;
@@ -990,7 +1025,7 @@ fn skills(command: SkillsCommand) -> Result<ExitCode> {
         SkillsCommand::List { json, store } => {
             check_db_url(&store.db)?;
             tokio_rt()?.block_on(async {
-                let (st, unit) = open_unit(&store).await?;
+                let (st, unit) = open_unit(&store, UnitUse::Read).await?;
                 let skills = st.skills(unit).await?;
                 let now = prospero::store::now_text();
                 if json {
@@ -1041,7 +1076,7 @@ fn import_leads(file: &Path, lead_source: &str, key: Option<&str>, store: &Store
     }
     let leads = prospero::outbound::leads::read_csv(file, key).map_err(|e| usage(e.to_string()))?;
     tokio_rt()?.block_on(async {
-        let (st, unit) = open_unit(store).await?;
+        let (st, unit) = open_unit(store, UnitUse::Write).await?;
         let n = st.import_leads(unit, lead_source.trim(), &leads).await?;
         outln!("{n} record(s) from {} are waiting in lead source '{}'", file.display(), lead_source.trim());
         Ok(ExitCode::SUCCESS)
@@ -1065,7 +1100,10 @@ fn demo(store: &StoreArgs, scripts: &Path, now: Option<&str>, cycles: u32, batch
     let brain = runtime.load(&scripts.join("brain.json")).map_err(|e| usage(e.lines().join("\n")))?;
     tokio_rt()?.block_on(async {
         let st = runtime.store().await.map_err(|e| usage(e.to_string()))?;
-        let unit = runtime.unit_id().await?;
+        let unit = runtime.unit_id().await.map_err(|e| usage(e.to_string()))?;
+        if runtime.created_unit() {
+            note_created_unit(runtime.business_unit());
+        }
         let mut skill = st.skill(unit, DEMO_SKILL).await?.unwrap_or_else(|| Skill::new(DEMO_SKILL, "Spring campaign"));
         skill.threshold = skill.threshold.max(5000);
         st.upsert_skill(unit, &skill).await?;

@@ -296,6 +296,105 @@ fn the_outbound_demo_creates_then_updates() {
     assert_eq!(count(&second, "dialable prospects on skill 4001:"), created);
 }
 
+/// A fresh SQLite file in a temp dir (the dir must outlive the path).
+fn temp_db(dir: &tempfile::TempDir) -> String {
+    dir.path().join("units.db").to_str().expect("UTF-8 path").to_string()
+}
+
+const CREATED: &str = "created business unit";
+
+#[test]
+fn unit_names_differing_in_case_or_spaces_are_one_unit() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = temp_db(&dir);
+    let (code, out, err) = prospero(&["skills", "add", "4100", "--name", "A", "--db", &db, "--unit", "VICTIM"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(err.contains("created business unit 'victim'"), "the first write says it created the unit: {err}");
+    assert!(out.contains("business unit 'victim'"), "{out}");
+    for (n, unit) in [("4200", " victim"), ("4300", "victim\t"), ("4400", "Victim")] {
+        let (code, out, err) = prospero(&["skills", "add", n, "--name", "B", "--db", &db, "--unit", unit]);
+        assert_eq!(code, 0, "{unit:?}: {out}{err}");
+        assert!(!err.contains(CREATED), "{unit:?} created another unit: {err}");
+    }
+    let leads = root().join("scripts/data/leads.csv");
+    let leads = leads.to_str().expect("UTF-8 path");
+    let (code, out, err) =
+        prospero(&["leads", "import", leads, "--lead-source", "crm", "--db", &db, "--unit", " VICTIM "]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!err.contains(CREATED), "leads import created another unit: {err}");
+    for unit in ["victim", "  VICTIM\t"] {
+        let (code, out, err) = prospero(&["skills", "list", "--json", "--db", &db, "--unit", unit]);
+        assert_eq!(code, 0, "{unit:?}: {err}");
+        let list: J = serde_json::from_str(&out).expect("JSON");
+        let numbers: Vec<i64> = list.as_array().expect("list").iter().filter_map(|s| s["number"].as_i64()).collect();
+        assert_eq!(numbers, [4100, 4200, 4300, 4400], "{unit:?}: all four skills are in the one unit");
+    }
+}
+
+#[test]
+fn a_unit_name_without_a_word_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = temp_db(&dir);
+    for unit in ["", "   ", "\t", "-", "..", "a b", "acme/eu", "\u{212a}elvin", &"x".repeat(65)] {
+        for args in [
+            vec!["skills", "add", "4100", "--name", "A", "--db", &db, "--unit", unit],
+            vec!["skills", "list", "--db", &db, "--unit", unit],
+            vec!["run", "scripts/hello.json", "--param", "caller=Ada", "--db", &db, "--unit", unit],
+        ] {
+            let (code, out, err) = prospero(&args);
+            assert_eq!(code, 2, "{args:?} was accepted: {out}{err}");
+            assert!(err.contains(prospero::store::UNIT_NAME_PATTERN), "{args:?}: the message names the pattern: {err}");
+            assert!(!err.contains(CREATED), "{args:?}: {err}");
+        }
+    }
+    assert!(!Path::new(&db).exists(), "a refused name opened (and so created) the store");
+}
+
+#[test]
+fn listing_a_unit_that_does_not_exist_is_an_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = temp_db(&dir);
+    // The default unit exists once something wrote to the store.
+    let (code, _, err) = prospero(&["skills", "add", "4100", "--name", "A", "--db", &db]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("created business unit 'default'"), "{err}");
+    for _ in 0..2 {
+        let (code, out, err) = prospero(&["skills", "list", "--db", &db, "--unit", "ACME"]);
+        assert_eq!(code, 2, "listing a unit nobody wrote to: {out}{err}");
+        assert!(out.is_empty(), "no empty answer on stdout: {out}");
+        assert!(err.contains("no business unit 'acme'"), "the message names the unit: {err}");
+        assert!(err.contains("created by the first command that writes"), "{err}");
+    }
+    // Listing did not create it: the first write still does, and says so once.
+    let (code, _, err) = prospero(&["skills", "add", "4200", "--name", "B", "--db", &db, "--unit", "acme"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("created business unit 'acme'"), "{err}");
+    let (code, out, err) = prospero(&["skills", "list", "--json", "--db", &db, "--unit", "acme"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains(CREATED), "{err}");
+    let list: J = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "{out}");
+}
+
+#[test]
+fn a_run_creates_its_unit_once_and_says_so() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = temp_db(&dir);
+    let run = |unit: &str| {
+        prospero(&["run", "scripts/hello.json", "--param", "caller=Ada", "--db", &db, "--unit", unit, "--json"])
+    };
+    let (code, out, err) = run("Acme ");
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(err.matches(CREATED).count(), 1, "{err}");
+    assert!(err.contains("created business unit 'acme'"), "{err}");
+    let (code, out, err) = run("ACME");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!err.contains(CREATED), "the second run found the unit: {err}");
+    // The unit exists now, so a read finds it.
+    let (code, _, err) = prospero(&["skills", "list", "--db", &db, "--unit", "acme"]);
+    assert_eq!(code, 0, "{err}");
+}
+
 #[test]
 fn skills_and_leads_from_the_command_line() {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -57,6 +57,33 @@ async fn check_business_units(s: &dyn Store) {
     assert_eq!(s.business_unit(&a).await.expect("look up unit a again"), id_a);
 }
 
+/// Spellings that differ in case or surrounding spaces are one unit; it is
+/// created once (and says so once), found without being created, and a name
+/// outside the pattern is refused by every method without writing anything.
+async fn check_unit_name_normalisation(s: &dyn Store) {
+    let base = unique("norm");
+    let upper = base.to_uppercase();
+    assert_eq!(s.find_business_unit(&base).await.expect("find before"), None, "finding creates nothing");
+    assert_eq!(s.find_business_unit(&base).await.expect("find again"), None, "still nothing after a find");
+    let first = s.ensure_business_unit(&format!(" {upper}\t")).await.expect("create via odd spelling");
+    assert!(first.created, "the first write creates the unit");
+    assert_eq!(first.name, base, "the stored name is trimmed and lowercased");
+    for spelling in [base.clone(), upper.clone(), format!("  {base}"), format!("{base}\t"), format!("\n{upper} ")] {
+        let again = s.ensure_business_unit(&spelling).await.expect("ensure again");
+        assert_eq!(again.id, first.id, "{spelling:?} is the same unit");
+        assert!(!again.created, "{spelling:?} does not create the unit again");
+        assert_eq!(s.business_unit(&spelling).await.expect("business_unit"), first.id, "{spelling:?}");
+        assert_eq!(s.find_business_unit(&spelling).await.expect("find"), Some(first.id), "{spelling:?}");
+    }
+    for bad in ["", "   ", "\t", "-acme", ".acme", "ac me", "acme!", "ünit", &"x".repeat(65)] {
+        for result in [s.business_unit(bad).await, s.ensure_business_unit(bad).await.map(|u| u.id)] {
+            assert!(matches!(result, Err(StoreError::UnitName(_))), "{bad:?} was accepted: {result:?}");
+        }
+        let found = s.find_business_unit(bad).await;
+        assert!(matches!(found, Err(StoreError::UnitName(_))), "{bad:?} was looked up: {found:?}");
+    }
+}
+
 /// Runs come back newest first, limited, and only for their own unit.
 async fn check_recent_runs(s: &dyn Store) {
     let unit_a = s.business_unit(&unique("runs-a")).await.expect("unit a");
@@ -109,6 +136,12 @@ async fn sqlite_file_business_units() {
 }
 
 #[tokio::test]
+async fn sqlite_file_unit_names_differing_in_case_or_spaces_are_one_unit() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    check_unit_name_normalisation(&*open(&sqlite_file(&dir)).await).await;
+}
+
+#[tokio::test]
 async fn sqlite_file_recent_runs() {
     let dir = tempfile::tempdir().expect("temp dir");
     check_recent_runs(&*open(&sqlite_file(&dir)).await).await;
@@ -130,6 +163,11 @@ async fn sqlite_memory_opens_twice() {
 #[tokio::test]
 async fn sqlite_memory_business_units() {
     check_business_units(&*open("sqlite::memory:").await).await;
+}
+
+#[tokio::test]
+async fn sqlite_memory_unit_names_differing_in_case_or_spaces_are_one_unit() {
+    check_unit_name_normalisation(&*open("sqlite::memory:").await).await;
 }
 
 #[tokio::test]
@@ -165,6 +203,50 @@ async fn postgres_opens_twice() {
 #[tokio::test]
 async fn postgres_business_units() {
     check_business_units(&*open_pg().await).await;
+}
+
+#[tokio::test]
+async fn postgres_unit_names_differing_in_case_or_spaces_are_one_unit() {
+    check_unit_name_normalisation(&*open_pg().await).await;
+}
+
+#[test]
+fn the_unit_name_pattern() {
+    for (raw, want) in [
+        ("default", "default"),
+        ("acme", "acme"),
+        (" VICTIM", "victim"),
+        ("victim\t", "victim"),
+        ("Acme.EU_2-b", "acme.eu_2-b"),
+        ("9lives", "9lives"),
+    ] {
+        assert_eq!(store::unit_name(raw).as_deref(), Ok(want), "{raw:?}");
+    }
+    assert_eq!(store::unit_name(&"a".repeat(64)).map(|n| n.len()), Ok(64));
+    assert!(matches!(store::unit_name(&"a".repeat(65)), Err(store::UnitNameError::TooLong(_))));
+    assert!(matches!(store::unit_name(" \t "), Err(store::UnitNameError::Blank(_))));
+    for bad in ["_x", "-x", ".x", "a b", "a/b", "a:b", "é", "K\u{212a}"] {
+        let err = store::unit_name(bad).expect_err(bad);
+        assert!(matches!(err, store::UnitNameError::Pattern(_)), "{bad:?}: {err:?}");
+        assert!(err.to_string().contains(store::UNIT_NAME_PATTERN), "the message names the pattern: {err}");
+    }
+}
+
+/// A runtime normalises its unit name; runs under differently spelled names
+/// land in one unit, and only the first run creates it.
+#[tokio::test]
+async fn runtimes_with_differently_spelled_units_share_one() {
+    let shared = open("sqlite::memory:").await;
+    let name = unique("rt");
+    let first = Runtime::builder().store(shared.clone()).business_unit(format!("  {}", name.to_uppercase())).build();
+    assert_eq!(first.business_unit(), name);
+    let id = first.unit_id().await.expect("unit");
+    assert!(first.created_unit(), "the first runtime created the unit");
+    let second = Runtime::builder().store(shared.clone()).business_unit(format!("{name}\t")).build();
+    assert_eq!(second.unit_id().await.expect("unit again"), id);
+    assert!(!second.created_unit(), "the second runtime found it");
+    let bad = Runtime::builder().store(shared).business_unit("no spaces inside").build();
+    assert!(matches!(bad.unit_id().await, Err(StoreError::UnitName(_))));
 }
 
 #[tokio::test]

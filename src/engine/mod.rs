@@ -264,6 +264,8 @@ struct Inner {
     no_store: Option<String>,
     store: OnceCell<Arc<dyn Store>>,
     unit_id: OnceCell<i64>,
+    /// Set when this runtime created its business unit in the store.
+    created_unit: std::sync::atomic::AtomicBool,
     spawned: Mutex<Vec<tokio::task::JoinHandle<RunReport>>>,
     counter: AtomicU64,
     fingerprint: String,
@@ -340,9 +342,14 @@ impl RuntimeBuilder {
         self
     }
 
-    /// The business unit runs work in.
+    /// The business unit runs work in, normalised by
+    /// [`crate::store::unit_name`] (trimmed, lowercased). A name the pattern
+    /// refuses is kept as given, and every store access of the runtime then
+    /// fails with [`StoreError::UnitName`]; check names first with
+    /// `unit_name` to refuse them early.
     pub fn business_unit(mut self, name: impl Into<String>) -> RuntimeBuilder {
-        self.business_unit = name.into();
+        let name = name.into();
+        self.business_unit = crate::store::unit_name(&name).unwrap_or(name);
         self
     }
 
@@ -383,6 +390,7 @@ impl RuntimeBuilder {
                 no_store: self.no_store,
                 store: OnceCell::new_with(self.store),
                 unit_id: OnceCell::new(),
+                created_unit: std::sync::atomic::AtomicBool::new(false),
                 spawned: Mutex::new(Vec::new()),
                 counter: AtomicU64::new(0),
                 fingerprint,
@@ -668,10 +676,27 @@ impl Runtime {
         self.inner.store.get_or_try_init(|| crate::store::open(&self.inner.db_url)).await.cloned()
     }
 
-    /// The store id of the runtime's business unit (created on first use).
+    /// The store id of the runtime's business unit (created on first use;
+    /// see [`Runtime::created_unit`]).
     pub async fn unit_id(&self) -> Result<i64, StoreError> {
         let store = self.store().await?;
-        self.inner.unit_id.get_or_try_init(|| store.business_unit(&self.inner.business_unit)).await.copied()
+        self.inner
+            .unit_id
+            .get_or_try_init(|| async {
+                let unit = store.ensure_business_unit(&self.inner.business_unit).await?;
+                if unit.created {
+                    self.inner.created_unit.store(true, Ordering::Release);
+                }
+                Ok::<_, StoreError>(unit.id)
+            })
+            .await
+            .copied()
+    }
+
+    /// Whether this runtime created its business unit in the store (the
+    /// first thing that wrote to a new unit was one of its runs).
+    pub fn created_unit(&self) -> bool {
+        self.inner.created_unit.load(Ordering::Acquire)
     }
 
     /// Log a finished run in the store.

@@ -228,9 +228,8 @@ pub fn load_file_with(path: &Path, limits: &LoadLimits) -> Result<Script, LoadEr
     // Checked first, then taken over without a copy (a large script's text
     // is held once).
     bytes_to_text(&file, &bytes)?;
-    let text = String::from_utf8(bytes).map_err(|_| {
-        LoadError::new(&file, Pos::new(1, 1), LoadErrorKind::NotText, "the file is not UTF-8 text")
-    })?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| LoadError::new(&file, Pos::new(1, 1), LoadErrorKind::NotText, "the file is not UTF-8 text"))?;
     load_text_with(&text, Some(path), limits)
 }
 
@@ -329,7 +328,7 @@ fn load_unchecked(text: &str, path: Option<&Path>, file: &str) -> Result<Script,
                 return Ok(script);
             }
             Some(_) => {
-                let mut script = native::load_value(&json, text, &file, path.and_then(|p| p.parent()))?;
+                let mut script = native::load_owned(json, text, &file, path.and_then(|p| p.parent()))?;
                 finish(&mut script, path, Format::Native);
                 return Ok(script);
             }

@@ -35,11 +35,22 @@ const OWN_KEYS: [&str; 7] = ["id", "action", "version", "caption", "next", "bran
 /// Load a native script from its parsed JSON; `text` is the source for
 /// positions and `dir` the folder of sibling files.
 pub fn load_value(json: &J, text: &str, file: &str, dir: Option<&Path>) -> Result<Script, LoadError> {
+    load_owned(json.clone(), text, file, dir)
+}
+
+/// [`load_value`] on a tree it may take apart: each action's JSON is freed
+/// as soon as the action is built, so loading never holds a large script
+/// twice (as JSON and as actions).
+pub fn load_owned(json: J, text: &str, file: &str, dir: Option<&Path>) -> Result<Script, LoadError> {
     let index = JsonIndex::build(text, 4);
     let lines = LineIndex::new(text);
     let at = |path: &[SegRef<'_>]| -> Pos { index.offset_of(path).map(|o| lines.pos(o)).unwrap_or(Pos::new(1, 1)) };
     let shape = |pos: Pos, msg: String| LoadError::new(file, pos, LoadErrorKind::Shape, msg);
-    let root = json.as_object().ok_or_else(|| shape(Pos::new(1, 1), "expected a JSON object".into()))?;
+    let J::Object(mut root) = json else {
+        return Err(shape(Pos::new(1, 1), "expected a JSON object".into()));
+    };
+    let mut actions_json = root.get_mut("actions").map(std::mem::take);
+    let root = &root;
 
     let mut script = Script::default();
     if let Some(name) = root.get("name") {
@@ -59,20 +70,26 @@ pub fn load_value(json: &J, text: &str, file: &str, dir: Option<&Path>) -> Resul
             )
         })?;
     }
-    let actions = root
-        .get("actions")
-        .ok_or_else(|| shape(Pos::new(1, 1), "a native script needs an \"actions\" list".into()))?
-        .as_array()
-        .ok_or_else(|| {
-            shape(at(&crate::json_ref!["actions"]), "\"actions\" must be a list of action objects".into())
-        })?;
+    let actions = match actions_json.as_mut() {
+        None => return Err(shape(Pos::new(1, 1), "a native script needs an \"actions\" list".into())),
+        Some(J::Array(list)) => std::mem::take(list),
+        Some(_) => {
+            return Err(shape(at(&crate::json_ref!["actions"]), "\"actions\" must be a list of action objects".into()));
+        }
+    };
+    // As the Studio formats: an empty list is no script (and would export
+    // to a Studio file that does not load).
+    if actions.is_empty() {
+        return Err(shape(at(&crate::json_ref!["actions"]), "the script has no actions".into()));
+    }
 
     let mut ids: HashSet<String> = HashSet::with_capacity(actions.len());
     script.actions.reserve_exact(actions.len());
-    for (i, a) in actions.iter().enumerate() {
+    for (i, a) in actions.into_iter().enumerate() {
         let apos = at(&crate::json_ref!["actions", i]);
         let obj = a.as_object().ok_or_else(|| shape(apos, format!("actions[{i}] must be an object")))?;
         let mut action = load_action(obj, i, file, dir, &at, &mut script.origin)?;
+        drop(a);
         if !ids.insert(action.id.clone()) {
             return Err(LoadError::new(
                 file,
@@ -189,6 +206,10 @@ fn load_action(
         })?;
         for (name, target) in map {
             let pos = at(&crate::json_ref!["actions", i, "branches", name.as_str()]);
+            // A blank result name has no Studio label to be exported as.
+            if name.trim().is_empty() {
+                return Err(shape(pos, "a branch needs a result name".into()).with_action(aref(&action)));
+            }
             let target = target_text(target).ok_or_else(|| {
                 shape(pos, format!("branch \"{name}\" must name an action id")).with_action(aref(&action))
             })?;

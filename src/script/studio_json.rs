@@ -135,9 +135,14 @@ pub fn load_value(json: &J, text: &str, file: &str) -> Result<Script, LoadError>
         let pos = at(p(&[key("actions"), key(k)]));
         let obj = a.as_object().ok_or_else(|| shape(pos, format!("actions[\"{k}\"] must be an object")))?;
         let id = match obj.get("prosperoId") {
-            Some(J::String(s)) if !s.is_empty() => s.clone(),
+            Some(J::String(s)) if !s.trim().is_empty() => s.clone(),
             _ => k.clone(),
         };
+        // A blank id would not survive a native export ("id" must not be
+        // blank there).
+        if id.trim().is_empty() {
+            return Err(shape(pos, format!("action key \"{k}\" is blank")));
+        }
         if !ids.insert(id.clone()) {
             return Err(LoadError::new(file, pos, LoadErrorKind::DuplicateId, format!("duplicate action id \"{id}\"")));
         }
@@ -150,7 +155,9 @@ pub fn load_value(json: &J, text: &str, file: &str) -> Result<Script, LoadError>
             J::Null => return Some(None),
             _ => return None,
         };
-        if raw.is_empty() || raw == "-1" {
+        // A blank target is no target, as an empty one (the native format
+        // refuses blank ids, so keeping it would not survive an export).
+        if raw.trim().is_empty() || raw == "-1" {
             return Some(None);
         }
         Some(Some(id_of_key.get(raw.as_str()).cloned().unwrap_or(raw)))
@@ -267,7 +274,7 @@ pub fn load_value(json: &J, text: &str, file: &str) -> Result<Script, LoadError>
                 let label = e.get("label").and_then(|l| l.as_str()).unwrap_or("");
                 let name = if typ.eq_ignore_ascii_case("default") {
                     "Default".to_string()
-                } else if label.is_empty() {
+                } else if label.trim().is_empty() {
                     return Err(shape(pos, "a branch that is not the default needs a \"label\"".into())
                         .with_action(ActionRef::of(&action)));
                 } else {

@@ -44,6 +44,70 @@ pub enum StoreError {
     /// `RuntimeBuilder::without_store`); the text says why.
     #[error("no store: {0}")]
     Unavailable(String),
+    /// A business unit name that [`unit_name`] refuses.
+    #[error(transparent)]
+    UnitName(#[from] UnitNameError),
+}
+
+/// What a business unit name must look like once trimmed and lowercased:
+/// 1 to 64 characters, a letter or digit first, then letters, digits, `.`,
+/// `_` or `-` (ASCII only).
+pub const UNIT_NAME_PATTERN: &str = "[a-z0-9][a-z0-9._-]{0,63}";
+
+/// The longest business unit name, in characters.
+pub const UNIT_NAME_MAX: usize = 64;
+
+/// Why a business unit name was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UnitNameError {
+    /// Nothing but spaces.
+    #[error("business unit name '{0}' is blank (a name matches {UNIT_NAME_PATTERN})")]
+    Blank(String),
+    /// Longer than [`UNIT_NAME_MAX`] characters.
+    #[error("business unit name '{0}' is longer than {UNIT_NAME_MAX} characters (a name matches {UNIT_NAME_PATTERN})")]
+    TooLong(String),
+    /// A character the pattern does not allow, or a first character that is
+    /// not a letter or digit.
+    #[error(
+        "business unit name '{0}' does not match {UNIT_NAME_PATTERN} (letters, digits, '.', '_', '-'; a letter or digit first)"
+    )]
+    Pattern(String),
+}
+
+/// The one spelling of a business unit name: `raw` trimmed and lowercased,
+/// checked against [`UNIT_NAME_PATTERN`]. `" Acme\t"`, `"ACME"` and
+/// `"acme"` all name unit `acme`. Every entry point (command line,
+/// `RuntimeBuilder::business_unit`, the `Store` implementations) goes
+/// through this, so different spellings never make different units.
+pub fn unit_name(raw: &str) -> Result<String, UnitNameError> {
+    // ASCII case folding only: Unicode lowercasing would turn the Kelvin
+    // sign into `k` and so let a look-alike name reach another unit.
+    let name = raw.trim().to_ascii_lowercase();
+    if name.is_empty() {
+        return Err(UnitNameError::Blank(raw.to_string()));
+    }
+    if name.chars().count() > UNIT_NAME_MAX {
+        return Err(UnitNameError::TooLong(raw.to_string()));
+    }
+    let mut chars = name.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
+    if !(first_ok && rest_ok) {
+        return Err(UnitNameError::Pattern(raw.to_string()));
+    }
+    Ok(name)
+}
+
+/// A business unit as [`Store::ensure_business_unit`] found or made it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BusinessUnit {
+    /// The store id.
+    pub id: i64,
+    /// The normalised name (see [`unit_name`]).
+    pub name: String,
+    /// `true` when this call created the unit.
+    pub created: bool,
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -173,8 +237,20 @@ pub trait Store: OutboundStore {
     /// `sqlite` or `postgres` (or a host's name).
     fn backend(&self) -> &'static str;
 
-    /// The id of business unit `name`, created if new.
-    async fn business_unit(&self, name: &str) -> Result<i64, StoreError>;
+    /// The id of business unit `name` (normalised by [`unit_name`]),
+    /// created if new.
+    async fn business_unit(&self, name: &str) -> Result<i64, StoreError> {
+        Ok(self.ensure_business_unit(name).await?.id)
+    }
+
+    /// Business unit `name` (normalised by [`unit_name`]), created if new;
+    /// says whether this call created it. For commands that write.
+    async fn ensure_business_unit(&self, name: &str) -> Result<BusinessUnit, StoreError>;
+
+    /// The id of business unit `name` (normalised by [`unit_name`]), or
+    /// `None` when there is none; never creates one. For commands that
+    /// only read.
+    async fn find_business_unit(&self, name: &str) -> Result<Option<i64>, StoreError>;
 
     /// Log a finished run.
     async fn record_run(&self, unit: i64, run: &RunRecord) -> Result<(), StoreError>;

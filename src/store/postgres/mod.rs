@@ -2,7 +2,7 @@
 
 mod outbound;
 
-use super::{RunRecord, Store, StoreError, redact};
+use super::{BusinessUnit, RunRecord, Store, StoreError, redact, unit_name};
 use async_trait::async_trait;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Row};
@@ -47,14 +47,29 @@ impl Store for PgStore {
         "postgres"
     }
 
-    async fn business_unit(&self, name: &str) -> Result<i64, StoreError> {
-        sqlx::query("INSERT INTO business_units (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
-            .bind(name)
-            .bind(chrono::Utc::now().to_rfc3339())
-            .execute(&self.pool)
-            .await?;
-        let row = sqlx::query("SELECT id FROM business_units WHERE name = $1").bind(name).fetch_one(&self.pool).await?;
-        Ok(row.try_get::<i64, _>(0)?)
+    async fn ensure_business_unit(&self, name: &str) -> Result<BusinessUnit, StoreError> {
+        let name = unit_name(name)?;
+        // RETURNING gives a row only when this statement inserted one.
+        let inserted = sqlx::query(
+            "INSERT INTO business_units (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING id",
+        )
+        .bind(&name)
+        .bind(chrono::Utc::now().to_rfc3339())
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some(row) = inserted {
+            return Ok(BusinessUnit { id: row.try_get::<i64, _>(0)?, name, created: true });
+        }
+        let row =
+            sqlx::query("SELECT id FROM business_units WHERE name = $1").bind(&name).fetch_one(&self.pool).await?;
+        Ok(BusinessUnit { id: row.try_get::<i64, _>(0)?, name, created: false })
+    }
+
+    async fn find_business_unit(&self, name: &str) -> Result<Option<i64>, StoreError> {
+        let name = unit_name(name)?;
+        let row =
+            sqlx::query("SELECT id FROM business_units WHERE name = $1").bind(&name).fetch_optional(&self.pool).await?;
+        Ok(row.map(|r| r.try_get::<i64, _>(0)).transpose()?)
     }
 
     async fn record_run(&self, unit: i64, r: &RunRecord) -> Result<(), StoreError> {
