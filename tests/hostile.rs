@@ -32,6 +32,16 @@ fn every_hostile_run_ends_on_its_documented_limit() {
 }
 
 #[test]
+fn every_hostile_load_is_linear_or_refused_early() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_prospero"));
+    for case in hostile_cases::load_cases(tmp.path()) {
+        let m = measure(bin, &common::root(), &case.args);
+        check(case.name, &m, case.code, case.status, case.says);
+    }
+}
+
+#[test]
 fn a_runaway_trace_stops_at_its_budget_and_says_so() {
     let tmp = tempfile::tempdir().unwrap();
     let trace = tmp.path().join("t.jsonl");

@@ -295,6 +295,14 @@ fn compile_rhai(src: &str, base: Pos) -> Result<AST, SnippetError> {
     EVAL.with(|cell| {
         let ev = cell.borrow();
         ev.engine.compile_expression(src).map_err(|e| {
+            if matches!(e.err_type(), rhai::ParseErrorType::ExprTooDeep) {
+                // Each operator of a chain is one call deep once compiled.
+                return SnippetError {
+                    kind: super::SnippetErrorKind::TooDeep,
+                    pos: base,
+                    message: "the expression is nested too deeply once compiled (more than 64 levels of operators and calls); split it over several steps".into(),
+                };
+            }
             // Generated code that rhai refuses is a compiler defect; report it
             // at the expression rather than panicking.
             SnippetError::syntax(base, format!("internal compiler error ({e}) for: {src}"))

@@ -40,6 +40,9 @@ pub enum SnippetErrorKind {
     /// A run-level budget ran out inside the evaluation (the run's
     /// memory): the run ends `budget_exceeded`.
     RunBudget,
+    /// The text nests deeper than the parser allows: an error even where
+    /// text that does not parse would otherwise stay literal.
+    TooDeep,
 }
 
 /// An error in snippet text, with its position.
@@ -273,6 +276,20 @@ mod tests {
         assert!(err.message.contains("division by zero"));
         assert!(compile_expression("nosuch(1)", Pos::new(1, 1)).is_err());
         assert!(compile_expression("len(1, 2)", Pos::new(1, 1)).is_err());
+    }
+
+    /// Regression: a `{...}` group refused only for its depth stayed
+    /// literal text, so a too-deep expression silently became its source.
+    #[test]
+    fn a_template_nested_past_the_limit_is_an_error_not_literal_text() {
+        let flat = format!("{{{}}}", vec!["1"; 300].join("+"));
+        let e = Template::compile(&flat, Pos::new(1, 1)).unwrap_err();
+        assert_eq!(e.kind, SnippetErrorKind::TooDeep, "{e}");
+        let compiled_deep = format!("{{{}}}", vec!["1"; 100].join("+"));
+        let e = Template::compile(&compiled_deep, Pos::new(1, 1)).unwrap_err();
+        assert!(e.message.contains("nested too deeply once compiled"), "{e}");
+        // Braces that are simply not an expression still stay literal.
+        assert!(matches!(Template::compile("{\"a\": 1}", Pos::new(1, 1)), Ok(Template::Literal(_))));
     }
 
     #[test]

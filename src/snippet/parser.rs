@@ -37,7 +37,11 @@ pub const MAX_DEPTH: usize = 48;
 pub const MAX_NESTING: usize = 256;
 
 fn too_deep(pos: Pos) -> SnippetError {
-    SnippetError::syntax(pos, format!("the expression is nested too deeply (more than {MAX_NESTING} levels)"))
+    SnippetError {
+        kind: super::SnippetErrorKind::TooDeep,
+        pos,
+        message: format!("the expression is nested too deeply (more than {MAX_NESTING} levels)"),
+    }
 }
 
 impl Parser {
@@ -849,10 +853,11 @@ fn parse_template_at(src: &str, base: Pos, strict: bool, depth: usize) -> Result
     // Refuse too deep groups up front: each group is re-read once per level
     // it is nested in, so this also keeps the work linear.
     if let Some(at) = brace_depth(&chars, MAX_NESTING.saturating_sub(depth)) {
-        return Err(SnippetError::syntax(
-            pos_of(&chars, at, base),
-            format!("{{}} substitutions are nested too deeply (more than {MAX_NESTING} levels)"),
-        ));
+        return Err(SnippetError {
+            kind: super::SnippetErrorKind::TooDeep,
+            pos: pos_of(&chars, at, base),
+            message: format!("{{}} substitutions are nested too deeply (more than {MAX_NESTING} levels)"),
+        });
     }
     let mut parts = Vec::new();
     let mut lit = String::new();
@@ -876,7 +881,9 @@ fn parse_template_at(src: &str, base: Pos, strict: bool, depth: usize) -> Result
                     i = close + 1;
                     continue;
                 }
-                Err(e) if strict => return Err(e),
+                // Too deep is never "not an expression": staying literal
+                // would hide a limit behind a silently different value.
+                Err(e) if strict || e.kind == super::SnippetErrorKind::TooDeep => return Err(e),
                 Err(_) => {}
             }
         }

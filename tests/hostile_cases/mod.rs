@@ -59,7 +59,9 @@ pub fn parse(text: &str) -> serde_json::Result<serde_json::Value> {
     use serde::Deserialize;
     let mut de = serde_json::Deserializer::from_str(text);
     de.disable_recursion_limit();
-    serde_json::Value::deserialize(&mut de)
+    let v = serde_json::Value::deserialize(&mut de)?;
+    de.end()?;
+    Ok(v)
 }
 
 /// Run `bin ARGS` in `dir` and measure it.
@@ -233,10 +235,104 @@ pub fn run_cases(root: &Path, tmp: &Path) -> Vec<Case> {
     ]
 }
 
+/// A native chain of `n` actions: BEGIN, ASSIGNs, END.
+pub fn chain(n: usize) -> String {
+    let mut s = String::with_capacity(n * 90);
+    s.push_str(r#"{"name":"chain","actions":[{"id":"a0","action":"BEGIN","next":"a1"}"#);
+    for i in 1..n {
+        s.push_str(&format!(r#",{{"id":"a{i}","action":"ASSIGN","Variable":"x","Value":"{i}","next":"a{}"}}"#, i + 1));
+    }
+    s.push_str(&format!(r#",{{"id":"a{n}","action":"END"}}]}}"#));
+    s
+}
+
+/// A script whose one ASSIGN value is `text` (JSON-escaped here).
+pub fn one_value(text: &str) -> String {
+    let value = serde_json::to_string(text).expect("text");
+    format!(
+        r#"{{"name":"one","actions":[{{"id":"a0","action":"BEGIN","next":"a1"}},{{"id":"a1","action":"ASSIGN","Variable":"x","Value":{value},"next":"a2"}},{{"id":"a2","action":"END"}}]}}"#
+    )
+}
+
+/// `{` nested `n` deep around `x`: `{{{...x...}}}`.
+pub fn nested(n: usize) -> String {
+    format!("{}x{}", "{".repeat(n), "}".repeat(n))
+}
+
+/// `{1+1+...+1}`: a flat expression of `n` terms in one substitution.
+pub fn flat(n: usize) -> String {
+    let mut s = String::with_capacity(n * 2 + 2);
+    s.push('{');
+    for i in 0..n {
+        if i > 0 {
+            s.push('+');
+        }
+        s.push('1');
+    }
+    s.push('}');
+    s
+}
+
+fn check_args(file: &Path, extra: &[&str]) -> Vec<String> {
+    let mut a = vec!["check".to_string(), file.display().to_string()];
+    a.extend(extra.iter().map(|s| s.to_string()));
+    a
+}
+
+/// The loading cases: their files are written into `tmp`.
+pub fn load_cases(tmp: &Path) -> Vec<Case> {
+    let write = |name: &str, text: String| -> PathBuf {
+        let p = tmp.join(name);
+        std::fs::write(&p, text).expect("a temporary file");
+        p
+    };
+    let chain_file = write("chain200k.json", chain(200_000));
+    let nested_file = write("nested100k.json", one_value(&nested(100_000)));
+    let flat_file = write("flat3m.json", one_value(&flat(3_000_000)));
+    let flat_small = write("flat300.json", one_value(&flat(300)));
+    vec![
+        Case {
+            name: "load: a chain of 200,000 actions",
+            args: check_args(&chain_file, &[]),
+            code: 0,
+            status: None,
+            says: "0 errors, 0 warnings",
+        },
+        Case {
+            name: "load: 100,000 nested substitutions in one property",
+            args: check_args(&nested_file, &[]),
+            code: 1,
+            status: None,
+            says: "nested too deeply (more than 256 levels)",
+        },
+        Case {
+            name: "load: a flat expression of 3 million terms (6 MB)",
+            args: check_args(&flat_file, &[]),
+            code: 1,
+            status: None,
+            says: "over the limit of 1048576 bytes for one property",
+        },
+        Case {
+            name: "load: a flat expression of 300 terms",
+            args: check_args(&flat_small, &[]),
+            code: 1,
+            status: None,
+            says: "nested too deeply",
+        },
+        Case {
+            name: "load: a script over the size limit",
+            args: check_args(&chain_file, &["--max-script-bytes", "1000000"]),
+            code: 1,
+            status: None,
+            says: "over the limit of 1000000 bytes",
+        },
+    ]
+}
+
 /// Everything a case's outcome says, for matching `says` against.
 pub fn outcome_text(m: &Measured) -> String {
     let mut text = m.stderr.clone();
-    if m.stdout_len > WHOLE || parse(&m.stdout).is_ok() {
+    if (m.stdout_len > WHOLE && m.stdout.starts_with('{')) || parse(&m.stdout).is_ok() {
         let j = m.json();
         text.push_str(&j["error"].to_string());
         text.push_str(&j["return"].to_string());
