@@ -88,6 +88,10 @@ pub(crate) struct Evaluator {
     caches: rhai::Caches,
 }
 
+/// Stack a snippet with script-defined functions runs on: 64 call levels
+/// (the call-depth limit) at up to 64 KiB each, with room to spare.
+const FUNCTION_STACK: usize = 8 << 20;
+
 /// Beyond this many cached scopes (expressions of scripts loaded and
 /// dropped over a long life), the cache starts over.
 const MAX_CACHED_SCOPES: usize = 16_384;
@@ -241,7 +245,13 @@ impl Evaluator {
         }
         let r = if has_functions {
             let mut fresh = rhai::Caches::new();
-            engine.eval_statements_raw(global, &mut fresh, scope, code.ast.statements())
+            // Script functions recurse (up to the call-depth limit) on the
+            // native stack, each level tens of KiB in an unoptimised
+            // build: give them a stack that holds every level, whatever
+            // thread the run is on (a tokio worker has 2 MiB).
+            stacker::maybe_grow(FUNCTION_STACK, FUNCTION_STACK, || {
+                engine.eval_statements_raw(global, &mut fresh, scope, code.ast.statements())
+            })
         } else {
             engine.eval_statements_raw(global, caches, scope, code.ast.statements())
         };

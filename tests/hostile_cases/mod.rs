@@ -170,6 +170,13 @@ pub fn run_cases(root: &Path, tmp: &Path) -> Vec<Case> {
             says: "value nesting budget exceeded (limit 256 levels)",
         },
         Case {
+            name: "stack: recursive rhai and dialect functions",
+            args: run_args(root, "deep_recursion.json", &[]),
+            code: 0,
+            status: Some("completed"),
+            says: "caught: line 2: call depth budget exceeded (limit 64) / line 7: call depth budget exceeded (limit 64)",
+        },
+        Case {
             name: "memory: members indexed near a million",
             args: run_args(root, "memory_indexed.json", &[]),
             code: 1,
