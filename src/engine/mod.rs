@@ -438,7 +438,13 @@ impl Runtime {
         }
         let exists = |name: &str| self.inner.library.exists(name) || name.eq_ignore_ascii_case(&script.name);
         let env = CheckEnv { catalog: &self.inner.catalog, script_exists: &exists, implemented: None };
-        check::check(script, &env).0
+        let (diags, linked) = check::check(script, &env);
+        // Freeing a large script's compiled form takes a tenth of checking
+        // it: hand that to another thread and answer now.
+        if script.actions.len() >= 10_000 {
+            let _ = std::thread::Builder::new().name("prospero-free".into()).spawn(move || drop(linked));
+        }
+        diags
     }
 
     /// Load, check and compile a script file, and the sub scripts it names

@@ -299,6 +299,10 @@ pub fn load_text_with(text: &str, path: Option<&Path>, limits: &LoadLimits) -> R
     Ok(script)
 }
 
+/// From this size on, a JSON script's positions are indexed on a second
+/// thread while it is parsed.
+const PARALLEL_INDEX_BYTES: usize = 256 << 10;
+
 fn load_unchecked(text: &str, path: Option<&Path>, file: &str) -> Result<Script, LoadError> {
     let file = file.to_string();
     // One byte order mark is allowed; a second one is a broken export that
@@ -320,15 +324,27 @@ fn load_unchecked(text: &str, path: Option<&Path>, file: &str) -> Result<Script,
         Format::StudioXml
     } else if t.starts_with('{') {
         // Parse once here for the syntax check; the loaders re-read the tree.
-        let json: serde_json::Value = serde_json::from_str(text).map_err(|e| json_error(&file, text, &e))?;
+        // A large file's positions are indexed on a second thread meanwhile
+        // (two passes over the text, each a tenth of the loading time).
+        let (json, index) = if text.len() >= PARALLEL_INDEX_BYTES {
+            std::thread::scope(|s| {
+                let index = s.spawn(|| jsonpos::JsonIndex::build(text, 4));
+                let json = serde_json::from_str::<serde_json::Value>(text);
+                (json, index.join().ok())
+            })
+        } else {
+            (serde_json::from_str::<serde_json::Value>(text), None)
+        };
+        let json = json.map_err(|e| json_error(&file, text, &e))?;
+        let index = index.unwrap_or_else(|| jsonpos::JsonIndex::build(text, 4));
         match json.as_object() {
             Some(obj) if obj.contains_key("header") || obj.get("actions").is_some_and(|a| a.is_object()) => {
-                let mut script = studio_json::load_value(&json, text, &file)?;
+                let mut script = studio_json::load_indexed(&json, index, text, &file)?;
                 finish(&mut script, path, Format::StudioJson);
                 return Ok(script);
             }
             Some(_) => {
-                let mut script = native::load_owned(json, text, &file, path.and_then(|p| p.parent()))?;
+                let mut script = native::load_owned(json, index, text, &file, path.and_then(|p| p.parent()))?;
                 finish(&mut script, path, Format::Native);
                 return Ok(script);
             }

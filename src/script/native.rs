@@ -35,14 +35,15 @@ const OWN_KEYS: [&str; 7] = ["id", "action", "version", "caption", "next", "bran
 /// Load a native script from its parsed JSON; `text` is the source for
 /// positions and `dir` the folder of sibling files.
 pub fn load_value(json: &J, text: &str, file: &str, dir: Option<&Path>) -> Result<Script, LoadError> {
-    load_owned(json.clone(), text, file, dir)
+    load_owned(json.clone(), JsonIndex::build(text, 4), text, file, dir)
 }
 
 /// [`load_value`] on a tree it may take apart: each action's JSON is freed
 /// as soon as the action is built, so loading never holds a large script
 /// twice (as JSON and as actions).
-pub fn load_owned(json: J, text: &str, file: &str, dir: Option<&Path>) -> Result<Script, LoadError> {
-    let index = JsonIndex::build(text, 4);
+/// `index` is `JsonIndex::build(text, 4)`, built by the caller (on
+/// another thread, while the tree was parsed).
+pub fn load_owned(json: J, index: JsonIndex, text: &str, file: &str, dir: Option<&Path>) -> Result<Script, LoadError> {
     let lines = LineIndex::new(text);
     let at = |path: &[SegRef<'_>]| -> Pos { index.offset_of(path).map(|o| lines.pos(o)).unwrap_or(Pos::new(1, 1)) };
     let shape = |pos: Pos, msg: String| LoadError::new(file, pos, LoadErrorKind::Shape, msg);

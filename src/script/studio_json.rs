@@ -66,7 +66,12 @@ fn is_default_branch_extra(key: &str, value: &J) -> bool {
 
 /// Load a web Studio script from its parsed JSON.
 pub fn load_value(json: &J, text: &str, file: &str) -> Result<Script, LoadError> {
-    let index = JsonIndex::build(text, 4);
+    load_indexed(json, JsonIndex::build(text, 4), text, file)
+}
+
+/// [`load_value`] with `index` (`JsonIndex::build(text, 4)`) built by the
+/// caller.
+pub fn load_indexed(json: &J, index: JsonIndex, text: &str, file: &str) -> Result<Script, LoadError> {
     let lines = LineIndex::new(text);
     let at = |path: Vec<Seg>| -> Pos { index.offset(&path).map(|o| lines.pos(o)).unwrap_or(Pos::new(1, 1)) };
     let shape = |pos: Pos, msg: String| LoadError::new(file, pos, LoadErrorKind::Shape, msg);
