@@ -7,6 +7,11 @@
 //! `cargo run --profile fastrel --bench load` for a quicker build).
 
 use prospero::Runtime;
+
+// The allocator the `prospero` binary uses, so these figures are the ones a
+// user of `prospero check` / `run` sees.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 

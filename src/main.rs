@@ -13,6 +13,14 @@ use prospero::{RunOptions, RunStatus, Runtime, Value};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+// The binary's allocator. Loading a large script makes and frees millions
+// of small allocations (each action's JSON is freed as soon as the action
+// is built, to keep the peak low); glibc's malloc spent a third of that
+// time consolidating and unlinking chunks. A 200,000-action chain checks
+// in about 1.1 s instead of 2.1 s (`cargo bench --bench hostile`).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Write to stdout; a closed pipe (`prospero check x | head`) ends the
 /// program quietly, as ripgrep does, instead of panicking.
 fn emit(args: std::fmt::Arguments, newline: bool) {
