@@ -21,7 +21,10 @@ fn main() {
     let tmp = tempfile::tempdir().expect("a temporary folder");
     let mut failed = 0;
     println!("{:<56} {:>5} {:>9} {:>9}", "case", "exit", "peak MiB", "wall s");
-    let cases = hostile_cases::run_cases(&root, tmp.path()).into_iter().chain(hostile_cases::load_cases(tmp.path()));
+    let cases = hostile_cases::run_cases(&root, tmp.path())
+        .into_iter()
+        .chain(hostile_cases::load_cases(tmp.path()))
+        .chain(hostile_cases::unit_cases(tmp.path()));
     for case in cases {
         let m = hostile_cases::measure(bin, &root, &case.args);
         let ok = m.signal.is_none() && m.code == Some(case.code) && hostile_cases::outcome_text(&m).contains(case.says);

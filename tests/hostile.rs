@@ -32,10 +32,10 @@ fn every_hostile_run_ends_on_its_documented_limit() {
 }
 
 #[test]
-fn every_hostile_load_is_linear_or_refused_early() {
+fn every_hostile_load_and_unit_name_is_refused_or_linear() {
     let tmp = tempfile::tempdir().unwrap();
     let bin = std::path::Path::new(env!("CARGO_BIN_EXE_prospero"));
-    for case in hostile_cases::load_cases(tmp.path()) {
+    for case in hostile_cases::load_cases(tmp.path()).into_iter().chain(hostile_cases::unit_cases(tmp.path())) {
         let m = measure(bin, &common::root(), &case.args);
         check(case.name, &m, case.code, case.status, case.says);
     }

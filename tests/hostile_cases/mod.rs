@@ -336,6 +336,31 @@ pub fn load_cases(tmp: &Path) -> Vec<Case> {
     ]
 }
 
+/// The business-unit cases: a name without a word, and a read of a unit
+/// that does not exist (the store is a file in `tmp`).
+pub fn unit_cases(tmp: &Path) -> Vec<Case> {
+    let db = tmp.join("units.db").display().to_string();
+    let args = |unit: &str| -> Vec<String> {
+        ["skills", "list", "--db", &db, "--unit", unit].iter().map(|s| s.to_string()).collect()
+    };
+    vec![
+        Case {
+            name: "units: a name without a word",
+            args: args(" \t"),
+            code: 2,
+            status: None,
+            says: "[a-z0-9][a-z0-9._-]{0,63}",
+        },
+        Case {
+            name: "units: listing a unit that does not exist",
+            args: args(" VICTIM\t"),
+            code: 2,
+            status: None,
+            says: "no business unit 'victim'",
+        },
+    ]
+}
+
 /// Everything a case's outcome says, for matching `says` against.
 pub fn outcome_text(m: &Measured) -> String {
     let mut text = m.stderr.clone();
