@@ -1,7 +1,7 @@
 //! The process-wide cap on runs executing at once.
 //!
 //! Budgets bound one run; this bounds how many there are. Every run, root
-//! or spawned, holds a [`RunSlot`] from start to report, in every
+//! or spawned, holds a `RunSlot` from start to report, in every
 //! [`Runtime`](super::Runtime) of the process. At the cap a root run is
 //! refused before it starts (its report says `budget_exceeded` with
 //! [`BUSY`] at the head of the error, the answer an HTTP service gives as

@@ -16,7 +16,7 @@
 //! | trace bytes written by one run | 256 MiB | the run ends with status `budget_exceeded` (the trace ends with that status) |
 //!
 //! One more limit is process-wide rather than per run: the number of runs
-//! executing at once (see [`super::max_concurrent_runs`]).
+//! executing at once (see [`super::admission`]).
 
 use crate::snippet::Limits;
 use std::time::Duration;
