@@ -399,8 +399,9 @@ impl Value {
 
     /// Append [`Value::to_report_json`]'s text to `out` without building
     /// the JSON tree (traces write one such value per variable per step).
+    #[inline]
     pub fn write_report_json(&self, out: &mut Vec<u8>) {
-        self.write_json(out, false, usize::MAX);
+        self.write_json_as::<false, false>(out, usize::MAX);
     }
 
     /// Append the value's JSON text to `out`, `Null` as `""` when
@@ -409,8 +410,19 @@ impl Value {
     /// short). Writing straight to text costs a fraction of building a
     /// JSON tree first, which matters for values of hundreds of megabytes.
     pub fn write_json(&self, out: &mut Vec<u8>, null_as_text: bool, cap: usize) -> bool {
+        if null_as_text {
+            self.write_json_as::<true, true>(out, cap)
+        } else {
+            self.write_json_as::<false, true>(out, cap)
+        }
+    }
+
+    /// [`Value::write_json`] with its choices fixed at compile time: the
+    /// trace's form (uncapped, `null`) is written for every changed
+    /// variable of every step and pays for no check it does not need.
+    fn write_json_as<const NULL_AS_TEXT: bool, const CAPPED: bool>(&self, out: &mut Vec<u8>, cap: usize) -> bool {
         match self {
-            Value::Null if null_as_text => out.extend_from_slice(b"\"\""),
+            Value::Null if NULL_AS_TEXT => out.extend_from_slice(b"\"\""),
             Value::Null => out.extend_from_slice(b"null"),
             Value::Text(s) => write_json_str(out, s),
             Value::Object(o) => {
@@ -421,7 +433,7 @@ impl Value {
                     }
                     write_json_str(out, k);
                     out.push(b':');
-                    if !v.write_json(out, null_as_text, cap) || out.len() > cap {
+                    if !v.write_json_as::<NULL_AS_TEXT, CAPPED>(out, cap) || (CAPPED && out.len() > cap) {
                         return false;
                     }
                 }
@@ -433,7 +445,7 @@ impl Value {
                     if i > 0 {
                         out.push(b',');
                     }
-                    if !v.write_json(out, null_as_text, cap) || out.len() > cap {
+                    if !v.write_json_as::<NULL_AS_TEXT, CAPPED>(out, cap) || (CAPPED && out.len() > cap) {
                         return false;
                     }
                 }
