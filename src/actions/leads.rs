@@ -165,3 +165,22 @@ impl Action for GetQueue {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::actions::testing::{path, run, var};
+
+    #[tokio::test]
+    async fn checking_out_an_empty_lead_source_takes_no_leads() {
+        let s = r#"{"name": "main", "actions": [
+            {"id": "b", "action": "BEGIN", "next": "take"},
+            {"id": "take", "action": "CHECKOUTLEADS", "LeadSource": "crm", "MaxRecords": "5", "Leads": "got",
+             "branches": {"Default": "e", "NoLeads": "none", "OnError": "e"}},
+            {"id": "none", "action": "ASSIGN", "Variable": "why", "Value": "empty", "next": "e"},
+            {"id": "e", "action": "END"}]}"#;
+        let r = run(s, &[], &[]).await;
+        assert_eq!(path(&r)[1], "take:NoLeads", "{}", var(&r, "_ERR"));
+        assert_eq!(var(&r, "why"), "empty");
+        assert_eq!(var(&r, "LeadCount"), "0");
+    }
+}

@@ -552,3 +552,113 @@ impl Action for RemoveProspects {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Each outbound action's branches through a script on an in-memory
+    //! store (the full CREATEPROSPECTS pipeline is in `tests/outbound.rs`).
+
+    use crate::actions::testing::{path, run, var};
+
+    /// A script of `steps` (JSON action objects, joined in order with
+    /// `next`) after a BEGIN, ending with END.
+    fn script(steps: &[&str]) -> String {
+        let mut actions = vec![r#"{"id": "b", "action": "BEGIN", "next": "s0"}"#.to_string()];
+        for (i, s) in steps.iter().enumerate() {
+            actions.push(s.replace("NEXT", &format!("s{}", i + 1)).replace("SELF", &format!("s{i}")));
+        }
+        actions.push(format!(r#"{{"id": "s{}", "action": "END"}}"#, steps.len()));
+        format!(r#"{{"name": "main", "actions": [{}]}}"#, actions.join(","))
+    }
+
+    /// A step whose every listed branch continues to the next step.
+    fn step(action: &str, props: &str, branches: &[&str]) -> String {
+        let b: Vec<String> = branches.iter().map(|b| format!(r#""{b}": "NEXT""#)).collect();
+        format!(r#"{{"id": "SELF", "action": "{action}", {props} "branches": {{{}}}}}"#, b.join(", "))
+    }
+
+    #[tokio::test]
+    async fn createsource_creates_once_and_names_each_refusal() {
+        let long = "x".repeat(super::SOURCE_NAME_MAX_LEN + 1);
+        let branches = ["Default", "NameAlreadyUsed", "NoNameProvided", "NameExceededLength", "OnError"];
+        let s = script(&[
+            &step("CREATESOURCE", r#""Name": "Spring","#, &branches),
+            &step("CREATESOURCE", r#""Name": " spring ","#, &branches),
+            &step("CREATESOURCE", r#""Name": "  ","#, &branches),
+            &step("CREATESOURCE", &format!(r#""Name": "{long}","#), &branches),
+        ]);
+        let r = run(&s, &[], &[]).await;
+        assert_eq!(
+            path(&r)[1..5],
+            ["s0:Default", "s1:NameAlreadyUsed", "s2:NoNameProvided", "s3:NameExceededLength"],
+            "{:?}",
+            r.error
+        );
+    }
+
+    #[tokio::test]
+    async fn user_fields_are_created_listed_and_refused_when_repeated_or_mistyped() {
+        let branches = ["Default", "FieldAlreadyExists", "InvalidDataType", "NoNameProvided", "OnError"];
+        let s = script(&[
+            &step("CREATEUSERFIELD", r#""Name": "Region", "DataType": "String","#, &branches),
+            &step("CREATEUSERFIELD", r#""Name": "region", "DataType": "String","#, &branches),
+            &step("CREATEUSERFIELD", r#""Name": "Score", "DataType": "Colour","#, &branches),
+            &step("CREATEUSERFIELD", r#""Name": "","#, &branches),
+            &step("GETUSERFIELDS", r#""Fields": "fields","#, &["Default", "OnError"]),
+        ]);
+        let r = run(&s, &[], &[]).await;
+        assert_eq!(
+            path(&r)[1..6],
+            ["s0:Default", "s1:FieldAlreadyExists", "s2:InvalidDataType", "s3:NoNameProvided", "s4:Default"],
+            "{:?}",
+            r.error
+        );
+        let fields = var(&r, "fields");
+        assert!(fields.contains("Region") && !fields.contains("Score"), "{fields}");
+    }
+
+    #[tokio::test]
+    async fn source_maps_of_an_unknown_source_are_refused() {
+        let s = script(&[
+            &step(
+                "GETSOURCEMAP",
+                r#""SourceName": "Nowhere", "Results": "m","#,
+                &["Default", "InvalidSource", "OnError"],
+            ),
+            &step(
+                "CREATESOURCEMAP",
+                r#""SourceName": "Nowhere", "Mapping": "{\"mapping\": {}}","#,
+                &["Default", "InvalidSource", "InvalidRootNode", "OnError"],
+            ),
+        ]);
+        let r = run(&s, &[], &[]).await;
+        assert_eq!(path(&r)[1..3], ["s0:InvalidSource", "s1:InvalidSource"], "{:?}", r.error);
+    }
+
+    #[tokio::test]
+    async fn prospect_lookups_and_removals_on_an_empty_source_find_nothing() {
+        let s = script(&[
+            &step("CREATESOURCE", r#""Name": "Spring","#, &["Default", "OnError"]),
+            &step(
+                "GETPROSPECT",
+                r#""SourceName": "Spring", "SearchOptions": "{\"ExternalID\": \"nope\"}", "Results": "found","#,
+                &["Default", "OnError"],
+            ),
+            &step(
+                "REMOVEPROSPECTS",
+                r#""SourceName": "Spring", "ProspectsToRemove": "[{\"ExternalID\": \"nope\"}]", "Results": "removed","#,
+                &["Default", "OnError"],
+            ),
+            &step("GETQUEUE", r#""Skills": "4100", "NumberQueued": "queued","#, &["Default", "OnError"]),
+        ]);
+        let r = run(&s, &[], &[]).await;
+        assert_eq!(path(&r)[1..5], ["s0:Default", "s1:Default", "s2:Default", "s3:OnError"], "{:?}", var(&r, "_ERR"));
+        assert_eq!(var(&r, "found"), "[]");
+        let removed = r.var("removed").expect("REMOVEPROSPECTS wrote its results");
+        let summary = removed.member("Summary").expect("a summary");
+        assert_eq!(summary.member("NotFound").map(|v| v.to_text().to_string()).as_deref(), Some("1"), "{removed}");
+        assert_eq!(summary.member("Removed").map(|v| v.to_text().to_string()).as_deref(), Some("0"), "{removed}");
+        // GETQUEUE on a skill the unit does not have names it.
+        assert!(var(&r, "_ERR").contains("4100"), "{}", var(&r, "_ERR"));
+    }
+}
