@@ -219,9 +219,10 @@ pub fn highlight_from_trace(trace: &str, script_name: &str) -> Result<Highlight,
 }
 
 /// `(call NAME)` or `(transfer NAME)`: where a step event's `next` names a
-/// script instead of an action.
+/// script instead of an action (written by the run loop, read back here
+/// through the same module).
 fn is_call_marker(next: &str) -> bool {
-    (next.starts_with("(call ") || next.starts_with("(transfer ")) && next.ends_with(')')
+    crate::engine::trace::marked_script(next).is_some()
 }
 
 fn event_error(line: usize, reason: &str) -> GraphError {

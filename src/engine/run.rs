@@ -700,7 +700,7 @@ impl RunCore {
                     let callee = program_sub.script.name.clone();
                     self.record(
                         step,
-                        Tail::Parts { branch: "Default", next: &format!("(call {callee})") },
+                        Tail::Parts { branch: "Default", next: &super::trace::call_marker(&callee) },
                         None,
                         trace,
                     );
@@ -734,7 +734,7 @@ impl RunCore {
                     let target = p.script.name.clone();
                     self.record(
                         step,
-                        Tail::Parts { branch: "Default", next: &format!("(transfer {target})") },
+                        Tail::Parts { branch: "Default", next: &super::trace::transfer_marker(&target) },
                         None,
                         trace,
                     );

@@ -738,3 +738,33 @@ pub fn parse_line<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T, LineEr
     let v = T::deserialize(&mut de).and_then(|v| de.end().map(|_| v));
     v.map_err(|e| LineError { column: e.column(), message: e.to_string() })
 }
+
+/// The `next` of a RUNSUB's step event: the sub script it entered.
+pub fn call_marker(script: &str) -> String {
+    format!("(call {script})")
+}
+
+/// The `next` of a RUNSCRIPT's step event: the script it continued in.
+pub fn transfer_marker(script: &str) -> String {
+    format!("(transfer {script})")
+}
+
+/// The script a step event's `next` names, when it is a
+/// [`call_marker`] or [`transfer_marker`] rather than an action id.
+pub fn marked_script(next: &str) -> Option<&str> {
+    let inner = next.strip_prefix('(')?.strip_suffix(')')?;
+    inner.strip_prefix("call ").or_else(|| inner.strip_prefix("transfer "))
+}
+
+#[cfg(test)]
+mod marker_tests {
+    use super::*;
+
+    #[test]
+    fn script_markers_are_read_back_as_written() {
+        assert_eq!(marked_script(&call_marker("greeting")), Some("greeting"));
+        assert_eq!(marked_script(&transfer_marker("next step")), Some("next step"));
+        assert_eq!(marked_script("done"), None);
+        assert_eq!(marked_script("(call greeting"), None);
+    }
+}
