@@ -12,34 +12,19 @@ use prospero::Runtime;
 // user of `prospero check` / `run` sees.
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-fn chain(n: usize) -> String {
-    let mut s = String::from(r#"{"name":"chain","actions":[{"id":"a0","action":"BEGIN","next":"a1"}"#);
-    for i in 1..n {
-        let next = if i + 1 < n { format!(r#","next":"a{}""#, i + 1) } else { String::new() };
-        let _ = write!(s, r#",{{"id":"a{i}","action":"ASSIGN","Variable":"x","Value":"1"{next}}}"#);
-    }
-    s.push_str("]}");
-    s
-}
+#[path = "../tests/hostile_cases/mod.rs"]
+mod hostile_cases;
 
-fn one_value(value: &str, numeric: bool) -> String {
-    let value = serde_json::to_string(value).expect("json string");
-    let ty = if numeric { r#""Type":"Numeric","# } else { "" };
-    format!(
-        r#"{{"name":"v","actions":[{{"id":"a0","action":"BEGIN","next":"a1"}},
-{{"id":"a1","action":"ASSIGN","Variable":"x",{ty}"Value":{value}}}]}}"#
-    )
-}
+use hostile_cases::{chain, one_value};
 
 fn nested(n: usize) -> String {
-    one_value(&format!("{}x{}", "{".repeat(n), "}".repeat(n)), false)
+    one_value(&hostile_cases::nested(n))
 }
 
 fn flat(n: usize) -> String {
-    one_value(&vec!["1"; n].join("+"), true)
+    one_value(&vec!["1"; n].join("+")).replace(r#""Variable":"x","#, r#""Variable":"x","Type":"Numeric","#)
 }
 
 /// Best of a few loads (at least one, more while under a second).

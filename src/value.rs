@@ -43,6 +43,15 @@ const CONTAINER: u64 = 64;
 /// hash and name handle.
 const MEMBER: u64 = 24;
 
+/// Account a child's change from `before` to `after` in its container's
+/// `bytes` and `depth`. True when the depth must be recomputed from the
+/// children: the child that made the container deepest got shallower.
+fn account(bytes: &mut u64, depth: &mut u32, before: Extent, after: Extent) -> bool {
+    *bytes = (*bytes + after.bytes).saturating_sub(before.bytes);
+    *depth = (*depth).max(after.depth + 1);
+    before.depth + 1 == *depth && after.depth < before.depth
+}
+
 /// An ordered dynamic object: member names are case-sensitive. Reads go
 /// through the underlying map ([`Deref`](std::ops::Deref)); changes go
 /// through methods that keep the object's [`Extent`] current.
@@ -69,16 +78,14 @@ impl Object {
         let add = value.extent();
         let name_bytes = name.len() as u64;
         let old = self.map.insert(name, value);
-        match &old {
-            Some(o) => self.bytes = self.bytes.saturating_sub(o.extent().bytes),
-            None => self.bytes += MEMBER + name_bytes,
-        }
-        self.bytes += add.bytes;
-        self.depth = self.depth.max(add.depth + 1);
-        if let Some(o) = &old
-            && o.extent().depth + 1 == self.depth
-            && add.depth < o.extent().depth
-        {
+        let before = match &old {
+            Some(o) => o.extent(),
+            None => {
+                self.bytes += MEMBER + name_bytes;
+                Extent::default()
+            }
+        };
+        if account(&mut self.bytes, &mut self.depth, before, add) {
             self.recompute_depth();
         }
         old
@@ -107,10 +114,7 @@ impl Object {
         let slot = &mut self.map[index];
         let before = slot.extent();
         let r = f(slot);
-        let after = slot.extent();
-        self.bytes = (self.bytes + after.bytes).saturating_sub(before.bytes);
-        self.depth = self.depth.max(after.depth + 1);
-        if before.depth + 1 == self.depth && after.depth < before.depth {
+        if account(&mut self.bytes, &mut self.depth, before, slot.extent()) {
             self.recompute_depth();
         }
         r
@@ -122,12 +126,9 @@ impl Object {
         if index >= self.map.len() {
             return false;
         }
-        let before = self.map[index].extent();
-        let after = value.extent();
+        let (before, after) = (self.map[index].extent(), value.extent());
         self.map[index] = value;
-        self.bytes = (self.bytes + after.bytes).saturating_sub(before.bytes);
-        self.depth = self.depth.max(after.depth + 1);
-        if before.depth + 1 == self.depth && after.depth < before.depth {
+        if account(&mut self.bytes, &mut self.depth, before, after) {
             self.recompute_depth();
         }
         true
@@ -207,10 +208,7 @@ impl Array {
         let slot = &mut self.items[i];
         let before = slot.extent();
         let r = f(slot);
-        let after = slot.extent();
-        self.bytes = (self.bytes + after.bytes).saturating_sub(before.bytes);
-        self.depth = self.depth.max(after.depth + 1);
-        if before.depth + 1 == self.depth && after.depth < before.depth {
+        if account(&mut self.bytes, &mut self.depth, before, slot.extent()) {
             self.depth = self.items.iter().map(|v| v.extent().depth + 1).max().unwrap_or(0);
         }
         r
@@ -401,7 +399,7 @@ impl Value {
     /// the JSON tree (traces write one such value per variable per step).
     #[inline]
     pub fn write_report_json(&self, out: &mut Vec<u8>) {
-        self.write_json_as::<false, false>(out, usize::MAX);
+        self.write_json_as::<false, false>(out, usize::MAX, &mut |_| true);
     }
 
     /// Append the value's JSON text to `out`, `Null` as `""` when
@@ -411,16 +409,36 @@ impl Value {
     /// JSON tree first, which matters for values of hundreds of megabytes.
     pub fn write_json(&self, out: &mut Vec<u8>, null_as_text: bool, cap: usize) -> bool {
         if null_as_text {
-            self.write_json_as::<true, true>(out, cap)
+            self.write_json_as::<true, true>(out, cap, &mut |_| false)
         } else {
-            self.write_json_as::<false, true>(out, cap)
+            self.write_json_as::<false, true>(out, cap, &mut |_| false)
         }
     }
 
-    /// [`Value::write_json`] with its choices fixed at compile time: the
-    /// trace's form (uncapped, `null`) is written for every changed
-    /// variable of every step and pays for no check it does not need.
-    fn write_json_as<const NULL_AS_TEXT: bool, const CAPPED: bool>(&self, out: &mut Vec<u8>, cap: usize) -> bool {
+    /// [`Value::write_report_json`]'s text through `buf`, handed to `flush`
+    /// whenever it passes `chunk` bytes (and emptied), so the text of a
+    /// large value never sits in memory whole. False when `flush` did.
+    pub fn stream_report_json(
+        &self,
+        buf: &mut Vec<u8>,
+        chunk: usize,
+        flush: &mut dyn FnMut(&mut Vec<u8>) -> bool,
+    ) -> bool {
+        self.write_json_as::<false, true>(buf, chunk, flush)
+    }
+
+    /// The one walk behind every JSON text of a value. With `CAPPED`, once
+    /// `out` holds more than `cap` bytes `full` decides: false stops the
+    /// walk (a cut text), true goes on (it has emptied `out`: a stream).
+    /// The choices are fixed at compile time: the trace's form (uncapped,
+    /// `null`) is written for every changed variable of every step and pays
+    /// for no check it does not need.
+    fn write_json_as<const NULL_AS_TEXT: bool, const CAPPED: bool>(
+        &self,
+        out: &mut Vec<u8>,
+        cap: usize,
+        full: &mut dyn FnMut(&mut Vec<u8>) -> bool,
+    ) -> bool {
         match self {
             Value::Null if NULL_AS_TEXT => out.extend_from_slice(b"\"\""),
             Value::Null => out.extend_from_slice(b"null"),
@@ -433,7 +451,9 @@ impl Value {
                     }
                     write_json_str(out, k);
                     out.push(b':');
-                    if !v.write_json_as::<NULL_AS_TEXT, CAPPED>(out, cap) || (CAPPED && out.len() > cap) {
+                    if !v.write_json_as::<NULL_AS_TEXT, CAPPED>(out, cap, full)
+                        || (CAPPED && out.len() > cap && !full(out))
+                    {
                         return false;
                     }
                 }
@@ -445,7 +465,9 @@ impl Value {
                     if i > 0 {
                         out.push(b',');
                     }
-                    if !v.write_json_as::<NULL_AS_TEXT, CAPPED>(out, cap) || (CAPPED && out.len() > cap) {
+                    if !v.write_json_as::<NULL_AS_TEXT, CAPPED>(out, cap, full)
+                        || (CAPPED && out.len() > cap && !full(out))
+                    {
                         return false;
                     }
                 }

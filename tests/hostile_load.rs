@@ -4,53 +4,16 @@
 //! quadratic step would time the suite out, but nothing asserts a time.
 
 mod common;
+mod hostile_cases;
 
 use common::prospero;
-use std::fmt::Write as _;
+use hostile_cases::{chain as native_chain, one_value, xml_chain};
 use std::path::Path;
-
-/// A native chain: BEGIN, then `n - 1` ASSIGNs, each wired to the next.
-fn native_chain(n: usize) -> String {
-    let mut s = String::from(r#"{"name":"chain","actions":[{"id":"a0","action":"BEGIN","next":"a1"}"#);
-    for i in 1..n {
-        let next = if i + 1 < n { format!(r#","next":"a{}""#, i + 1) } else { String::new() };
-        let _ = write!(s, r#",{{"id":"a{i}","action":"ASSIGN","Variable":"x","Value":"1"{next}}}"#);
-    }
-    s.push_str("]}");
-    s
-}
-
-/// The same chain as Desktop Studio XML.
-fn xml_chain(n: usize) -> String {
-    let mut s = String::from("<Script><ScriptName>chain</ScriptName><Actions>");
-    for i in 0..n {
-        let next = if i + 1 < n { i as i64 + 2 } else { -1 };
-        let (kind, props) =
-            if i == 0 { ("BEGIN", String::new()) } else { ("ASSIGN", "<Variable>x</Variable><Value>1</Value>".into()) };
-        let _ = writeln!(
-            s,
-            "<ActionStruct><ActionID>{}</ActionID><Action>{kind}</Action>{props}\
-             <DefaultNextAction><Text /><ActionID>{next}</ActionID></DefaultNextAction></ActionStruct>",
-            i + 1
-        );
-    }
-    s.push_str("</Actions></Script>");
-    s
-}
 
 fn write(dir: &Path, name: &str, text: &str) -> String {
     let path = dir.join(name);
     std::fs::write(&path, text).expect("write the script");
     path.display().to_string()
-}
-
-/// A script whose ASSIGN has `value` as its Value.
-fn one_value(value: &str) -> String {
-    let value = serde_json::to_string(value).expect("json string");
-    format!(
-        r#"{{"name":"v","actions":[{{"id":"a0","action":"BEGIN","next":"a1"}},
-{{"id":"a1","action":"ASSIGN","Variable":"x","Value":{value}}}]}}"#
-    )
 }
 
 #[test]

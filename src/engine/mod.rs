@@ -724,40 +724,20 @@ impl Runtime {
 }
 
 /// Write `v` as [`Value::write_report_json`] does, through `buf`, handing
-/// `buf` to `out` whenever it passes 64 KiB: the text of a large value
-/// never sits in memory whole.
+/// `buf` to `out` whenever it passes 64 KiB.
 fn stream_json(v: &Value, out: &mut dyn std::io::Write, buf: &mut Vec<u8>) -> std::io::Result<()> {
-    const CHUNK: usize = 64 << 10;
-    if buf.len() > CHUNK {
-        out.write_all(buf)?;
-        buf.clear();
-    }
-    match v {
-        Value::Object(o) => {
-            buf.push(b'{');
-            for (i, (k, x)) in o.iter().enumerate() {
-                if i > 0 {
-                    buf.push(b',');
-                }
-                crate::value::write_json_str(buf, k);
-                buf.push(b':');
-                stream_json(x, out, buf)?;
-            }
-            buf.push(b'}');
+    let mut failed = None;
+    v.stream_report_json(buf, 64 << 10, &mut |b| match out.write_all(b) {
+        Ok(()) => {
+            b.clear();
+            true
         }
-        Value::Array(a) => {
-            buf.push(b'[');
-            for (i, x) in a.iter().enumerate() {
-                if i > 0 {
-                    buf.push(b',');
-                }
-                stream_json(x, out, buf)?;
-            }
-            buf.push(b']');
+        Err(e) => {
+            failed = Some(e);
+            false
         }
-        scalar => scalar.write_report_json(buf),
-    }
-    Ok(())
+    });
+    failed.map_or(Ok(()), Err)
 }
 
 fn crash_report(id: String, script: String, e: tokio::task::JoinError) -> RunReport {

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)] // the test and the bench use different parts
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -242,22 +243,41 @@ pub fn run_cases(root: &Path, tmp: &Path) -> Vec<Case> {
     ]
 }
 
-/// A native chain of `n` actions: BEGIN, ASSIGNs, END.
+/// A native chain: BEGIN, then `n - 1` ASSIGNs, each wired to the next,
+/// then END (it checks clean).
 pub fn chain(n: usize) -> String {
-    let mut s = String::with_capacity(n * 90);
-    s.push_str(r#"{"name":"chain","actions":[{"id":"a0","action":"BEGIN","next":"a1"}"#);
+    let mut s = String::from(r#"{"name":"chain","actions":[{"id":"a0","action":"BEGIN","next":"a1"}"#);
     for i in 1..n {
-        s.push_str(&format!(r#",{{"id":"a{i}","action":"ASSIGN","Variable":"x","Value":"{i}","next":"a{}"}}"#, i + 1));
+        let _ = write!(s, r#",{{"id":"a{i}","action":"ASSIGN","Variable":"x","Value":"1","next":"a{}"}}"#, i + 1);
     }
-    s.push_str(&format!(r#",{{"id":"a{n}","action":"END"}}]}}"#));
+    let _ = write!(s, r#",{{"id":"a{n}","action":"END"}}]}}"#);
     s
 }
 
-/// A script whose one ASSIGN value is `text` (JSON-escaped here).
-pub fn one_value(text: &str) -> String {
-    let value = serde_json::to_string(text).expect("text");
+/// The same chain as Desktop Studio XML.
+pub fn xml_chain(n: usize) -> String {
+    let mut s = String::from("<Script><ScriptName>chain</ScriptName><Actions>");
+    for i in 0..n {
+        let next = if i + 1 < n { i as i64 + 2 } else { -1 };
+        let (kind, props) =
+            if i == 0 { ("BEGIN", String::new()) } else { ("ASSIGN", "<Variable>x</Variable><Value>1</Value>".into()) };
+        let _ = writeln!(
+            s,
+            "<ActionStruct><ActionID>{}</ActionID><Action>{kind}</Action>{props}\
+             <DefaultNextAction><Text /><ActionID>{next}</ActionID></DefaultNextAction></ActionStruct>",
+            i + 1
+        );
+    }
+    s.push_str("</Actions></Script>");
+    s
+}
+
+/// A script whose ASSIGN has `value` as its Value.
+pub fn one_value(value: &str) -> String {
+    let value = serde_json::to_string(value).expect("json string");
     format!(
-        r#"{{"name":"one","actions":[{{"id":"a0","action":"BEGIN","next":"a1"}},{{"id":"a1","action":"ASSIGN","Variable":"x","Value":{value},"next":"a2"}},{{"id":"a2","action":"END"}}]}}"#
+        r#"{{"name":"v","actions":[{{"id":"a0","action":"BEGIN","next":"a1"}},
+{{"id":"a1","action":"ASSIGN","Variable":"x","Value":{value}}}]}}"#
     )
 }
 
