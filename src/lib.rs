@@ -48,6 +48,7 @@
 #![deny(unsafe_code)]
 
 pub mod actions;
+pub mod base;
 pub mod catalog;
 pub mod engine;
 pub mod graph;

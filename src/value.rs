@@ -1030,65 +1030,11 @@ impl From<bool> for Value {
     }
 }
 
-/// Append `s` as a JSON string literal.
-pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
-    // Most trace strings (ids, names, clock readings) need no escaping.
-    if !needs_json_escape(s.as_bytes()) {
-        out.reserve(s.len() + 2);
-        out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
-        return;
-    }
-    // serde_json's escaper writes straight into the buffer; a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, s);
-}
-
-/// Whether `s` holds a byte JSON escapes: a control character, `"` or `\`.
-/// Eight bytes at a time, a trace writes several strings per step.
-fn needs_json_escape(s: &[u8]) -> bool {
-    const ONES: u64 = u64::from_ne_bytes([1; 8]);
-    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
-    // Non-zero exactly when a byte of `x` is below `n` (n ≤ 0x80): a borrow
-    // may mark a byte above a marked one too, but never marks one alone.
-    let below = |x: u64, n: u8| x.wrapping_sub(ONES * n as u64) & !x & HIGH;
-    let mut chunks = s.chunks_exact(8);
-    for c in &mut chunks {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        let x = u64::from_ne_bytes(w);
-        // A byte equal to `b` is a zero byte of `x ^ b…b`, and zero is below 1.
-        if below(x, 0x20) | below(x ^ (ONES * b'"' as u64), 1) | below(x ^ (ONES * b'\\' as u64), 1) != 0 {
-            return true;
-        }
-    }
-    chunks.remainder().iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
-}
+pub use crate::base::json::write_json_str;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escape_scan_agrees_with_a_byte_by_byte_scan() {
-        let naive = |s: &[u8]| s.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
-        // Every byte value at every position of strings 1 to 19 bytes long,
-        // over a background of plain and of high (non-ASCII) bytes.
-        for len in 1..20 {
-            for background in [b'a', 0xC3, 0x7F, 0x20, 0x80] {
-                for at in 0..len {
-                    for b in 0..=255u8 {
-                        let mut s = vec![background; len];
-                        s[at] = b;
-                        assert_eq!(needs_json_escape(&s), naive(&s), "{s:?}");
-                    }
-                }
-            }
-        }
-        let mut out = Vec::new();
-        write_json_str(&mut out, "tab\there \"quoted\" back\\slash é");
-        assert_eq!(String::from_utf8(out).unwrap(), r#""tab\there \"quoted\" back\\slash é""#);
-    }
 
     #[test]
     fn numbers_print_like_studio() {

@@ -105,7 +105,7 @@ mod tests {
 
     #[test]
     fn snippets_have_no_way_out_of_the_sandbox() {
-        use crate::script::Pos;
+        use crate::base::Pos;
         use crate::snippet::CompiledSnippet;
         for rhai in ["import \"std\" as s;", "eval(\"1\")", "let f = open_file(\"/etc/passwd\");"] {
             let compiled = CompiledSnippet::compile_rhai(rhai, Pos::new(1, 1));

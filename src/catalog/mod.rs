@@ -7,7 +7,7 @@
 //! reference). The built-in manifests are embedded at build time; a host adds
 //! its own with [`Catalog::add`].
 
-use crate::script::MediaType;
+use crate::base::MediaType;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -354,7 +354,7 @@ impl RunCore {
         if let Some(e) = self.expr_cache.get(src) {
             return Ok(e.clone());
         }
-        let e = Arc::new(snippet::compile_expression(src, crate::script::Pos::new(1, 1))?);
+        let e = Arc::new(snippet::compile_expression(src, crate::base::Pos::new(1, 1))?);
         self.expr_cache.insert(src.to_string(), e.clone());
         Ok(e)
     }

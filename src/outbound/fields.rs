@@ -86,12 +86,10 @@ impl DataType {
                 value.parse::<i64>().ok().map(|n| n.to_string())
             }
             DataType::Decimal => parse_number(value).map(crate::value::format_number),
-            DataType::Date => {
-                crate::snippet::dates::parse_datetime(value).map(|d| d.date().format("%Y-%m-%d").to_string())
-            }
+            DataType::Date => crate::base::time::parse_datetime(value).map(|d| d.date().format("%Y-%m-%d").to_string()),
             DataType::Time => parse_time(value).map(|t| t.format("%H:%M:%S").to_string()),
             DataType::DateTime => {
-                crate::snippet::dates::parse_datetime(value).map(|d| crate::snippet::dates::format_datetime(&d))
+                crate::base::time::parse_datetime(value).map(|d| crate::base::time::format_datetime(&d))
             }
         }
     }

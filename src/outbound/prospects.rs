@@ -324,9 +324,9 @@ pub fn expiration_instant(text: &str, tz: Tz) -> Option<DateTime<Utc>> {
         return Some(dt.with_timezone(&Utc));
     }
     let local: NaiveDateTime = if super::fields::is_date_only(t) {
-        crate::snippet::dates::parse_datetime(t)?.date().and_hms_opt(23, 59, 59)?
+        crate::base::time::parse_datetime(t)?.date().and_hms_opt(23, 59, 59)?
     } else {
-        crate::snippet::dates::parse_datetime(t)?
+        crate::base::time::parse_datetime(t)?
     };
     // A wall time skipped by a DST jump reads as the instant just after it;
     // a repeated one as the later of the two (the record lives longer).
@@ -632,10 +632,14 @@ fn prepare_record(
             Some(t) if t <= s.now => {
                 return Err(Fail(
                     ResultCode::Expired,
-                    format!("expired at {} (now {})", crate::store::time_text(t), crate::store::time_text(s.now)),
+                    format!(
+                        "expired at {} (now {})",
+                        crate::base::time::time_text(t),
+                        crate::base::time::time_text(s.now)
+                    ),
                 ));
             }
-            Some(t) => Some(crate::store::time_text(t)),
+            Some(t) => Some(crate::base::time::time_text(t)),
         },
     };
 

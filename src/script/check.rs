@@ -665,8 +665,8 @@ pub fn type_value(ty: PropType, name: &str, values: &[String], v: Value) -> Resu
             if t.trim().is_empty() {
                 Value::Null
             } else {
-                let dt = crate::snippet::dates::parse_datetime(&t).ok_or_else(|| bad("a date"))?;
-                Value::text(crate::snippet::dates::format_datetime(&dt))
+                let dt = crate::base::time::parse_datetime(&t).ok_or_else(|| bad("a date"))?;
+                Value::text(crate::base::time::format_datetime(&dt))
             }
         }
         PropType::Timezone => {
@@ -707,7 +707,7 @@ pub fn check_literal(spec: &InputSpec, ty: PropType, text: &str) -> Result<(), S
         PropType::Number => property_number(t).map(|_| ()).ok_or_else(|| format!("'{t}' is not a number")),
         PropType::Boolean => parse_bool(t).map(|_| ()).ok_or_else(|| format!("'{t}' is not Yes/No, True/False or 1/0")),
         PropType::Datetime => {
-            snippet::dates::parse_datetime(t).map(|_| ()).ok_or_else(|| format!("'{t}' is not a date"))
+            crate::base::time::parse_datetime(t).map(|_| ()).ok_or_else(|| format!("'{t}' is not a date"))
         }
         PropType::Timezone => {
             crate::timezone::parse_zone(t).map(|_| ()).ok_or_else(|| format!("'{t}' is not a known time zone"))

@@ -10,36 +10,7 @@ use serde_json::Map;
 use std::fmt;
 use std::path::PathBuf;
 
-/// A 1-based line and column in a source file.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Pos {
-    /// Line, from 1.
-    pub line: u32,
-    /// Column in characters, from 1.
-    pub column: u32,
-}
-
-impl Pos {
-    /// A position.
-    pub fn new(line: u32, column: u32) -> Pos {
-        Pos { line, column }
-    }
-
-    /// The position of byte `offset` in `text`.
-    pub fn of_offset(text: &str, offset: usize) -> Pos {
-        let offset = offset.min(text.len());
-        let mut line = 1u32;
-        let mut line_start = 0usize;
-        for (i, b) in text.as_bytes()[..offset].iter().enumerate() {
-            if *b == b'\n' {
-                line += 1;
-                line_start = i + 1;
-            }
-        }
-        let column = text.get(line_start..offset).map(|s| s.chars().count()).unwrap_or(offset - line_start) as u32 + 1;
-        Pos { line, column }
-    }
-}
+pub use crate::base::{MediaType, Pos};
 
 /// Byte offsets of one text turned into [`Pos`]itions in logarithmic time
 /// each, so that a loader can position every action and property of a large
@@ -122,107 +93,6 @@ impl Format {
             Format::Native => "native",
             Format::StudioJson => "studio-json",
             Format::StudioXml => "studio-xml",
-        }
-    }
-}
-
-/// Script media types (one per script).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-pub enum MediaType {
-    /// No channel: data and control scripts.
-    #[default]
-    Generic,
-    /// Voice.
-    Phone,
-    /// Email.
-    Email,
-    /// Chat.
-    Chat,
-    /// Voicemail.
-    Voicemail,
-    /// Work item.
-    WorkItem,
-    /// SMS.
-    Sms,
-    /// Digital channels.
-    Digital,
-}
-
-impl MediaType {
-    /// Every media type, in catalog order.
-    pub const ALL: [MediaType; 8] = [
-        MediaType::Generic,
-        MediaType::Phone,
-        MediaType::Email,
-        MediaType::Chat,
-        MediaType::Voicemail,
-        MediaType::WorkItem,
-        MediaType::Sms,
-        MediaType::Digital,
-    ];
-
-    /// Display name.
-    pub fn name(self) -> &'static str {
-        match self {
-            MediaType::Generic => "Generic",
-            MediaType::Phone => "Phone",
-            MediaType::Email => "Email",
-            MediaType::Chat => "Chat",
-            MediaType::Voicemail => "Voicemail",
-            MediaType::WorkItem => "WorkItem",
-            MediaType::Sms => "SMS",
-            MediaType::Digital => "Digital",
-        }
-    }
-
-    /// Parse a media type name (case-insensitive; `call`/`voice` mean Phone,
-    /// `Work Item` and `WorkItem` are the same).
-    pub fn parse(s: &str) -> Option<MediaType> {
-        let t: String = s.chars().filter(|c| !c.is_whitespace() && *c != '_').collect::<String>().to_ascii_lowercase();
-        Some(match t.as_str() {
-            "generic" => MediaType::Generic,
-            "phone" | "call" | "voice" => MediaType::Phone,
-            "email" => MediaType::Email,
-            "chat" => MediaType::Chat,
-            "voicemail" => MediaType::Voicemail,
-            "workitem" => MediaType::WorkItem,
-            "sms" => MediaType::Sms,
-            "digital" => MediaType::Digital,
-            _ => return None,
-        })
-    }
-
-    /// Web Studio's numeric media type id (Generic has none published; 0 is
-    /// used for it).
-    pub fn studio_id(self) -> i64 {
-        match self {
-            MediaType::Generic => 0,
-            MediaType::Email => 1,
-            MediaType::Chat => 3,
-            MediaType::Phone => 4,
-            MediaType::Voicemail => 5,
-            MediaType::WorkItem => 6,
-            MediaType::Sms => 7,
-            MediaType::Digital => 9,
-        }
-    }
-
-    /// Inverse of [`MediaType::studio_id`].
-    pub fn from_studio_id(id: i64) -> Option<MediaType> {
-        MediaType::ALL.into_iter().find(|m| m.studio_id() == id)
-    }
-
-    /// Web Studio's `mediaTypeName` spelling.
-    pub fn studio_name(self) -> &'static str {
-        match self {
-            MediaType::Phone => "call",
-            MediaType::Generic => "generic",
-            MediaType::Email => "email",
-            MediaType::Chat => "chat",
-            MediaType::Voicemail => "voicemail",
-            MediaType::WorkItem => "workitem",
-            MediaType::Sms => "sms",
-            MediaType::Digital => "digital",
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The snippet dialect's syntax tree.
 
-use crate::script::Pos;
+use crate::base::Pos;
 
 /// A variable reference: `name` or `global:name`.
 #[derive(Clone, Debug, PartialEq)]

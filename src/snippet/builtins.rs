@@ -344,7 +344,7 @@ pub fn register(e: &mut Engine) {
             Ok(j) => Ok(Value::from_json(&j).to_dynamic()),
             Err(e) => match crate::script::jsonpos::lone_surrogate(&t, &e) {
                 Some((offset, message)) => {
-                    let pos = crate::script::Pos::of_offset(&t, offset);
+                    let pos = crate::base::Pos::of_offset(&t, offset);
                     err(format!("parsejson(): not valid JSON ({message} at line {}, column {})", pos.line, pos.column))
                 }
                 None => err(format!("parsejson(): not valid JSON ({e})")),

@@ -17,7 +17,7 @@
 use super::SnippetError;
 use super::ast::*;
 use super::rt;
-use crate::script::Pos;
+use crate::base::Pos;
 use std::collections::HashSet;
 
 /// A variable an expression reads, and its rhai name.

@@ -7,7 +7,7 @@
 
 use super::compile::{Gen, Typing, VarSlot};
 use super::{EvalEnv, Limits, SnippetError, ast, lexer, parser, rt, runtime_error};
-use crate::script::Pos;
+use crate::base::Pos;
 use crate::value::Value;
 use rhai::{AST, Dynamic, EvalAltResult, Scope};
 use std::cell::RefCell;

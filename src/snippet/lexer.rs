@@ -6,7 +6,7 @@
 //! relative to the start of the snippet text, shifted by a base position when
 //! the text sits inside a larger file.
 
-use crate::script::Pos;
+use crate::base::Pos;
 
 /// How a string literal was written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

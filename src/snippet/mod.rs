@@ -18,7 +18,7 @@ pub mod parser;
 pub mod rt;
 pub mod unit;
 
-use crate::script::Pos;
+use crate::base::Pos;
 use rhai::EvalAltResult;
 use std::fmt;
 
@@ -153,7 +153,7 @@ pub fn runtime_error(e: &EvalAltResult, pos: Pos, limits: &Limits) -> SnippetErr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::script::Pos;
+    use crate::base::Pos;
     use crate::value::Value;
     use compile::VarSlot;
     use std::collections::HashMap;

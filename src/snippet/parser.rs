@@ -9,7 +9,7 @@
 use super::SnippetError;
 use super::ast::*;
 use super::lexer::{StrKind, Tok, Token, lex, scan_braces};
-use crate::script::Pos;
+use crate::base::Pos;
 
 /// A recursive-descent parser over snippet tokens.
 pub struct Parser {

@@ -17,7 +17,7 @@ use super::ast::{self, Function, Program, Stmt, TargetSeg, VarName};
 use super::compile::{Code, FnSig, Gen, Typing, VarSlot, collect_names, expr_names};
 use super::eval::{EVAL, EVAL_PLAIN, NEXT_EXPR_ID, RhaiCode, compile_plain_rhai, compile_rhai_program};
 use super::{EvalEnv, Limits, SnippetError, SnippetErrorKind, parser, rt, runtime_error};
-use crate::script::Pos;
+use crate::base::Pos;
 use crate::value::Value;
 use rhai::{Dynamic, EvalAltResult};
 use std::collections::HashSet;

@@ -286,15 +286,7 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-/// The current wall-clock time as stored (`YYYY-MM-DDTHH:MM:SSZ`).
-pub fn now_text() -> String {
-    time_text(chrono::Utc::now())
-}
-
-/// A UTC instant as stored: fixed width, so text order is time order.
-pub fn time_text(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
+pub use crate::base::time::{now_text, time_text};
 
 /// A list of names as a JSON array text.
 pub(crate) fn json_list(items: &[String]) -> String {

@@ -38,7 +38,7 @@ impl OutboundStore for PgStore {
         .bind(json_list(&s.allowed_zones))
         .bind(&s.windows)
         .bind(json_list(&s.filter_fields))
-        .bind(crate::store::now_text())
+        .bind(crate::base::time::now_text())
         .execute(&self.pool)
         .await?;
         Ok(())
