@@ -10,39 +10,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-/// serde_json reports a `\\uD800`-style escape that is not half of a
-/// surrogate pair as "unexpected end of hex escape" or "lone leading
-/// surrogate" at the character after it. Name it instead: the escape as
-/// written, its byte offset in `text`, and a sentence.
-pub fn lone_surrogate(text: &str, e: &serde_json::Error) -> Option<(usize, String)> {
-    let reason = e.to_string();
-    if !(reason.contains("surrogate") || reason.contains("hex escape")) || e.line() == 0 {
-        return None;
-    }
-    // serde_json counts lines from 1 and columns in bytes from 1.
-    let line_start = if e.line() == 1 { 0 } else { text.match_indices('\n').nth(e.line() - 2).map(|(i, _)| i + 1)? };
-    let at = (line_start + e.column()).min(text.len());
-    let b = text.as_bytes();
-    // The offending escape ends within a few bytes before the error.
-    let from = at.saturating_sub(14);
-    (from..at).rev().find_map(|i| {
-        let hex = b.get(i + 2..i + 6)?;
-        if b[i] != b'\\' || b.get(i + 1) != Some(&b'u') || !hex.iter().all(u8::is_ascii_hexdigit) {
-            return None;
-        }
-        let code = u16::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?;
-        if !(0xD800..=0xDFFF).contains(&code) {
-            return None;
-        }
-        let escape = String::from_utf8_lossy(&b[i..i + 6]).into_owned();
-        let half = if code < 0xDC00 {
-            "a high (leading) half not followed by a low \\uDC00-\\uDFFF escape"
-        } else {
-            "a low (trailing) half without a high \\uD800-\\uDBFF escape before it"
-        };
-        Some((i, format!("lone surrogate {escape} in a string: {half}; a character outside the BMP needs both halves")))
-    })
-}
+pub use crate::base::json::lone_surrogate;
 
 /// One step of a path into a JSON document.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

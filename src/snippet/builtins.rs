@@ -342,7 +342,7 @@ pub fn register(e: &mut Engine) {
         let t = text(&x);
         match serde_json::from_str::<serde_json::Value>(&t) {
             Ok(j) => Ok(Value::from_json(&j).to_dynamic()),
-            Err(e) => match crate::script::jsonpos::lone_surrogate(&t, &e) {
+            Err(e) => match crate::base::json::lone_surrogate(&t, &e) {
                 Some((offset, message)) => {
                     let pos = crate::base::Pos::of_offset(&t, offset);
                     err(format!("parsejson(): not valid JSON ({message} at line {}, column {})", pos.line, pos.column))
