@@ -24,7 +24,7 @@
 
 use prospero::outbound::model::{MapEntry, ProspectRow, Skill, SourceMap};
 use prospero::outbound::prospects::{self, BatchSettings};
-use prospero::store::{self, Store};
+use prospero::store;
 use prospero::{RunOptions, Runtime, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -108,7 +108,7 @@ const LOAD_SCRIPT: &str = r#"{"name": "bench_load", "actions": [
   {"id": "bad", "action": "RETURN", "ReturnValue": "error {_ERR}"}]}"#;
 
 struct Bench {
-    store: Arc<dyn Store>,
+    outbound: Arc<dyn prospero::packs::outbound::OutboundStore>,
     unit: i64,
     runtime: Runtime,
     anchor: Anchor,
@@ -126,9 +126,10 @@ impl Bench {
         let store = store::open(url).await.unwrap_or_else(|e| panic!("{url}: {e}"));
         let unit_name = format!("bench-{}-{}", std::process::id(), fastrand::u32(..));
         let unit = store.business_unit(&unit_name).await.expect("unit");
+        let outbound = prospero::packs::outbound::store(&store).expect("outbound store");
         let mut skill = Skill::new(SKILL, "bench");
         skill.max_destinations = 6;
-        store.upsert_skill(unit, &skill).await.expect("skill");
+        outbound.upsert_skill(unit, &skill).await.expect("skill");
         for f in ["CellPhone", "WorkPhone"] {
             let uf = prospero::outbound::model::UserField {
                 name: f.into(),
@@ -137,22 +138,22 @@ impl Bench {
                 value_required: false,
                 associations: vec![],
             };
-            store.create_user_field(unit, &uf, NOW).await.expect("user field");
+            outbound.create_user_field(unit, &uf, NOW).await.expect("user field");
         }
         let runtime = Runtime::builder().store(store.clone()).business_unit(unit_name).build();
         let anchor = match backend {
             "sqlite" => Anchor::Sqlite(sqlite_pool(&format!("sqlite:{url}")).await),
             _ => Anchor::Postgres(pg_pool().await),
         };
-        Bench { store, unit, runtime, anchor, sources: 0 }
+        Bench { outbound, unit, runtime, anchor, sources: 0 }
     }
 
     /// A fresh source with the map, so every measured load creates.
     async fn source(&mut self) -> (String, i64) {
         self.sources += 1;
         let name = format!("bench source {}", self.sources);
-        let src = self.store.create_source(self.unit, &name, NOW).await.expect("source").expect("new");
-        self.store.store_source_map(self.unit, src.id, &mapping(), NOW).await.expect("map");
+        let src = self.outbound.create_source(self.unit, &name, NOW).await.expect("source").expect("new");
+        self.outbound.store_source_map(self.unit, src.id, &mapping(), NOW).await.expect("map");
         (name, src.id)
     }
 

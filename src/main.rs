@@ -8,6 +8,7 @@ use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use prospero::Severity;
 use prospero::engine::trace::TraceSink;
+use prospero::packs::outbound::OutboundStore;
 use prospero::script::{self, LoadErrorKind};
 use prospero::{RunOptions, RunStatus, Runtime, Value};
 use std::path::{Path, PathBuf};
@@ -951,7 +952,7 @@ enum UnitUse {
 
 /// Open the store and find the business unit; for [`UnitUse::Write`],
 /// create it when new (and say so on stderr, once: the first time).
-async fn open_unit(args: &StoreArgs, mode: UnitUse) -> Result<(std::sync::Arc<dyn prospero::store::Store>, i64)> {
+async fn open_unit(args: &StoreArgs, mode: UnitUse) -> Result<(std::sync::Arc<dyn OutboundStore>, i64)> {
     let store = prospero::store::open(&args.db).await.map_err(|e| usage(e.to_string()))?;
     let unit = match mode {
         UnitUse::Write => {
@@ -967,7 +968,7 @@ async fn open_unit(args: &StoreArgs, mode: UnitUse) -> Result<(std::sync::Arc<dy
             .map_err(|e| usage(e.to_string()))?
             .ok_or_else(|| usage(no_unit_message(&args.unit)))?,
     };
-    Ok((store, unit))
+    Ok((prospero::packs::outbound::store(&store).map_err(|e| usage(e.to_string()))?, unit))
 }
 
 fn no_unit_message(unit: &str) -> String {
@@ -1107,7 +1108,7 @@ fn demo(store: &StoreArgs, scripts: &Path, now: Option<&str>, cycles: u32, batch
     let setup = runtime.load(&scripts.join("source_setup.json")).map_err(|e| usage(e.lines().join("\n")))?;
     let brain = runtime.load(&scripts.join("brain.json")).map_err(|e| usage(e.lines().join("\n")))?;
     tokio_rt()?.block_on(async {
-        let st = runtime.store().await.map_err(|e| usage(e.to_string()))?;
+        let st = runtime.domain::<dyn OutboundStore>().await.map_err(|e| usage(e.to_string()))?;
         let unit = runtime.unit_id().await.map_err(|e| usage(e.to_string()))?;
         if runtime.created_unit() {
             note_created_unit(runtime.business_unit());

@@ -6,6 +6,7 @@
 //! The PostgreSQL tests fail when the server cannot be reached.
 
 use prospero::outbound::model::{Search, Skill};
+use prospero::packs::outbound::OutboundStore;
 use prospero::store::{self, Store};
 use prospero::{RunOptions, RunReport, RunStatus, Runtime, Value};
 use serde_json::{Value as J, json};
@@ -31,6 +32,8 @@ fn unique(prefix: &str) -> String {
 
 struct Fx {
     store: Arc<dyn Store>,
+    /// The same store, seen as the outbound pack's store.
+    outbound: Arc<dyn OutboundStore>,
     unit: i64,
     unit_name: String,
     dir: tempfile::TempDir,
@@ -48,7 +51,8 @@ async fn fx(backend: Backend) -> Fx {
     });
     let unit_name = unique("outbound");
     let unit = store.business_unit(&unit_name).await.expect("business unit");
-    Fx { store, unit, unit_name, dir, backend }
+    let outbound = prospero::packs::outbound::store(&store).expect("outbound store");
+    Fx { store, outbound, unit, unit_name, dir, backend }
 }
 
 impl Fx {
@@ -65,7 +69,7 @@ impl Fx {
         s.max_destinations = max;
         s.threshold = threshold;
         s.filter_fields = filters.iter().map(|f| f.to_string()).collect();
-        self.store.upsert_skill(self.unit, &s).await.expect("skill");
+        self.outbound.upsert_skill(self.unit, &s).await.expect("skill");
     }
 
     async fn run_on(&self, rt: &Runtime, script: &str, params: &[(&str, String)], at: &str) -> RunReport {
@@ -106,8 +110,8 @@ impl Fx {
     }
 
     async fn prospects(&self, source: &str) -> Vec<prospero::outbound::model::StoredProspect> {
-        let Some(src) = self.store.source(self.unit, source).await.expect("source") else { return Vec::new() };
-        self.store.find_prospects(self.unit, src.id, &Search::default()).await.expect("find")
+        let Some(src) = self.outbound.source(self.unit, source).await.expect("source") else { return Vec::new() };
+        self.outbound.find_prospects(self.unit, src.id, &Search::default()).await.expect("find")
     }
 }
 
@@ -205,7 +209,7 @@ async fn create_source_branches(b: Backend) {
     assert_eq!(go("  ".into()).await, "NoNameProvided");
     assert_eq!(go("x".repeat(256)).await, "NameExceededLength");
     assert_eq!(go("x".repeat(255)).await, "Default");
-    let src = f.store.source(f.unit, "SPRING").await.expect("read").expect("exists");
+    let src = f.outbound.source(f.unit, "SPRING").await.expect("read").expect("exists");
     assert_eq!(src.name, "Spring");
 }
 
@@ -348,8 +352,8 @@ async fn source_map_branches(b: Backend) {
         var(&r, "current"),
         json!({"Mappings": {"ExternalID": "Account", "PhoneNumber": "Home", "CellPhone": "Cell", "Score": "Rank", "FirstName": "First"}})
     );
-    let src = f.store.source(f.unit, "Spring").await.expect("read").expect("source");
-    let m = f.store.source_map(f.unit, src.id).await.expect("read").expect("map");
+    let src = f.outbound.source(f.unit, "Spring").await.expect("read").expect("source");
+    let m = f.outbound.source_map(f.unit, src.id).await.expect("read").expect("map");
     assert_eq!(m.version, 2, "the history of maps is kept");
     let (branch, _) =
         f.branch("GETSOURCEMAP", json!({"SourceName": "Autumn"}), &["Default", "InvalidSource", "OnError"]).await;
@@ -872,7 +876,7 @@ const CHECKOUT_LOOP: &str = r#"{"name": "drain", "actions": [
 
 async fn lead_checkout_is_exclusive(b: Backend) {
     let f = fx(b).await;
-    let n = f.store.import_leads(f.unit, "crm", &leads_csv(60)).await.expect("import");
+    let n = f.outbound.import_leads(f.unit, "crm", &leads_csv(60)).await.expect("import");
     assert_eq!(n, 60);
     let path = f.dir.path().join("drain.json");
     std::fs::write(&path, CHECKOUT_LOOP).expect("write");
@@ -902,7 +906,7 @@ async fn lead_checkout_is_exclusive(b: Backend) {
 
 async fn lead_checkin_and_leases(b: Backend) {
     let f = fx(b).await;
-    f.store.import_leads(f.unit, "crm", &leads_csv(5)).await.expect("import");
+    f.outbound.import_leads(f.unit, "crm", &leads_csv(5)).await.expect("import");
     // Check out up to {max} leads (leased for a minute), then check in the
     // records given in {back}, which may be someone else's.
     let script = |name: &str, back: &str| {
@@ -968,7 +972,7 @@ async fn a_second_unit_cannot_see_or_change_the_first(b: Backend) {
     prospect_setup(&f).await;
     let input = json!([rec(1, json!({"Id": "U1"})), rec(2, json!({"Id": "U2"}))]);
     load(&f, &input, "No", "").await;
-    f.store.import_leads(f.unit, "crm", &leads_csv(3)).await.expect("import");
+    f.outbound.import_leads(f.unit, "crm", &leads_csv(3)).await.expect("import");
     let other = unique("intruder");
     let rt = f.runtime_for(&other);
     let go = |action: &'static str, props: J, branches: &'static [&'static str]| {
@@ -1012,10 +1016,10 @@ async fn a_second_unit_cannot_see_or_change_the_first(b: Backend) {
     assert_eq!(var(&r, "found"), json!([]));
     // And the first unit's data is as it was.
     assert_eq!(f.prospects("Leads").await.len(), 2);
-    let src = f.store.source(f.unit, "Leads").await.expect("read").expect("source");
-    assert_eq!(f.store.source_map(f.unit, src.id).await.expect("map").expect("map").version, 1);
+    let src = f.outbound.source(f.unit, "Leads").await.expect("read").expect("source");
+    assert_eq!(f.outbound.source_map(f.unit, src.id).await.expect("map").expect("map").version, 1);
     let leads =
-        f.store.check_out_leads(f.unit, "crm", 10, "owner", "2026-11-21T15:00:00Z", "2026-11-21T16:00:00Z").await;
+        f.outbound.check_out_leads(f.unit, "crm", 10, "owner", "2026-11-21T15:00:00Z", "2026-11-21T16:00:00Z").await;
     assert_eq!(leads.expect("checkout").len(), 3, "the first unit's leads were not touched");
 }
 
@@ -1085,7 +1089,7 @@ async fn sample_scripts_run_end_to_end(b: Backend) {
         let brain = rt.load(&dir.join(format!("brain.{ext}"))).expect("brain script");
         let (mut first_created, mut first_valid) = (0, 0);
         for pass in 0..2 {
-            f.store.import_leads(f.unit, "crm", &leads).await.expect("import");
+            f.outbound.import_leads(f.unit, "crm", &leads).await.expect("import");
             let at: chrono::DateTime<chrono::Utc> = NOW.parse().expect("time");
             let r = rt.run(&setup, RunOptions::new().at(at).param("sourceName", source)).await.expect("setup");
             let status = r.return_value.map(|v| v.to_text().to_string()).unwrap_or_default();

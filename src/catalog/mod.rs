@@ -13,8 +13,6 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-include!(concat!(env!("OUT_DIR"), "/manifests.rs"));
-
 /// Types of action properties.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -491,18 +489,16 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// The built-in catalog (embedded from `actions/`).
-    pub fn builtin() -> Catalog {
-        let mut c = Catalog::default();
-        for (file, text) in MANIFESTS {
-            // The embedded manifests are tested to parse (see tests below),
-            // so a failure here is a build defect, reported and skipped.
+    /// Add embedded manifests, as (file name, TOML text) pairs: a pack's
+    /// `actions/<pack>/*.toml`. The packs test that theirs parse, so a
+    /// failure here is a build defect, reported and skipped.
+    pub fn add_embedded(&mut self, manifests: &[(&str, &str)]) {
+        for (file, text) in manifests {
             match Manifest::from_toml(text, file) {
-                Ok(m) => c.add(m),
+                Ok(m) => self.add(m),
                 Err(e) => eprintln!("prospero: built-in manifest skipped: {e}"),
             }
         }
-        c
     }
 
     /// Add (or replace) a manifest.
@@ -570,36 +566,6 @@ impl Catalog {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_embedded_manifest_parses() {
-        assert!(!MANIFESTS.is_empty());
-        for (file, text) in MANIFESTS {
-            let m = Manifest::from_toml(text, file).unwrap_or_else(|e| panic!("{e}"));
-            assert!(!m.summary.is_empty(), "{file}: summary is empty");
-        }
-    }
-
-    #[test]
-    fn branch_aliases_resolve() {
-        let c = Catalog::builtin();
-        let m = c.get("IF", 1).expect("IF is built in");
-        assert_eq!(m.branch("True"), m.branch("OnTrue"));
-        assert!(m.branch("True").is_some());
-        assert_eq!(m.branch("Error"), m.branch("OnError"));
-        assert!(m.branch("Error").is_some());
-        assert!(m.branch("Maybe").is_none());
-    }
-
-    #[test]
-    fn the_action_reference_in_docs_is_current() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/actions.md");
-        let committed = std::fs::read_to_string(path).unwrap_or_default();
-        assert!(
-            committed == Catalog::builtin().markdown(),
-            "docs/actions.md is stale: run `cargo run -- actions --markdown > docs/actions.md`"
-        );
-    }
 
     #[test]
     fn bad_manifests_are_rejected() {

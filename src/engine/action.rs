@@ -66,14 +66,24 @@ pub trait Action: Send + Sync + 'static {
     fn execute<'a>(&'a self, ctx: &'a mut Context<'_>, inputs: &'a Inputs<'_>) -> Exec<'a>;
 }
 
-/// A failure inside an action.
+/// A failure inside an action. Every cause but [`ActionError::Budget`]
+/// makes the engine take `OnError` with the message in `_ERR`; a budget
+/// ends the run `budget_exceeded`.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ActionError {
-    /// The action could not do its job: the engine takes `OnError` and puts
-    /// the message in `_ERR`.
+    /// The action could not do its job.
     #[error("{0}")]
     Failed(String),
+    /// An input the action cannot work with (a value, not a store fault).
+    #[error("{0}")]
+    Input(String),
+    /// The store refused or failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// The run's principal may not do this.
+    #[error("{0}")]
+    Permission(String),
     /// A run-level budget ran out: the run ends with `budget_exceeded`.
     #[error("{0}")]
     Budget(String),
@@ -83,6 +93,11 @@ impl ActionError {
     /// A failure with `message`.
     pub fn failed(message: impl Into<String>) -> ActionError {
         ActionError::Failed(message.into())
+    }
+
+    /// An input the action cannot work with.
+    pub fn input(message: impl Into<String>) -> ActionError {
+        ActionError::Input(message.into())
     }
 }
 
@@ -430,17 +445,22 @@ impl Context<'_> {
         self.core.spawn(script, params)
     }
 
-    /// The store, opened on first use.
+    /// The runtime's store (run log, business units), opened on first use.
     pub async fn store(&self) -> Result<std::sync::Arc<dyn crate::store::Store>, ActionError> {
-        self.core.runtime.store().await.map_err(|e| ActionError::failed(e.to_string()))
+        Ok(self.core.runtime.store().await?)
     }
 
-    /// The store and the id of the run's business unit: every outbound
-    /// read and write is scoped to that unit.
-    pub async fn unit_store(&self) -> Result<(std::sync::Arc<dyn crate::store::Store>, i64), ActionError> {
-        let store = self.store().await?;
-        let unit = self.core.runtime.unit_id().await.map_err(|e| ActionError::failed(e.to_string()))?;
-        Ok((store, unit))
+    /// The `T` domain store (`dyn OutboundStore`, say): a host's own, or
+    /// the one its pack made for the runtime's store. Packs wrap this in a
+    /// typed accessor (`ctx.outbound()`).
+    pub async fn domain<T: ?Sized + Send + Sync + 'static>(&self) -> Result<std::sync::Arc<T>, ActionError> {
+        Ok(self.core.runtime.domain::<T>().await?)
+    }
+
+    /// The store id of the run's business unit: every domain read and
+    /// write is scoped to it.
+    pub async fn unit_id(&self) -> Result<i64, ActionError> {
+        Ok(self.core.runtime.unit_id().await?)
     }
 
     /// The business unit the run works in.

@@ -11,6 +11,7 @@ pub mod action;
 pub mod admission;
 pub mod budget;
 pub mod clock;
+pub mod pack;
 pub mod path;
 pub mod program;
 pub mod replay;
@@ -26,6 +27,7 @@ use crate::value::Value;
 use action::Action;
 use budget::Budgets;
 use clock::{ClockMode, RunClock};
+use pack::{Domains, Pack};
 pub use path::{PathStep, RunPath};
 use program::{Library, LoadFailure, Program, Step, hash_bytes};
 use std::collections::HashMap;
@@ -263,6 +265,11 @@ struct Inner {
     /// Built without a store: why (every store access fails with it).
     no_store: Option<String>,
     store: OnceCell<Arc<dyn Store>>,
+    packs: Vec<Arc<dyn Pack>>,
+    /// Domain stores a host registered (they win over the packs' own).
+    provided: Domains,
+    /// The provided stores and those the packs made for the opened store.
+    domains: OnceCell<Domains>,
     unit_id: OnceCell<i64>,
     /// Set when this runtime created its business unit in the store.
     created_unit: std::sync::atomic::AtomicBool,
@@ -277,10 +284,14 @@ pub struct Runtime {
     inner: Arc<Inner>,
 }
 
-/// Builds a [`Runtime`].
+/// Builds a [`Runtime`] from packs (see [`Pack`]): `Runtime::builder()`
+/// starts with every pack compiled into this build,
+/// [`RuntimeBuilder::with_packs`] with the ones given.
 pub struct RuntimeBuilder {
     catalog: Catalog,
     actions: Vec<Arc<dyn Action>>,
+    packs: Vec<Arc<dyn Pack>>,
+    provided: Domains,
     dirs: Vec<PathBuf>,
     budgets: Budgets,
     load_limits: sc::LoadLimits,
@@ -291,11 +302,15 @@ pub struct RuntimeBuilder {
     store: Option<Arc<dyn Store>>,
 }
 
-impl Default for RuntimeBuilder {
-    fn default() -> Self {
-        RuntimeBuilder {
-            catalog: Catalog::builtin(),
-            actions: crate::actions::builtins(),
+impl RuntimeBuilder {
+    /// A builder with these packs (in order: a later pack's manifest or
+    /// action of the same name and version replaces an earlier one's).
+    pub fn with_packs(packs: impl IntoIterator<Item = Arc<dyn Pack>>) -> RuntimeBuilder {
+        let mut b = RuntimeBuilder {
+            catalog: Catalog::default(),
+            actions: Vec::new(),
+            packs: Vec::new(),
+            provided: Domains::default(),
             dirs: Vec::new(),
             budgets: Budgets::default(),
             load_limits: sc::LoadLimits::default(),
@@ -304,11 +319,30 @@ impl Default for RuntimeBuilder {
             db_url: "prospero.db".into(),
             no_store: None,
             store: None,
+        };
+        for p in packs {
+            b = b.pack(p);
         }
+        b
     }
-}
 
-impl RuntimeBuilder {
+    /// Add a pack: its manifests, its actions and its stores.
+    pub fn pack(mut self, pack: Arc<dyn Pack>) -> RuntimeBuilder {
+        self.catalog.add_embedded(pack.manifests());
+        self.actions.extend(pack.actions());
+        self.packs.push(pack);
+        self
+    }
+
+    /// Use `store` as the `T` domain store (`dyn OutboundStore`, say)
+    /// instead of the one its pack makes for the opened backend: a
+    /// platform's own backend for one domain, with the rest on SQLite or
+    /// PostgreSQL.
+    pub fn domain_store<T: ?Sized + Send + Sync + 'static>(mut self, store: Arc<T>) -> RuntimeBuilder {
+        self.provided.provide(store);
+        self
+    }
+
     /// Add a host action: its manifest and its implementation.
     pub fn action(mut self, manifest: Manifest, implementation: impl Action) -> RuntimeBuilder {
         self.catalog.add(manifest);
@@ -389,6 +423,9 @@ impl RuntimeBuilder {
                 db_url: self.db_url,
                 no_store: self.no_store,
                 store: OnceCell::new_with(self.store),
+                packs: self.packs,
+                provided: self.provided,
+                domains: OnceCell::new(),
                 unit_id: OnceCell::new(),
                 created_unit: std::sync::atomic::AtomicBool::new(false),
                 spawned: Mutex::new(Vec::new()),
@@ -399,18 +436,7 @@ impl RuntimeBuilder {
     }
 }
 
-impl Default for Runtime {
-    fn default() -> Self {
-        Runtime::builder().build()
-    }
-}
-
 impl Runtime {
-    /// Start building a runtime with the built-in catalog and actions.
-    pub fn builder() -> RuntimeBuilder {
-        RuntimeBuilder::default()
-    }
-
     /// The action catalog.
     pub fn catalog(&self) -> &Catalog {
         &self.inner.catalog
@@ -680,6 +706,34 @@ impl Runtime {
             return Err(StoreError::Unavailable(why.clone()));
         }
         self.inner.store.get_or_try_init(|| crate::store::open(&self.inner.db_url)).await.cloned()
+    }
+
+    /// The `T` domain store (`dyn OutboundStore`, say): the one the host
+    /// gave [`RuntimeBuilder::domain_store`], or else the one a pack made
+    /// for the opened store.
+    pub async fn domain<T: ?Sized + Send + Sync + 'static>(&self) -> Result<Arc<T>, StoreError> {
+        if let Some(s) = self.inner.provided.get::<T>() {
+            return Ok(s);
+        }
+        let store = self.store().await?;
+        let domains = self
+            .inner
+            .domains
+            .get_or_init(|| async {
+                let mut d = self.inner.provided.clone();
+                for p in &self.inner.packs {
+                    p.open_stores(&store, &mut d);
+                }
+                d
+            })
+            .await;
+        domains.get::<T>().ok_or_else(|| {
+            StoreError::Unavailable(format!(
+                "the {} store has no {} (no pack of this build serves it on that backend)",
+                store.backend(),
+                std::any::type_name::<T>()
+            ))
+        })
     }
 
     /// The store id of the runtime's business unit (created on first use;

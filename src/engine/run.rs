@@ -680,7 +680,8 @@ impl RunCore {
                 self.record(step, NO_BRANCH, None, trace);
                 return Flow::End(End::Budget(msg));
             }
-            Err(ActionError::Failed(msg)) => ("OnError".into(), Some(msg), None),
+            // Every other cause is the script's to handle.
+            Err(e) => ("OnError".into(), Some(e.to_string()), None),
         };
         if let Some(msg) = &failure {
             self.frame_mut().vars.set("_ERR", Value::text(msg.as_str()));

@@ -23,7 +23,7 @@ pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 /// A storage failure.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
     /// The URL names no backend Prospero knows.
@@ -230,12 +230,16 @@ pub trait OutboundStore: Send + Sync + 'static {
     ) -> Result<Vec<bool>, StoreError>;
 }
 
-/// What the runtime needs from storage: the run log and everything the
-/// outbound actions use.
+/// What the runtime needs from storage: business units and the run log.
+/// Each domain has a store trait of its own (`OutboundStore`, ...), which
+/// its pack finds on the concrete backend through [`Store::as_any`].
 #[async_trait]
-pub trait Store: OutboundStore {
+pub trait Store: Send + Sync + 'static {
     /// `sqlite` or `postgres` (or a host's name).
     fn backend(&self) -> &'static str;
+
+    /// The concrete backend, for packs that implement their store on it.
+    fn as_any(&self) -> &dyn std::any::Any;
 
     /// The id of business unit `name` (normalised by [`unit_name`]),
     /// created if new.
@@ -257,6 +261,37 @@ pub trait Store: OutboundStore {
 
     /// The latest runs of a unit, newest first.
     async fn recent_runs(&self, unit: i64, limit: i64) -> Result<Vec<RunRecord>, StoreError>;
+}
+
+/// Each pack's migrations for SQLite, by pack (`migrations/sqlite/<pack>/`).
+static SQLITE_MIGRATIONS: &[(&str, sqlx::migrate::Migrator)] =
+    include!(concat!(env!("OUT_DIR"), "/migrations_sqlite.rs"));
+
+/// Each pack's migrations for PostgreSQL, by pack.
+static POSTGRES_MIGRATIONS: &[(&str, sqlx::migrate::Migrator)] =
+    include!(concat!(env!("OUT_DIR"), "/migrations_postgres.rs"));
+
+/// How many migration versions each pack owns: pack block `b` numbers its
+/// migrations `b * 1000` to `b * 1000 + 999` (core has block 0; the
+/// outbound pack's first three, 0002 to 0004, predate the rule). So packs
+/// never collide, and one history per backend holds them all.
+pub const MIGRATION_BLOCK: i64 = 1000;
+
+/// A backend's one migration history: every pack's migrations, in version
+/// order. Missing versions are ignored, so a database that a build with
+/// more packs migrated still opens in a build with fewer.
+pub(crate) fn migrator(backend: &str) -> sqlx::migrate::Migrator {
+    let sets = if backend == "postgres" { POSTGRES_MIGRATIONS } else { SQLITE_MIGRATIONS };
+    let mut m =
+        sqlx::migrate::Migrator::with_migrations(sets.iter().flat_map(|(_, set)| set.iter().cloned()).collect());
+    m.set_ignore_missing(true);
+    m
+}
+
+/// The migration versions of each pack for `backend`, for checks.
+pub fn migration_versions(backend: &str) -> Vec<(&'static str, Vec<i64>)> {
+    let sets = if backend == "postgres" { POSTGRES_MIGRATIONS } else { SQLITE_MIGRATIONS };
+    sets.iter().map(|(pack, set)| (*pack, set.iter().map(|m| m.version).collect())).collect()
 }
 
 /// Open the store named by `url`: a file path or `sqlite:` URL (created and
@@ -332,6 +367,32 @@ pub(crate) fn kind_name(kind: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The numbering rule of [`MIGRATION_BLOCK`]: each pack's versions lie
+    /// in a block of its own (core's is 0), and both backends have the same
+    /// versions per pack.
+    #[test]
+    fn pack_migrations_keep_to_their_blocks_and_never_collide() {
+        let sqlite = migration_versions("sqlite");
+        assert_eq!(sqlite, migration_versions("postgres"), "the backends' histories differ");
+        assert!(sqlite.iter().any(|(p, _)| *p == "core"));
+        let mut owner = std::collections::HashMap::new();
+        for (pack, versions) in &sqlite {
+            assert!(!versions.is_empty(), "{pack}: empty migrations folder");
+            for v in versions {
+                let legacy = *pack == "outbound" && (2..=4).contains(v);
+                let block = if legacy { -1 } else { v / MIGRATION_BLOCK };
+                if *pack == "core" {
+                    assert_eq!(block, 0, "core migration {v} is outside block 0");
+                } else if !legacy {
+                    assert_ne!(block, 0, "{pack} migration {v} is in core's block");
+                }
+                if let Some(other) = owner.insert(block, *pack) {
+                    assert_eq!(other, *pack, "block {block} is used by {other} and {pack}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn passwords_are_hidden() {

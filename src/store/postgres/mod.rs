@@ -31,7 +31,7 @@ impl PgStore {
             .connect(url)
             .await
             .map_err(|e| fail(e.to_string()))?;
-        sqlx::migrate!("./migrations/postgres").run(&pool).await.map_err(|e| fail(e.to_string()))?;
+        super::migrator("postgres").run(&pool).await.map_err(|e| fail(e.to_string()))?;
         Ok(PgStore { pool })
     }
 
@@ -45,6 +45,10 @@ impl PgStore {
 impl Store for PgStore {
     fn backend(&self) -> &'static str {
         "postgres"
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 
     async fn ensure_business_unit(&self, name: &str) -> Result<BusinessUnit, StoreError> {

@@ -58,7 +58,7 @@ impl SqliteStore {
             SqlitePoolOptions::new().max_connections(4)
         };
         let pool = pool.connect_with(opts).await.map_err(|e| fail(e.to_string()))?;
-        sqlx::migrate!("./migrations/sqlite").run(&pool).await.map_err(|e| fail(e.to_string()))?;
+        super::migrator("sqlite").run(&pool).await.map_err(|e| fail(e.to_string()))?;
         let checkpoints = (!memory).then(|| Arc::new(Checkpointer::start(pool.clone())));
         Ok(SqliteStore { pool, checkpoints })
     }
@@ -129,6 +129,10 @@ impl Drop for Checkpointer {
 impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
         "sqlite"
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 
     async fn ensure_business_unit(&self, name: &str) -> Result<BusinessUnit, StoreError> {

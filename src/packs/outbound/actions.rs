@@ -7,6 +7,7 @@
 //! [`crate::outbound`]. Domain outcomes are branches; a store failure is
 //! an [`ActionError`] (OnError with `_ERR`).
 
+use super::OutboundContext;
 use crate::engine::action::{Action, ActionError, Context, Exec, Inputs, Outcome};
 use crate::outbound::fields::{
     COMPANION_ROLES, DEFAULT_VALUE_MAX_LEN, DataType, FIELD_NAME_MAX_LEN, companion_role, system_field,
@@ -20,7 +21,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 fn store_err(e: StoreError) -> ActionError {
-    ActionError::failed(e.to_string())
+    ActionError::Store(e)
 }
 
 fn obj(members: Vec<(&str, Value)>) -> Value {
@@ -57,7 +58,7 @@ impl Action for CreateSource {
             return Exec::branch("NameExceededLength");
         }
         Exec::pending(async move {
-            let (store, unit) = ctx.unit_store().await?;
+            let (store, unit) = ctx.outbound().await?;
             let now = time_text(ctx.now());
             Ok(match store.create_source(unit, &name, &now).await.map_err(store_err)? {
                 Some(_) => Outcome::default(),
@@ -115,7 +116,7 @@ impl Action for CreateUserField {
         };
         let value_required = inputs.boolean("ValueRequired");
         Exec::pending(async move {
-            let (store, unit) = ctx.unit_store().await?;
+            let (store, unit) = ctx.outbound().await?;
             let mut associations = Vec::new();
             if !pairs.is_empty() {
                 if data_type != DataType::Phone {
@@ -181,7 +182,7 @@ impl Action for GetUserFields {
     }
     fn execute<'a>(&'a self, ctx: &'a mut Context<'_>, _inputs: &'a Inputs<'_>) -> Exec<'a> {
         Exec::pending(async move {
-            let (store, unit) = ctx.unit_store().await?;
+            let (store, unit) = ctx.outbound().await?;
             let fields = store.user_fields(unit).await.map_err(store_err)?;
             let list: Vec<Value> = fields.iter().map(user_field_value).collect();
             Ok(Outcome::default().output("Fields", Value::array(list)))
@@ -191,7 +192,7 @@ impl Action for GetUserFields {
 
 /// The most phone destinations a map may have in a unit: the largest cap of
 /// its skills, or the default when it has none.
-async fn unit_max_destinations(store: &dyn crate::store::Store, unit: i64) -> Result<u32, ActionError> {
+async fn unit_max_destinations(store: &dyn super::OutboundStore, unit: i64) -> Result<u32, ActionError> {
     let skills = store.skills(unit).await.map_err(store_err)?;
     Ok(skills.iter().map(|s| s.max_destinations).max().unwrap_or(DEFAULT_MAX_DESTINATIONS))
 }
@@ -207,7 +208,7 @@ impl Action for CreateSourceMap {
         let source_name = inputs.text("SourceName").trim().to_string();
         let mapping = inputs.get("Mapping").clone();
         Exec::pending(async move {
-            let (store, unit) = ctx.unit_store().await?;
+            let (store, unit) = ctx.outbound().await?;
             let Some(source) = store.source(unit, &source_name).await.map_err(store_err)? else {
                 ctx.note(format!("no source named '{source_name}'"));
                 return Ok(Outcome::branch("InvalidSource"));
@@ -251,7 +252,7 @@ impl Action for GetSourceMap {
     fn execute<'a>(&'a self, ctx: &'a mut Context<'_>, inputs: &'a Inputs<'_>) -> Exec<'a> {
         let source_name = inputs.text("SourceName").trim().to_string();
         Exec::pending(async move {
-            let (store, unit) = ctx.unit_store().await?;
+            let (store, unit) = ctx.outbound().await?;
             let Some(source) = store.source(unit, &source_name).await.map_err(store_err)? else {
                 return Ok(Outcome::branch("InvalidSource"));
             };
@@ -302,7 +303,7 @@ impl Action for CreateProspects {
             return Exec::fail(format!("DefaultExpirationDate '{default_expiration}' is not a date"));
         }
         Exec::pending(async move {
-            let (store, unit) = ctx.unit_store().await?;
+            let (store, unit) = ctx.outbound().await?;
             // Independent reads, side by side (a file store has several
             // connections).
             let (skill, source, user_fields) = tokio::try_join!(
@@ -450,7 +451,7 @@ impl Action for GetProspect {
             _ => return Exec::fail("SearchOptions: FirstName and LastName must be given together"),
         }
         Exec::pending(async move {
-            let (store, unit) = ctx.unit_store().await?;
+            let (store, unit) = ctx.outbound().await?;
             let source = store
                 .source(unit, &source_name)
                 .await
@@ -490,7 +491,7 @@ impl Action for RemoveProspects {
             Err(e) => return Exec::fail(e.to_string().replacen("Data", "ProspectsToRemove", 1)),
         };
         Exec::pending(async move {
-            let (store, unit) = ctx.unit_store().await?;
+            let (store, unit) = ctx.outbound().await?;
             let source = store
                 .source(unit, &source_name)
                 .await
@@ -558,7 +559,7 @@ mod tests {
     //! Each outbound action's branches through a script on an in-memory
     //! store (the full CREATEPROSPECTS pipeline is in `tests/outbound.rs`).
 
-    use crate::actions::testing::{path, run, var};
+    use crate::packs::testing::{path, run, var};
 
     /// A script of `steps` (JSON action objects, joined in order with
     /// `next`) after a BEGIN, ending with END.

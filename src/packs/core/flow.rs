@@ -93,7 +93,7 @@ impl Action for TimeZone {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{path, run, var};
+    use crate::packs::testing::{path, run, var};
 
     #[tokio::test]
     async fn begin_renames_parameters() {

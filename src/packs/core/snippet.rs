@@ -1,6 +1,6 @@
 //! SNIPPET: run compiled snippet code in the script's variables.
 
-use crate::engine::action::{Action, ActionError, Context, Exec, Inputs, Outcome};
+use crate::engine::action::{Action, Context, Exec, Inputs, Outcome};
 use crate::script::check::PropPlan;
 
 /// SNIPPET.
@@ -22,16 +22,13 @@ impl Action for Snippet {
             "Limit32K" => Some(32 * 1024),
             _ => None,
         };
-        Exec::Ready(ctx.run_snippet(code, max).map(|()| Outcome::default()).map_err(|e| match e {
-            ActionError::Failed(m) => ActionError::Failed(m),
-            other => other,
-        }))
+        Exec::Ready(ctx.run_snippet(code, max).map(|()| Outcome::default()))
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{path, run, var};
+    use crate::packs::testing::{path, run, var};
 
     fn snippet(code: &str) -> String {
         format!(

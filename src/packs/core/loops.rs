@@ -81,7 +81,7 @@ fn run_for(ctx: &mut Context<'_>, inputs: &Inputs<'_>) -> Result<Outcome, Action
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{run, var};
+    use crate::packs::testing::{run, var};
 
     fn for_script(from: &str, to: &str, step: &str) -> String {
         format!(

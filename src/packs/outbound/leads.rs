@@ -5,13 +5,14 @@
 //! store until a run checks them out, and come back with an outcome. The
 //! store guarantees a record is held by one run at a time.
 
+use super::OutboundContext;
 use crate::engine::action::{Action, ActionError, Context, Exec, Inputs, Outcome};
 use crate::store::{StoreError, time_text};
 use crate::value::{Object, Value};
 use std::sync::Arc;
 
 fn store_err(e: StoreError) -> ActionError {
-    ActionError::failed(e.to_string())
+    ActionError::Store(e)
 }
 
 /// The most records one check-out may take.
@@ -45,7 +46,7 @@ impl Action for CheckOutLeads {
             }
         };
         Exec::pending(async move {
-            let (store, unit) = ctx.unit_store().await?;
+            let (store, unit) = ctx.outbound().await?;
             let now = ctx.now();
             let until = now + chrono::Duration::milliseconds((lease * 1000.0) as i64);
             let run_id = ctx.run_id().to_string();
@@ -114,7 +115,7 @@ impl Action for CheckInLeads {
             }
         }
         Exec::pending(async move {
-            let (store, unit) = ctx.unit_store().await?;
+            let (store, unit) = ctx.outbound().await?;
             let run_id = ctx.run_id().to_string();
             let done = store.check_in_leads(unit, &run_id, &items, &time_text(ctx.now())).await.map_err(store_err)?;
             let checked = done.iter().filter(|d| **d).count();
@@ -147,7 +148,7 @@ impl Action for GetQueue {
             return Exec::fail("Skills is empty");
         }
         Exec::pending(async move {
-            let (store, unit) = ctx.unit_store().await?;
+            let (store, unit) = ctx.outbound().await?;
             let now = time_text(ctx.now());
             let mut total = 0;
             let mut threshold = None;
@@ -168,7 +169,7 @@ impl Action for GetQueue {
 
 #[cfg(test)]
 mod tests {
-    use crate::actions::testing::{path, run, var};
+    use crate::packs::testing::{path, run, var};
 
     #[tokio::test]
     async fn checking_out_an_empty_lead_source_takes_no_leads() {

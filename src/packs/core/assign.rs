@@ -86,7 +86,7 @@ fn assign(ctx: &mut Context<'_>, inputs: &Inputs<'_>) -> Result<Outcome, ActionE
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{run, var};
+    use crate::packs::testing::{run, var};
 
     fn script(assigns: &[(&str, &str, &str)]) -> String {
         let mut actions = vec![r#"{"id": "b", "action": "BEGIN", "next": "a0"}"#.to_string()];

@@ -28,7 +28,7 @@ impl Action for Case {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{path, run};
+    use crate::packs::testing::{path, run};
 
     const CASE: &str = r#"{"name": "t", "actions": [
         {"id": "b", "action": "BEGIN", "Parameters": ["color"], "next": "c"},

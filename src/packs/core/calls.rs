@@ -72,7 +72,7 @@ impl Action for Spawn {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{path, run, var};
+    use crate::packs::testing::{path, run, var};
 
     const SUB: &str = r#"{"name": "adder", "actions": [
         {"id": "b", "action": "BEGIN", "Parameters": ["a", "b"], "next": "g"},

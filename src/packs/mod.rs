@@ -1,0 +1,161 @@
+//! The packs compiled into this build, and the defaults they make.
+//!
+//! A pack is a domain: its manifests (`actions/<pack>/`), its action
+//! implementations with their tests beside them, and, when it stores
+//! anything, its store trait with SQLite and PostgreSQL implementations and
+//! its migrations (`migrations/<backend>/<pack>/`). The engine knows packs
+//! only through [`Pack`]; this module lists the ones Cargo features let in
+//! and composes them into [`Runtime::builder`] and [`Catalog::builtin`].
+//!
+//! | pack | feature | owns |
+//! |---|---|---|
+//! | [`core`] | always | flow, assignment, branching, loops, snippets, sub scripts, SPAWN |
+//! | `outbound` | `outbound` (default) | sources, user fields, source maps, CREATEPROSPECTS v2, lead sources |
+
+pub mod core;
+#[cfg(feature = "outbound")]
+pub mod outbound;
+
+use crate::catalog::Catalog;
+use crate::engine::pack::Pack;
+use crate::engine::{Runtime, RuntimeBuilder};
+use std::sync::Arc;
+
+/// Every pack of this build, `core` first.
+pub fn all() -> Vec<Arc<dyn Pack>> {
+    vec![
+        Arc::new(core::Core),
+        #[cfg(feature = "outbound")]
+        Arc::new(outbound::Outbound),
+    ]
+}
+
+impl Runtime {
+    /// Start building a runtime with every pack of this build (see
+    /// [`all`]); [`RuntimeBuilder::with_packs`] picks others.
+    pub fn builder() -> RuntimeBuilder {
+        RuntimeBuilder::with_packs(all())
+    }
+}
+
+impl Default for RuntimeBuilder {
+    fn default() -> Self {
+        Runtime::builder()
+    }
+}
+
+impl Default for Runtime {
+    fn default() -> Self {
+        Runtime::builder().build()
+    }
+}
+
+impl Catalog {
+    /// The manifests of every pack of this build.
+    pub fn builtin() -> Catalog {
+        let mut c = Catalog::default();
+        for p in all() {
+            c.add_embedded(p.manifests());
+        }
+        c
+    }
+}
+
+/// Helpers for the action tests: build a runtime, load native JSON, run.
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::engine::{RunOptions, RunReport, Runtime};
+    use crate::value::Value;
+
+    /// Run a native-format script given as JSON text (sub scripts may be
+    /// passed in `subs`), on a virtual clock.
+    pub async fn run(json: &str, subs: &[&str], params: &[(&str, &str)]) -> RunReport {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for sub in subs {
+            let v: serde_json::Value = serde_json::from_str(sub).expect("sub script JSON");
+            let name = v["name"].as_str().expect("sub scripts need a name");
+            std::fs::write(dir.path().join(format!("{name}.json")), sub).expect("write sub");
+        }
+        let main = dir.path().join("main_under_test.json");
+        std::fs::write(&main, json).expect("write script");
+        let rt = Runtime::builder().db("sqlite::memory:").build();
+        let program = rt.load(&main).unwrap_or_else(|e| panic!("load failed: {e}"));
+        let mut opts = RunOptions::new().at("2026-03-08T06:30:00Z".parse().expect("time"));
+        for (k, v) in params {
+            opts = opts.param(*k, Value::text(*v));
+        }
+        let report = rt.run(&program, opts).await.expect("params");
+        rt.wait_spawned().await;
+        report
+    }
+
+    /// The text of variable `name` in a report.
+    pub fn var(r: &RunReport, name: &str) -> String {
+        r.var(name).map(|v| v.to_text().to_string()).unwrap_or_else(|| "<unset>".into())
+    }
+
+    /// The path as "id:branch" items.
+    pub fn path(r: &RunReport) -> Vec<String> {
+        r.path.iter().map(|p| format!("{}:{}", p.id, p.branch)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Manifest;
+    use std::collections::BTreeSet;
+
+    /// Each pack implements exactly the actions its manifests describe, and
+    /// no two packs describe the same action.
+    #[test]
+    fn registered_actions_and_manifests_are_the_same_set() {
+        let mut seen = BTreeSet::new();
+        for p in all() {
+            let manifests: BTreeSet<(String, u32)> = p
+                .manifests()
+                .iter()
+                .map(|(f, t)| Manifest::from_toml(t, f).map(|m| (m.name, m.version)).unwrap_or_else(|e| panic!("{e}")))
+                .collect();
+            let actions: BTreeSet<(String, u32)> =
+                p.actions().iter().map(|a| (a.name().to_ascii_uppercase(), a.version())).collect();
+            assert_eq!(manifests, actions, "pack {}: manifests and actions differ", p.name());
+            for key in manifests {
+                assert!(seen.insert(key.clone()), "{key:?} is in two packs");
+            }
+        }
+        assert_eq!(seen.len(), Catalog::builtin().all().count());
+    }
+
+    #[test]
+    fn every_embedded_manifest_parses() {
+        for p in all() {
+            assert!(!p.manifests().is_empty(), "pack {} has no manifests", p.name());
+            for (file, text) in p.manifests() {
+                let m = Manifest::from_toml(text, file).unwrap_or_else(|e| panic!("{}: {e}", p.name()));
+                assert!(!m.summary.is_empty(), "{file}: summary is empty");
+            }
+        }
+    }
+
+    #[test]
+    fn branch_aliases_resolve() {
+        let c = Catalog::builtin();
+        let m = c.get("IF", 1).expect("IF is built in");
+        assert_eq!(m.branch("True"), m.branch("OnTrue"));
+        assert!(m.branch("True").is_some());
+        assert_eq!(m.branch("Error"), m.branch("OnError"));
+        assert!(m.branch("Error").is_some());
+        assert!(m.branch("Maybe").is_none());
+    }
+
+    #[test]
+    fn the_action_reference_in_docs_is_current() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/actions.md");
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            committed == Catalog::builtin().markdown(),
+            "docs/actions.md is stale: run `cargo run -- actions --markdown > docs/actions.md`"
+        );
+    }
+}
