@@ -1,0 +1,248 @@
+//! The commands that read scripts and reference data without running
+//! anything: `check`, `actions`, `graph`, `export` and `tz`.
+
+use crate::{ExportFormat, usage};
+use anyhow::Result;
+use prospero::script::{self, LoadErrorKind};
+use prospero::{Runtime, Severity};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// The record fields `prospero tz` takes.
+pub(crate) struct TzRecord {
+    pub(crate) zip: Option<String>,
+    pub(crate) city: Option<String>,
+    pub(crate) state: Option<String>,
+    pub(crate) lat: Option<String>,
+    pub(crate) lng: Option<String>,
+}
+
+pub(crate) fn tz(
+    phones: &[String],
+    record: &TzRecord,
+    at: Option<&str>,
+    window: Option<&str>,
+    json: bool,
+) -> Result<ExitCode> {
+    use prospero::timezone::{RecordHints, WindowCheck, answer};
+    let check = match (at, window) {
+        (None, None) => None,
+        (Some(at), Some(spec)) => {
+            let at = chrono::DateTime::parse_from_rfc3339(at)
+                .map_err(|e| anyhow::anyhow!("--at '{at}' is not an RFC 3339 instant: {e}"))?
+                .with_timezone(&chrono::Utc);
+            let windows =
+                spec.parse().map_err(|e: prospero::timezone::WindowError| anyhow::anyhow!("--window: {e}"))?;
+            Some(WindowCheck { at, windows })
+        }
+        _ => anyhow::bail!("--at and --window go together"),
+    };
+    let hints = RecordHints {
+        zip: record.zip.as_deref(),
+        city: record.city.as_deref(),
+        state: record.state.as_deref(),
+        latitude: record.lat.as_deref(),
+        longitude: record.lng.as_deref(),
+        ..RecordHints::default()
+    };
+    let mut inputs: Vec<String> = Vec::new();
+    for p in phones {
+        if p == "-" {
+            for line in std::io::stdin().lines() {
+                let line = line?;
+                if !line.trim().is_empty() {
+                    inputs.push(line.trim().to_string());
+                }
+            }
+        } else {
+            inputs.push(p.clone());
+        }
+    }
+    if inputs.is_empty() {
+        anyhow::bail!("give at least one phone number (or - to read them from standard input)");
+    }
+    for input in &inputs {
+        let a = answer(input, &hints, check.as_ref());
+        if json {
+            outln!("{}", serde_json::to_string(&a)?);
+            continue;
+        }
+        let zone = |z: &Option<String>, src: &str| match z {
+            Some(z) => format!("{z} ({src})"),
+            None => src.to_string(),
+        };
+        let mut line = format!(
+            "{}\t{}\t{}\trecord: {}",
+            a.input,
+            a.e164.as_deref().unwrap_or("not a phone number"),
+            zone(&a.time_zone, &a.source),
+            zone(&a.record_time_zone, &a.record_source)
+        );
+        if a.mismatch {
+            line.push_str("\tmismatch");
+        }
+        if a.time_zone.is_none() && a.candidates.len() > 1 {
+            line.push_str(&format!("\tcandidates: {}", a.candidates.join(", ")));
+        }
+        match (a.callable, &a.next_open) {
+            (Some(true), _) => line.push_str("\tcallable"),
+            (Some(false), Some(Some(t))) => line.push_str(&format!("\tnot callable, opens {t}")),
+            (Some(false), _) => line.push_str("\tnot callable, no window opens within a week"),
+            _ => {}
+        }
+        outln!("{line}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn check(
+    paths: &[PathBuf],
+    library: Option<&Path>,
+    json: bool,
+    limits: script::LoadLimits,
+) -> Result<ExitCode> {
+    let mut builder = Runtime::builder().load_limits(limits);
+    if let Some(dir) = library {
+        builder = builder.scripts_dir(dir);
+    }
+    let runtime = builder.build();
+    let mut files = Vec::new();
+    let (mut errors, mut warnings) = (0usize, 0usize);
+    for path in paths {
+        let diags: Vec<prospero::Diagnostic> = match script::load_file_with(path, &limits) {
+            Ok(s) => runtime.check(&s),
+            Err(e) => vec![prospero::Diagnostic {
+                severity: Severity::Error,
+                code: load_code(e.kind),
+                file: e.file.clone(),
+                pos: e.pos,
+                action: e.action.clone(),
+                message: e.message.clone(),
+            }],
+        };
+        let e = diags.iter().filter(|d| d.severity == Severity::Error).count();
+        let w = diags.len() - e;
+        errors += e;
+        warnings += w;
+        if !json {
+            for d in &diags {
+                outln!("{d}");
+            }
+        }
+        files.push(serde_json::json!({
+            "file": path.display().to_string(),
+            "errors": e,
+            "warnings": w,
+            "diagnostics": diags.iter().map(|d| d.to_json()).collect::<Vec<_>>(),
+        }));
+    }
+    if json {
+        outln!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"files": files, "errors": errors, "warnings": warnings}))?
+        );
+    } else {
+        outln!(
+            "{} error{}, {} warning{} in {} file{}",
+            errors,
+            if errors == 1 { "" } else { "s" },
+            warnings,
+            if warnings == 1 { "" } else { "s" },
+            paths.len(),
+            if paths.len() == 1 { "" } else { "s" }
+        );
+    }
+    Ok(if errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+pub(crate) fn load_code(kind: LoadErrorKind) -> &'static str {
+    match kind {
+        LoadErrorKind::Io => "unreadable",
+        LoadErrorKind::Empty => "empty-file",
+        LoadErrorKind::NotText => "not-text",
+        LoadErrorKind::UnknownFormat => "unknown-format",
+        LoadErrorKind::Syntax => "syntax",
+        LoadErrorKind::DuplicateId => "duplicate-id",
+        LoadErrorKind::DuplicateKey => "duplicate-key",
+        LoadErrorKind::MissingFile => "missing-file",
+        LoadErrorKind::TooLarge => "too-large",
+        _ => "bad-shape",
+    }
+}
+
+pub(crate) fn actions(name: Option<&str>, json: bool) -> Result<ExitCode> {
+    let catalog = prospero::Catalog::builtin();
+    match name {
+        Some(n) => {
+            let versions = catalog.versions(n);
+            if versions.is_empty() {
+                return Err(usage(format!("no action named '{n}' (run `prospero actions` for the list)")));
+            }
+            let manifests: Vec<_> = versions.iter().filter_map(|v| catalog.get(n, *v)).collect();
+            if json {
+                let v: Vec<_> = manifests.iter().map(|m| serde_json::to_value(&***m)).collect::<Result<_, _>>()?;
+                outln!(
+                    "{}",
+                    serde_json::to_string_pretty(&if v.len() == 1 {
+                        v[0].clone()
+                    } else {
+                        serde_json::Value::Array(v)
+                    })?
+                );
+            } else {
+                for m in manifests {
+                    outln!("{}", m.describe());
+                }
+            }
+        }
+        None => {
+            if json {
+                let v: Vec<_> = catalog.all().map(|m| serde_json::to_value(&**m)).collect::<Result<_, _>>()?;
+                outln!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                let mut by_cat: std::collections::BTreeMap<&str, Vec<_>> = Default::default();
+                for m in catalog.all() {
+                    by_cat.entry(m.category.as_str()).or_default().push(m);
+                }
+                for (cat, ms) in by_cat {
+                    outln!("{cat}:");
+                    for m in ms {
+                        let v = if m.version != 1 { format!(" v{}", m.version) } else { String::new() };
+                        outln!("  {:<20} {}", format!("{}{v}", m.name), m.summary);
+                    }
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn graph(
+    path: &Path,
+    trace: Option<&Path>,
+    format: prospero::graph::GraphFormat,
+    limits: script::LoadLimits,
+) -> Result<ExitCode> {
+    use prospero::graph;
+    let s = script::load_file_with(path, &limits).map_err(|e| usage(e.to_string()))?;
+    let highlight = match trace {
+        None => None,
+        Some(t) => {
+            let text = std::fs::read_to_string(t)
+                .map_err(|e| usage(format!("{}: cannot read the trace: {e}", t.display())))?;
+            Some(graph::highlight_from_trace(&text, &s.name).map_err(|e| usage(format!("{}: {e}", t.display())))?)
+        }
+    };
+    out!("{}", graph::render(&s, format, highlight.as_ref()));
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn export(path: &Path, format: ExportFormat, limits: script::LoadLimits) -> Result<ExitCode> {
+    let s = script::load_file_with(path, &limits).map_err(|e| usage(e.to_string()))?;
+    let text = match format {
+        ExportFormat::StudioJson => script::studio_json::export_text(&s),
+        ExportFormat::Native => script::native::export(&s),
+    };
+    outln!("{text}");
+    Ok(ExitCode::SUCCESS)
+}

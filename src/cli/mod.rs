@@ -1,0 +1,4 @@
+//! The command implementations too large to sit in `main.rs`, by family.
+
+pub(crate) mod inspect;
+pub(crate) mod outbound;
