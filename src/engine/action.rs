@@ -226,9 +226,22 @@ impl<'p> Inputs<'p> {
         }
     }
 
-    /// The compiled plan of a (lazy) input.
-    pub fn plan(&self, name: &str) -> Option<&'p PropPlan> {
-        self.index(name).and_then(|i| self.plans.get(i))
+    /// A lazy input, as the action reads it: its text with `{}` parts, and
+    /// the expression it compiles to when it parses as one (ASSIGN decides
+    /// which by its `Type`).
+    pub fn lazy(&self, name: &str) -> Option<(&'p Template, Option<&'p CompiledExpr>)> {
+        match self.index(name).and_then(|i| self.plans.get(i)) {
+            Some(PropPlan::Lazy(t, e)) => Some((t, e.as_deref())),
+            _ => None,
+        }
+    }
+
+    /// A `code` input, compiled (SNIPPET).
+    pub fn snippet(&self, name: &str) -> Option<&'p crate::snippet::CompiledSnippet> {
+        match self.index(name).and_then(|i| self.plans.get(i)) {
+            Some(PropPlan::Snippet(code)) => Some(code),
+            _ => None,
+        }
     }
 }
 

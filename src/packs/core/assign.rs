@@ -2,7 +2,6 @@
 //! (`Numeric`), or as a date (`Datetime`).
 
 use crate::engine::action::{Action, ActionError, Context, Exec, Inputs, Outcome};
-use crate::script::check::PropPlan;
 use crate::snippet::{Template, dates};
 use crate::value::Value;
 
@@ -24,9 +23,9 @@ fn assign(ctx: &mut Context<'_>, inputs: &Inputs<'_>) -> Result<Outcome, ActionE
         Value::Text(t) => t.as_str(),
         _ => "String",
     };
-    let (template, expr) = match inputs.plan("Value") {
-        Some(PropPlan::Lazy(t, e)) => (Some(t), e.as_ref()),
-        _ => (None, None),
+    let (template, expr) = match inputs.lazy("Value") {
+        Some((t, e)) => (Some(t), e),
+        None => (None, None),
     };
     // Literal enum values arrive in the manifest's spelling.
     let kind = if kind == "Numeric" || kind.eq_ignore_ascii_case("numeric") {

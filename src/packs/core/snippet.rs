@@ -1,7 +1,6 @@
 //! SNIPPET: run compiled snippet code in the script's variables.
 
 use crate::engine::action::{Action, Context, Exec, Inputs, Outcome};
-use crate::script::check::PropPlan;
 
 /// SNIPPET.
 pub struct Snippet;
@@ -11,7 +10,7 @@ impl Action for Snippet {
         "SNIPPET"
     }
     fn execute<'a>(&'a self, ctx: &'a mut Context<'_>, inputs: &'a Inputs<'_>) -> Exec<'a> {
-        let Some(PropPlan::Snippet(code)) = inputs.plan("Code") else {
+        let Some(code) = inputs.snippet("Code") else {
             return Exec::fail("SNIPPET: no code");
         };
         let max = match inputs.text("MaxStringSize").as_str() {
