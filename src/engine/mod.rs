@@ -9,13 +9,17 @@
 
 pub mod action;
 pub mod admission;
+mod branch;
 pub mod budget;
 pub mod clock;
+mod compare;
+pub mod context;
 pub mod pack;
 pub mod path;
 pub mod program;
 pub mod replay;
 pub(crate) mod run;
+mod services;
 pub mod trace;
 pub mod vars;
 

@@ -1,9 +1,11 @@
 //! Replay and canned answers.
 //!
-//! This module owns reading a trace back ([`Trace::parse`]), the state a
-//! replaying run keeps (the recorded steps it walks in step with, and the
-//! first [`Divergence`]), and the canned answers script tests give chosen
-//! actions ([`Mocks`]).
+//! This module owns reading a trace back ([`Trace::parse`], through the
+//! trace reader [`super::trace::events`]), the state a replaying run keeps
+//! (the recorded steps it walks in step with, and the first
+//! [`Divergence`]), and the canned answers script tests give chosen
+//! actions ([`Mocks`]). The checks a replaying run makes at each step are
+//! in `compare.rs`.
 //!
 //! A replaying run re-executes the script's own logic and compares each
 //! step with the recorded one: the action reached, its resolved inputs, its
@@ -13,6 +15,7 @@
 //! result, so a replay reads and writes nothing outside the script. The
 //! clock reads what the trace recorded at each step.
 
+use super::trace::{Event, ReadError};
 use crate::value::Value;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value as J};
@@ -132,15 +135,11 @@ impl Trace {
     /// Read a JSON Lines trace.
     pub fn parse(src: &str) -> Result<Trace, TraceError> {
         let mut trace: Option<Trace> = None;
-        for (i, raw) in src.lines().enumerate() {
-            let line = i + 1;
-            if raw.trim().is_empty() {
-                continue;
-            }
-            let o: Map<String, J> = super::trace::parse_line(raw).map_err(|e| TraceError::Json {
-                line,
-                column: e.column,
-                message: e.message,
+        for e in super::trace::events(src) {
+            let Event { line, members: o } = e.map_err(|e| match e {
+                ReadError::Json { line, column, message } | ReadError::NotObject { line, column, message } => {
+                    TraceError::Json { line, column, message }
+                }
             })?;
             let event = text(line, &o, "event")?;
             let run = text(line, &o, "run")?;
