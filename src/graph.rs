@@ -13,6 +13,7 @@
 //! count edges in that order. Output is deterministic and ends with a
 //! newline.
 
+use crate::engine::trace::{Event, ReadError, events, marked_script};
 use crate::script::Script;
 use serde_json::Value as J;
 use std::collections::{BTreeSet, HashMap};
@@ -143,30 +144,21 @@ pub struct Highlight {
 /// adds its edge the same way. Blank lines are ignored; any other line must be a
 /// JSON object.
 pub fn highlight_from_trace(trace: &str, script_name: &str) -> Result<Highlight, GraphError> {
-    let mut events = Vec::new();
-    for (i, text) in trace.lines().enumerate() {
-        let line = i + 1;
-        if text.trim().is_empty() {
-            continue;
+    let events: Vec<Event> = events(trace).collect::<Result<_, _>>().map_err(|e| match e {
+        ReadError::Json { line, column, message } => {
+            let reason = message.split(" at line ").next().unwrap_or(&message).to_string();
+            GraphError::TraceJson { line, column, reason }
         }
-        let value: J = crate::engine::trace::parse_line(text).map_err(|e| {
-            let reason = e.message.split(" at line ").next().unwrap_or(&e.message).to_string();
-            GraphError::TraceJson { line, column: e.column, reason }
-        })?;
-        match value {
-            J::Object(obj) => events.push((line, obj)),
-            _ => return Err(event_error(line, "expected a JSON object (one event per line)")),
-        }
-    }
+        ReadError::NotObject { line, .. } => event_error(line, "expected a JSON object (one event per line)"),
+    })?;
 
-    let (run_line, run_event) =
-        events.iter().find(|(_, e)| e.get("event").and_then(J::as_str) == Some("run")).ok_or(GraphError::NoRun)?;
-    let run_id = run_event.get("run").ok_or_else(|| event_error(*run_line, "the run event has no \"run\" id"))?;
+    let run_event = events.iter().find(|e| e.kind() == Some("run")).ok_or(GraphError::NoRun)?;
+    let run_id = run_event.run().ok_or_else(|| event_error(run_event.line, "the run event has no \"run\" id"))?;
 
     let wanted = script_name.to_lowercase();
     let mut highlight = Highlight::default();
     let mut found: Vec<String> = Vec::new();
-    for (line, event) in &events {
+    for Event { line, members: event } in &events {
         // A `resume` event adds the branch a RUNSUB took after its sub
         // script; its step event was the visit.
         let resume = match event.get("event").and_then(J::as_str) {
@@ -202,7 +194,7 @@ pub fn highlight_from_trace(trace: &str, script_name: &str) -> Result<Highlight,
             None | Some(J::Null) => {}
             // A RUNSUB's or RUNSCRIPT's step names the script it went into;
             // the RUNSUB's edge comes with its `resume` event.
-            Some(J::String(next)) if is_call_marker(next) => {}
+            Some(J::String(next)) if marked_script(next).is_some() => {}
             Some(J::String(next)) => highlight.edges.push((id.to_string(), branch.to_string(), next.clone())),
             Some(_) => return Err(event_error(*line, "the step event's \"next\" is neither a string nor null")),
         }
@@ -216,13 +208,6 @@ pub fn highlight_from_trace(trace: &str, script_name: &str) -> Result<Highlight,
         return Err(GraphError::NoSteps { script: script_name.to_string(), run, found });
     }
     Ok(highlight)
-}
-
-/// `(call NAME)` or `(transfer NAME)`: where a step event's `next` names a
-/// script instead of an action (written by the run loop, read back here
-/// through the same module).
-fn is_call_marker(next: &str) -> bool {
-    crate::engine::trace::marked_script(next).is_some()
 }
 
 fn event_error(line: usize, reason: &str) -> GraphError {
@@ -376,23 +361,54 @@ fn visit_list(visits: &[usize]) -> String {
     s
 }
 
+// ------------------------------------------------------------ labels
+
+/// How a label language writes the characters it cannot take as they are.
+type Escapes = &'static [(char, &'static str)];
+
+/// Inside a DOT quoted string: `\` and `"` escaped, newlines as `\n`.
+const DOT_ESCAPES: Escapes = &[('\\', "\\\\"), ('"', "\\\""), ('\n', "\\n")];
+
+/// Inside a Mermaid double-quoted label: characters Mermaid reads as syntax
+/// or markup become entity codes (`#quot;`, `#35;`, ...), which Mermaid
+/// decodes when it draws; newlines become `<br/>`. `:` and `%` are encoded
+/// too: Mermaid pre-processes the whole text before parsing, taking any
+/// `style ...:#...;` run as a style statement and any `%%{...}%%` as a
+/// directive, even inside quotes.
+const MERMAID_ESCAPES: Escapes = &[
+    ('"', "#quot;"),
+    ('#', "#35;"),
+    ('&', "#amp;"),
+    ('<', "#lt;"),
+    ('>', "#gt;"),
+    ('|', "#124;"),
+    ('`', "#96;"),
+    (':', "#58;"),
+    ('%', "#37;"),
+    ('\n', "<br/>"),
+];
+
+/// Append `s` to `out` as label text of the language `escapes` stands for.
+/// Both languages drop carriage returns and turn other control characters
+/// into spaces.
+fn escape_label(s: &str, escapes: Escapes, out: &mut String) {
+    for c in s.chars() {
+        match escapes.iter().find(|(k, _)| *k == c) {
+            Some((_, code)) => out.push_str(code),
+            None if c == '\r' => {}
+            None if c.is_control() => out.push(' '),
+            None => out.push(c),
+        }
+    }
+}
+
 // ---------------------------------------------------------------- DOT
 
-/// A DOT quoted string: `\` and `"` escaped, newlines as `\n`, carriage
-/// returns dropped and other control characters turned into spaces.
+/// A DOT quoted string (see [`DOT_ESCAPES`]).
 fn dot_quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            '\r' => {}
-            c if c.is_control() => out.push(' '),
-            c => out.push(c),
-        }
-    }
+    escape_label(s, DOT_ESCAPES, &mut out);
     out.push('"');
     out
 }
@@ -444,31 +460,10 @@ fn render_dot(script: &Script, layout: &Layout<'_>) -> String {
 
 // ------------------------------------------------------------ Mermaid
 
-/// Text for inside a Mermaid double-quoted label. Characters Mermaid reads
-/// as syntax or markup become entity codes (`#quot;`, `#35;`, ...), which
-/// Mermaid decodes when it draws; newlines become `<br/>`. `:` and `%` are
-/// encoded too: Mermaid pre-processes the whole text before parsing, taking
-/// any `style ...:#...;` run as a style statement and any `%%{...}%%` as a
-/// directive, even inside quotes.
+/// Text for inside a Mermaid double-quoted label (see [`MERMAID_ESCAPES`]).
 fn mermaid_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("#quot;"),
-            '#' => out.push_str("#35;"),
-            '&' => out.push_str("#amp;"),
-            '<' => out.push_str("#lt;"),
-            '>' => out.push_str("#gt;"),
-            '|' => out.push_str("#124;"),
-            '`' => out.push_str("#96;"),
-            ':' => out.push_str("#58;"),
-            '%' => out.push_str("#37;"),
-            '\n' => out.push_str("<br/>"),
-            '\r' => {}
-            c if c.is_control() => out.push(' '),
-            c => out.push(c),
-        }
-    }
+    escape_label(s, MERMAID_ESCAPES, &mut out);
     out
 }
 
@@ -569,6 +564,12 @@ mod tests {
 
     fn triple(f: &str, b: &str, t: &str) -> (String, String, String) {
         (f.to_string(), b.to_string(), t.to_string())
+    }
+
+    /// The edges of a path written `from branch to branch to ...`.
+    fn chain(path: &str) -> Vec<(String, String, String)> {
+        let parts: Vec<&str> = path.split_whitespace().collect();
+        parts.windows(3).step_by(2).map(|w| triple(w[0], w[1], w[2])).collect()
     }
 
     /// Run `dot -Tsvg` on `dot`; the SVG, or why it failed. Fails the test
@@ -769,16 +770,7 @@ mod tests {
     fn graph_highlight_reads_only_the_first_run() {
         let h = highlight_from_trace(TRACE, "LOOP").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(h.actions, ["b", "inc", "check", "inc", "check", "done"]);
-        assert_eq!(
-            h.edges,
-            [
-                triple("b", "Default", "inc"),
-                triple("inc", "Default", "check"),
-                triple("check", "True", "inc"),
-                triple("inc", "Default", "check"),
-                triple("check", "False", "done"),
-            ]
-        );
+        assert_eq!(h.edges, chain("b Default inc Default check True inc Default check False done"));
         let sub = highlight_from_trace(TRACE, "helper").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(sub, Highlight { actions: vec!["x".into()], edges: vec![] });
     }
@@ -993,15 +985,7 @@ mod tests {
         assert_eq!(h.actions, ["b", "ok", "bad", "failed", "done"], "{trace}");
         // Each RUNSUB's edge comes from its `resume` event: Default after
         // a sub script that returned, OnError after one that failed.
-        assert_eq!(
-            h.edges,
-            [
-                triple("b", "Default", "ok"),
-                triple("ok", "Default", "bad"),
-                triple("bad", "OnError", "failed"),
-                triple("failed", "Default", "done"),
-            ]
-        );
+        assert_eq!(h.edges, chain("b Default ok Default bad OnError failed Default done"));
         let (nodes, edges) = dot_executed(&render(&parent, GraphFormat::Dot, Some(&h)));
         assert_eq!(nodes.len(), 5);
         assert_eq!(edges, h.edges.iter().cloned().collect::<BTreeSet<_>>());
