@@ -1,4 +1,6 @@
-//! The snippet dialect's syntax tree.
+//! The snippet dialect's syntax tree, and the walks over it that several
+//! stages share (the variables a tree mentions, the blocks a statement
+//! nests).
 
 use crate::base::Pos;
 
@@ -263,6 +265,29 @@ impl Stmt {
     }
 }
 
+impl Stmt {
+    /// Call `f` on each statement list nested directly in this statement
+    /// (branches, CASE arms and DEFAULT, loop bodies), in source order.
+    pub fn for_each_block<'s>(&'s self, f: &mut dyn FnMut(&'s [Stmt])) {
+        match self {
+            Stmt::If { then, otherwise, .. } => {
+                f(then);
+                f(otherwise);
+            }
+            Stmt::Switch { cases, default, .. } => {
+                cases.iter().for_each(|(_, b)| f(b));
+                f(default);
+            }
+            Stmt::Select { cases, default, .. } => {
+                cases.iter().for_each(|(_, b)| f(b));
+                f(default);
+            }
+            Stmt::For { body, .. } | Stmt::Foreach { body, .. } | Stmt::While { body, .. } => f(body),
+            _ => {}
+        }
+    }
+}
+
 /// `FUNCTION name(a, b) { ... }`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Function {
@@ -294,4 +319,98 @@ pub const KEYWORDS: [&str; 19] = [
 /// Whether `word` is a keyword (any case).
 pub fn is_keyword(word: &str) -> bool {
     KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(word))
+}
+
+/// Every non-global variable key a statement list mentions (reads and
+/// writes), in first-use order.
+pub fn collect_names(stmts: &[Stmt], out: &mut Vec<String>) {
+    for s in stmts {
+        match s {
+            Stmt::Assign { target, value, .. } => {
+                add_name(&target.var, out);
+                for seg in &target.path {
+                    if let TargetSeg::Index(e) = seg {
+                        expr_names(e, out);
+                    }
+                }
+                expr_names(value, out);
+            }
+            Stmt::Dynamic { var, .. } => add_name(var, out),
+            Stmt::If { cond, then, otherwise, .. } => {
+                expr_names(cond, out);
+                collect_names(then, out);
+                collect_names(otherwise, out);
+            }
+            Stmt::Switch { value, cases, default, .. } => {
+                expr_names(value, out);
+                for (vals, body) in cases {
+                    vals.iter().for_each(|v| expr_names(v, out));
+                    collect_names(body, out);
+                }
+                collect_names(default, out);
+            }
+            Stmt::Select { cases, default, .. } => {
+                for (c, body) in cases {
+                    expr_names(c, out);
+                    collect_names(body, out);
+                }
+                collect_names(default, out);
+            }
+            Stmt::For { var, from, to, step, body, .. } => {
+                add_name(var, out);
+                expr_names(from, out);
+                expr_names(to, out);
+                if let Some(st) = step {
+                    expr_names(st, out);
+                }
+                collect_names(body, out);
+            }
+            Stmt::Foreach { var, source, body, .. } => {
+                add_name(var, out);
+                expr_names(source, out);
+                collect_names(body, out);
+            }
+            Stmt::While { cond, body, .. } => {
+                expr_names(cond, out);
+                collect_names(body, out);
+            }
+            Stmt::Return(Some(e), _) | Stmt::Trace(e, _) | Stmt::Expr(e, _) => expr_names(e, out),
+            Stmt::Return(None, _) | Stmt::Break(_) => {}
+        }
+    }
+}
+
+fn add_name(v: &VarName, out: &mut Vec<String>) {
+    if !v.global {
+        let k = v.key();
+        if !out.contains(&k) {
+            out.push(k);
+        }
+    }
+}
+
+/// Every variable an expression reads.
+pub fn expr_names(e: &Expr, out: &mut Vec<String>) {
+    match e {
+        Expr::Var(v, _) => add_name(v, out),
+        Expr::Str(parts, _) => {
+            for p in parts {
+                if let StrPart::Expr(e) = p {
+                    expr_names(e, out);
+                }
+            }
+        }
+        Expr::Member(o, _, _) => expr_names(o, out),
+        Expr::Index(o, i, _) => {
+            expr_names(o, out);
+            expr_names(i, out);
+        }
+        Expr::Call(_, args, _) => args.iter().for_each(|a| expr_names(a, out)),
+        Expr::Unary(_, a, _) => expr_names(a, out),
+        Expr::Binary(_, a, b, _) => {
+            expr_names(a, out);
+            expr_names(b, out);
+        }
+        Expr::Num(..) | Expr::Date(..) | Expr::Bool(..) => {}
+    }
 }

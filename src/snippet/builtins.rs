@@ -2,76 +2,21 @@
 //!
 //! Each is registered in rhai as `__f_<name>` for every arity it accepts.
 //! `x.f(y)` is `f(x, y)`, so every function works in both forms. The table
-//! [`BUILTINS`] is the single list: the compiler checks calls against it,
-//! and `docs/snippet.md` documents each entry with an example that a test
-//! runs.
+//! [`BUILTINS`] (kept in `signatures.rs`) is the single list of names,
+//! arities and result types; this file holds the implementations, one
+//! registration function per family, which `rt::build_engine`
+//! calls through [`register`].
 
-use super::compile::Ty;
+use super::coerce::{R, err, num, round_half_away, text, value, whole};
+use super::context::{ENV, check_depth, draw, grow};
 use super::dates;
-use super::rt::{ENV, R, draw, err, num, round_half_away, text, value, whole};
 use crate::value::Value;
 use rhai::{Dynamic, Engine, ImmutableString};
 use std::sync::Arc;
 
-/// Every built-in: name, least and most arguments, and the static type of
-/// its result (the compiler uses it to pick native operators).
-pub const BUILTINS: &[(&str, usize, usize, Ty)] = &[
-    // text
-    ("len", 1, 1, Ty::Num),
-    ("left", 2, 2, Ty::Text),
-    ("right", 2, 2, Ty::Text),
-    ("mid", 2, 3, Ty::Text),
-    ("upper", 1, 1, Ty::Text),
-    ("lower", 1, 1, Ty::Text),
-    ("trim", 1, 1, Ty::Text),
-    ("ltrim", 1, 1, Ty::Text),
-    ("rtrim", 1, 1, Ty::Text),
-    ("replace", 3, 3, Ty::Text),
-    ("indexof", 2, 2, Ty::Num),
-    ("contains", 2, 2, Ty::Bool),
-    ("startswith", 2, 2, Ty::Bool),
-    ("endswith", 2, 2, Ty::Bool),
-    ("padleft", 2, 3, Ty::Text),
-    ("split", 2, 2, Ty::Text),
-    ("format", 2, 2, Ty::Text),
-    // numbers
-    ("abs", 1, 1, Ty::Num),
-    ("round", 1, 2, Ty::Num),
-    ("floor", 1, 1, Ty::Num),
-    ("ceiling", 1, 1, Ty::Num),
-    ("min", 2, 2, Ty::Num),
-    ("max", 2, 2, Ty::Num),
-    ("random", 1, 2, Ty::Num),
-    ("isnumeric", 1, 1, Ty::Bool),
-    // dates
-    ("now", 0, 0, Ty::Text),
-    ("asdate", 1, 1, Ty::Text),
-    ("astime", 1, 1, Ty::Text),
-    ("asdatetime", 1, 2, Ty::Text),
-    ("asisodatetime", 1, 1, Ty::Text),
-    ("asutc", 1, 1, Ty::Text),
-    ("dateadd", 2, 3, Ty::Text),
-    ("datediff", 3, 3, Ty::Num),
-    ("datepart", 2, 2, Ty::Num),
-    ("datebuild", 3, 3, Ty::Text),
-    ("datetimebuild", 6, 6, Ty::Text),
-    ("dow", 1, 1, Ty::Num),
-    // objects and arrays
-    ("asjson", 1, 1, Ty::Text),
-    ("parsejson", 1, 1, Ty::Any),
-    ("count", 1, 1, Ty::Num),
-    ("append", 2, 2, Ty::Any),
-];
-
-/// Whether `name` (lower case) is a built-in function, and its arity range.
-pub fn builtin(name: &str) -> Option<(usize, usize)> {
-    BUILTINS.iter().find(|(n, ..)| *n == name).map(|(_, a, b, _)| (*a, *b))
-}
-
-/// The static type of built-in `name`'s result.
-pub fn builtin_type(name: &str) -> Ty {
-    BUILTINS.iter().find(|(n, ..)| *n == name).map(|(.., t)| *t).unwrap_or(Ty::Any)
-}
+// The list itself lives with the signatures, below the parser and the
+// compiler; its long-standing path is here.
+pub use super::signatures::{BUILTINS, builtin, builtin_type};
 
 fn chars_of(d: &Dynamic) -> Vec<char> {
     text(d).chars().collect()
@@ -131,7 +76,15 @@ fn unit_amount_date(args: &[&Dynamic], what: &str) -> R<(dates::Unit, f64, chron
 
 /// Register every built-in on `e`.
 pub fn register(e: &mut Engine) {
-    // ----- text -----
+    register_text(e);
+    register_numbers(e);
+    register_dates(e);
+    register_objects(e);
+}
+
+/// Text: length, slicing, case, trimming, search, padding, splitting,
+/// `format`.
+fn register_text(e: &mut Engine) {
     e.register_fn("__f_len", |x: Dynamic| Dynamic::from_float(text(&x).chars().count() as f64));
     e.register_fn("__f_left", |x: Dynamic, n: Dynamic| -> R<ImmutableString> {
         let n = whole(&n, "left(): the length")?.max(0) as usize;
@@ -215,8 +168,10 @@ pub fn register(e: &mut Engine) {
             None => err(format!("format(): '{}' is neither a number nor a date", text(&x))),
         }
     });
+}
 
-    // ----- numbers -----
+/// Numbers: rounding, bounds, random draws, `isnumeric`.
+fn register_numbers(e: &mut Engine) {
     e.register_fn("__f_abs", |x: Dynamic| Dynamic::from_float(num(&x).unwrap_or(0.0).abs()));
     e.register_fn("__f_round", |x: Dynamic| Dynamic::from_float(round_half_away(num(&x).unwrap_or(0.0), 0)));
     e.register_fn("__f_round", |x: Dynamic, d: Dynamic| -> R<Dynamic> {
@@ -249,8 +204,10 @@ pub fn register(e: &mut Engine) {
         Ok(Dynamic::from_float(lo as f64 + (f * (hi - lo + 1) as f64).floor()))
     });
     e.register_fn("__f_isnumeric", |x: Dynamic| num(&x).is_some());
+}
 
-    // ----- dates -----
+/// Dates: the clock, conversions, arithmetic, parts, construction.
+fn register_dates(e: &mut Engine) {
     e.register_fn("__f_now", || s(dates::format_datetime(&local_now())));
     e.register_fn("__f_asdate", |x: Dynamic| -> R<ImmutableString> {
         Ok(s(date_arg(&x, "asdate()")?.format("%Y-%m-%d").to_string()))
@@ -274,18 +231,14 @@ pub fn register(e: &mut Engine) {
         })?;
         Ok(s(dates::format_datetime(&utc)))
     });
-    e.register_fn("__f_dateadd", |a: Dynamic, b: Dynamic| -> R<ImmutableString> {
-        let (unit, n, d) = unit_amount_date(&[&a, &b], "dateadd()")?;
-        Ok(s(dates::format_datetime(
-            &dates::add(d, unit, n).ok_or_else(|| -> Box<rhai::EvalAltResult> { "dateadd(): out of range".into() })?,
-        )))
-    });
-    e.register_fn("__f_dateadd", |a: Dynamic, b: Dynamic, c: Dynamic| -> R<ImmutableString> {
-        let (unit, n, d) = unit_amount_date(&[&a, &b, &c], "dateadd()")?;
-        Ok(s(dates::format_datetime(
-            &dates::add(d, unit, n).ok_or_else(|| -> Box<rhai::EvalAltResult> { "dateadd(): out of range".into() })?,
-        )))
-    });
+    fn dateadd(args: &[&Dynamic]) -> R<ImmutableString> {
+        let (unit, n, d) = unit_amount_date(args, "dateadd()")?;
+        let sum =
+            dates::add(d, unit, n).ok_or_else(|| -> Box<rhai::EvalAltResult> { "dateadd(): out of range".into() })?;
+        Ok(s(dates::format_datetime(&sum)))
+    }
+    e.register_fn("__f_dateadd", |a: Dynamic, b: Dynamic| dateadd(&[&a, &b]));
+    e.register_fn("__f_dateadd", |a: Dynamic, b: Dynamic, c: Dynamic| dateadd(&[&a, &b, &c]));
     e.register_fn("__f_datediff", |u: Dynamic, a: Dynamic, b: Dynamic| -> R<Dynamic> {
         let unit = dates::Unit::parse(&text(&u)).ok_or_else(|| -> Box<rhai::EvalAltResult> {
             format!("datediff(): '{}' is not a date unit", text(&u)).into()
@@ -329,8 +282,10 @@ pub fn register(e: &mut Engine) {
     e.register_fn("__f_dow", |x: Dynamic| -> R<Dynamic> {
         Ok(Dynamic::from_float(dates::part(dates::Unit::Weekday, &date_arg(&x, "dow()")?) as f64))
     });
+}
 
-    // ----- objects and arrays -----
+/// Objects and arrays: JSON in and out, counting, appending.
+fn register_objects(e: &mut Engine) {
     e.register_fn("__f_asjson", |x: Dynamic| -> ImmutableString {
         let v = value(x);
         match v {
@@ -357,8 +312,8 @@ pub fn register(e: &mut Engine) {
             Value::Array(items) => {
                 let item = value(item);
                 let e = item.extent();
-                super::rt::check_depth(e.depth + 1)?;
-                super::rt::grow(e.bytes as i64)?;
+                check_depth(e.depth + 1)?;
+                grow(e.bytes as i64)?;
                 let mut items = Arc::unwrap_or_clone(items);
                 items.push(item);
                 Value::Array(Arc::new(items)).to_dynamic()

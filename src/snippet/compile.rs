@@ -1,6 +1,7 @@
-//! Compiling dialect syntax to rhai source.
+//! Compiling dialect syntax to rhai source: expressions here, statements
+//! and FUNCTION definitions in `compile/statements.rs` on top of them.
 //!
-//! Every operator becomes a call into the runtime library ([`super::rt`]),
+//! Every operator becomes a call into the runtime library (`rt.rs`),
 //! every variable a rhai variable named after its case-insensitive key
 //! (`Total` and `total` are one variable `v_total`; `global:x` is `g_x`).
 //! The generator tracks the static type of each node: arithmetic always
@@ -14,11 +15,15 @@
 //! differently from a number (`len(x)`, `"{x}"`, comparisons with text), so
 //! the evaluator can demand an actual number rather than numeric text there.
 
-use super::SnippetError;
+mod statements;
+
 use super::ast::*;
-use super::rt;
+use super::error::SnippetError;
+use super::signatures::{builtin, builtin_type};
 use crate::base::Pos;
 use std::collections::HashSet;
+
+pub use super::signatures::Ty;
 
 /// A variable an expression reads, and its rhai name.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,19 +39,6 @@ pub struct VarSlot {
     /// Where the variable sat in the table last time (a lookup hint: the
     /// same script creates its variables in the same order every run).
     pub hint: crate::value::Hint,
-}
-
-/// Static type of a compiled node.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Ty {
-    /// Always a boolean.
-    Bool,
-    /// Always a number.
-    Num,
-    /// Always text.
-    Text,
-    /// Not known before running.
-    Any,
 }
 
 /// How a value is used: where numeric text and a number are
@@ -376,7 +368,7 @@ impl<'a> Gen<'a> {
             Expr::Var(..) | Expr::Member(..) | Expr::Index(..) => Ty::Any,
             Expr::Call(name, _, _) => {
                 let lower = name.to_ascii_lowercase();
-                if rt::builtin(&lower).is_some() { rt::builtin_type(&lower) } else { Ty::Any }
+                if builtin(&lower).is_some() { builtin_type(&lower) } else { Ty::Any }
             }
             Expr::Unary(UnOp::Neg, ..) => Ty::Num,
             Expr::Unary(UnOp::Not, ..) => Ty::Bool,
@@ -390,28 +382,26 @@ impl<'a> Gen<'a> {
         }
     }
 
-    /// Write `e` as a rhai boolean.
+    /// Write `e` as a rhai boolean (`__t` unless it already is one).
     fn boolean(&mut self, e: &Expr, out: &mut String) -> Result<(), SnippetError> {
-        let mut inner = String::new();
-        // Truthiness reads numeric text and numbers alike.
-        let ty = self.expr_as(e, Use::Numeric, &mut inner)?;
-        if ty == Ty::Bool {
-            out.push_str(&inner);
-        } else {
-            out.push_str("__t(");
-            out.push_str(&inner);
-            out.push(')');
-        }
-        Ok(())
+        self.converted(e, Ty::Bool, "__t", out)
     }
 
     /// Write `e` as a rhai float (`__num` unless it already is one).
     fn number(&mut self, e: &Expr, out: &mut String) -> Result<(), SnippetError> {
+        self.converted(e, Ty::Num, "__num", out)
+    }
+
+    /// Write `e` as a `want`: as it is when its static type already is,
+    /// else through the runtime conversion `convert`. Truthiness and
+    /// numeric reading both take numeric text and numbers alike.
+    fn converted(&mut self, e: &Expr, want: Ty, convert: &str, out: &mut String) -> Result<(), SnippetError> {
         let mut inner = String::new();
-        if self.expr_as(e, Use::Numeric, &mut inner)? == Ty::Num {
+        if self.expr_as(e, Use::Numeric, &mut inner)? == want {
             out.push_str(&inner);
         } else {
-            out.push_str("__num(");
+            out.push_str(convert);
+            out.push('(');
             out.push_str(&inner);
             out.push(')');
         }
@@ -479,7 +469,7 @@ impl<'a> Gen<'a> {
 
     fn call(&mut self, name: &str, args: &[Expr], pos: Pos, out: &mut String) -> Result<Ty, SnippetError> {
         let lower = name.to_ascii_lowercase();
-        let (rhai, min, max, user) = match rt::builtin(&lower) {
+        let (rhai, min, max, user) = match builtin(&lower) {
             Some((min, max)) => (format!("__f_{lower}"), min, max, false),
             None => match self.functions.iter().find(|f| f.name == lower) {
                 Some(f) => (fn_name(&lower), f.arity, f.arity, true),
@@ -505,402 +495,7 @@ impl<'a> Gen<'a> {
         if user {
             return Ok(Ty::Any);
         }
-        Ok(rt::builtin_type(&lower))
-    }
-
-    // ----- statements -------------------------------------------------
-
-    /// Write a statement list at `indent`.
-    pub fn block(&mut self, stmts: &[Stmt], code: &mut Code) -> Result<(), SnippetError> {
-        for s in stmts {
-            self.stmt(s, code)?;
-        }
-        Ok(())
-    }
-
-    /// A loop's body, with BREAK bound to this loop (`Some(t)`: the
-    /// range-driven FOR whose temporaries are numbered `t`).
-    fn loop_body(&mut self, kind: Option<usize>, body: &[Stmt], code: &mut Code) -> Result<(), SnippetError> {
-        self.loops.push(kind);
-        let r = self.block(body, code);
-        self.loops.pop();
-        r
-    }
-
-    fn stmt(&mut self, s: &Stmt, code: &mut Code) -> Result<(), SnippetError> {
-        let line = s.pos().line;
-        match s {
-            Stmt::Assign { target, value, .. } => {
-                code.line(line);
-                self.assign(target, value, code)
-            }
-            Stmt::Dynamic { var, .. } => {
-                code.line(line);
-                let name = self.target_var(var, s.pos())?;
-                code.text.push_str(&format!("{name} = __obj();"));
-                Ok(())
-            }
-            Stmt::If { cond, then, otherwise, .. } => {
-                code.line(line);
-                let mut c = String::new();
-                self.boolean(cond, &mut c)?;
-                code.text.push_str(&format!("if {c} {{"));
-                self.block(then, code)?;
-                code.line(line);
-                code.text.push('}');
-                if !otherwise.is_empty() {
-                    code.text.push_str(" else {");
-                    self.block(otherwise, code)?;
-                    code.line(line);
-                    code.text.push('}');
-                }
-                Ok(())
-            }
-            Stmt::Switch { value, cases, default, .. } => {
-                let t = self.next_temp();
-                code.line(line);
-                let mut v = String::new();
-                self.expr(value, &mut v)?;
-                code.text.push_str(&format!("{{ let __sw{t} = {v};"));
-                for (i, (values, body)) in cases.iter().enumerate() {
-                    code.line(values.first().map(|e| e.pos().line).unwrap_or(line));
-                    let mut conds = Vec::new();
-                    for val in values {
-                        let mut c = String::new();
-                        self.expr(val, &mut c)?;
-                        conds.push(format!("__eq(__sw{t}, {c})"));
-                    }
-                    let kw = if i == 0 { "if" } else { "} else if" };
-                    code.text.push_str(&format!("{kw} {} {{", conds.join(" || ")));
-                    self.block(body, code)?;
-                }
-                self.close_chain(!cases.is_empty(), default, line, code)?;
-                code.line(line);
-                code.text.push('}');
-                Ok(())
-            }
-            Stmt::Select { cases, default, .. } => {
-                code.line(line);
-                code.text.push('{');
-                for (i, (cond, body)) in cases.iter().enumerate() {
-                    code.line(cond.pos().line);
-                    let mut c = String::new();
-                    self.boolean(cond, &mut c)?;
-                    let kw = if i == 0 { "if" } else { "} else if" };
-                    code.text.push_str(&format!("{kw} {c} {{"));
-                    self.block(body, code)?;
-                }
-                self.close_chain(!cases.is_empty(), default, line, code)?;
-                code.line(line);
-                code.text.push('}');
-                Ok(())
-            }
-            Stmt::For { var, from, to, step, body, .. } => {
-                let t = self.next_temp();
-                let counter = self.target_var(var, s.pos())?;
-                let num = self.is_num(var);
-                code.line(line);
-                let (mut f, mut to_code) = (String::new(), String::new());
-                self.number(from, &mut f)?;
-                self.number(to, &mut to_code)?;
-                let step_code = match step {
-                    Some(e) => {
-                        let mut c = String::new();
-                        self.number(e, &mut c)?;
-                        c
-                    }
-                    None => "1.0".into(),
-                };
-                // Bounds are read once; the body runs at least once; the
-                // direction follows the bounds, the step is a magnitude.
-                if !assigns_var(body, var) {
-                    // The body never moves the counter: count iterations
-                    // with rhai's integer range and derive the counter.
-                    code.text.push_str(&format!(
-                        "{{ let __from{t} = {f}; let __st{t} = __forstep({step_code}, __from{t}, {to_code}); let __n{t} = __forcount(__from{t}, {to_code}, __st{t}); let __full{t} = true; for __k{t} in 0..__n{t} {{ {counter} = __from{t} + __k{t} * __st{t};"
-                    ));
-                    self.loop_body(Some(t), body, code)?;
-                    code.line(line);
-                    code.text.push_str(&format!("}} if __full{t} {{ {counter} = __from{t} + __n{t} * __st{t}; }} }}"));
-                    return Ok(());
-                }
-                code.text.push_str(&format!(
-                    "{{ let __from{t} = {f}; let __to{t} = {to_code}; let __st{t} = __forstep({step_code}, __from{t}, __to{t}); {counter} = __from{t}; loop {{"
-                ));
-                self.loop_body(None, body, code)?;
-                code.line(line);
-                let current = if num { counter.clone() } else { format!("__num({counter})") };
-                code.text.push_str(&format!(
-                    "{counter} = {current} + __st{t}; if (__st{t} > 0.0 && {counter} > __to{t}) || (__st{t} < 0.0 && {counter} < __to{t}) {{ break; }} }} }}"
-                ));
-                Ok(())
-            }
-            Stmt::Foreach { var, source, body, .. } => {
-                let t = self.next_temp();
-                let item = self.target_var(var, s.pos())?;
-                code.line(line);
-                let mut src = String::new();
-                self.expr(source, &mut src)?;
-                code.text.push_str(&format!("for __it{t} in __iter({src}) {{ {item} = __it{t};"));
-                self.loop_body(None, body, code)?;
-                code.line(line);
-                code.text.push('}');
-                Ok(())
-            }
-            Stmt::While { cond, body, .. } => {
-                code.line(line);
-                let mut c = String::new();
-                self.boolean(cond, &mut c)?;
-                code.text.push_str(&format!("while {c} {{"));
-                self.loop_body(None, body, code)?;
-                code.line(line);
-                code.text.push('}');
-                Ok(())
-            }
-            Stmt::Break(_) => {
-                code.line(line);
-                match self.loops.last() {
-                    Some(Some(t)) => code.text.push_str(&format!("__full{t} = false; break;")),
-                    _ => code.text.push_str("break;"),
-                }
-                Ok(())
-            }
-            Stmt::Return(value, _) => {
-                code.line(line);
-                match value {
-                    Some(v) => {
-                        let mut c = String::new();
-                        self.expr(v, &mut c)?;
-                        code.text.push_str(&format!("return {c};"));
-                    }
-                    None => code.text.push_str("return;"),
-                }
-                Ok(())
-            }
-            Stmt::Trace(e, _) => {
-                code.line(line);
-                let mut c = String::new();
-                self.expr(e, &mut c)?;
-                code.text.push_str(&format!("__trace(__s({c}));"));
-                Ok(())
-            }
-            Stmt::Expr(e, _) => {
-                code.line(line);
-                let mut c = String::new();
-                self.expr(e, &mut c)?;
-                code.text.push_str(&c);
-                code.text.push(';');
-                Ok(())
-            }
-        }
-    }
-
-    fn close_chain(&mut self, any: bool, default: &[Stmt], line: u32, code: &mut Code) -> Result<(), SnippetError> {
-        if any {
-            if default.is_empty() {
-                code.line(line);
-                code.text.push('}');
-            } else {
-                code.line(line);
-                code.text.push_str("} else {");
-                self.block(default, code)?;
-                code.line(line);
-                code.text.push('}');
-            }
-        } else {
-            self.block(default, code)?;
-        }
-        Ok(())
-    }
-
-    /// The rhai name of an assigned variable (registering the write).
-    fn target_var(&mut self, v: &VarName, pos: Pos) -> Result<String, SnippetError> {
-        if let Some(locals) = &self.locals {
-            if v.global {
-                return Err(SnippetError::syntax(
-                    pos,
-                    "global: variables are not available inside FUNCTION; return the value instead",
-                ));
-            }
-            let key = v.key();
-            debug_assert!(locals.contains(&key));
-            return Ok(rhai_name(&key, false));
-        }
-        let name = self.var(v);
-        let key = v.key();
-        let tag = if v.global { format!("global:{key}") } else { key };
-        if !self.assigned.contains(&tag) {
-            self.assigned.push(tag);
-        }
-        Ok(name)
-    }
-
-    fn assign(&mut self, target: &Target, value: &Expr, code: &mut Code) -> Result<(), SnippetError> {
-        let pos = value.pos();
-        let name = self.target_var(&target.var, pos)?;
-        let mut v = String::new();
-        if target.path.is_empty() {
-            let ty = self.expr(value, &mut v)?;
-            // A number-typed variable only ever receives numbers (the typing
-            // guarantees it); a general one takes any value.
-            debug_assert!(!self.is_num(&target.var) || ty == Ty::Num || self.locals.is_some());
-            code.text.push_str(&format!("{name} = {v};"));
-            return Ok(());
-        }
-        self.expr(value, &mut v)?;
-        let mut segs = Vec::new();
-        for seg in &target.path {
-            match seg {
-                TargetSeg::Member(m) => segs.push(rhai_string(m)),
-                TargetSeg::Index(e) => {
-                    let mut c = String::new();
-                    self.expr(e, &mut c)?;
-                    segs.push(c);
-                }
-            }
-        }
-        // A method call hands rhai's variable over by reference, so the
-        // value is changed in place instead of copied: growing an array
-        // or object one element at a time stays linear.
-        code.text.push_str(&format!("{name}.__setp([{}], {v});", segs.join(", ")));
-        Ok(())
-    }
-
-    /// Write a FUNCTION definition.
-    pub fn function(&mut self, f: &Function, code: &mut Code) -> Result<(), SnippetError> {
-        let mut locals: Vec<String> = f.params.iter().map(|p| crate::value::var_key(p)).collect();
-        let params: Vec<String> = locals.iter().map(|k| rhai_name(k, false)).collect();
-        let mut names = Vec::new();
-        collect_names(&f.body, &mut names);
-        let declared: Vec<String> = names.into_iter().filter(|k| !locals.contains(k)).collect();
-        locals.extend(declared.iter().cloned());
-        let saved = self.locals.replace(locals);
-        let saved_loops = std::mem::take(&mut self.loops);
-        code.line(f.pos.line);
-        code.text.push_str(&format!("fn {}({}) {{", fn_name(&f.name), params.join(", ")));
-        for k in &declared {
-            code.text.push_str(&format!(" let {} = ();", rhai_name(k, false)));
-        }
-        let r = self.block(&f.body, code);
-        self.locals = saved;
-        self.loops = saved_loops;
-        r?;
-        code.line(f.pos.line);
-        code.text.push('}');
-        Ok(())
-    }
-}
-
-/// Whether any statement in `stmts` (nested ones included) assigns `var`.
-fn assigns_var(stmts: &[Stmt], var: &VarName) -> bool {
-    let key = var.key();
-    stmts.iter().any(|s| match s {
-        Stmt::Assign { target, .. } => target.var.key() == key && target.var.global == var.global,
-        Stmt::Dynamic { var: v, .. } | Stmt::Foreach { var: v, .. } if v.key() == key && v.global == var.global => true,
-        Stmt::For { var: v, body, .. } => (v.key() == key && v.global == var.global) || assigns_var(body, var),
-        Stmt::If { then, otherwise, .. } => assigns_var(then, var) || assigns_var(otherwise, var),
-        Stmt::Switch { cases, default, .. } => {
-            cases.iter().any(|(_, b)| assigns_var(b, var)) || assigns_var(default, var)
-        }
-        Stmt::Select { cases, default, .. } => {
-            cases.iter().any(|(_, b)| assigns_var(b, var)) || assigns_var(default, var)
-        }
-        Stmt::Foreach { body, .. } | Stmt::While { body, .. } => assigns_var(body, var),
-        _ => false,
-    })
-}
-
-/// Every non-global variable key a statement list mentions (reads and
-/// writes), in first-use order.
-pub fn collect_names(stmts: &[Stmt], out: &mut Vec<String>) {
-    for s in stmts {
-        match s {
-            Stmt::Assign { target, value, .. } => {
-                add_name(&target.var, out);
-                for seg in &target.path {
-                    if let TargetSeg::Index(e) = seg {
-                        expr_names(e, out);
-                    }
-                }
-                expr_names(value, out);
-            }
-            Stmt::Dynamic { var, .. } => add_name(var, out),
-            Stmt::If { cond, then, otherwise, .. } => {
-                expr_names(cond, out);
-                collect_names(then, out);
-                collect_names(otherwise, out);
-            }
-            Stmt::Switch { value, cases, default, .. } => {
-                expr_names(value, out);
-                for (vals, body) in cases {
-                    vals.iter().for_each(|v| expr_names(v, out));
-                    collect_names(body, out);
-                }
-                collect_names(default, out);
-            }
-            Stmt::Select { cases, default, .. } => {
-                for (c, body) in cases {
-                    expr_names(c, out);
-                    collect_names(body, out);
-                }
-                collect_names(default, out);
-            }
-            Stmt::For { var, from, to, step, body, .. } => {
-                add_name(var, out);
-                expr_names(from, out);
-                expr_names(to, out);
-                if let Some(st) = step {
-                    expr_names(st, out);
-                }
-                collect_names(body, out);
-            }
-            Stmt::Foreach { var, source, body, .. } => {
-                add_name(var, out);
-                expr_names(source, out);
-                collect_names(body, out);
-            }
-            Stmt::While { cond, body, .. } => {
-                expr_names(cond, out);
-                collect_names(body, out);
-            }
-            Stmt::Return(Some(e), _) | Stmt::Trace(e, _) | Stmt::Expr(e, _) => expr_names(e, out),
-            Stmt::Return(None, _) | Stmt::Break(_) => {}
-        }
-    }
-}
-
-fn add_name(v: &VarName, out: &mut Vec<String>) {
-    if !v.global {
-        let k = v.key();
-        if !out.contains(&k) {
-            out.push(k);
-        }
-    }
-}
-
-/// Every variable an expression reads.
-pub fn expr_names(e: &Expr, out: &mut Vec<String>) {
-    match e {
-        Expr::Var(v, _) => add_name(v, out),
-        Expr::Str(parts, _) => {
-            for p in parts {
-                if let StrPart::Expr(e) = p {
-                    expr_names(e, out);
-                }
-            }
-        }
-        Expr::Member(o, _, _) => expr_names(o, out),
-        Expr::Index(o, i, _) => {
-            expr_names(o, out);
-            expr_names(i, out);
-        }
-        Expr::Call(_, args, _) => args.iter().for_each(|a| expr_names(a, out)),
-        Expr::Unary(_, a, _) => expr_names(a, out),
-        Expr::Binary(_, a, b, _) => {
-            expr_names(a, out);
-            expr_names(b, out);
-        }
-        Expr::Num(..) | Expr::Date(..) | Expr::Bool(..) => {}
+        Ok(builtin_type(&lower))
     }
 }
 

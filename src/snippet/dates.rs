@@ -5,6 +5,7 @@
 //! accept ISO 8601 / RFC 3339 and the US `M/D/YYYY [h:mm[:ss] [AM|PM]]`
 //! forms the product's examples use.
 
+use super::coerce::{round_half_away, text};
 pub use crate::base::time::{CANONICAL, format_datetime, parse_datetime};
 use chrono::{NaiveDate, NaiveDateTime};
 
@@ -25,7 +26,7 @@ pub fn read_date(d: &rhai::Dynamic) -> Option<NaiveDateTime> {
     if let Ok(days) = d.as_float() {
         return ole_date(days);
     }
-    let t = super::rt::text(d);
+    let t = text(d);
     parse_datetime(&t).or_else(|| crate::value::parse_number(&t).and_then(ole_date))
 }
 
@@ -231,7 +232,7 @@ pub fn format_number_pattern(n: f64, pattern: &str) -> String {
     let group = int_pat.contains(',');
     let max_dec = dec_pat.chars().filter(|c| *c == '0' || *c == '#').count();
     let min_dec = dec_pat.chars().filter(|c| *c == '0').count();
-    let rounded = super::rt::round_half_away(n, max_dec as i32);
+    let rounded = round_half_away(n, max_dec as i32);
     let neg = rounded < 0.0;
     let s = format!("{:.*}", max_dec, rounded.abs());
     let (int_part, mut dec_part) = match s.split_once('.') {

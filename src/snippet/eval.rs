@@ -6,7 +6,9 @@
 //! so an evaluation only writes variable values into an existing scope.
 
 use super::compile::{Gen, Typing, VarSlot};
-use super::{EvalEnv, Limits, SnippetError, ast, lexer, parser, rt, runtime_error};
+use super::context::{ENV, ENV_FUNCTIONS, EvalEnv, VALUE_LIMITS, enter};
+use super::error::{Limits, SnippetError, SnippetErrorKind, runtime_error};
+use super::{ast, lexer, parser, rt};
 use crate::base::Pos;
 use crate::value::Value;
 use rhai::{AST, Dynamic, EvalAltResult, Scope};
@@ -134,7 +136,7 @@ fn plain_rhai_guard(
     if !(v.is_array() || v.is_map()) {
         return Ok(None);
     }
-    let max = rt::VALUE_LIMITS.with(|c| c.get()).max_depth;
+    let max = VALUE_LIMITS.with(|c| c.get()).max_depth;
     let mut visited = 0u64;
     let deep = nests_deeper(v, max, &mut visited);
     ctx.global_runtime_state_mut().num_operations += visited;
@@ -171,7 +173,7 @@ fn nests_deeper(d: &Dynamic, left: u32, visited: &mut u64) -> bool {
 impl Evaluator {
     pub(crate) fn set_limits(&mut self, limits: &Limits) {
         // The memory allowance changes from call to call and is not an
-        // engine setting (`rt::enter` hands it to the runtime library).
+        // engine setting (`context::enter` hands it to the runtime library).
         let limits = &Limits { memory: 0, ..*limits };
         if self.limits.as_ref() != Some(limits) {
             let e = &mut self.engine;
@@ -182,6 +184,26 @@ impl Evaluator {
             e.set_max_call_levels(limits.call_depth);
             self.limits = Some(*limits);
         }
+    }
+
+    /// What an evaluation works with: the engine, unit `id`'s cached scope
+    /// after `fill` has put the variables' values in it, and rhai's runtime
+    /// state with the operations count reset. `None` when `fill` declines.
+    #[inline]
+    #[allow(clippy::type_complexity)]
+    fn prepare(
+        &mut self,
+        id: u64,
+        vars: &[VarSlot],
+        fill: impl FnOnce(&mut Scope<'static>) -> bool,
+    ) -> Option<(&rhai::Engine, &mut Scope<'static>, &mut rhai::GlobalRuntimeState, &mut rhai::Caches)> {
+        let Evaluator { engine, scopes, global, caches, .. } = self;
+        let scope = cached_scope(scopes, id, vars);
+        if !fill(scope) {
+            return None;
+        }
+        global.num_operations = 0;
+        Some((engine, scope, global, caches))
     }
 
     /// Evaluate `code` (an expression without script-defined functions) in
@@ -196,12 +218,7 @@ impl Evaluator {
         code: &RhaiCode,
         fill: impl FnOnce(&mut Scope<'static>) -> bool,
     ) -> Option<Result<Dynamic, Box<EvalAltResult>>> {
-        let Evaluator { engine, scopes, global, caches, .. } = self;
-        let scope = cached_scope(scopes, id, vars);
-        if !fill(scope) {
-            return None;
-        }
-        global.num_operations = 0;
+        let (engine, scope, global, caches) = self.prepare(id, vars, fill)?;
         Some(match &code.root {
             // A single expression: evaluate the tree directly, skipping the
             // statement-block bookkeeping.
@@ -232,12 +249,7 @@ impl Evaluator {
         fill: impl FnOnce(&mut Scope<'static>) -> bool,
         collect: impl FnOnce(&Scope<'static>),
     ) -> Option<Result<Dynamic, Box<EvalAltResult>>> {
-        let Evaluator { engine, scopes, global, caches, .. } = self;
-        let scope = cached_scope(scopes, id, vars);
-        if !fill(scope) {
-            return None;
-        }
-        global.num_operations = 0;
+        let (engine, scope, global, caches) = self.prepare(id, vars, fill)?;
         let lib_len = global.lib.len();
         let has_functions = code.ast.has_functions();
         if has_functions {
@@ -308,7 +320,7 @@ fn compile_rhai(src: &str, base: Pos) -> Result<AST, SnippetError> {
             if matches!(e.err_type(), rhai::ParseErrorType::ExprTooDeep) {
                 // Each operator of a chain is one call deep once compiled.
                 return SnippetError {
-                    kind: super::SnippetErrorKind::TooDeep,
+                    kind: SnippetErrorKind::TooDeep,
                     pos: base,
                     message: "the expression is nested too deeply once compiled (more than 64 levels of operators and calls); split it over several steps".into(),
                 };
@@ -347,7 +359,7 @@ fn compile_ast(expr: &ast::Expr, src: &str, base: Pos) -> Result<CompiledExpr, S
         Some(_) => None,
         None => Some(Arc::new(RhaiCode::new(compile_rhai(&out, base)?))),
     };
-    let uses_env = rt::ENV_FUNCTIONS.iter().any(|f| out.contains(f));
+    let uses_env = ENV_FUNCTIONS.iter().any(|f| out.contains(f));
     let numeric = if shortcut.is_none() && !g.vars.is_empty() {
         let mut typed = Gen::new(Typing::All, &[]);
         let mut num_src = String::new();
@@ -418,9 +430,9 @@ impl CompiledExpr {
             None => {}
         }
         if self.uses_env {
-            rt::ENV.with(|e| std::mem::swap(&mut *e.borrow_mut(), env));
+            ENV.with(|e| std::mem::swap(&mut *e.borrow_mut(), env));
         }
-        rt::enter(limits);
+        enter(limits);
         let result = EVAL.with(|cell| {
             let mut ev = cell.borrow_mut();
             ev.set_limits(limits);
@@ -465,7 +477,7 @@ impl CompiledExpr {
             general.unwrap_or(Ok(Dynamic::UNIT))
         });
         if self.uses_env {
-            rt::ENV.with(|e| std::mem::swap(&mut *e.borrow_mut(), env));
+            ENV.with(|e| std::mem::swap(&mut *e.borrow_mut(), env));
         }
         result.map(Value::from_dynamic).map_err(|e| runtime_error(&e, self.base, limits))
     }

@@ -6,88 +6,20 @@
 //! are not numbers, `=` compares numerically when both sides are numbers,
 //! arrays start at 1. Built-in functions are registered as `__f_<name>`.
 //!
-//! Per-evaluation context (the run's clock reading and its random-number
-//! state) lives in a thread-local [`EvalEnv`], set by the evaluator around
-//! each call; rhai native functions have no other way to reach the run.
+//! The per-evaluation context (clock, random numbers, traces, memory
+//! budget) is in `context.rs`; the built-in functions are in
+//! [`super::builtins`], which [`build_engine`] registers after the
+//! operators.
 
-use crate::value::{Str, Value, ValueLimits, format_number, parse_number};
+use super::builtins;
+use super::coerce::{R, err, value, whole};
+use super::context::{TRACES, VALUE_LIMITS, grow};
+use crate::value::{Value, format_number, parse_number};
 use rhai::{Dynamic, Engine, EvalAltResult, ImmutableString};
-use std::cell::RefCell;
 
-pub(crate) type R<T> = Result<T, Box<EvalAltResult>>;
-
-/// Context a snippet evaluation may read: the run's local time and its
-/// random-number generator state.
-#[derive(Clone, Debug)]
-pub struct EvalEnv {
-    /// The run's clock reading.
-    pub now: chrono::DateTime<chrono::Utc>,
-    /// The run's time zone (for local-time functions).
-    pub tz: chrono_tz::Tz,
-    /// State of the run's random-number generator.
-    pub rng: u64,
-    /// Random numbers drawn during the evaluation (for the trace).
-    pub drawn: Vec<f64>,
-}
-
-impl Default for EvalEnv {
-    fn default() -> Self {
-        EvalEnv { now: chrono::DateTime::default(), tz: chrono_tz::UTC, rng: 0x9E37_79B9_7F4A_7C15, drawn: Vec::new() }
-    }
-}
-
-thread_local! {
-    pub(crate) static ENV: RefCell<EvalEnv> = RefCell::new(EvalEnv::default());
-}
-
-/// Generated names of the functions that read [`EvalEnv`]; expressions
-/// that call none of them skip setting it up.
-pub const ENV_FUNCTIONS: [&str; 2] = ["__f_now(", "__f_random("];
-
-pub(crate) fn err<T>(msg: impl Into<String>) -> R<T> {
-    Err(msg.into().into())
-}
-
-/// Numeric reading of a rhai value: numbers, numeric text.
-#[inline]
-pub fn num(d: &Dynamic) -> Option<f64> {
-    if let Ok(f) = d.as_float() {
-        return Some(f);
-    }
-    if let Some(s) = d.read_lock::<ImmutableString>() {
-        return parse_number(&s);
-    }
-    if let Ok(i) = d.as_int() {
-        return Some(i as f64);
-    }
-    if let Some(v) = d.read_lock::<Value>() {
-        return v.as_number();
-    }
-    None
-}
-
-/// Text form of a rhai value, as the dialect prints it.
-#[inline]
-pub fn text(d: &Dynamic) -> Str {
-    if let Some(s) = d.read_lock::<ImmutableString>() {
-        return s.clone();
-    }
-    if let Ok(f) = d.as_float() {
-        return format_number(f).into();
-    }
-    Value::from_dynamic(d.clone()).to_text()
-}
-
-pub(crate) fn value(d: Dynamic) -> Value {
-    Value::from_dynamic(d)
-}
-
-pub(crate) fn whole(d: &Dynamic, what: &str) -> R<i64> {
-    match num(d) {
-        Some(n) if n.is_finite() => Ok(n.trunc() as i64),
-        _ => err(format!("{what} must be a number, got '{}'", text(d))),
-    }
-}
+// The runtime library's helpers, at their long-standing paths.
+pub use super::coerce::{num, text, truthy};
+pub use super::context::{ENV_FUNCTIONS, EvalEnv, MEMORY_MESSAGE, draw};
 
 fn arith(a: &Dynamic, b: &Dynamic, f: impl Fn(f64, f64) -> R<f64>, left_only: impl Fn(f64) -> f64) -> R<Dynamic> {
     let r = match (num(a), num(b)) {
@@ -152,21 +84,6 @@ fn neg(a: Dynamic) -> Dynamic {
     Dynamic::from_float(-num(&a).unwrap_or(0.0))
 }
 
-/// Truthiness of a rhai value (see [`Value::truthy`]).
-#[inline]
-pub fn truthy(d: &Dynamic) -> bool {
-    if let Ok(b) = d.as_bool() {
-        return b;
-    }
-    if let Ok(f) = d.as_float() {
-        return f != 0.0;
-    }
-    if d.is_unit() {
-        return false;
-    }
-    value(d.clone()).truthy()
-}
-
 fn eq(a: Dynamic, b: Dynamic) -> bool {
     if let (Ok(x), Ok(y)) = (a.as_float(), b.as_float()) {
         return x == y;
@@ -224,95 +141,6 @@ fn s(d: Dynamic) -> ImmutableString {
 fn t(d: Dynamic) -> bool {
     truthy(&d)
 }
-
-/// Draw a random number in [0, 1) from `env`'s generator (recorded in
-/// `env.drawn` for the trace).
-pub fn draw(env: &mut EvalEnv) -> f64 {
-    // splitmix64: small, seedable, and good enough for dialing demos.
-    env.rng = env.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = env.rng;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^= z >> 31;
-    let f = (z >> 11) as f64 / (1u64 << 53) as f64;
-    env.drawn.push(f);
-    f
-}
-
-pub use super::builtins::{BUILTINS, builtin, builtin_type};
-
-/// Round half away from zero (the product's `round`), to `digits` decimals.
-pub(crate) fn round_half_away(x: f64, digits: i32) -> f64 {
-    if !x.is_finite() || digits > 15 {
-        // Beyond 15 digits there is nothing left to round in an f64.
-        return x;
-    }
-    let m = 10f64.powi(digits);
-    if m == 0.0 {
-        // Rounding to 10^309 or coarser: every finite number is 0.
-        return 0.0;
-    }
-    let scaled = x.abs() * m;
-    if scaled >= 4_503_599_627_370_496.0 {
-        // 2^52: already whole at this scale; rounding would only add error.
-        return x;
-    }
-    // A fraction within a few units in the last place of one half is a
-    // decimal half blurred by binary representation (2.675 * 100 is
-    // 267.49999999999997): it rounds up as written. Nothing else moves.
-    let whole = scaled.floor();
-    let tolerance = (8.0 * f64::EPSILON * scaled).min(0.25);
-    let r = if scaled - whole >= 0.5 - tolerance { whole + 1.0 } else { whole };
-    x.signum() * r / m
-}
-
-thread_local! {
-    /// Lines written by TRACE statements during the current snippet.
-    pub(crate) static TRACES: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
-    /// Value limits of the current evaluation.
-    pub(crate) static VALUE_LIMITS: std::cell::Cell<ValueLimits> = const {
-        std::cell::Cell::new(ValueLimits { max_array: 1_000_000, max_object: 100_000, max_depth: crate::value::DEFAULT_MAX_DEPTH })
-    };
-    /// Bytes the current evaluation may still add to the run's values
-    /// (goes below zero when the run's memory budget is spent).
-    pub(crate) static MEMORY_LEFT: std::cell::Cell<i64> = const { std::cell::Cell::new(i64::MAX) };
-}
-
-/// Set the limits of an evaluation about to start on this thread.
-pub(crate) fn enter(limits: &super::Limits) {
-    VALUE_LIMITS.with(|c| c.set(limits.value_limits()));
-    MEMORY_LEFT.with(|c| c.set(i64::try_from(limits.memory).unwrap_or(i64::MAX)));
-}
-
-/// Refuse a value that would nest deeper than the current limit.
-pub(crate) fn check_depth(depth: u32) -> R<()> {
-    let max = VALUE_LIMITS.with(|c| c.get()).max_depth;
-    if depth > max {
-        return err(crate::value::PathError::TooDeep(max).to_string());
-    }
-    Ok(())
-}
-
-/// Count `delta` bytes the evaluation added to the run's values; past the
-/// run's memory budget the evaluation stops and the run ends
-/// `budget_exceeded` (a run-level budget, not the action's).
-pub(crate) fn grow(delta: i64) -> R<()> {
-    let left = MEMORY_LEFT.with(|c| {
-        let left = c.get().saturating_sub(delta);
-        c.set(left);
-        left
-    });
-    if left < 0 {
-        return Err(Box::new(EvalAltResult::ErrorTerminated(
-            Dynamic::from(ImmutableString::from(MEMORY_MESSAGE)),
-            rhai::Position::NONE,
-        )));
-    }
-    Ok(())
-}
-
-/// What a snippet that spent the run's memory budget reports.
-pub const MEMORY_MESSAGE: &str = "memory budget exceeded: the run's values grew past its limit";
 
 /// Helpers the statement compiler calls.
 fn register_statement_helpers(e: &mut Engine) {
@@ -439,24 +267,6 @@ pub fn build_engine() -> Engine {
     e.register_fn("__m", member);
     e.register_fn("__ix", index);
     register_statement_helpers(&mut e);
-    super::builtins::register(&mut e);
+    builtins::register(&mut e);
     e
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rounding_is_half_away_from_zero() {
-        assert_eq!(round_half_away(2.5, 0), 3.0);
-        assert_eq!(round_half_away(-2.5, 0), -3.0);
-        assert_eq!(round_half_away(2.4, 0), 2.0);
-        assert_eq!(round_half_away(2.675, 2), 2.68);
-        assert_eq!(round_half_away(1.234, 1), 1.2);
-        assert_eq!(round_half_away(1.5, 100_000_000), 1.5, "round_with_huge_digits_is_not_inexact");
-        assert_eq!(round_half_away(1.5, 10), 1.5);
-        assert_eq!(round_half_away(-1234.5, -2), -1200.0);
-        assert_eq!(round_half_away(1234.5, i32::MIN), 0.0);
-    }
 }

@@ -13,10 +13,13 @@
 //! rhai's native float operators, which is what makes arithmetic loops
 //! fast.
 
-use super::ast::{self, Function, Program, Stmt, TargetSeg, VarName};
-use super::compile::{Code, FnSig, Gen, Typing, VarSlot, collect_names, expr_names};
+use super::ast::{self, Function, Program, Stmt, TargetSeg, VarName, collect_names, expr_names};
+use super::compile::{Code, FnSig, Gen, Typing, VarSlot};
+use super::context::{ENV, ENV_FUNCTIONS, EvalEnv, TRACES, enter};
+use super::error::{Limits, SnippetError, SnippetErrorKind, runtime_error};
 use super::eval::{EVAL, EVAL_PLAIN, NEXT_EXPR_ID, RhaiCode, compile_plain_rhai, compile_rhai_program};
-use super::{EvalEnv, Limits, SnippetError, SnippetErrorKind, parser, rt, runtime_error};
+use super::parser;
+use super::signatures::Ty;
 use crate::base::Pos;
 use crate::value::Value;
 use rhai::{Dynamic, EvalAltResult};
@@ -100,14 +103,14 @@ impl fmt::Debug for CompiledSnippet {
 
 /// Parse a snippet's text (for collecting a script's functions).
 pub fn parse(src: &str, base: Pos) -> Result<Program, SnippetError> {
-    parser::parse_program(src, base)
+    parser::statements::parse_program(src, base)
 }
 
 impl CompiledSnippet {
     /// Compile snippet `src` (first character at `base`). `shared` are the
     /// FUNCTIONs of the script's other snippets, callable from this one.
     pub fn compile(src: &str, base: Pos, shared: &[Function]) -> Result<CompiledSnippet, SnippetError> {
-        let program = parser::parse_program(src, base)?;
+        let program = parser::statements::parse_program(src, base)?;
         let mut functions: Vec<Function> = program.functions.clone();
         for f in shared {
             if !functions.iter().any(|g| g.name.eq_ignore_ascii_case(&f.name)) {
@@ -166,7 +169,7 @@ impl CompiledSnippet {
                 None
             }
         };
-        let uses_env = rt::ENV_FUNCTIONS.iter().any(|f| general.text.contains(f));
+        let uses_env = ENV_FUNCTIONS.iter().any(|f| general.text.contains(f));
         Ok(CompiledSnippet {
             source: src.to_string(),
             rhai: general.text,
@@ -208,10 +211,10 @@ impl CompiledSnippet {
 
     fn run_with(&self, vars: &mut dyn SnippetVars, env: &mut EvalEnv, limits: &Limits, typed_ok: bool) -> SnippetRun {
         if self.uses_env {
-            rt::ENV.with(|e| std::mem::swap(&mut *e.borrow_mut(), env));
+            ENV.with(|e| std::mem::swap(&mut *e.borrow_mut(), env));
         }
-        rt::enter(limits);
-        rt::TRACES.with(|t| t.borrow_mut().clear());
+        enter(limits);
+        TRACES.with(|t| t.borrow_mut().clear());
         let error = match &self.kind {
             Kind::Dialect { code, lines, typed, slots, assigned } => {
                 let typed = typed.as_ref().filter(|_| typed_ok);
@@ -220,9 +223,9 @@ impl CompiledSnippet {
             Kind::Rhai(code) => self.run_rhai(vars, limits, code),
         };
         if self.uses_env {
-            rt::ENV.with(|e| std::mem::swap(&mut *e.borrow_mut(), env));
+            ENV.with(|e| std::mem::swap(&mut *e.borrow_mut(), env));
         }
-        let traces = rt::TRACES.with(|t| std::mem::take(&mut *t.borrow_mut()));
+        let traces = TRACES.with(|t| std::mem::take(&mut *t.borrow_mut()));
         SnippetRun { traces, error }
     }
 
@@ -454,7 +457,7 @@ fn number_variables(program: &Program, sigs: &[FnSig]) -> HashSet<String> {
         let g = Gen::new(Typing::Some(&candidates), sigs);
         let drop: Vec<String> = assigns
             .iter()
-            .filter(|(v, e)| candidates.contains(&v.key()) && g.static_type(e) != super::compile::Ty::Num)
+            .filter(|(v, e)| candidates.contains(&v.key()) && g.static_type(e) != Ty::Num)
             .map(|(v, _)| v.key())
             .collect();
         for k in drop {
@@ -477,7 +480,7 @@ fn excluded(stmts: &[Stmt], set: &mut HashSet<String>) {
             }
             _ => {}
         }
-        for_each_block(s, &mut |b| excluded(b, set));
+        s.for_each_block(&mut |b| excluded(b, set));
     }
 }
 
@@ -489,26 +492,7 @@ fn assignments<'s>(stmts: &'s [Stmt], out: &mut Vec<(&'s VarName, &'s ast::Expr)
         {
             out.push((&target.var, value));
         }
-        for_each_block(s, &mut |b| assignments(b, out));
-    }
-}
-
-fn for_each_block<'s>(s: &'s Stmt, f: &mut dyn FnMut(&'s [Stmt])) {
-    match s {
-        Stmt::If { then, otherwise, .. } => {
-            f(then);
-            f(otherwise);
-        }
-        Stmt::Switch { cases, default, .. } => {
-            cases.iter().for_each(|(_, b)| f(b));
-            f(default);
-        }
-        Stmt::Select { cases, default, .. } => {
-            cases.iter().for_each(|(_, b)| f(b));
-            f(default);
-        }
-        Stmt::For { body, .. } | Stmt::Foreach { body, .. } | Stmt::While { body, .. } => f(body),
-        _ => {}
+        s.for_each_block(&mut |b| assignments(b, out));
     }
 }
 
