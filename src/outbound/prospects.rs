@@ -17,8 +17,9 @@
 use super::fields::{DataType, SystemField, USER_FIELD_MAX_LEN, system_field};
 use super::model::{DestinationRow, ProspectRow, SourceMap, UserField};
 use crate::base::batch::{check_in_slices, checkers_for, member};
+use crate::base::time::time_text;
 use crate::timezone::{
-    NumberZone, PhoneKind, RecordHints, RecordZone, ZoneRule, number_zone, parse_phone, resolve_record,
+    NumberZone, PhoneKind, PhoneNumber, RecordHints, RecordZone, ZoneRule, number_zone, parse_phone, resolve_record,
 };
 use crate::value::{Object, Str, Value};
 use chrono::{DateTime, NaiveDateTime, TimeZone as _, Utc};
@@ -367,85 +368,117 @@ fn identify<'r>(
     Ok((obj.as_ref(), ext_key))
 }
 
+/// Check one identified record and build its row, or say why it is
+/// refused. `texts` is scratch space for the mapped values (one per map
+/// entry, `None` when blank), reused from record to record.
 fn prepare_record(
     s: &BatchSettings<'_>,
     plan: &Plan<'_>,
     obj: &Object,
     external_id: String,
     texts: &mut Vec<Option<String>>,
-) -> Result<(ProspectRow, Vec<String>), Fail> {
+) -> Checked {
     texts.clear();
-    // Read, trim, default, measure and normalize every mapped field.
     for f in &plan.fields {
-        let raw = match member(obj, f.label) {
-            None | Some(Value::Null) => None,
-            Some(Value::Object(_) | Value::Array(_)) => {
-                return Err(Fail(
-                    ResultCode::InvalidFieldValue,
-                    format!("'{}' ({}) holds an object, not a value", f.label, f.field),
-                ));
-            }
-            Some(v) => {
-                let t = v.to_text();
-                let t = t.trim();
-                if t.is_empty() { None } else { Some(t.to_string()) }
-            }
-        };
-        let user = match f.rule {
-            Rule::User(i) => s.user_fields.get(i),
-            Rule::System(_) => None,
-        };
-        let raw = match (raw, user) {
-            (None, Some(u)) => match &u.default_value {
-                Some(d) if !d.trim().is_empty() => Some(d.clone()),
-                _ if u.value_required => {
-                    return Err(Fail(
-                        ResultCode::RequiredFieldMissing,
-                        format!("'{}' ({}) requires a value and has no default", f.label, f.field),
-                    ));
-                }
-                _ => None,
-            },
-            (r, _) => r,
-        };
-        let Some(raw) = raw else {
-            texts.push(None);
-            continue;
-        };
-        let max = match f.rule {
-            Rule::System(sf) => sf.max_len,
-            Rule::User(_) => USER_FIELD_MAX_LEN,
-        };
-        if raw.len() > max && raw.chars().count() > max {
+        texts.push(read_field(s, f, obj)?);
+    }
+    let texts: &[Option<String>] = texts;
+    let text = |i: Option<usize>| i.and_then(|i| texts[i].as_deref());
+    let (dests, warnings) = destinations(s, plan, texts)?;
+    let (tz, tz_source) = record_zone(s, plan, texts, dests.first().map(|(_, p)| p))?;
+    let expires_at = expiration(s, text(plan.expiration), tz)?;
+    // Stored fields: every mapped value, normalized, as a JSON object.
+    let fields = json_object(
+        plan.fields.iter().zip(texts.iter()).filter_map(|(f, v)| Some((f.field, v.as_deref()?))),
+        64 + plan.fields.len() * 24,
+    );
+    let destinations =
+        dests.into_iter().map(|(i, p)| destination_row(s, plan, texts, i, &p, (tz, tz_source))).collect();
+    Ok((
+        ProspectRow {
+            external_id,
+            first_name: text(plan.first).map(str::to_string),
+            last_name: text(plan.last).map(str::to_string),
+            fields,
+            expires_at,
+            time_zone: tz.name().to_string(),
+            tz_source: tz_source.to_string(),
+            destinations,
+        },
+        warnings,
+    ))
+}
+
+/// One mapped field's value, read, trimmed, defaulted, measured and
+/// normalized; `None` when it is blank and has no default.
+fn read_field(s: &BatchSettings<'_>, f: &FieldPlan<'_>, obj: &Object) -> Result<Option<String>, Fail> {
+    let raw = match member(obj, f.label) {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(_) | Value::Array(_)) => {
             return Err(Fail(
-                ResultCode::FieldTooLong,
-                format!(
-                    "'{}' ({}) has {} characters; the field takes at most {max}",
-                    f.label,
-                    f.field,
-                    raw.chars().count()
-                ),
+                ResultCode::InvalidFieldValue,
+                format!("'{}' ({}) holds an object, not a value", f.label, f.field),
             ));
         }
-        let value = match f.data_type {
-            DataType::Text | DataType::Phone => raw,
-            dt => match dt.normalize(&raw) {
-                Some(v) => v,
-                None => {
-                    return Err(Fail(
-                        ResultCode::InvalidFieldValue,
-                        format!("'{}' ({}) = '{raw}' is not a valid {}", f.label, f.field, dt.name()),
-                    ));
-                }
-            },
-        };
-        texts.push(Some(value));
+        Some(v) => {
+            let t = v.to_text();
+            let t = t.trim();
+            if t.is_empty() { None } else { Some(t.to_string()) }
+        }
+    };
+    let user = match f.rule {
+        Rule::User(i) => s.user_fields.get(i),
+        Rule::System(_) => None,
+    };
+    let raw = match (raw, user) {
+        (None, Some(u)) => match &u.default_value {
+            Some(d) if !d.trim().is_empty() => Some(d.clone()),
+            _ if u.value_required => {
+                return Err(Fail(
+                    ResultCode::RequiredFieldMissing,
+                    format!("'{}' ({}) requires a value and has no default", f.label, f.field),
+                ));
+            }
+            _ => None,
+        },
+        (r, _) => r,
+    };
+    let Some(raw) = raw else { return Ok(None) };
+    let max = match f.rule {
+        Rule::System(sf) => sf.max_len,
+        Rule::User(_) => USER_FIELD_MAX_LEN,
+    };
+    if raw.len() > max && raw.chars().count() > max {
+        return Err(Fail(
+            ResultCode::FieldTooLong,
+            format!(
+                "'{}' ({}) has {} characters; the field takes at most {max}",
+                f.label,
+                f.field,
+                raw.chars().count()
+            ),
+        ));
     }
-    let text = |i: Option<usize>| i.and_then(|i| texts[i].as_deref());
+    match f.data_type {
+        DataType::Text | DataType::Phone => Ok(Some(raw)),
+        dt => match dt.normalize(&raw) {
+            Some(v) => Ok(Some(v)),
+            None => Err(Fail(
+                ResultCode::InvalidFieldValue,
+                format!("'{}' ({}) = '{raw}' is not a valid {}", f.label, f.field, dt.name()),
+            )),
+        },
+    }
+}
 
-    // Destinations, in map order.
+/// A record's dialable destinations in map order (index of their field, the
+/// number), and warnings for the numbers it dropped.
+type Destinations = (Vec<(usize, PhoneNumber)>, Vec<String>);
+
+/// The destinations of a record's mapped values.
+fn destinations(s: &BatchSettings<'_>, plan: &Plan<'_>, texts: &[Option<String>]) -> Result<Destinations, Fail> {
     let mut warnings = Vec::new();
-    let mut dests: Vec<(usize, crate::timezone::PhoneNumber)> = Vec::new();
+    let mut dests: Vec<(usize, PhoneNumber)> = Vec::new();
     let mut bad: Vec<String> = Vec::new();
     let mut any = false;
     for (i, f) in plan.fields.iter().enumerate() {
@@ -479,8 +512,18 @@ fn prepare_record(
     for b in bad {
         warnings.push(format!("dropped {b}"));
     }
+    Ok((dests, warnings))
+}
 
-    // The record's zone.
+/// The record's zone and the rule that found it (the batch's default zone
+/// when no rule did and the batch allows it).
+fn record_zone(
+    s: &BatchSettings<'_>,
+    plan: &Plan<'_>,
+    texts: &[Option<String>],
+    primary_phone: Option<&PhoneNumber>,
+) -> Result<(Tz, &'static str), Fail> {
+    let text = |i: Option<usize>| i.and_then(|i| texts[i].as_deref());
     let hints = RecordHints {
         time_zone: text(plan.tz),
         latitude: text(plan.lat),
@@ -488,95 +531,67 @@ fn prepare_record(
         zip: text(plan.zip),
         city: text(plan.city),
         state: text(plan.state),
-        primary_phone: dests.first().map(|(_, p)| p),
+        primary_phone,
     };
-    let (tz, tz_source): (Tz, &str) = match resolve_record(&hints) {
-        RecordZone::Found { tz, rule } => (tz, rule.as_str()),
-        RecordZone::InvalidExplicit => {
-            return Err(Fail(
-                ResultCode::InvalidTimeZone,
-                format!("'{}' is not a known time zone", text(plan.tz).unwrap_or_default()),
-            ));
-        }
+    match resolve_record(&hints) {
+        RecordZone::Found { tz, rule } => Ok((tz, rule.as_str())),
+        RecordZone::InvalidExplicit => Err(Fail(
+            ResultCode::InvalidTimeZone,
+            format!("'{}' is not a known time zone", text(plan.tz).unwrap_or_default()),
+        )),
         RecordZone::NotFound => match (s.use_default_zone, s.default_zone) {
-            (true, Some(tz)) => (tz, ZoneRule::Default.as_str()),
-            (true, None) => {
-                return Err(Fail(
-                    ResultCode::TimeZoneNotFound,
-                    "no time zone could be determined and the TimeZone property is empty".into(),
-                ));
-            }
-            (false, _) => {
-                return Err(Fail(
-                    ResultCode::TimeZoneNotFound,
-                    "no time zone could be determined (no explicit zone, ZIP, city and state, or area code) \
-                     and NoTimeZoneReject is No"
-                        .into(),
-                ));
-            }
+            (true, Some(tz)) => Ok((tz, ZoneRule::Default.as_str())),
+            (true, None) => Err(Fail(
+                ResultCode::TimeZoneNotFound,
+                "no time zone could be determined and the TimeZone property is empty".into(),
+            )),
+            (false, _) => Err(Fail(
+                ResultCode::TimeZoneNotFound,
+                "no time zone could be determined (no explicit zone, ZIP, city and state, or area code) \
+                 and NoTimeZoneReject is No"
+                    .into(),
+            )),
         },
+    }
+}
+
+/// The stored expiration of a record in zone `tz`: its own, else the
+/// batch's default; refused when unreadable or already past.
+fn expiration(s: &BatchSettings<'_>, own: Option<&str>, tz: Tz) -> Result<Option<String>, Fail> {
+    let Some(e) = own.or(s.default_expiration) else { return Ok(None) };
+    match expiration_instant(e, tz) {
+        None => Err(Fail(ResultCode::InvalidExpirationDate, format!("'{e}' cannot be read as a date"))),
+        Some(t) if t <= s.now => {
+            Err(Fail(ResultCode::Expired, format!("expired at {} (now {})", time_text(t), time_text(s.now))))
+        }
+        Some(t) => Ok(Some(time_text(t))),
+    }
+}
+
+/// The stored row of destination `p` (from map entry `i`): its own zone
+/// when its prefix determines one, else the record's `zone`.
+fn destination_row(
+    s: &BatchSettings<'_>,
+    plan: &Plan<'_>,
+    texts: &[Option<String>],
+    i: usize,
+    p: &PhoneNumber,
+    zone: (Tz, &str),
+) -> DestinationRow {
+    let f = &plan.fields[i];
+    let (dtz, dsrc) = match number_zone(p) {
+        NumberZone::Zone { tz, rule } => (tz, rule.as_str()),
+        _ => zone,
     };
-
-    // Expiration.
-    let expires_at = match text(plan.expiration).or(s.default_expiration) {
-        None => None,
-        Some(e) => match expiration_instant(e, tz) {
-            None => {
-                return Err(Fail(ResultCode::InvalidExpirationDate, format!("'{e}' cannot be read as a date")));
-            }
-            Some(t) if t <= s.now => {
-                return Err(Fail(
-                    ResultCode::Expired,
-                    format!(
-                        "expired at {} (now {})",
-                        crate::base::time::time_text(t),
-                        crate::base::time::time_text(s.now)
-                    ),
-                ));
-            }
-            Some(t) => Some(crate::base::time::time_text(t)),
-        },
-    };
-
-    // Stored fields: every mapped value, normalized, as a JSON object.
-    let fields = json_object(
-        plan.fields.iter().zip(texts.iter()).filter_map(|(f, v)| Some((f.field, v.as_deref()?))),
-        64 + plan.fields.len() * 24,
-    );
-
-    let destinations = dests
-        .into_iter()
-        .map(|(i, p)| {
-            let f = &plan.fields[i];
-            let (dtz, dsrc) = match number_zone(&p) {
-                NumberZone::Zone { tz, rule } => (tz, rule.as_str()),
-                _ => (tz, tz_source),
-            };
-            DestinationRow {
-                field: f.field.to_string(),
-                kind: kind_name(p.kind()),
-                e164: p.e164().to_string(),
-                raw: texts[i].clone().unwrap_or_default(),
-                time_zone: Some(dtz.name().to_string()),
-                tz_source: dsrc.to_string(),
-                companions: companions(s, plan, texts, f),
-            }
-        })
-        .collect();
-
-    Ok((
-        ProspectRow {
-            external_id,
-            first_name: text(plan.first).map(str::to_string),
-            last_name: text(plan.last).map(str::to_string),
-            fields,
-            expires_at,
-            time_zone: tz.name().to_string(),
-            tz_source: tz_source.to_string(),
-            destinations,
-        },
-        warnings,
-    ))
+    DestinationRow {
+        field: f.field.to_string(),
+        kind: kind_name(p.kind()),
+        e164: p.e164().to_string(),
+        raw: texts[i].clone().unwrap_or_default(),
+        time_zone: Some(dtz.name().to_string()),
+        tz_source: dsrc.to_string(),
+        companions: companions(s, plan, texts, f),
+    }
 }
 
 /// The companion values of a destination: CallerID and Compliance for the
