@@ -3,6 +3,8 @@
 //! the crate, so data can flow one way above it (file → model → check →
 //! run → trace) and domains need nothing from the layers that use them.
 
+pub mod batch;
+pub mod csv;
 pub mod json;
 mod media;
 mod pos;

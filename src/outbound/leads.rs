@@ -2,97 +2,40 @@
 //!
 //! The first row names the columns. Each later row becomes one record: a
 //! JSON object of column → text in column order, keyed either by a chosen
-//! column or by its row number. Errors name the file and the line.
+//! column or by its row number. Reading the CSV itself (header, byte order
+//! mark, errors that name the file and the line) is [`crate::base::csv`]'s.
 
 use super::model::NewLead;
+use crate::base::csv::CsvRows;
+use std::io::BufRead;
 use std::path::Path;
 
 /// A lead file that cannot be used.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum LeadFileError {
-    /// The file cannot be read.
-    #[error("{file}: {reason}")]
-    Io {
-        /// The file.
-        file: String,
-        /// Why.
-        reason: String,
-    },
-    /// The CSV is malformed.
-    #[error("{file}:{line}: {reason}")]
-    Syntax {
-        /// The file.
-        file: String,
-        /// 1-based line.
-        line: u64,
-        /// Why.
-        reason: String,
-    },
-    /// The header row is unusable.
-    #[error("{file}:1: {reason}")]
-    Header {
-        /// The file.
-        file: String,
-        /// Why.
-        reason: String,
-    },
-}
+pub use crate::base::csv::CsvError as LeadFileError;
 
 /// Read `path`. With `key_column`, records are keyed by that column (rows
 /// where it is blank are keyed `row:N`); otherwise by row number (2 for the
 /// first record, as a spreadsheet shows it).
 pub fn read_csv(path: &Path, key_column: Option<&str>) -> Result<Vec<NewLead>, LeadFileError> {
-    let file = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| LeadFileError::Io { file: file.clone(), reason: e.to_string() })?;
-    read_csv_bytes(&file, &bytes, key_column)
+    leads_of(CsvRows::open(path)?, key_column)
 }
 
 /// Read CSV text already in memory (`file` names it in errors).
 pub fn read_csv_bytes(file: &str, bytes: &[u8], key_column: Option<&str>) -> Result<Vec<NewLead>, LeadFileError> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let mut rdr = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(bytes);
-    let syntax = |e: csv::Error| {
-        let line = e.position().map(|p| p.line()).unwrap_or(0);
-        let reason = match e.kind() {
-            csv::ErrorKind::Utf8 { .. } => "not UTF-8 text".to_string(),
-            csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
-                format!("{len} fields where the header has {expected_len}")
-            }
-            _ => e.to_string(),
-        };
-        LeadFileError::Syntax { file: file.to_string(), line, reason }
-    };
-    let headers: Vec<String> = rdr.headers().map_err(syntax)?.iter().map(|h| h.trim().to_string()).collect();
-    if headers.is_empty() || headers.iter().all(String::is_empty) {
-        return Err(LeadFileError::Header { file: file.into(), reason: "the header row is empty".into() });
-    }
-    for (i, h) in headers.iter().enumerate() {
-        if h.is_empty() {
-            return Err(LeadFileError::Header { file: file.into(), reason: format!("column {} has no name", i + 1) });
-        }
-        if headers[..i].contains(h) {
-            return Err(LeadFileError::Header { file: file.into(), reason: format!("column '{h}' appears twice") });
-        }
-    }
-    let key_index =
-        match key_column {
-            Some(k) => Some(headers.iter().position(|h| h.eq_ignore_ascii_case(k.trim())).ok_or_else(|| {
-                LeadFileError::Header { file: file.into(), reason: format!("no column named '{k}'") }
-            })?),
-            None => None,
-        };
+    leads_of(CsvRows::from_bytes(file, bytes)?, key_column)
+}
+
+fn leads_of<R: BufRead>(mut rows: CsvRows<R>, key_column: Option<&str>) -> Result<Vec<NewLead>, LeadFileError> {
+    let key_index = key_column.map(|k| rows.column(k)).transpose()?;
     let mut out = Vec::new();
-    for rec in rdr.records() {
-        let rec = rec.map_err(syntax)?;
-        let line = rec.position().map(|p| p.line()).unwrap_or(0);
-        let mut obj = serde_json::Map::with_capacity(headers.len());
-        for (h, v) in headers.iter().zip(rec.iter()) {
-            obj.insert(h.clone(), serde_json::Value::String(v.to_string()));
+    while let Some(row) = rows.next_row()? {
+        let mut obj = serde_json::Map::with_capacity(row.columns().len());
+        for (h, v) in row.fields() {
+            obj.insert(h.to_string(), serde_json::Value::String(v.to_string()));
         }
-        let key = match key_index.and_then(|i| rec.get(i)).map(str::trim).filter(|k| !k.is_empty()) {
+        let key = match key_index.and_then(|i| row.get(i)).map(str::trim).filter(|k| !k.is_empty()) {
             Some(k) => k.to_string(),
-            None => format!("row:{line}"),
+            None => format!("row:{}", row.line()),
         };
         out.push(NewLead { key, fields: serde_json::Value::Object(obj).to_string() });
     }

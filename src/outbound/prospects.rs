@@ -6,8 +6,8 @@
 //! records, map and clock always give the same rows and outcomes. The
 //! action stores the rows in one transaction while [`draft_results`]
 //! builds the `Results` object, and [`ResultsDraft::finish`] adds what
-//! storing decided: every input record appears once, in input order, with
-//! its original members untouched.
+//! storing decided (both in `outbound::report`, on the record report of
+//! [`crate::base::batch`]).
 //!
 //! Checks run in a fixed order and the first failure names the record's
 //! code: ExternalID (missing, duplicate), field lengths, user-field rules,
@@ -15,15 +15,18 @@
 //! not found), expiration (unreadable, past).
 
 use super::fields::{DataType, SystemField, USER_FIELD_MAX_LEN, system_field};
-use super::model::{DestinationRow, ProspectRow, Saved, SourceMap, UserField};
+use super::model::{DestinationRow, ProspectRow, SourceMap, UserField};
+use crate::base::batch::{check_in_slices, checkers_for, member};
+use crate::base::time::time_text;
 use crate::timezone::{
-    NumberZone, PhoneKind, RecordHints, RecordZone, ZoneRule, number_zone, parse_phone, resolve_record,
-    rule_data_version,
+    NumberZone, PhoneKind, PhoneNumber, RecordHints, RecordZone, ZoneRule, number_zone, parse_phone, resolve_record,
 };
 use crate::value::{Object, Str, Value};
 use chrono::{DateTime, NaiveDateTime, TimeZone as _, Utc};
 use chrono_tz::Tz;
-use std::sync::{Arc, Mutex, PoisonError};
+
+pub use super::report::{ReportTexts, ResultsDraft, Summary, draft_results};
+pub use crate::base::batch::{BatchError, COLLISION_PREFIX, records_of};
 
 /// The outcome of one record. The identifiers are stable: scripts branch on
 /// them and lead sources store them.
@@ -167,50 +170,6 @@ pub struct Prepared {
     pub outcomes: Vec<RecordOutcome>,
 }
 
-/// A batch-level problem: nothing of the batch may be stored.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct BatchError(pub String);
-
-/// Read `Data`: an array of records, or an object holding one such array,
-/// or JSON text of either. Each record must be an object.
-pub fn records_of(data: &Value) -> Result<Vec<Value>, BatchError> {
-    let owned;
-    let data = match data {
-        Value::Text(t) if matches!(t.trim().chars().next(), Some('[' | '{')) => {
-            let j: serde_json::Value =
-                serde_json::from_str(t).map_err(|e| BatchError(format!("Data is not valid JSON: {e}")))?;
-            owned = Value::from_json(&j);
-            &owned
-        }
-        other => other,
-    };
-    let list = match data {
-        Value::Array(a) => a.clone(),
-        Value::Object(o) => {
-            let arrays: Vec<&Arc<crate::value::Array>> =
-                o.values().filter_map(|v| if let Value::Array(a) = v { Some(a) } else { None }).collect();
-            match arrays.as_slice() {
-                [one] => (*one).clone(),
-                [] if !o.is_empty() => Arc::new(crate::value::Array::from(vec![data.clone()])),
-                _ => {
-                    return Err(BatchError(
-                        "Data must be an array of records, or an object holding exactly one such array".into(),
-                    ));
-                }
-            }
-        }
-        Value::Null => return Err(BatchError("Data is empty".into())),
-        other => return Err(BatchError(format!("Data must be an array of records, not '{}'", other.to_text()))),
-    };
-    for (i, r) in list.iter().enumerate() {
-        if !matches!(r, Value::Object(_)) {
-            return Err(BatchError(format!("Data[{}] is not a record (a dynamic object)", i + 1)));
-        }
-    }
-    Ok(Arc::unwrap_or_clone(list).into_vec())
-}
-
 #[derive(Clone, Copy, Debug)]
 enum Rule {
     System(&'static SystemField),
@@ -279,11 +238,6 @@ impl<'a> Plan<'a> {
     }
 }
 
-/// A record member by label: exact first, then without regard to case.
-fn member<'r>(rec: &'r Object, label: &str) -> Option<&'r Value> {
-    rec.get(label).or_else(|| rec.iter().find(|(k, _)| k.eq_ignore_ascii_case(label)).map(|(_, v)| v))
-}
-
 /// `pairs` as a JSON object's text.
 fn json_object<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>, capacity: usize) -> String {
     use crate::value::write_json_str;
@@ -341,13 +295,6 @@ pub fn expiration_instant(text: &str, tz: Tz) -> Option<DateTime<Utc>> {
 
 struct Fail(ResultCode, String);
 
-/// Batches at least this large are checked on several threads; below it,
-/// starting threads costs more than it saves.
-const PARALLEL_MIN: usize = 512;
-
-/// At most this many threads check one batch.
-const MAX_CHECKERS: usize = 4;
-
 type Checked = Result<(ProspectRow, Vec<String>), Fail>;
 type Identified<'r> = Result<(&'r Object, String), Fail>;
 
@@ -358,12 +305,7 @@ type Identified<'r> = Result<(&'r Object, String), Fail>;
 /// are checked in contiguous slices on several threads and put back in
 /// input order: the result is the same as checking one record after another.
 pub fn prepare_batch(s: &BatchSettings<'_>, records: &[Value]) -> Prepared {
-    let checkers = if records.len() >= PARALLEL_MIN {
-        std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_CHECKERS)
-    } else {
-        1
-    };
-    prepare_on(s, records, checkers)
+    prepare_on(s, records, checkers_for(records.len()))
 }
 
 /// [`prepare_batch`] on `checkers` threads.
@@ -372,7 +314,10 @@ fn prepare_on(s: &BatchSettings<'_>, records: &[Value], checkers: usize) -> Prep
     let mut seen: foldhash::HashSet<Str> =
         foldhash::HashSet::with_capacity_and_hasher(records.len(), Default::default());
     let identified: Vec<Identified<'_>> = records.iter().map(|rec| identify(&plan, rec, &mut seen)).collect();
-    let checked = check_in_slices(s, &plan, identified, checkers);
+    let checked = check_in_slices(identified, checkers, |slice: Vec<Identified<'_>>| -> Vec<Checked> {
+        let mut texts: Vec<Option<String>> = Vec::with_capacity(plan.fields.len());
+        slice.into_iter().map(|r| r.and_then(|(obj, ext)| prepare_record(s, &plan, obj, ext, &mut texts))).collect()
+    });
     let mut out = Prepared { rows: Vec::with_capacity(records.len()), outcomes: Vec::with_capacity(records.len()) };
     for r in checked {
         match r {
@@ -384,55 +329,6 @@ fn prepare_on(s: &BatchSettings<'_>, records: &[Value], checkers: usize) -> Prep
         }
     }
     out
-}
-
-/// Check identified records on `threads` threads (the caller's among them),
-/// each taking one contiguous slice; results come back in input order.
-fn check_in_slices(
-    s: &BatchSettings<'_>,
-    plan: &Plan<'_>,
-    mut identified: Vec<Identified<'_>>,
-    threads: usize,
-) -> Vec<Checked> {
-    let check = |slice: Vec<Identified<'_>>| -> Vec<Checked> {
-        let mut texts: Vec<Option<String>> = Vec::with_capacity(plan.fields.len());
-        slice.into_iter().map(|r| r.and_then(|(obj, ext)| prepare_record(s, plan, obj, ext, &mut texts))).collect()
-    };
-    if threads <= 1 {
-        return check(identified);
-    }
-    let per = identified.len().div_ceil(threads);
-    let mut slices = Vec::with_capacity(threads);
-    while identified.len() > per {
-        slices.push(identified.split_off(identified.len() - per));
-    }
-    // `slices` holds the tail slices last-first; the head stays here. Each
-    // tail slice waits in a slot its thread empties; a thread that cannot
-    // start (out of threads) leaves its slice there, to be checked here:
-    // slower, never lost.
-    let slots: Vec<Mutex<Option<Vec<Identified>>>> = slices.into_iter().rev().map(|s| Mutex::new(Some(s))).collect();
-    std::thread::scope(|scope| {
-        let check = &check;
-        let workers: Vec<_> = slots
-            .iter()
-            .map(|slot| std::thread::Builder::new().spawn_scoped(scope, move || take(slot).map(check)))
-            .collect();
-        let mut all = check(identified);
-        for (slot, worker) in slots.iter().zip(workers) {
-            let done = match worker {
-                // A panic in a checker is a bug; carry it to the caller.
-                Ok(handle) => handle.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
-                Err(_) => None,
-            };
-            all.extend(done.or_else(|| take(slot).map(check)).unwrap_or_default());
-        }
-        all
-    })
-}
-
-/// Empty a slot, whoever last held its lock.
-fn take<T>(slot: &Mutex<Option<T>>) -> Option<T> {
-    slot.lock().unwrap_or_else(PoisonError::into_inner).take()
 }
 
 /// A record's ExternalID, or why it has none or a repeated one.
@@ -472,85 +368,117 @@ fn identify<'r>(
     Ok((obj.as_ref(), ext_key))
 }
 
+/// Check one identified record and build its row, or say why it is
+/// refused. `texts` is scratch space for the mapped values (one per map
+/// entry, `None` when blank), reused from record to record.
 fn prepare_record(
     s: &BatchSettings<'_>,
     plan: &Plan<'_>,
     obj: &Object,
     external_id: String,
     texts: &mut Vec<Option<String>>,
-) -> Result<(ProspectRow, Vec<String>), Fail> {
+) -> Checked {
     texts.clear();
-    // Read, trim, default, measure and normalize every mapped field.
     for f in &plan.fields {
-        let raw = match member(obj, f.label) {
-            None | Some(Value::Null) => None,
-            Some(Value::Object(_) | Value::Array(_)) => {
-                return Err(Fail(
-                    ResultCode::InvalidFieldValue,
-                    format!("'{}' ({}) holds an object, not a value", f.label, f.field),
-                ));
-            }
-            Some(v) => {
-                let t = v.to_text();
-                let t = t.trim();
-                if t.is_empty() { None } else { Some(t.to_string()) }
-            }
-        };
-        let user = match f.rule {
-            Rule::User(i) => s.user_fields.get(i),
-            Rule::System(_) => None,
-        };
-        let raw = match (raw, user) {
-            (None, Some(u)) => match &u.default_value {
-                Some(d) if !d.trim().is_empty() => Some(d.clone()),
-                _ if u.value_required => {
-                    return Err(Fail(
-                        ResultCode::RequiredFieldMissing,
-                        format!("'{}' ({}) requires a value and has no default", f.label, f.field),
-                    ));
-                }
-                _ => None,
-            },
-            (r, _) => r,
-        };
-        let Some(raw) = raw else {
-            texts.push(None);
-            continue;
-        };
-        let max = match f.rule {
-            Rule::System(sf) => sf.max_len,
-            Rule::User(_) => USER_FIELD_MAX_LEN,
-        };
-        if raw.len() > max && raw.chars().count() > max {
+        texts.push(read_field(s, f, obj)?);
+    }
+    let texts: &[Option<String>] = texts;
+    let text = |i: Option<usize>| i.and_then(|i| texts[i].as_deref());
+    let (dests, warnings) = destinations(s, plan, texts)?;
+    let (tz, tz_source) = record_zone(s, plan, texts, dests.first().map(|(_, p)| p))?;
+    let expires_at = expiration(s, text(plan.expiration), tz)?;
+    // Stored fields: every mapped value, normalized, as a JSON object.
+    let fields = json_object(
+        plan.fields.iter().zip(texts.iter()).filter_map(|(f, v)| Some((f.field, v.as_deref()?))),
+        64 + plan.fields.len() * 24,
+    );
+    let destinations =
+        dests.into_iter().map(|(i, p)| destination_row(s, plan, texts, i, &p, (tz, tz_source))).collect();
+    Ok((
+        ProspectRow {
+            external_id,
+            first_name: text(plan.first).map(str::to_string),
+            last_name: text(plan.last).map(str::to_string),
+            fields,
+            expires_at,
+            time_zone: tz.name().to_string(),
+            tz_source: tz_source.to_string(),
+            destinations,
+        },
+        warnings,
+    ))
+}
+
+/// One mapped field's value, read, trimmed, defaulted, measured and
+/// normalized; `None` when it is blank and has no default.
+fn read_field(s: &BatchSettings<'_>, f: &FieldPlan<'_>, obj: &Object) -> Result<Option<String>, Fail> {
+    let raw = match member(obj, f.label) {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(_) | Value::Array(_)) => {
             return Err(Fail(
-                ResultCode::FieldTooLong,
-                format!(
-                    "'{}' ({}) has {} characters; the field takes at most {max}",
-                    f.label,
-                    f.field,
-                    raw.chars().count()
-                ),
+                ResultCode::InvalidFieldValue,
+                format!("'{}' ({}) holds an object, not a value", f.label, f.field),
             ));
         }
-        let value = match f.data_type {
-            DataType::Text | DataType::Phone => raw,
-            dt => match dt.normalize(&raw) {
-                Some(v) => v,
-                None => {
-                    return Err(Fail(
-                        ResultCode::InvalidFieldValue,
-                        format!("'{}' ({}) = '{raw}' is not a valid {}", f.label, f.field, dt.name()),
-                    ));
-                }
-            },
-        };
-        texts.push(Some(value));
+        Some(v) => {
+            let t = v.to_text();
+            let t = t.trim();
+            if t.is_empty() { None } else { Some(t.to_string()) }
+        }
+    };
+    let user = match f.rule {
+        Rule::User(i) => s.user_fields.get(i),
+        Rule::System(_) => None,
+    };
+    let raw = match (raw, user) {
+        (None, Some(u)) => match &u.default_value {
+            Some(d) if !d.trim().is_empty() => Some(d.clone()),
+            _ if u.value_required => {
+                return Err(Fail(
+                    ResultCode::RequiredFieldMissing,
+                    format!("'{}' ({}) requires a value and has no default", f.label, f.field),
+                ));
+            }
+            _ => None,
+        },
+        (r, _) => r,
+    };
+    let Some(raw) = raw else { return Ok(None) };
+    let max = match f.rule {
+        Rule::System(sf) => sf.max_len,
+        Rule::User(_) => USER_FIELD_MAX_LEN,
+    };
+    if raw.len() > max && raw.chars().count() > max {
+        return Err(Fail(
+            ResultCode::FieldTooLong,
+            format!(
+                "'{}' ({}) has {} characters; the field takes at most {max}",
+                f.label,
+                f.field,
+                raw.chars().count()
+            ),
+        ));
     }
-    let text = |i: Option<usize>| i.and_then(|i| texts[i].as_deref());
+    match f.data_type {
+        DataType::Text | DataType::Phone => Ok(Some(raw)),
+        dt => match dt.normalize(&raw) {
+            Some(v) => Ok(Some(v)),
+            None => Err(Fail(
+                ResultCode::InvalidFieldValue,
+                format!("'{}' ({}) = '{raw}' is not a valid {}", f.label, f.field, dt.name()),
+            )),
+        },
+    }
+}
 
-    // Destinations, in map order.
+/// A record's dialable destinations in map order (index of their field, the
+/// number), and warnings for the numbers it dropped.
+type Destinations = (Vec<(usize, PhoneNumber)>, Vec<String>);
+
+/// The destinations of a record's mapped values.
+fn destinations(s: &BatchSettings<'_>, plan: &Plan<'_>, texts: &[Option<String>]) -> Result<Destinations, Fail> {
     let mut warnings = Vec::new();
-    let mut dests: Vec<(usize, crate::timezone::PhoneNumber)> = Vec::new();
+    let mut dests: Vec<(usize, PhoneNumber)> = Vec::new();
     let mut bad: Vec<String> = Vec::new();
     let mut any = false;
     for (i, f) in plan.fields.iter().enumerate() {
@@ -584,8 +512,18 @@ fn prepare_record(
     for b in bad {
         warnings.push(format!("dropped {b}"));
     }
+    Ok((dests, warnings))
+}
 
-    // The record's zone.
+/// The record's zone and the rule that found it (the batch's default zone
+/// when no rule did and the batch allows it).
+fn record_zone(
+    s: &BatchSettings<'_>,
+    plan: &Plan<'_>,
+    texts: &[Option<String>],
+    primary_phone: Option<&PhoneNumber>,
+) -> Result<(Tz, &'static str), Fail> {
+    let text = |i: Option<usize>| i.and_then(|i| texts[i].as_deref());
     let hints = RecordHints {
         time_zone: text(plan.tz),
         latitude: text(plan.lat),
@@ -593,95 +531,67 @@ fn prepare_record(
         zip: text(plan.zip),
         city: text(plan.city),
         state: text(plan.state),
-        primary_phone: dests.first().map(|(_, p)| p),
+        primary_phone,
     };
-    let (tz, tz_source): (Tz, &str) = match resolve_record(&hints) {
-        RecordZone::Found { tz, rule } => (tz, rule.as_str()),
-        RecordZone::InvalidExplicit => {
-            return Err(Fail(
-                ResultCode::InvalidTimeZone,
-                format!("'{}' is not a known time zone", text(plan.tz).unwrap_or_default()),
-            ));
-        }
+    match resolve_record(&hints) {
+        RecordZone::Found { tz, rule } => Ok((tz, rule.as_str())),
+        RecordZone::InvalidExplicit => Err(Fail(
+            ResultCode::InvalidTimeZone,
+            format!("'{}' is not a known time zone", text(plan.tz).unwrap_or_default()),
+        )),
         RecordZone::NotFound => match (s.use_default_zone, s.default_zone) {
-            (true, Some(tz)) => (tz, ZoneRule::Default.as_str()),
-            (true, None) => {
-                return Err(Fail(
-                    ResultCode::TimeZoneNotFound,
-                    "no time zone could be determined and the TimeZone property is empty".into(),
-                ));
-            }
-            (false, _) => {
-                return Err(Fail(
-                    ResultCode::TimeZoneNotFound,
-                    "no time zone could be determined (no explicit zone, ZIP, city and state, or area code) \
-                     and NoTimeZoneReject is No"
-                        .into(),
-                ));
-            }
+            (true, Some(tz)) => Ok((tz, ZoneRule::Default.as_str())),
+            (true, None) => Err(Fail(
+                ResultCode::TimeZoneNotFound,
+                "no time zone could be determined and the TimeZone property is empty".into(),
+            )),
+            (false, _) => Err(Fail(
+                ResultCode::TimeZoneNotFound,
+                "no time zone could be determined (no explicit zone, ZIP, city and state, or area code) \
+                 and NoTimeZoneReject is No"
+                    .into(),
+            )),
         },
+    }
+}
+
+/// The stored expiration of a record in zone `tz`: its own, else the
+/// batch's default; refused when unreadable or already past.
+fn expiration(s: &BatchSettings<'_>, own: Option<&str>, tz: Tz) -> Result<Option<String>, Fail> {
+    let Some(e) = own.or(s.default_expiration) else { return Ok(None) };
+    match expiration_instant(e, tz) {
+        None => Err(Fail(ResultCode::InvalidExpirationDate, format!("'{e}' cannot be read as a date"))),
+        Some(t) if t <= s.now => {
+            Err(Fail(ResultCode::Expired, format!("expired at {} (now {})", time_text(t), time_text(s.now))))
+        }
+        Some(t) => Ok(Some(time_text(t))),
+    }
+}
+
+/// The stored row of destination `p` (from map entry `i`): its own zone
+/// when its prefix determines one, else the record's `zone`.
+fn destination_row(
+    s: &BatchSettings<'_>,
+    plan: &Plan<'_>,
+    texts: &[Option<String>],
+    i: usize,
+    p: &PhoneNumber,
+    zone: (Tz, &str),
+) -> DestinationRow {
+    let f = &plan.fields[i];
+    let (dtz, dsrc) = match number_zone(p) {
+        NumberZone::Zone { tz, rule } => (tz, rule.as_str()),
+        _ => zone,
     };
-
-    // Expiration.
-    let expires_at = match text(plan.expiration).or(s.default_expiration) {
-        None => None,
-        Some(e) => match expiration_instant(e, tz) {
-            None => {
-                return Err(Fail(ResultCode::InvalidExpirationDate, format!("'{e}' cannot be read as a date")));
-            }
-            Some(t) if t <= s.now => {
-                return Err(Fail(
-                    ResultCode::Expired,
-                    format!(
-                        "expired at {} (now {})",
-                        crate::base::time::time_text(t),
-                        crate::base::time::time_text(s.now)
-                    ),
-                ));
-            }
-            Some(t) => Some(crate::base::time::time_text(t)),
-        },
-    };
-
-    // Stored fields: every mapped value, normalized, as a JSON object.
-    let fields = json_object(
-        plan.fields.iter().zip(texts.iter()).filter_map(|(f, v)| Some((f.field, v.as_deref()?))),
-        64 + plan.fields.len() * 24,
-    );
-
-    let destinations = dests
-        .into_iter()
-        .map(|(i, p)| {
-            let f = &plan.fields[i];
-            let (dtz, dsrc) = match number_zone(&p) {
-                NumberZone::Zone { tz, rule } => (tz, rule.as_str()),
-                _ => (tz, tz_source),
-            };
-            DestinationRow {
-                field: f.field.to_string(),
-                kind: kind_name(p.kind()),
-                e164: p.e164().to_string(),
-                raw: texts[i].clone().unwrap_or_default(),
-                time_zone: Some(dtz.name().to_string()),
-                tz_source: dsrc.to_string(),
-                companions: companions(s, plan, texts, f),
-            }
-        })
-        .collect();
-
-    Ok((
-        ProspectRow {
-            external_id,
-            first_name: text(plan.first).map(str::to_string),
-            last_name: text(plan.last).map(str::to_string),
-            fields,
-            expires_at,
-            time_zone: tz.name().to_string(),
-            tz_source: tz_source.to_string(),
-            destinations,
-        },
-        warnings,
-    ))
+    DestinationRow {
+        field: f.field.to_string(),
+        kind: kind_name(p.kind()),
+        e164: p.e164().to_string(),
+        raw: texts[i].clone().unwrap_or_default(),
+        time_zone: Some(dtz.name().to_string()),
+        tz_source: dsrc.to_string(),
+        companions: companions(s, plan, texts, f),
+    }
 }
 
 /// The companion values of a destination: CallerID and Compliance for the
@@ -715,275 +625,11 @@ fn companions(s: &BatchSettings<'_>, plan: &Plan<'_>, texts: &[Option<String>], 
     Some(json_object(pairs.into_iter(), 64))
 }
 
-/// Added members that would overwrite a member of the original record are
-/// written with this prefix instead, so original fields stay untouched.
-pub const COLLISION_PREFIX: &str = "Prospero";
-
-fn add(o: &mut Object, name: Str, v: Value) {
-    if o.contains_key(name.as_str()) {
-        o.insert(format!("{COLLISION_PREFIX}{name}").into(), v);
-    } else {
-        o.insert(name, v);
-    }
-}
-
-/// Counts of a batch (the `Summary` member).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Summary {
-    /// Records received.
-    pub received: usize,
-    /// New prospects.
-    pub created: usize,
-    /// Replaced prospects.
-    pub updated: usize,
-    /// Refused records.
-    pub failed: usize,
-}
-
-/// The `Results` lists built before the batch is stored: everything but
-/// each stored record's ResultCode (Created or Updated) and ProspectID,
-/// which [`ResultsDraft::finish`] fills in. Building the draft while the
-/// store writes lets a batch use two cores.
-pub struct ResultsDraft {
-    ok: Vec<Value>,
-    failed: Vec<Value>,
-    /// For each successful record: the positions of its ResultCode and
-    /// ProspectID members.
-    slots: Vec<(usize, usize)>,
-    received: usize,
-}
-
-/// The member names a report adds to records and destinations, made once.
-struct MemberNames {
-    result_code: Str,
-    prospect_id: Str,
-    time_zone: Str,
-    time_zone_source: Str,
-    time_zone_data_version: Str,
-    record_time_zone: Str,
-    time_zone_mismatch: Str,
-    callable_window: Str,
-    window_zones: Str,
-    field: Str,
-    phone_number: Str,
-    destinations: Str,
-    warnings: Str,
-    result_message: Str,
-}
-
-impl Default for MemberNames {
-    fn default() -> MemberNames {
-        MemberNames {
-            result_code: Str::from("ResultCode"),
-            prospect_id: Str::from("ProspectID"),
-            time_zone: Str::from("TimeZone"),
-            time_zone_source: Str::from("TimeZoneSource"),
-            time_zone_data_version: Str::from("TimeZoneDataVersion"),
-            record_time_zone: Str::from("RecordTimeZone"),
-            time_zone_mismatch: Str::from("TimeZoneMismatch"),
-            callable_window: Str::from("CallableWindow"),
-            window_zones: Str::from("WindowZones"),
-            field: Str::from("Field"),
-            phone_number: Str::from("PhoneNumber"),
-            destinations: Str::from("Destinations"),
-            warnings: Str::from("Warnings"),
-            result_message: Str::from("ResultMessage"),
-        }
-    }
-}
-
-/// The texts a batch's report repeats (member names, zone names, rules,
-/// data versions, the skill's window spec, field names), each made once:
-/// texts share their storage, so every record and destination then holds a
-/// reference instead of its own copy, and dropping the report frees far
-/// fewer blocks.
-#[derive(Default)]
-pub struct ReportTexts {
-    texts: foldhash::HashSet<Str>,
-    /// The member names the report adds.
-    names: MemberNames,
-    /// `WindowZones` arrays by (number zone, record zone).
-    zone_lists: foldhash::HashMap<(Str, Str), Value>,
-    /// Per stored provenance name: its text and its data version.
-    sources: foldhash::HashMap<Str, (Value, Value)>,
-}
-
-impl ReportTexts {
-    /// An empty cache.
-    pub fn new() -> ReportTexts {
-        ReportTexts::default()
-    }
-
-    /// `s` as a shared text.
-    pub fn name(&mut self, s: &str) -> Str {
-        if let Some(k) = self.texts.get(s) {
-            return k.clone();
-        }
-        let k = Str::from(s);
-        self.texts.insert(k.clone());
-        k
-    }
-
-    /// `s` as a shared text value.
-    pub fn text(&mut self, s: &str) -> Value {
-        Value::Text(self.name(s))
-    }
-
-    /// A stored provenance name as a shared text, and the reference data
-    /// behind it (`Null` for the default zone, which no data decided).
-    pub fn source(&mut self, tz_source: &str) -> (Value, Value) {
-        if let Some(pair) = self.sources.get(tz_source) {
-            return pair.clone();
-        }
-        let version = match tz_source.parse::<ZoneRule>().ok().and_then(rule_data_version) {
-            Some(v) => self.text(v),
-            None => Value::Null,
-        };
-        let name = self.name(tz_source);
-        let pair = (Value::Text(name.clone()), version);
-        self.sources.insert(name, pair.clone());
-        pair
-    }
-
-    /// A destination's zone and window members, as CREATEPROSPECTS and
-    /// GETPROSPECT report them: its zone with rule and data version, the
-    /// record's zone, whether the two differ, and its calling window. The
-    /// window is derived, never stored: the skill's local hours, which must
-    /// hold in every zone of `WindowZones` (the number's, and the record's
-    /// when it differs), so a mismatched destination is callable only in the
-    /// intersection. `record` is the record's zone and `window` the skill's
-    /// hours, both from [`ReportTexts::text`].
-    pub fn destination_fields(&mut self, m: &mut Object, d: &DestinationRow, record: &Str, window: &Value) {
-        let (zone, mismatch) = match d.time_zone.as_deref() {
-            Some(z) if z != record.as_str() => (self.name(z), true),
-            _ => (record.clone(), false),
-        };
-        let record = record.clone();
-        let (source, version) = self.source(&d.tz_source);
-        m.insert(self.names.time_zone.clone(), Value::Text(zone.clone()));
-        m.insert(self.names.time_zone_source.clone(), source);
-        m.insert(self.names.time_zone_data_version.clone(), version);
-        m.insert(self.names.record_time_zone.clone(), Value::Text(record.clone()));
-        m.insert(self.names.time_zone_mismatch.clone(), Value::Bool(mismatch));
-        m.insert(self.names.callable_window.clone(), window.clone());
-        let zones = self
-            .zone_lists
-            .entry((zone.clone(), record.clone()))
-            .or_insert_with(|| {
-                let list =
-                    if mismatch { vec![Value::Text(zone), Value::Text(record)] } else { vec![Value::Text(zone)] };
-                Value::array(list)
-            })
-            .clone();
-        m.insert(self.names.window_zones.clone(), zones);
-    }
-}
-
-/// The most members the report adds to a record (ResultCode, ProspectID,
-/// TimeZone, TimeZoneSource, TimeZoneDataVersion, Destinations, Warnings).
-const ADDED_MEMBERS: usize = 7;
-
-fn rec_len(rec: &Value) -> usize {
-    if let Value::Object(o) = rec { o.len() } else { 0 }
-}
-
-/// Build the [`ResultsDraft`] of a prepared batch; `windows` is the skill's
-/// calling windows, reported per destination.
-pub fn draft_results(records: &[Value], prepared: &Prepared, windows: &str) -> ResultsDraft {
-    let mut ok = Vec::with_capacity(prepared.rows.len());
-    let mut slots = Vec::with_capacity(prepared.rows.len());
-    let mut failed = Vec::with_capacity(records.len() - prepared.rows.len().min(records.len()));
-    let mut texts = ReportTexts::new();
-    let no_warnings = Value::array(Vec::new());
-    let window = texts.text(windows);
-    for (rec, outcome) in records.iter().zip(&prepared.outcomes) {
-        // Room for the members the report adds, so they never regrow it.
-        let mut o = Object::with_capacity(rec_len(rec) + ADDED_MEMBERS);
-        if let Value::Object(src) = rec {
-            o.extend(src.iter().map(|(k, v)| (k.clone(), v.clone())));
-        }
-        match outcome {
-            RecordOutcome::Valid { row, warnings } => {
-                let r = &prepared.rows[*row];
-                // Placeholders, in their final order; `add` appends.
-                add(&mut o, texts.names.result_code.clone(), Value::Null);
-                let code_at = o.len() - 1;
-                add(&mut o, texts.names.prospect_id.clone(), Value::Null);
-                slots.push((code_at, o.len() - 1));
-                let record = texts.name(&r.time_zone);
-                let (source, version) = texts.source(&r.tz_source);
-                add(&mut o, texts.names.time_zone.clone(), Value::Text(record.clone()));
-                add(&mut o, texts.names.time_zone_source.clone(), source);
-                add(&mut o, texts.names.time_zone_data_version.clone(), version);
-                let dests: Vec<Value> = r
-                    .destinations
-                    .iter()
-                    .map(|d| {
-                        let mut m = Object::with_capacity(9);
-                        m.insert(texts.names.field.clone(), texts.text(&d.field));
-                        m.insert(texts.names.phone_number.clone(), Value::text(d.e164.as_str()));
-                        texts.destination_fields(&mut m, d, &record, &window);
-                        Value::Object(Arc::new(m))
-                    })
-                    .collect();
-                add(&mut o, texts.names.destinations.clone(), Value::array(dests));
-                let warnings = if warnings.is_empty() {
-                    no_warnings.clone()
-                } else {
-                    Value::array(warnings.iter().map(|w| Value::text(w.as_str())).collect())
-                };
-                add(&mut o, texts.names.warnings.clone(), warnings);
-                ok.push(Value::Object(Arc::new(o)));
-            }
-            RecordOutcome::Failed { code, message } => {
-                add(&mut o, texts.names.result_code.clone(), texts.text(code.as_str()));
-                add(&mut o, texts.names.result_message.clone(), Value::text(message.as_str()));
-                failed.push(Value::Object(Arc::new(o)));
-            }
-        }
-    }
-    ResultsDraft { ok, failed, slots, received: records.len() }
-}
-
-impl ResultsDraft {
-    /// Fill in what storing decided (`saved`, in the order of the prepared
-    /// rows) and assemble `Results`.
-    pub fn finish(mut self, saved: &[Saved]) -> (Value, Summary) {
-        let mut sum = Summary { received: self.received, failed: self.failed.len(), ..Summary::default() };
-        let (created, updated) = (Value::text(ResultCode::Created.as_str()), Value::text(ResultCode::Updated.as_str()));
-        for (i, (rec, (code_at, id_at))) in self.ok.iter_mut().zip(&self.slots).enumerate() {
-            let s = saved.get(i).copied().unwrap_or(Saved { id: 0, created: true });
-            let code = if s.created {
-                sum.created += 1;
-                &created
-            } else {
-                sum.updated += 1;
-                &updated
-            };
-            if let Value::Object(o) = rec {
-                // The draft holds the only reference: no copy is made.
-                let o = Arc::make_mut(o);
-                o.set_index(*code_at, code.clone());
-                o.set_index(*id_at, Value::Number(s.id as f64));
-            }
-        }
-        let mut summary = Object::new();
-        summary.insert("Received".into(), Value::Number(sum.received as f64));
-        summary.insert("Created".into(), Value::Number(sum.created as f64));
-        summary.insert("Updated".into(), Value::Number(sum.updated as f64));
-        summary.insert("Failed".into(), Value::Number(sum.failed as f64));
-        let mut root = Object::new();
-        root.insert("SuccessfulRecords".into(), Value::array(self.ok));
-        root.insert("FailedRecords".into(), Value::array(self.failed));
-        root.insert("Summary".into(), Value::Object(Arc::new(summary)));
-        (Value::Object(Arc::new(root)), sum)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::outbound::model::MapEntry;
+    use std::sync::Arc;
 
     fn record(i: usize) -> Value {
         let mut o = Object::new();

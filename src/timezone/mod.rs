@@ -153,24 +153,32 @@ mod tests {
 
     #[test]
     fn reads_iana_windows_and_us_names() {
-        assert_eq!(parse_zone("america/new_york"), Some(America::New_York));
-        assert_eq!(parse_zone("Eastern Standard Time"), Some(America::New_York));
-        assert_eq!(parse_zone(" Arizona "), Some(America::Phoenix));
-        assert_eq!(parse_zone("PDT"), Some(America::Los_Angeles));
-        assert_eq!(parse_zone("Mars/Olympus"), None);
-        assert_eq!(parse_zone(""), None);
-        assert_eq!(parse_zone("   "), None);
+        for (name, zone) in [
+            ("america/new_york", Some(America::New_York)),
+            ("Eastern Standard Time", Some(America::New_York)),
+            (" Arizona ", Some(America::Phoenix)),
+            ("PDT", Some(America::Los_Angeles)),
+            ("Mars/Olympus", None),
+            ("", None),
+            ("   ", None),
+        ] {
+            assert_eq!(parse_zone(name), zone, "{name:?}");
+        }
     }
 
     #[test]
     fn reads_every_cldr_windows_name() {
-        assert_eq!(parse_zone("W. Europe Standard Time"), Some(Europe::Berlin));
-        assert_eq!(parse_zone("tokyo standard time"), Some(Asia::Tokyo));
-        assert_eq!(parse_zone("  India   Standard Time "), Some(Asia::Calcutta));
-        assert_eq!(parse_zone("Hawaiian Standard Time"), Some(Pacific::Honolulu));
-        assert_eq!(parse_zone("Dateline Standard Time"), Some(chrono_tz::Etc::GMTPlus12));
-        // The US rows keep the hand-picked modern name.
-        assert_eq!(parse_zone("US Eastern Standard Time"), Some(America::Indiana::Indianapolis));
+        for (name, zone) in [
+            ("W. Europe Standard Time", Europe::Berlin),
+            ("tokyo standard time", Asia::Tokyo),
+            ("  India   Standard Time ", Asia::Calcutta),
+            ("Hawaiian Standard Time", Pacific::Honolulu),
+            ("Dateline Standard Time", chrono_tz::Etc::GMTPlus12),
+            // The US rows keep the hand-picked modern name.
+            ("US Eastern Standard Time", America::Indiana::Indianapolis),
+        ] {
+            assert_eq!(parse_zone(name), Some(zone), "{name:?}");
+        }
         let mut rows = 0;
         for (windows, iana) in windows_rows() {
             rows += 1;

@@ -128,15 +128,15 @@ mod tests {
     }
 
     #[test]
-    fn explicit_beats_everything_and_blank_is_absent() {
+    fn each_rule_beats_the_ones_after_it_and_blank_is_absent() {
         let phone = parse_phone("808-234-5678").expect("phone");
         let mut h = RecordHints {
             time_zone: Some("Pacific"),
             latitude: Some("21.3069"),
             longitude: Some("-157.8583"),
-            zip: Some("85001"),
-            city: Some("Phoenix"),
-            state: Some("AZ"),
+            zip: Some("85001-1234"),
+            city: Some("Honolulu"),
+            state: Some("Hawaii"),
             primary_phone: Some(&phone),
         };
         assert_eq!(resolve_record(&h), found(America::Los_Angeles, ZoneRule::Explicit));
@@ -144,6 +144,17 @@ mod tests {
         assert_eq!(resolve_record(&h), found(Pacific::Honolulu, ZoneRule::Coordinates));
         h.time_zone = Some("Mars/Olympus");
         assert_eq!(resolve_record(&h), RecordZone::InvalidExplicit);
+        h.time_zone = None;
+        h.latitude = None;
+        assert_eq!(resolve_record(&h), found(America::Phoenix, ZoneRule::Zip));
+        h.zip = Some("not a zip");
+        assert_eq!(resolve_record(&h), found(Pacific::Honolulu, ZoneRule::CityState));
+        h.city = Some("El Paso");
+        h.state = Some("TX");
+        assert_eq!(resolve_record(&h), found(Pacific::Honolulu, ZoneRule::Npa), "ambiguous city falls through");
+        h.city = None;
+        h.state = Some("AZ");
+        assert_eq!(resolve_record(&h), found(Pacific::Honolulu, ZoneRule::Npa), "state alone is not enough");
     }
 
     #[test]
@@ -171,27 +182,6 @@ mod tests {
         assert_eq!(coordinates_zone("0", "-140"), None);
         assert_eq!(coordinates_zone("39.7684", "-86.1581"), Some(America::Indiana::Indianapolis));
         assert!(!coordinates_data_version().is_empty());
-    }
-
-    #[test]
-    fn zip_beats_city_state_and_phone() {
-        let phone = parse_phone("808-234-5678").expect("phone");
-        let mut h = RecordHints {
-            zip: Some("85001-1234"),
-            city: Some("Honolulu"),
-            state: Some("Hawaii"),
-            primary_phone: Some(&phone),
-            ..Default::default()
-        };
-        assert_eq!(resolve_record(&h), found(America::Phoenix, ZoneRule::Zip));
-        h.zip = Some("not a zip");
-        assert_eq!(resolve_record(&h), found(Pacific::Honolulu, ZoneRule::CityState));
-        h.city = Some("El Paso");
-        h.state = Some("TX");
-        assert_eq!(resolve_record(&h), found(Pacific::Honolulu, ZoneRule::Npa), "ambiguous city falls through");
-        h.city = None;
-        h.state = Some("AZ");
-        assert_eq!(resolve_record(&h), found(Pacific::Honolulu, ZoneRule::Npa), "state alone is not enough");
     }
 
     #[test]

@@ -80,6 +80,10 @@ pub(crate) enum NanpLevel {
     Country,
 }
 
+/// An exchange-level NANP prefix entry: (prefix length, NPA, first NXX,
+/// last NXX, zone set).
+type ExchangeEntry = (usize, u16, u16, u16, u16);
+
 fn prefix_key(len: usize, value: u64) -> u64 {
     ((len as u64) << 32) | value
 }
@@ -97,7 +101,28 @@ impl PhoneTable {
     /// table), so a bad edit can never panic the process.
     pub(crate) fn parse(text: &str) -> (PhoneTable, Vec<String>) {
         let mut problems = Vec::new();
-        let mut t = PhoneTable {
+        let mut t = PhoneTable::empty();
+        // Exchange-level NANP entries, applied shortest first at the end so
+        // the longest prefix wins whatever the line order.
+        let mut exchanges: Vec<ExchangeEntry> = Vec::new();
+        for (no, line) in text.lines().enumerate() {
+            if let Some(rest) = line.strip_prefix("# version: ") {
+                t.version = rest.trim().to_string();
+                continue;
+            }
+            if line.starts_with('#') || line.is_empty() {
+                continue;
+            }
+            let mut bad = |why: &str| problems.push(format!("line {}: {why}: {line:?}", no + 1));
+            t.read_record(line, &mut exchanges, &mut bad);
+        }
+        t.check_line_kinds(&mut problems);
+        t.apply_exchanges(exchanges);
+        (t, problems)
+    }
+
+    fn empty() -> PhoneTable {
+        PhoneTable {
             version: String::new(),
             sets: Vec::new(),
             country_codes: Box::new([false; 1000]),
@@ -112,141 +137,147 @@ impl PhoneTable {
             intl: foldhash::HashMap::default(),
             intl_max_len: 0,
             non_geographic: foldhash::HashMap::default(),
+        }
+    }
+
+    /// One record line; `bad` hears each problem (a line may have several).
+    fn read_record(&mut self, line: &str, exchanges: &mut Vec<ExchangeEntry>, bad: &mut dyn FnMut(&str)) {
+        let mut fields = line.split('\t');
+        match (fields.next(), fields.next(), fields.next()) {
+            (Some("Z"), Some(id), Some(zones)) => self.read_zone_set(id, zones, bad),
+            (Some("C"), Some(codes), None) => {
+                for c in codes.split(' ') {
+                    match c.parse::<usize>() {
+                        Ok(v) if (1..1000).contains(&v) => self.country_codes[v] = true,
+                        _ => bad("country code"),
+                    }
+                }
+            }
+            (Some("P"), Some(prefix), Some(set)) => self.read_prefix(prefix, set, exchanges, bad),
+            (Some("X"), Some(prefix), Some(lengths)) => self.read_non_geographic(prefix, lengths, bad),
+            (Some("N"), Some(npa), Some(kinds)) => self.read_area_kinds(npa, kinds, bad),
+            (Some("B"), Some(exchange), Some(kinds)) => {
+                let key = digits_value(exchange).filter(|v| exchange.len() == 6 && *v >= 200_200);
+                let (Some(key), Ok(kinds)) = (key, <[u8; 10]>::try_from(kinds.as_bytes())) else {
+                    return bad("NANP exchange blocks must be an NPA-NXX and 10 letters");
+                };
+                self.line_kinds.insert(key as u32, kinds);
+            }
+            _ => bad("unknown record"),
+        }
+    }
+
+    /// `Z id zones`: zone set `id` (numbered in order), zones joined by `&`.
+    fn read_zone_set(&mut self, id: &str, zones: &str, bad: &mut dyn FnMut(&str)) {
+        if id.parse::<usize>().ok() != Some(self.sets.len()) {
+            return bad("zone sets must be numbered in order");
+        }
+        let names: Vec<&str> = zones.split('&').filter(|z| !z.is_empty()).collect();
+        // A name chrono-tz does not know is dropped, but the set still
+        // counts it: a two-zone set never becomes a guess.
+        let parsed: Box<[Tz]> = names.iter().filter_map(|z| z.parse::<Tz>().ok()).collect();
+        if parsed.len() != names.len() {
+            bad("zone chrono-tz does not know");
+        }
+        let single = if names.len() == 1 { parsed.first().copied() } else { None };
+        self.sets.push(ZoneSet { zones: parsed, single });
+    }
+
+    /// `P prefix set`: the zone set of a prefix, at NANP country, NPA or
+    /// exchange level (exchanges wait in `exchanges`), or international.
+    fn read_prefix(&mut self, prefix: &str, set: &str, exchanges: &mut Vec<ExchangeEntry>, bad: &mut dyn FnMut(&str)) {
+        let (Some(value), Ok(set)) = (digits_value(prefix), set.parse::<u16>()) else {
+            return bad("prefix entry");
         };
-        // Exchange-level NANP entries, applied shortest first at the end so
-        // the longest prefix wins whatever the line order.
-        let mut nxx_entries: Vec<(usize, u16, u16, u16, u16)> = Vec::new();
-        for (no, line) in text.lines().enumerate() {
-            let mut bad = |why: &str| problems.push(format!("line {}: {why}: {line:?}", no + 1));
-            if let Some(rest) = line.strip_prefix("# version: ") {
-                t.version = rest.trim().to_string();
-                continue;
+        if usize::from(set) >= self.sets.len() {
+            return bad("zone set not defined before use");
+        }
+        if !prefix.starts_with('1') {
+            self.intl.insert(prefix_key(prefix.len(), value), set);
+            self.intl_max_len = self.intl_max_len.max(prefix.len());
+            return;
+        }
+        let npa = prefix.get(1..4).and_then(digits_value);
+        match (prefix.len(), npa) {
+            (1, _) => self.nanp_country = set,
+            (4, Some(npa)) => self.nanp_npa[npa as usize] = set,
+            (5..=7, Some(npa)) => {
+                // 1-NPA-N, 1-NPA-NX, 1-NPA-NXX: a block of exchanges.
+                let tail = &prefix[4..];
+                let width = 10u16.pow(3 - tail.len() as u32);
+                let first = digits_value(tail).unwrap_or(0) as u16 * width;
+                exchanges.push((prefix.len(), npa as u16, first, first + width - 1, set));
             }
-            if line.starts_with('#') || line.is_empty() {
-                continue;
-            }
-            let mut fields = line.split('\t');
-            let (tag, a, b) = (fields.next(), fields.next(), fields.next());
-            match (tag, a, b) {
-                (Some("Z"), Some(id), Some(zones)) => {
-                    if id.parse::<usize>().ok() != Some(t.sets.len()) {
-                        bad("zone sets must be numbered in order");
-                        continue;
-                    }
-                    let names: Vec<&str> = zones.split('&').filter(|z| !z.is_empty()).collect();
-                    // A name chrono-tz does not know is dropped, but the set
-                    // still counts it: a two-zone set never becomes a guess.
-                    let parsed: Box<[Tz]> = names.iter().filter_map(|z| z.parse::<Tz>().ok()).collect();
-                    if parsed.len() != names.len() {
-                        bad("zone chrono-tz does not know");
-                    }
-                    let single = if names.len() == 1 { parsed.first().copied() } else { None };
-                    t.sets.push(ZoneSet { zones: parsed, single });
-                }
-                (Some("C"), Some(codes), None) => {
-                    for c in codes.split(' ') {
-                        match c.parse::<usize>() {
-                            Ok(v) if (1..1000).contains(&v) => t.country_codes[v] = true,
-                            _ => bad("country code"),
-                        }
-                    }
-                }
-                (Some("P"), Some(prefix), Some(set)) => {
-                    let (Some(value), Ok(set)) = (digits_value(prefix), set.parse::<u16>()) else {
-                        bad("prefix entry");
-                        continue;
-                    };
-                    if usize::from(set) >= t.sets.len() {
-                        bad("zone set not defined before use");
-                        continue;
-                    }
-                    if prefix.starts_with('1') {
-                        let npa = prefix.get(1..4).and_then(digits_value);
-                        match (prefix.len(), npa) {
-                            (1, _) => t.nanp_country = set,
-                            (4, Some(npa)) => t.nanp_npa[npa as usize] = set,
-                            (5..=7, Some(npa)) => {
-                                // 1-NPA-N, 1-NPA-NX, 1-NPA-NXX: a block of exchanges.
-                                let tail = &prefix[4..];
-                                let width = 10u16.pow(3 - tail.len() as u32);
-                                let first = digits_value(tail).unwrap_or(0) as u16 * width;
-                                nxx_entries.push((prefix.len(), npa as u16, first, first + width - 1, set));
-                            }
-                            _ => bad("NANP prefix is not at country, NPA or NPA-NXX level"),
-                        }
-                    } else {
-                        t.intl.insert(prefix_key(prefix.len(), value), set);
-                        t.intl_max_len = t.intl_max_len.max(prefix.len());
-                    }
-                }
-                (Some("X"), Some(prefix), Some(lengths)) => {
-                    let Some(value) = digits_value(prefix).filter(|_| !prefix.starts_with('1')) else {
-                        bad("non-geographic range prefix");
-                        continue;
-                    };
-                    let mut mask = 0u32;
-                    for n in lengths.split(',') {
-                        match n.parse::<u32>() {
-                            Ok(n) if n < 32 => mask |= 1 << n,
-                            _ => bad("non-geographic range length"),
-                        }
-                    }
-                    t.non_geographic.insert(prefix_key(prefix.len(), value), mask);
-                }
-                (Some("N"), Some(npa), Some(kinds)) => {
-                    let Some(npa) = digits_value(npa).filter(|v| (200..1000).contains(v)) else {
-                        bad("NANP area code");
-                        continue;
-                    };
-                    let npa = npa as usize;
-                    match kinds.len() {
-                        1 => t.npa_kind[npa] = kinds.as_bytes()[0],
-                        800 => {
-                            t.npa_kind[npa] = PER_EXCHANGE;
-                            t.kind_block[npa] = (t.kind_blocks.len() / 800) as u16;
-                            t.kind_blocks.extend_from_slice(kinds.as_bytes());
-                        }
-                        _ => bad("NANP kinds must be 1 or 800 letters"),
-                    }
-                }
-                (Some("B"), Some(exchange), Some(kinds)) => {
-                    let key = digits_value(exchange).filter(|v| exchange.len() == 6 && *v >= 200_200);
-                    let (Some(key), Ok(kinds)) = (key, <[u8; 10]>::try_from(kinds.as_bytes())) else {
-                        bad("NANP exchange blocks must be an NPA-NXX and 10 letters");
-                        continue;
-                    };
-                    t.line_kinds.insert(key as u32, kinds);
-                }
-                _ => bad("unknown record"),
+            _ => bad("NANP prefix is not at country, NPA or NPA-NXX level"),
+        }
+    }
+
+    /// `X prefix lengths`: national number lengths under an international
+    /// prefix that may be non-geographic.
+    fn read_non_geographic(&mut self, prefix: &str, lengths: &str, bad: &mut dyn FnMut(&str)) {
+        let Some(value) = digits_value(prefix).filter(|_| !prefix.starts_with('1')) else {
+            return bad("non-geographic range prefix");
+        };
+        let mut mask = 0u32;
+        for n in lengths.split(',') {
+            match n.parse::<u32>() {
+                Ok(n) if n < 32 => mask |= 1 << n,
+                _ => bad("non-geographic range length"),
             }
         }
-        // An exchange marked per block without its blocks would read as not
-        // in use; say so rather than lose numbers silently.
+        self.non_geographic.insert(prefix_key(prefix.len(), value), mask);
+    }
+
+    /// `N npa kinds`: one kind letter for the whole area code, or 800, one
+    /// per exchange 200..=999.
+    fn read_area_kinds(&mut self, npa: &str, kinds: &str, bad: &mut dyn FnMut(&str)) {
+        let Some(npa) = digits_value(npa).filter(|v| (200..1000).contains(v)) else {
+            return bad("NANP area code");
+        };
+        let npa = npa as usize;
+        match kinds.len() {
+            1 => self.npa_kind[npa] = kinds.as_bytes()[0],
+            800 => {
+                self.npa_kind[npa] = PER_EXCHANGE;
+                self.kind_block[npa] = (self.kind_blocks.len() / 800) as u16;
+                self.kind_blocks.extend_from_slice(kinds.as_bytes());
+            }
+            _ => bad("NANP kinds must be 1 or 800 letters"),
+        }
+    }
+
+    /// An exchange marked per block without its blocks would read as not
+    /// in use; say so rather than lose numbers silently.
+    fn check_line_kinds(&self, problems: &mut Vec<String>) {
         for npa in 200..1000u32 {
-            if t.npa_kind[npa as usize] != PER_EXCHANGE {
+            if self.npa_kind[npa as usize] != PER_EXCHANGE {
                 continue;
             }
-            let block = usize::from(t.kind_block[npa as usize]) * 800;
-            for (i, &k) in t.kind_blocks[block..block + 800].iter().enumerate() {
+            let block = usize::from(self.kind_block[npa as usize]) * 800;
+            for (i, &k) in self.kind_blocks[block..block + 800].iter().enumerate() {
                 let key = npa * 1000 + 200 + i as u32;
-                if k == PER_BLOCK && !t.line_kinds.contains_key(&key) {
+                if k == PER_BLOCK && !self.line_kinds.contains_key(&key) {
                     problems.push(format!("exchange {key} is marked per block but has no B record"));
                 }
             }
         }
-        nxx_entries.sort_by_key(|e| e.0);
-        for (_, npa, first, last, set) in nxx_entries {
+    }
+
+    /// Write the exchange-level entries, shortest prefix first so the
+    /// longest wins.
+    fn apply_exchanges(&mut self, mut exchanges: Vec<ExchangeEntry>) {
+        exchanges.sort_by_key(|e| e.0);
+        for (_, npa, first, last, set) in exchanges {
             let npa = usize::from(npa);
-            if t.nxx_block[npa] == NONE {
-                t.nxx_block[npa] = (t.nanp_nxx.len() / 1000) as u16;
-                t.nanp_nxx.extend(std::iter::repeat_n(NONE, 1000));
+            if self.nxx_block[npa] == NONE {
+                self.nxx_block[npa] = (self.nanp_nxx.len() / 1000) as u16;
+                self.nanp_nxx.extend(std::iter::repeat_n(NONE, 1000));
             }
-            let base = usize::from(t.nxx_block[npa]) * 1000;
+            let base = usize::from(self.nxx_block[npa]) * 1000;
             for nxx in usize::from(first)..=usize::from(last) {
-                t.nanp_nxx[base + nxx] = set;
+                self.nanp_nxx[base + nxx] = set;
             }
         }
-        (t, problems)
     }
 
     /// Whether `code` is a country calling code.

@@ -262,12 +262,16 @@ mod tests {
 
     #[test]
     fn zips_of_no_dst_and_split_states() {
-        assert_eq!(zip_zone("85001"), Some(America::Phoenix));
-        assert_eq!(zip_zone("96813"), Some(Pacific::Honolulu));
-        assert_eq!(zip_zone("46201"), Some(America::Indiana::Indianapolis));
-        assert_eq!(zip_zone("00501"), Some(America::New_York));
-        assert_eq!(zip_zone("99501"), Some(America::Anchorage));
-        assert_eq!(zip_zone("00901"), Some(America::Puerto_Rico));
+        for (zip, zone) in [
+            ("85001", America::Phoenix),
+            ("96813", Pacific::Honolulu),
+            ("46201", America::Indiana::Indianapolis),
+            ("00501", America::New_York),
+            ("99501", America::Anchorage),
+            ("00901", America::Puerto_Rico),
+        ] {
+            assert_eq!(zip_zone(zip), Some(zone), "{zip}");
+        }
     }
 
     #[test]
@@ -333,13 +337,18 @@ mod tests {
 
     #[test]
     fn state_names_and_codes() {
-        assert_eq!(state_code("tx"), Some("TX"));
-        assert_eq!(state_code(" Texas "), Some("TX"));
-        assert_eq!(state_code("NEW   YORK"), Some("NY"));
-        assert_eq!(state_code("District of Columbia"), Some("DC"));
-        assert_eq!(state_code("U.S. Virgin Islands"), Some("VI"));
-        assert_eq!(state_code("XX"), None);
-        assert_eq!(state_code("é"), None);
-        assert_eq!(state_code(&"new york ".repeat(20)), None);
+        let too_long = "new york ".repeat(20);
+        for (name, code) in [
+            ("tx", Some("TX")),
+            (" Texas ", Some("TX")),
+            ("NEW   YORK", Some("NY")),
+            ("District of Columbia", Some("DC")),
+            ("U.S. Virgin Islands", Some("VI")),
+            ("XX", None),
+            ("é", None),
+            (too_long.as_str(), None),
+        ] {
+            assert_eq!(state_code(name), code, "{name:?}");
+        }
     }
 }
