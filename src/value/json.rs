@@ -70,34 +70,12 @@ impl Value {
             Value::Null => out.extend_from_slice(b"null"),
             Value::Text(s) => write_json_str(out, s),
             Value::Object(o) => {
-                out.push(b'{');
-                for (i, (k, v)) in o.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    write_json_str(out, k);
-                    out.push(b':');
-                    if !v.write_json_as::<NULL_AS_TEXT, CAPPED>(out, cap, full)
-                        || (CAPPED && out.len() > cap && !full(out))
-                    {
-                        return false;
-                    }
-                }
-                out.push(b'}');
+                let members = o.iter().map(|(k, v)| (Some(k.as_str()), v));
+                return write_children::<NULL_AS_TEXT, CAPPED>(out, cap, full, [b'{', b'}'], members);
             }
             Value::Array(a) => {
-                out.push(b'[');
-                for (i, v) in a.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    if !v.write_json_as::<NULL_AS_TEXT, CAPPED>(out, cap, full)
-                        || (CAPPED && out.len() > cap && !full(out))
-                    {
-                        return false;
-                    }
-                }
-                out.push(b']');
+                let elements = a.iter().map(|v| (None, v));
+                return write_children::<NULL_AS_TEXT, CAPPED>(out, cap, full, [b'[', b']'], elements);
             }
             Value::Number(n) => {
                 // Numbers print without characters JSON escapes; whole
@@ -171,6 +149,35 @@ impl Value {
             }
         }
     }
+}
+
+/// The children of an object (named) or an array (unnamed) between their
+/// brackets, for [`Value::write_json_as`]; after each child, a capped
+/// walk asks `full` once `out` is over `cap`. Monomorphised per container,
+/// so an array's walk carries no test for a name.
+#[inline(always)]
+fn write_children<'a, const NULL_AS_TEXT: bool, const CAPPED: bool>(
+    out: &mut Vec<u8>,
+    cap: usize,
+    full: &mut dyn FnMut(&mut Vec<u8>) -> bool,
+    [open, close]: [u8; 2],
+    children: impl Iterator<Item = (Option<&'a str>, &'a Value)>,
+) -> bool {
+    out.push(open);
+    for (i, (name, v)) in children.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        if let Some(name) = name {
+            write_json_str(out, name);
+            out.push(b':');
+        }
+        if !v.write_json_as::<NULL_AS_TEXT, CAPPED>(out, cap, full) || (CAPPED && out.len() > cap && !full(out)) {
+            return false;
+        }
+    }
+    out.push(close);
+    true
 }
 
 #[cfg(test)]
