@@ -447,6 +447,32 @@ fn link_action(cx: &mut Ctx, action: &Action, env: &CheckEnv) -> LinkedAction {
     la
 }
 
+/// The property being planned: its action, its manifest entry, the name
+/// the script gave it under, and where its text starts.
+struct Planning<'a> {
+    action: &'a Action,
+    spec: &'a InputSpec,
+    prop_name: &'a str,
+    base: Pos,
+}
+
+impl Planning<'_> {
+    /// A value the property's type refuses.
+    fn bad(&self, cx: &mut Ctx, msg: impl fmt::Display) {
+        cx.prop_error("bad-literal", self.action, self.prop_name, format!("property '{}': {msg}", self.spec.name));
+    }
+
+    /// An expression that does not compile.
+    fn bad_expression(&self, cx: &mut Ctx, e: &snippet::SnippetError) {
+        cx.prop_error(
+            "bad-expression",
+            self.action,
+            self.prop_name,
+            format!("property '{}': column {} of the expression: {}", self.spec.name, e.pos.column, e.message),
+        );
+    }
+}
+
 fn plan_input(
     cx: &mut Ctx,
     action: &Action,
@@ -473,167 +499,174 @@ fn plan_input(
         }
         return PropPlan::Absent;
     };
-    let bad = |cx: &mut Ctx, msg: String| {
-        cx.prop_error("bad-literal", action, prop_name, format!("property '{}': {msg}", spec.name));
-    };
+    let p = Planning { action, spec, prop_name, base };
 
     if spec.ty == PropType::List {
-        let items = raw.items();
-        if let Some(max) = spec.max_items
-            && items.len() > max
-        {
-            bad(cx, format!("at most {max} items, got {}", items.len()));
-        }
-        let mut plans = Vec::new();
-        for item in items {
-            match Template::compile(&item, base) {
-                Ok(t) => plans.push(t),
-                Err(e) => {
-                    bad(cx, e.to_string());
-                    plans.push(Template::Literal(item.into()));
-                }
-            }
-        }
-        return PropPlan::List(plans);
+        return plan_list(cx, &p, raw.items());
     }
     let text = raw.joined();
     if spec.lazy {
-        // The action reads it as text or as an expression: compile both
-        // forms now. Expression errors are reported when another property
-        // says the value is an expression (ASSIGN with Type Numeric).
-        let expr = snippet::compile_expression(&text, Pos::new(1, 1));
-        if let (Some(cond), Err(e)) = (&spec.expression_when, &expr) {
-            let other = action.property(&cond.property).map(|v| v.joined()).unwrap_or_default();
-            if cond.values.iter().any(|v| v.eq_ignore_ascii_case(other.trim())) && !text.contains('{') {
-                cx.prop_error(
-                    "bad-expression",
-                    action,
-                    prop_name,
-                    format!("property '{}': column {} of the expression: {}", spec.name, e.pos.column, e.message),
-                );
-            }
-        }
-        return match Template::compile(&text, base) {
-            Ok(t) => PropPlan::Lazy(t, expr.ok().map(Box::new)),
-            Err(e) => {
-                bad(cx, e.to_string());
-                PropPlan::Lazy(Template::Literal(text.into()), None)
-            }
-        };
+        return plan_lazy(cx, &p, text);
     }
     match spec.ty {
         PropType::Variable => match VarTarget::parse(&text) {
             Ok(t) => PropPlan::Variable(t),
             Err(e) => {
-                bad(cx, e);
+                p.bad(cx, e);
                 PropPlan::Absent
             }
         },
         PropType::Expression => match snippet::compile_expression(&text, Pos::new(1, 1)) {
             Ok(e) => PropPlan::Expression(Box::new(e)),
             Err(e) => {
-                cx.prop_error(
-                    "bad-expression",
-                    action,
-                    prop_name,
-                    format!("property '{}': column {} of the expression: {}", spec.name, e.pos.column, e.message),
-                );
+                p.bad_expression(cx, &e);
                 PropPlan::Absent
             }
         },
-        PropType::Code => {
-            let rhai = action.property("Language").is_some_and(|l| l.joined().trim().eq_ignore_ascii_case("rhai"));
-            let compiled = if rhai {
-                crate::snippet::CompiledSnippet::compile_rhai(&text, Pos::new(1, 1))
-            } else {
-                crate::snippet::CompiledSnippet::compile(&text, Pos::new(1, 1), &cx.functions)
-            };
-            match compiled {
-                Ok(c) => PropPlan::Snippet(std::sync::Arc::new(c)),
-                Err(e) => {
-                    let file = cx
-                        .script
-                        .origin
-                        .code_files
-                        .iter()
-                        .find(|((id, p), _)| *id == action.id && p.eq_ignore_ascii_case(prop_name))
-                        .map(|(_, f)| format!(" of {}", f.display()))
-                        .unwrap_or_default();
-                    cx.prop_error(
-                        "bad-snippet",
-                        action,
-                        prop_name,
-                        format!(
-                            "property '{}': line {}, column {}{file}: {}",
-                            spec.name, e.pos.line, e.pos.column, e.message
-                        ),
-                    );
-                    PropPlan::Absent
-                }
+        PropType::Code => plan_code(cx, &p, &text),
+        PropType::Dynamic => plan_dynamic(cx, &p, &text),
+        ty => plan_scalar(cx, &p, ty, text, env),
+    }
+}
+
+/// A list: each item a template.
+fn plan_list(cx: &mut Ctx, p: &Planning, items: Vec<String>) -> PropPlan {
+    if let Some(max) = p.spec.max_items
+        && items.len() > max
+    {
+        p.bad(cx, format!("at most {max} items, got {}", items.len()));
+    }
+    let mut plans = Vec::new();
+    for item in items {
+        match Template::compile(&item, p.base) {
+            Ok(t) => plans.push(t),
+            Err(e) => {
+                p.bad(cx, e);
+                plans.push(Template::Literal(item.into()));
             }
         }
-        PropType::Dynamic => {
-            let t = text.trim();
-            if (t.starts_with('{') && !t.starts_with("{{") && serde_json::from_str::<serde_json::Value>(t).is_ok())
-                || t.starts_with('[')
-            {
-                match serde_json::from_str::<serde_json::Value>(t) {
-                    Ok(j) => PropPlan::Dynamic(DynamicPlan::Json(Value::from_json(&j))),
-                    Err(e) => {
-                        bad(cx, format!("not valid JSON: {e}"));
-                        PropPlan::Absent
-                    }
-                }
-            } else if let Ok(v) = VarTarget::parse(t) {
-                PropPlan::Dynamic(DynamicPlan::Var(v))
-            } else {
-                match Template::compile(&text, base) {
-                    Ok(tpl) => PropPlan::Dynamic(DynamicPlan::Template(tpl)),
-                    Err(e) => {
-                        bad(cx, e.to_string());
-                        PropPlan::Absent
-                    }
-                }
+    }
+    PropPlan::List(plans)
+}
+
+/// A lazy input: the action reads it as text or as an expression, so both
+/// forms are compiled now. Expression errors are reported when another
+/// property says the value is an expression (ASSIGN with Type Numeric).
+fn plan_lazy(cx: &mut Ctx, p: &Planning, text: String) -> PropPlan {
+    let expr = snippet::compile_expression(&text, Pos::new(1, 1));
+    if let (Some(cond), Err(e)) = (&p.spec.expression_when, &expr) {
+        let other = p.action.property(&cond.property).map(|v| v.joined()).unwrap_or_default();
+        if cond.values.iter().any(|v| v.eq_ignore_ascii_case(other.trim())) && !text.contains('{') {
+            p.bad_expression(cx, e);
+        }
+    }
+    match Template::compile(&text, p.base) {
+        Ok(t) => PropPlan::Lazy(t, expr.ok().map(Box::new)),
+        Err(e) => {
+            p.bad(cx, e);
+            PropPlan::Lazy(Template::Literal(text.into()), None)
+        }
+    }
+}
+
+/// Snippet code, compiled with the script's functions (or as rhai when the
+/// action's Language says so).
+fn plan_code(cx: &mut Ctx, p: &Planning, text: &str) -> PropPlan {
+    let rhai = p.action.property("Language").is_some_and(|l| l.joined().trim().eq_ignore_ascii_case("rhai"));
+    let compiled = if rhai {
+        crate::snippet::CompiledSnippet::compile_rhai(text, Pos::new(1, 1))
+    } else {
+        crate::snippet::CompiledSnippet::compile(text, Pos::new(1, 1), &cx.functions)
+    };
+    match compiled {
+        Ok(c) => PropPlan::Snippet(std::sync::Arc::new(c)),
+        Err(e) => {
+            let file = cx
+                .script
+                .origin
+                .code_files
+                .iter()
+                .find(|((id, name), _)| *id == p.action.id && name.eq_ignore_ascii_case(p.prop_name))
+                .map(|(_, f)| format!(" of {}", f.display()))
+                .unwrap_or_default();
+            cx.prop_error(
+                "bad-snippet",
+                p.action,
+                p.prop_name,
+                format!(
+                    "property '{}': line {}, column {}{file}: {}",
+                    p.spec.name, e.pos.line, e.pos.column, e.message
+                ),
+            );
+            PropPlan::Absent
+        }
+    }
+}
+
+/// A dynamic object: a JSON literal, a variable holding one, or a template
+/// whose result is read as JSON.
+fn plan_dynamic(cx: &mut Ctx, p: &Planning, text: &str) -> PropPlan {
+    let t = text.trim();
+    if (t.starts_with('{') && !t.starts_with("{{") && serde_json::from_str::<serde_json::Value>(t).is_ok())
+        || t.starts_with('[')
+    {
+        match serde_json::from_str::<serde_json::Value>(t) {
+            Ok(j) => PropPlan::Dynamic(DynamicPlan::Json(Value::from_json(&j))),
+            Err(e) => {
+                p.bad(cx, format!("not valid JSON: {e}"));
+                PropPlan::Absent
             }
         }
-        ty => {
-            let substitutes = spec.substitutes() && text.contains('{');
-            if !substitutes {
-                if let Err(msg) = check_literal(spec, ty, &text) {
-                    bad(cx, msg);
-                }
-                if spec.script_ref && !text.trim().is_empty() && !(env.script_exists)(text.trim()) {
-                    cx.prop_error(
-                        "missing-script",
-                        action,
-                        prop_name,
-                        format!("script '{}' is not in the script library", text.trim()),
-                    );
-                }
-                let typed = type_value(ty, &spec.name, &spec.values, Value::text(text.as_str()))
-                    .unwrap_or_else(|_| Value::text(text.as_str()));
-                return PropPlan::Literal(text, typed);
+    } else if let Ok(v) = VarTarget::parse(t) {
+        PropPlan::Dynamic(DynamicPlan::Var(v))
+    } else {
+        match Template::compile(text, p.base) {
+            Ok(tpl) => PropPlan::Dynamic(DynamicPlan::Template(tpl)),
+            Err(e) => {
+                p.bad(cx, e);
+                PropPlan::Absent
             }
-            for e in Template::suspicious_groups(&text, base) {
-                let pos = cx.script.origin.property_position(action, prop_name);
-                cx.push(
-                    Severity::Warning,
-                    "suspicious-substitution",
-                    pos,
-                    Some(action),
-                    format!(
-                        "property '{}': a {{...}} group does not parse and stays literal text ({})",
-                        spec.name, e.message
-                    ),
-                );
-            }
-            match Template::compile(&text, base) {
-                Ok(t) => PropPlan::Template(t),
-                Err(e) => {
-                    bad(cx, e.to_string());
-                    PropPlan::Literal(text.clone(), Value::text(text))
-                }
-            }
+        }
+    }
+}
+
+/// Text, numbers, booleans, dates, zones, enums and skills: a literal is
+/// checked and converted to its type once, here; a text with `{}` groups
+/// becomes a template.
+fn plan_scalar(cx: &mut Ctx, p: &Planning, ty: PropType, text: String, env: &CheckEnv) -> PropPlan {
+    let spec = p.spec;
+    let substitutes = spec.substitutes() && text.contains('{');
+    if !substitutes {
+        if let Err(msg) = check_literal(spec, ty, &text) {
+            p.bad(cx, msg);
+        }
+        if spec.script_ref && !text.trim().is_empty() && !(env.script_exists)(text.trim()) {
+            cx.prop_error(
+                "missing-script",
+                p.action,
+                p.prop_name,
+                format!("script '{}' is not in the script library", text.trim()),
+            );
+        }
+        let typed = type_value(ty, &spec.name, &spec.values, Value::text(text.as_str()))
+            .unwrap_or_else(|_| Value::text(text.as_str()));
+        return PropPlan::Literal(text, typed);
+    }
+    for e in Template::suspicious_groups(&text, p.base) {
+        let pos = cx.script.origin.property_position(p.action, p.prop_name);
+        cx.push(
+            Severity::Warning,
+            "suspicious-substitution",
+            pos,
+            Some(p.action),
+            format!("property '{}': a {{...}} group does not parse and stays literal text ({})", spec.name, e.message),
+        );
+    }
+    match Template::compile(&text, p.base) {
+        Ok(t) => PropPlan::Template(t),
+        Err(e) => {
+            p.bad(cx, e);
+            PropPlan::Literal(text.clone(), Value::text(text))
         }
     }
 }

@@ -206,48 +206,38 @@ impl Scanner<'_> {
         // moves to a hash set, so both stay linear.
         let mut few: Vec<String> = Vec::new();
         let mut many: HashSet<String, foldhash::fast::FixedState> = HashSet::default();
-        loop {
+        while self.more(b'}') {
+            if self.peek() != Some(b'"') {
+                // Not valid JSON; stop quietly (serde_json reports it).
+                self.i += 1;
+                return;
+            }
+            let key_at = self.i;
+            let key = self.string();
+            let fresh = if many.is_empty() && few.len() < 16 {
+                let fresh = !few.contains(&key);
+                if fresh {
+                    few.push(key.clone());
+                }
+                fresh
+            } else {
+                many.extend(few.drain(..));
+                many.insert(key.clone())
+            };
+            if !fresh {
+                self.index.duplicates.push((path.clone(), key.clone(), key_at));
+            }
             self.ws();
-            match self.peek() {
-                Some(b'}') => {
-                    self.i += 1;
-                    return;
-                }
-                Some(b'"') => {
-                    let key_at = self.i;
-                    let key = self.string();
-                    let fresh = if many.is_empty() && few.len() < 16 {
-                        let fresh = !few.contains(&key);
-                        if fresh {
-                            few.push(key.clone());
-                        }
-                        fresh
-                    } else {
-                        many.extend(few.drain(..));
-                        many.insert(key.clone())
-                    };
-                    if !fresh {
-                        self.index.duplicates.push((path.clone(), key.clone(), key_at));
-                    }
-                    self.ws();
-                    if self.peek() == Some(b':') {
-                        self.i += 1;
-                    }
-                    self.ws();
-                    path.push(Seg::Key(key));
-                    self.value(path);
-                    path.pop();
-                    self.ws();
-                    if self.peek() == Some(b',') {
-                        self.i += 1;
-                    }
-                }
-                Some(_) => {
-                    // Not valid JSON; stop quietly (serde_json reports it).
-                    self.i += 1;
-                    return;
-                }
-                None => return,
+            if self.peek() == Some(b':') {
+                self.i += 1;
+            }
+            self.ws();
+            path.push(Seg::Key(key));
+            self.value(path);
+            path.pop();
+            self.ws();
+            if self.peek() == Some(b',') {
+                self.i += 1;
             }
         }
     }
@@ -255,27 +245,31 @@ impl Scanner<'_> {
     fn array(&mut self, path: &mut Vec<Seg>) {
         self.i += 1;
         let mut n = 0;
-        loop {
+        while self.more(b']') {
+            let before = self.i;
+            path.push(Seg::Index(n));
+            self.value(path);
+            path.pop();
+            n += 1;
             self.ws();
-            match self.peek() {
-                Some(b']') => {
-                    self.i += 1;
-                    return;
-                }
-                Some(_) => {
-                    let before = self.i;
-                    path.push(Seg::Index(n));
-                    self.value(path);
-                    path.pop();
-                    n += 1;
-                    self.ws();
-                    // Step over the comma (or over a byte that made no progress).
-                    if self.peek() == Some(b',') || self.i == before {
-                        self.i += 1;
-                    }
-                }
-                None => return,
+            // Step over the comma (or over a byte that made no progress).
+            if self.peek() == Some(b',') || self.i == before {
+                self.i += 1;
             }
+        }
+    }
+
+    /// Step over blanks; false at the container's `close` (stepped over)
+    /// or at the end of the text, true when another item follows.
+    fn more(&mut self, close: u8) -> bool {
+        self.ws();
+        match self.peek() {
+            Some(c) if c == close => {
+                self.i += 1;
+                false
+            }
+            Some(_) => true,
+            None => false,
         }
     }
 
@@ -299,17 +293,7 @@ impl Scanner<'_> {
     /// well enough for key comparison).
     fn string(&mut self) -> String {
         let start = self.i;
-        self.i += 1;
-        while let Some(c) = self.peek() {
-            match c {
-                b'\\' => self.i += 2,
-                b'"' => {
-                    self.i += 1;
-                    break;
-                }
-                _ => self.i += 1,
-            }
-        }
+        self.skip_string();
         let raw = self.b.get(start..self.i.min(self.b.len())).unwrap_or_default();
         serde_json::from_slice::<String>(raw).unwrap_or_else(|_| String::from_utf8_lossy(raw).into_owned())
     }

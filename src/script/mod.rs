@@ -203,15 +203,18 @@ pub fn detect(text: &str) -> Option<Format> {
     if !t.starts_with('{') {
         return None;
     }
-    // Peek at the top-level keys without a full parse: web Studio files
-    // carry `header` and keyed `actions`/`branches`; native files carry an
-    // `actions` array.
     let json: serde_json::Value = serde_json::from_str(t).ok()?;
-    let obj = json.as_object()?;
+    Some(json_format(json.as_object()?))
+}
+
+/// Which JSON format a script object is in: web Studio files carry
+/// `header` and `actions` keyed by id; native files carry an `actions`
+/// list.
+fn json_format(obj: &serde_json::Map<String, serde_json::Value>) -> Format {
     if obj.contains_key("header") || obj.get("actions").is_some_and(|a| a.is_object()) {
-        Some(Format::StudioJson)
+        Format::StudioJson
     } else {
-        Some(Format::Native)
+        Format::Native
     }
 }
 
@@ -337,8 +340,8 @@ fn load_unchecked(text: &str, path: Option<&Path>, file: &str) -> Result<Script,
         };
         let json = json.map_err(|e| json_error(&file, text, &e))?;
         let index = index.unwrap_or_else(|| jsonpos::JsonIndex::build(text, 4));
-        match json.as_object() {
-            Some(obj) if obj.contains_key("header") || obj.get("actions").is_some_and(|a| a.is_object()) => {
+        match json.as_object().map(json_format) {
+            Some(Format::StudioJson) => {
                 let mut script = studio_json::load_indexed(&json, index, text, &file)?;
                 finish(&mut script, path, Format::StudioJson);
                 return Ok(script);
