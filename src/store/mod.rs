@@ -4,13 +4,20 @@
 //! SQLite (a file, created and migrated on first use) is the embedded
 //! default; PostgreSQL serves several runtime processes sharing the same
 //! business units. Each backend has its own migrations (`migrations/sqlite`,
-//! `migrations/postgres`) and its own queries — sqlx's `Any` driver does not
-//! rewrite placeholders, so one implementation per backend is the honest
-//! way. A platform can plug in its own backend by implementing [`Store`].
-//! Every row belongs to one business unit.
+//! `migrations/postgres`) over the same table layouts. A query both
+//! dialects run is written once, with `$N` placeholders, and both traits
+//! are implemented once for the two (`sql`, `core_sql`, `outbound_sql`);
+//! what a backend does its own way (bulk writes, row locks, list
+//! parameters) sits in `sqlite/` and `postgres/`, and `outbound_sql` says
+//! where each difference is and why. A platform can plug in its own
+//! backend by implementing [`Store`]. Every row belongs to one business
+//! unit.
 
+mod core_sql;
+mod outbound_sql;
 mod postgres;
 mod rows;
+mod sql;
 pub mod sqlite;
 
 use crate::outbound::model::{

@@ -2,40 +2,13 @@
 //!
 //! The two backends share their table layouts (`migrations/*/0002_outbound.sql`)
 //! and differ only in SQL dialect, so the mapping from a row to a model
-//! value lives here, over any sqlx row that can decode text and integers by
-//! column name.
+//! value lives here, over any row that reads text and integers by column
+//! name ([`Cols`]).
 
+use super::sql::Cols;
 use super::{StoreError, kind_name, parse_json_list, parse_json_pairs};
 use crate::outbound::fields::DataType;
-use crate::outbound::model::{DestinationRow, Lead, Skill, StoredProspect, UserField};
-use sqlx::{ColumnIndex, Decode, Row, Type};
-
-/// A row whose columns decode as text and integers by name.
-pub(crate) trait Cols {
-    /// A text column.
-    fn text(&self, col: &str) -> Result<String, StoreError>;
-    /// A text column that may be NULL.
-    fn opt_text(&self, col: &str) -> Result<Option<String>, StoreError>;
-    /// An integer column.
-    fn int(&self, col: &str) -> Result<i64, StoreError>;
-}
-
-impl<R: Row> Cols for R
-where
-    for<'a> &'a str: ColumnIndex<R>,
-    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
-{
-    fn text(&self, col: &str) -> Result<String, StoreError> {
-        Ok(self.try_get(col)?)
-    }
-    fn opt_text(&self, col: &str) -> Result<Option<String>, StoreError> {
-        Ok(self.try_get(col)?)
-    }
-    fn int(&self, col: &str) -> Result<i64, StoreError> {
-        Ok(self.try_get(col)?)
-    }
-}
+use crate::outbound::model::{DestinationRow, Lead, MapEntry, Skill, SourceMap, StoredProspect, UserField};
 
 /// An `outbound_skills` row.
 pub(crate) fn skill(r: &impl Cols) -> Result<Skill, StoreError> {
@@ -61,6 +34,12 @@ pub(crate) fn user_field(r: &impl Cols) -> Result<UserField, StoreError> {
         value_required: r.int("value_required")? != 0,
         associations: parse_json_pairs(&r.text("associations")?),
     })
+}
+
+/// A `source_maps` row (`version, mapping`).
+pub(crate) fn source_map(r: &impl Cols) -> Result<SourceMap, StoreError> {
+    let entries = parse_json_pairs(&r.text("mapping")?).into_iter().map(|(field, label)| MapEntry { field, label });
+    Ok(SourceMap { version: r.int("version")?, entries: entries.collect() })
 }
 
 /// A `prospects` row (`id, external_id, skill_no, fields, expires_at,

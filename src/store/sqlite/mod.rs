@@ -1,12 +1,15 @@
-//! The SQLite store (embedded default).
+//! The SQLite store (embedded default): opening and tuning the database
+//! file, and checkpointing its write-ahead log beside the writers. The
+//! queries it shares with PostgreSQL are in `core_sql` and `outbound_sql`;
+//! its own (bulk writes) in `outbound`.
 
 mod outbound;
 pub mod raw;
 
-use super::{BusinessUnit, RunRecord, Store, StoreError, unit_name};
-use async_trait::async_trait;
+use super::StoreError;
+use super::sql::SqlStore;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::{Sqlite, SqlitePool, Transaction};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -125,82 +128,15 @@ impl Drop for Checkpointer {
     }
 }
 
-#[async_trait]
-impl Store for SqliteStore {
-    fn backend(&self) -> &'static str {
-        "sqlite"
+impl SqlStore for SqliteStore {
+    type Db = Sqlite;
+    const NAME: &'static str = "sqlite";
+
+    fn sql_pool(&self) -> &SqlitePool {
+        &self.pool
     }
 
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
-
-    async fn ensure_business_unit(&self, name: &str) -> Result<BusinessUnit, StoreError> {
-        let name = unit_name(name)?;
-        // RETURNING gives a row only when this statement inserted one.
-        let inserted = sqlx::query(
-            "INSERT INTO business_units (name, created_at) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING RETURNING id",
-        )
-        .bind(&name)
-        .bind(chrono::Utc::now().to_rfc3339())
-        .fetch_optional(&self.pool)
-        .await?;
-        if let Some(row) = inserted {
-            return Ok(BusinessUnit { id: row.try_get::<i64, _>(0)?, name, created: true });
-        }
-        let row =
-            sqlx::query("SELECT id FROM business_units WHERE name = ?1").bind(&name).fetch_one(&self.pool).await?;
-        Ok(BusinessUnit { id: row.try_get::<i64, _>(0)?, name, created: false })
-    }
-
-    async fn find_business_unit(&self, name: &str) -> Result<Option<i64>, StoreError> {
-        let name = unit_name(name)?;
-        let row =
-            sqlx::query("SELECT id FROM business_units WHERE name = ?1").bind(&name).fetch_optional(&self.pool).await?;
-        Ok(row.map(|r| r.try_get::<i64, _>(0)).transpose()?)
-    }
-
-    async fn record_run(&self, unit: i64, r: &RunRecord) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO runs (unit_id, run_id, script, script_hash, status, steps, error, return_value, finished_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        )
-        .bind(unit)
-        .bind(&r.run_id)
-        .bind(&r.script)
-        .bind(&r.script_hash)
-        .bind(&r.status)
-        .bind(r.steps)
-        .bind(&r.error)
-        .bind(&r.return_value)
-        .bind(&r.finished_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn recent_runs(&self, unit: i64, limit: i64) -> Result<Vec<RunRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT run_id, script, script_hash, status, steps, error, return_value, finished_at
-             FROM runs WHERE unit_id = ?1 ORDER BY id DESC LIMIT ?2",
-        )
-        .bind(unit)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(row_to_record).collect()
-    }
-}
-
-fn row_to_record(r: &sqlx::sqlite::SqliteRow) -> Result<RunRecord, StoreError> {
-    Ok(RunRecord {
-        run_id: r.try_get(0)?,
-        script: r.try_get(1)?,
-        script_hash: r.try_get(2)?,
-        status: r.try_get(3)?,
-        steps: r.try_get(4)?,
-        error: r.try_get(5)?,
-        return_value: r.try_get(6)?,
-        finished_at: r.try_get(7)?,
-    })
 }

@@ -29,14 +29,9 @@ use sqlx::sqlite::{LockedSqliteHandle, SqliteConnection};
 use std::ffi::{CStr, c_int};
 use std::ptr::NonNull;
 
-/// One value bound to a statement parameter.
-#[derive(Clone, Copy, Debug)]
-pub enum Param<'a> {
-    /// An integer.
-    Int(i64),
-    /// Text, or NULL.
-    Text(Option<&'a str>),
-}
+/// One value bound to a statement parameter (the same values the shared
+/// sqlx queries bind).
+pub use crate::store::sql::Param;
 
 /// A connection lent by sqlx for direct C API calls.
 pub struct RawConnection<'c> {
