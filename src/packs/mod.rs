@@ -12,6 +12,28 @@
 //! | [`core`] | always | flow, assignment, branching, loops, snippets, sub scripts, SPAWN |
 //! | `outbound` | `outbound` (default) | sources, user fields, source maps, CREATEPROSPECTS v2, lead sources |
 
+/// An action as a unit struct and its [`Action`](crate::engine::action::Action)
+/// implementation (version 1): `action! { /// docs
+/// Name = "TYPE", |ctx, inputs| { body returning Exec } }`. Packs write
+/// each action as its body alone, without the impl around it.
+macro_rules! action {
+    ($(#[$doc:meta])* $ty:ident = $name:literal, |$ctx:pat_param, $inputs:pat_param| $body:block) => {
+        $(#[$doc])*
+        pub struct $ty;
+
+        impl $crate::engine::action::Action for $ty {
+            fn name(&self) -> &str {
+                $name
+            }
+            fn execute<'a>(
+                &'a self,
+                $ctx: &'a mut $crate::engine::action::Context<'_>,
+                $inputs: &'a $crate::engine::action::Inputs<'_>,
+            ) -> $crate::engine::action::Exec<'a> $body
+        }
+    };
+}
+
 pub mod core;
 #[cfg(feature = "outbound")]
 pub mod outbound;

@@ -1,18 +1,13 @@
 //! ASSIGN: set a variable, as text, as the value of an expression
 //! (`Numeric`), or as a date (`Datetime`).
 
-use crate::engine::action::{Action, ActionError, Context, Exec, Inputs, Outcome};
+use crate::engine::action::{ActionError, Context, Exec, Inputs, Outcome};
 use crate::snippet::{Template, dates};
 use crate::value::Value;
 
-/// ASSIGN.
-pub struct Assign;
-
-impl Action for Assign {
-    fn name(&self) -> &str {
-        "ASSIGN"
-    }
-    fn execute<'a>(&'a self, ctx: &'a mut Context<'_>, inputs: &'a Inputs<'_>) -> Exec<'a> {
+action! {
+    /// ASSIGN.
+    Assign = "ASSIGN", |ctx, inputs| {
         Exec::Ready(assign(ctx, inputs))
     }
 }

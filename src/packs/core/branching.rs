@@ -1,27 +1,17 @@
 //! IF and CASE.
 
-use crate::engine::action::{Action, Context, Exec, Inputs};
+use crate::engine::action::Exec;
 
-/// IF: `True` or `False` by the expression's truth.
-pub struct If;
-
-impl Action for If {
-    fn name(&self) -> &str {
-        "IF"
-    }
-    fn execute<'a>(&'a self, _ctx: &'a mut Context<'_>, inputs: &'a Inputs<'_>) -> Exec<'a> {
+action! {
+    /// IF: `True` or `False` by the expression's truth.
+    If = "IF", |_ctx, inputs| {
         Exec::branch(if inputs.get("Expression").truthy() { "True" } else { "False" })
     }
 }
 
-/// CASE: the branch named after the value (or Default).
-pub struct Case;
-
-impl Action for Case {
-    fn name(&self) -> &str {
-        "CASE"
-    }
-    fn execute<'a>(&'a self, _ctx: &'a mut Context<'_>, inputs: &'a Inputs<'_>) -> Exec<'a> {
+action! {
+    /// CASE: the branch named after the value (or Default).
+    Case = "CASE", |_ctx, inputs| {
         Exec::branch(inputs.text("Variable").to_string())
     }
 }

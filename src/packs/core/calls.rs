@@ -1,16 +1,11 @@
 //! RUNSUB, RETURN, RUNSCRIPT and SPAWN: moving between scripts.
 
-use crate::engine::action::{Action, Context, Control, Exec, Inputs, Outcome};
+use crate::engine::action::{Control, Exec, Outcome};
 use crate::value::Value;
 
-/// RUNSUB: run a sub script in a fresh scope and wait for its RETURN.
-pub struct RunSub;
-
-impl Action for RunSub {
-    fn name(&self) -> &str {
-        "RUNSUB"
-    }
-    fn execute<'a>(&'a self, _ctx: &'a mut Context<'_>, inputs: &'a Inputs<'_>) -> Exec<'a> {
+action! {
+    /// RUNSUB: run a sub script in a fresh scope and wait for its RETURN.
+    RunSub = "RUNSUB", |_ctx, inputs| {
         let script = inputs.text("ScriptName").trim().to_string();
         if script.is_empty() {
             return Exec::fail("RUNSUB: ScriptName is empty");
@@ -24,27 +19,17 @@ impl Action for RunSub {
     }
 }
 
-/// RETURN: end the sub script and hand one value back.
-pub struct Return;
-
-impl Action for Return {
-    fn name(&self) -> &str {
-        "RETURN"
-    }
-    fn execute<'a>(&'a self, _ctx: &'a mut Context<'_>, inputs: &'a Inputs<'_>) -> Exec<'a> {
+action! {
+    /// RETURN: end the sub script and hand one value back.
+    Return = "RETURN", |_ctx, inputs| {
         let value = if inputs.is_given("ReturnValue") { inputs.get("ReturnValue").clone() } else { Value::Null };
         Exec::Ready(Ok(Outcome::default().with_control(Control::Return(value))))
     }
 }
 
-/// RUNSCRIPT: continue in another script, keeping every variable.
-pub struct RunScript;
-
-impl Action for RunScript {
-    fn name(&self) -> &str {
-        "RUNSCRIPT"
-    }
-    fn execute<'a>(&'a self, _ctx: &'a mut Context<'_>, inputs: &'a Inputs<'_>) -> Exec<'a> {
+action! {
+    /// RUNSCRIPT: continue in another script, keeping every variable.
+    RunScript = "RUNSCRIPT", |_ctx, inputs| {
         let script = inputs.text("ScriptName").trim().to_string();
         if script.is_empty() {
             return Exec::fail("RUNSCRIPT: ScriptName is empty");
@@ -53,14 +38,9 @@ impl Action for RunScript {
     }
 }
 
-/// SPAWN: start another run concurrently, with p1..p20.
-pub struct Spawn;
-
-impl Action for Spawn {
-    fn name(&self) -> &str {
-        "SPAWN"
-    }
-    fn execute<'a>(&'a self, ctx: &'a mut Context<'_>, inputs: &'a Inputs<'_>) -> Exec<'a> {
+action! {
+    /// SPAWN: start another run concurrently, with p1..p20.
+    Spawn = "SPAWN", |ctx, inputs| {
         let script = inputs.text("ScriptName").trim().to_string();
         let params = inputs.list("Parameters");
         match ctx.spawn(&script, params) {

@@ -4,14 +4,9 @@
 use crate::engine::action::{Action, ActionError, Context, Control, Exec, Inputs, Outcome};
 use std::time::Duration;
 
-/// BEGIN: the entry point; renames `p1..pN` to the declared parameter names.
-pub struct Begin;
-
-impl Action for Begin {
-    fn name(&self) -> &str {
-        "BEGIN"
-    }
-    fn execute<'a>(&'a self, ctx: &'a mut Context<'_>, inputs: &'a Inputs<'_>) -> Exec<'a> {
+action! {
+    /// BEGIN: the entry point; renames `p1..pN` to the declared parameter names.
+    Begin = "BEGIN", |ctx, inputs| {
         for (i, name) in inputs.list("Parameters").iter().enumerate() {
             let name = name.to_text();
             let name = name.trim();
@@ -39,14 +34,9 @@ impl Action for Terminate {
     }
 }
 
-/// WAIT: sleep on the run's clock.
-pub struct Wait;
-
-impl Action for Wait {
-    fn name(&self) -> &str {
-        "WAIT"
-    }
-    fn execute<'a>(&'a self, ctx: &'a mut Context<'_>, inputs: &'a Inputs<'_>) -> Exec<'a> {
+action! {
+    /// WAIT: sleep on the run's clock.
+    Wait = "WAIT", |ctx, inputs| {
         let secs = inputs.number("Seconds").unwrap_or(0.0);
         if !(0.0..=86_400.0 * 366.0).contains(&secs) {
             return Exec::fail(format!("WAIT: Seconds must be between 0 and one year, got {secs}"));
@@ -58,28 +48,18 @@ impl Action for Wait {
     }
 }
 
-/// TRACE: write a line to the run's trace.
-pub struct Trace;
-
-impl Action for Trace {
-    fn name(&self) -> &str {
-        "TRACE"
-    }
-    fn execute<'a>(&'a self, ctx: &'a mut Context<'_>, inputs: &'a Inputs<'_>) -> Exec<'a> {
+action! {
+    /// TRACE: write a line to the run's trace.
+    Trace = "TRACE", |ctx, inputs| {
         let text = inputs.text("Text");
         ctx.note(text.to_string());
         Exec::branch("Default")
     }
 }
 
-/// TIMEZONE: set the run's time zone.
-pub struct TimeZone;
-
-impl Action for TimeZone {
-    fn name(&self) -> &str {
-        "TIMEZONE"
-    }
-    fn execute<'a>(&'a self, ctx: &'a mut Context<'_>, inputs: &'a Inputs<'_>) -> Exec<'a> {
+action! {
+    /// TIMEZONE: set the run's time zone.
+    TimeZone = "TIMEZONE", |ctx, inputs| {
         let name = inputs.text("TimeZone");
         match crate::timezone::parse_zone(&name) {
             Some(tz) => {

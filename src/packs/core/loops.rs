@@ -2,17 +2,12 @@
 //! action. The count lives in per-action run state, so leaving the loop
 //! (Finish/Finished) resets it and a later visit starts over.
 
-use crate::engine::action::{Action, ActionError, Context, Exec, Inputs, Outcome};
+use crate::engine::action::{ActionError, Context, Exec, Inputs, Outcome};
 use crate::value::Value;
 
-/// LOOP: take `Repeat` N times, then `Finish`.
-pub struct Loop;
-
-impl Action for Loop {
-    fn name(&self) -> &str {
-        "LOOP"
-    }
-    fn execute<'a>(&'a self, ctx: &'a mut Context<'_>, inputs: &'a Inputs<'_>) -> Exec<'a> {
+action! {
+    /// LOOP: take `Repeat` N times, then `Finish`.
+    Loop = "LOOP", |ctx, inputs| {
         Exec::Ready(run_loop(ctx, inputs))
     }
 }
@@ -36,14 +31,9 @@ fn run_loop(ctx: &mut Context<'_>, inputs: &Inputs<'_>) -> Result<Outcome, Actio
     }
 }
 
-/// FOR: count from FromValue to ToValue (down when ToValue is smaller).
-pub struct For;
-
-impl Action for For {
-    fn name(&self) -> &str {
-        "FOR"
-    }
-    fn execute<'a>(&'a self, ctx: &'a mut Context<'_>, inputs: &'a Inputs<'_>) -> Exec<'a> {
+action! {
+    /// FOR: count from FromValue to ToValue (down when ToValue is smaller).
+    For = "FOR", |ctx, inputs| {
         Exec::Ready(run_for(ctx, inputs))
     }
 }

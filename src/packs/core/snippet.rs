@@ -1,15 +1,10 @@
 //! SNIPPET: run compiled snippet code in the script's variables.
 
-use crate::engine::action::{Action, Context, Exec, Inputs, Outcome};
+use crate::engine::action::{Exec, Outcome};
 
-/// SNIPPET.
-pub struct Snippet;
-
-impl Action for Snippet {
-    fn name(&self) -> &str {
-        "SNIPPET"
-    }
-    fn execute<'a>(&'a self, ctx: &'a mut Context<'_>, inputs: &'a Inputs<'_>) -> Exec<'a> {
+action! {
+    /// SNIPPET.
+    Snippet = "SNIPPET", |ctx, inputs| {
         let Some(code) = inputs.snippet("Code") else {
             return Exec::fail("SNIPPET: no code");
         };

@@ -42,14 +42,9 @@ fn dynamic(v: &Value) -> Result<Value, String> {
     }
 }
 
-/// CREATESOURCE.
-pub struct CreateSource;
-
-impl Action for CreateSource {
-    fn name(&self) -> &str {
-        "CREATESOURCE"
-    }
-    fn execute<'a>(&'a self, ctx: &'a mut Context<'_>, inputs: &'a Inputs<'_>) -> Exec<'a> {
+action! {
+    /// CREATESOURCE.
+    CreateSource = "CREATESOURCE", |ctx, inputs| {
         let name = inputs.text("Name").trim().to_string();
         if name.is_empty() {
             return Exec::branch("NoNameProvided");
@@ -68,14 +63,9 @@ impl Action for CreateSource {
     }
 }
 
-/// CREATEUSERFIELD.
-pub struct CreateUserField;
-
-impl Action for CreateUserField {
-    fn name(&self) -> &str {
-        "CREATEUSERFIELD"
-    }
-    fn execute<'a>(&'a self, ctx: &'a mut Context<'_>, inputs: &'a Inputs<'_>) -> Exec<'a> {
+action! {
+    /// CREATEUSERFIELD.
+    CreateUserField = "CREATEUSERFIELD", |ctx, inputs| {
         let name = inputs.text("Name").trim().to_string();
         if name.is_empty() {
             return Exec::branch("NoNameProvided");
@@ -173,14 +163,9 @@ fn user_field_value(u: &UserField) -> Value {
     ])
 }
 
-/// GETUSERFIELDS.
-pub struct GetUserFields;
-
-impl Action for GetUserFields {
-    fn name(&self) -> &str {
-        "GETUSERFIELDS"
-    }
-    fn execute<'a>(&'a self, ctx: &'a mut Context<'_>, _inputs: &'a Inputs<'_>) -> Exec<'a> {
+action! {
+    /// GETUSERFIELDS.
+    GetUserFields = "GETUSERFIELDS", |ctx, _inputs| {
         Exec::pending(async move {
             let (store, unit) = ctx.outbound().await?;
             let fields = store.user_fields(unit).await.map_err(store_err)?;
@@ -197,14 +182,9 @@ async fn unit_max_destinations(store: &dyn super::OutboundStore, unit: i64) -> R
     Ok(skills.iter().map(|s| s.max_destinations).max().unwrap_or(DEFAULT_MAX_DESTINATIONS))
 }
 
-/// CREATESOURCEMAP.
-pub struct CreateSourceMap;
-
-impl Action for CreateSourceMap {
-    fn name(&self) -> &str {
-        "CREATESOURCEMAP"
-    }
-    fn execute<'a>(&'a self, ctx: &'a mut Context<'_>, inputs: &'a Inputs<'_>) -> Exec<'a> {
+action! {
+    /// CREATESOURCEMAP.
+    CreateSourceMap = "CREATESOURCEMAP", |ctx, inputs| {
         let source_name = inputs.text("SourceName").trim().to_string();
         let mapping = inputs.get("Mapping").clone();
         Exec::pending(async move {
@@ -242,14 +222,9 @@ impl Action for CreateSourceMap {
     }
 }
 
-/// GETSOURCEMAP.
-pub struct GetSourceMap;
-
-impl Action for GetSourceMap {
-    fn name(&self) -> &str {
-        "GETSOURCEMAP"
-    }
-    fn execute<'a>(&'a self, ctx: &'a mut Context<'_>, inputs: &'a Inputs<'_>) -> Exec<'a> {
+action! {
+    /// GETSOURCEMAP.
+    GetSourceMap = "GETSOURCEMAP", |ctx, inputs| {
         let source_name = inputs.text("SourceName").trim().to_string();
         Exec::pending(async move {
             let (store, unit) = ctx.outbound().await?;
@@ -413,14 +388,9 @@ fn prospect_value(p: &StoredProspect, windows: &str, texts: &mut prospects::Repo
     Value::Object(Arc::new(o))
 }
 
-/// GETPROSPECT.
-pub struct GetProspect;
-
-impl Action for GetProspect {
-    fn name(&self) -> &str {
-        "GETPROSPECT"
-    }
-    fn execute<'a>(&'a self, ctx: &'a mut Context<'_>, inputs: &'a Inputs<'_>) -> Exec<'a> {
+action! {
+    /// GETPROSPECT.
+    GetProspect = "GETPROSPECT", |ctx, inputs| {
         let source_name = inputs.text("SourceName").trim().to_string();
         let options = match dynamic(inputs.get("SearchOptions")) {
             Ok(v) => v,
@@ -477,14 +447,9 @@ impl Action for GetProspect {
     }
 }
 
-/// REMOVEPROSPECTS.
-pub struct RemoveProspects;
-
-impl Action for RemoveProspects {
-    fn name(&self) -> &str {
-        "REMOVEPROSPECTS"
-    }
-    fn execute<'a>(&'a self, ctx: &'a mut Context<'_>, inputs: &'a Inputs<'_>) -> Exec<'a> {
+action! {
+    /// REMOVEPROSPECTS.
+    RemoveProspects = "REMOVEPROSPECTS", |ctx, inputs| {
         let source_name = inputs.text("SourceName").trim().to_string();
         let records = match prospects::records_of(inputs.get("ProspectsToRemove")) {
             Ok(r) => r,

@@ -18,14 +18,9 @@ fn store_err(e: StoreError) -> ActionError {
 /// The most records one check-out may take.
 pub const MAX_CHECKOUT: i64 = 10_000;
 
-/// CHECKOUTLEADS.
-pub struct CheckOutLeads;
-
-impl Action for CheckOutLeads {
-    fn name(&self) -> &str {
-        "CHECKOUTLEADS"
-    }
-    fn execute<'a>(&'a self, ctx: &'a mut Context<'_>, inputs: &'a Inputs<'_>) -> Exec<'a> {
+action! {
+    /// CHECKOUTLEADS.
+    CheckOutLeads = "CHECKOUTLEADS", |ctx, inputs| {
         let lead_source = inputs.text("LeadSource").trim().to_string();
         let max = match inputs.number("MaxRecords") {
             Some(n) if n.fract() == 0.0 && (1.0..=MAX_CHECKOUT as f64).contains(&n) => n as i64,
@@ -128,14 +123,9 @@ impl Action for CheckInLeads {
     }
 }
 
-/// GETQUEUE (outbound skills).
-pub struct GetQueue;
-
-impl Action for GetQueue {
-    fn name(&self) -> &str {
-        "GETQUEUE"
-    }
-    fn execute<'a>(&'a self, ctx: &'a mut Context<'_>, inputs: &'a Inputs<'_>) -> Exec<'a> {
+action! {
+    /// GETQUEUE (outbound skills).
+    GetQueue = "GETQUEUE", |ctx, inputs| {
         let text = inputs.text("Skills");
         let mut skills = Vec::new();
         for part in text.split([',', '|']).map(str::trim).filter(|p| !p.is_empty()) {
