@@ -5,7 +5,7 @@
 //! random numbers, trace notes, SPAWN, the store).
 
 use super::action::ActionError;
-use super::run::RunCore;
+use super::state::RunCore;
 use crate::snippet::{CompiledExpr, Template};
 use crate::value::{Value, VarTarget};
 use std::time::Duration;

@@ -20,6 +20,7 @@ pub mod program;
 pub mod replay;
 pub(crate) mod run;
 mod services;
+mod state;
 pub mod trace;
 pub mod vars;
 
@@ -636,7 +637,7 @@ impl Runtime {
             Some(t) => ClockMode::Virtual(t),
             None => ClockMode::Real,
         });
-        let start = run::Start {
+        let start = state::Start {
             id,
             program: program.clone(),
             params,
@@ -665,7 +666,7 @@ impl Runtime {
                 divergence: None,
             });
         };
-        let mut core = run::RunCore::new(self.clone(), start);
+        let mut core = state::RunCore::new(self.clone(), start);
         core.slot = Some(slot);
         let name = program.script.name.clone();
         let id = core.id.clone();
@@ -676,7 +677,7 @@ impl Runtime {
         Ok(report)
     }
 
-    pub(crate) fn spawn_core(&self, core: run::RunCore) -> Result<(), String> {
+    pub(crate) fn spawn_core(&self, core: state::RunCore) -> Result<(), String> {
         let handle = tokio::runtime::Handle::try_current().map_err(|_| "SPAWN needs a tokio runtime".to_string())?;
         let jh = handle.spawn(run::drive(core));
         self.inner.spawned.lock().map_err(|_| "spawn registry poisoned".to_string())?.push(jh);

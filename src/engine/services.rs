@@ -8,7 +8,7 @@
 
 use super::action::ActionError;
 use super::program::Step;
-use super::run::{RunCore, Start};
+use super::state::{RunCore, Start};
 use crate::script::check::{DynamicPlan, PropPlan, type_value};
 use crate::snippet::compile::VarSlot;
 use crate::snippet::{self, CompiledExpr, EvalEnv, SnippetError, Template, VarSource};

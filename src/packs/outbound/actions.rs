@@ -15,14 +15,10 @@ use crate::outbound::fields::{
 use crate::outbound::model::{DEFAULT_MAX_DESTINATIONS, SOURCE_NAME_MAX_LEN, Search, StoredProspect, UserField};
 use crate::outbound::prospects::{self, BatchSettings};
 use crate::outbound::source_map::{self, MapVerdict};
-use crate::store::{StoreError, time_text};
+use crate::store::time_text;
 use crate::value::{Object, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
-
-fn store_err(e: StoreError) -> ActionError {
-    ActionError::Store(e)
-}
 
 fn obj(members: Vec<(&str, Value)>) -> Value {
     let mut o = Object::with_capacity(members.len());
@@ -30,6 +26,15 @@ fn obj(members: Vec<(&str, Value)>) -> Value {
         o.insert(k.into(), v);
     }
     Value::Object(Arc::new(o))
+}
+
+/// The unit's source by name; a missing one fails the action.
+async fn existing_source(
+    store: &dyn crate::store::OutboundStore,
+    unit: i64,
+    name: &str,
+) -> Result<crate::outbound::model::Source, ActionError> {
+    store.source(unit, name).await?.ok_or_else(|| ActionError::failed(format!("source '{name}' does not exist")))
 }
 
 /// Read a `dynamic` input that may also arrive as JSON text.
@@ -55,7 +60,7 @@ action! {
         Exec::pending(async move {
             let (store, unit) = ctx.outbound().await?;
             let now = time_text(ctx.now());
-            Ok(match store.create_source(unit, &name, &now).await.map_err(store_err)? {
+            Ok(match store.create_source(unit, &name, &now).await? {
                 Some(_) => Outcome::default(),
                 None => Outcome::branch("NameAlreadyUsed"),
             })
@@ -113,7 +118,7 @@ action! {
                     ctx.note("Associations are for Phone fields only");
                     return Ok(Outcome::branch("InvalidSubField"));
                 }
-                let existing = store.user_fields(unit).await.map_err(store_err)?;
+                let existing = store.user_fields(unit).await?;
                 for (role, field) in pairs {
                     let Some((role, wanted)) = companion_role(&role) else {
                         let roles: Vec<&str> = COMPANION_ROLES.iter().map(|(r, _)| *r).collect();
@@ -140,7 +145,7 @@ action! {
             }
             let field = UserField { name, data_type, default_value, value_required, associations };
             let now = time_text(ctx.now());
-            Ok(if store.create_user_field(unit, &field, &now).await.map_err(store_err)? {
+            Ok(if store.create_user_field(unit, &field, &now).await? {
                 Outcome::default()
             } else {
                 Outcome::branch("FieldAlreadyExists")
@@ -168,7 +173,7 @@ action! {
     GetUserFields = "GETUSERFIELDS", |ctx, _inputs| {
         Exec::pending(async move {
             let (store, unit) = ctx.outbound().await?;
-            let fields = store.user_fields(unit).await.map_err(store_err)?;
+            let fields = store.user_fields(unit).await?;
             let list: Vec<Value> = fields.iter().map(user_field_value).collect();
             Ok(Outcome::default().output("Fields", Value::array(list)))
         })
@@ -178,7 +183,7 @@ action! {
 /// The most phone destinations a map may have in a unit: the largest cap of
 /// its skills, or the default when it has none.
 async fn unit_max_destinations(store: &dyn super::OutboundStore, unit: i64) -> Result<u32, ActionError> {
-    let skills = store.skills(unit).await.map_err(store_err)?;
+    let skills = store.skills(unit).await?;
     Ok(skills.iter().map(|s| s.max_destinations).max().unwrap_or(DEFAULT_MAX_DESTINATIONS))
 }
 
@@ -189,20 +194,20 @@ action! {
         let mapping = inputs.get("Mapping").clone();
         Exec::pending(async move {
             let (store, unit) = ctx.outbound().await?;
-            let Some(source) = store.source(unit, &source_name).await.map_err(store_err)? else {
+            let Some(source) = store.source(unit, &source_name).await? else {
                 ctx.note(format!("no source named '{source_name}'"));
                 return Ok(Outcome::branch("InvalidSource"));
             };
-            let user_fields = store.user_fields(unit).await.map_err(store_err)?;
-            let current = store.source_map(unit, source.id).await.map_err(store_err)?;
+            let user_fields = store.user_fields(unit).await?;
+            let current = store.source_map(unit, source.id).await?;
             let filters: Vec<String> =
-                store.skills(unit).await.map_err(store_err)?.into_iter().flat_map(|s| s.filter_fields).collect();
+                store.skills(unit).await?.into_iter().flat_map(|s| s.filter_fields).collect();
             let max = unit_max_destinations(store.as_ref(), unit).await?;
             let verdict = source_map::check_map(&mapping, &user_fields, current.as_ref(), &filters, max);
             let branch = match verdict {
                 MapVerdict::Store(entries) => {
                     let now = time_text(ctx.now());
-                    let v = store.store_source_map(unit, source.id, &entries, &now).await.map_err(store_err)?;
+                    let v = store.store_source_map(unit, source.id, &entries, &now).await?;
                     ctx.note(format!("stored version {v} of the map of '{}'", source.name));
                     return Ok(Outcome::default());
                 }
@@ -228,10 +233,10 @@ action! {
         let source_name = inputs.text("SourceName").trim().to_string();
         Exec::pending(async move {
             let (store, unit) = ctx.outbound().await?;
-            let Some(source) = store.source(unit, &source_name).await.map_err(store_err)? else {
+            let Some(source) = store.source(unit, &source_name).await? else {
                 return Ok(Outcome::branch("InvalidSource"));
             };
-            let map = store.source_map(unit, source.id).await.map_err(store_err)?;
+            let map = store.source_map(unit, source.id).await?;
             Ok(Outcome::default().output("Results", source_map::map_value(map.as_ref())))
         })
     }
@@ -285,13 +290,12 @@ impl Action for CreateProspects {
                 store.skill(unit, skill_no),
                 store.source(unit, &source_name),
                 store.user_fields(unit)
-            )
-            .map_err(store_err)?;
+            )?;
             let skill = skill.ok_or_else(|| {
                 ActionError::failed(format!("skill {skill_no} is not an outbound skill of this business unit"))
             })?;
             let source = source.ok_or_else(|| ActionError::failed(format!("source '{source_name}' does not exist")))?;
-            let map = store.source_map(unit, source.id).await.map_err(store_err)?.ok_or_else(|| {
+            let map = store.source_map(unit, source.id).await?.ok_or_else(|| {
                 ActionError::failed(format!(
                     "Missing External ID: source '{}' has no source map (create one with CREATESOURCEMAP)",
                     source.name
@@ -422,17 +426,13 @@ action! {
         }
         Exec::pending(async move {
             let (store, unit) = ctx.outbound().await?;
-            let source = store
-                .source(unit, &source_name)
-                .await
-                .map_err(store_err)?
-                .ok_or_else(|| ActionError::failed(format!("source '{source_name}' does not exist")))?;
-            let found = store.find_prospects(unit, source.id, &search).await.map_err(store_err)?;
+            let source = existing_source(store.as_ref(), unit, &source_name).await?;
+            let found = store.find_prospects(unit, source.id, &search).await?;
             // Destination windows derive from each prospect's skill.
             let mut windows: HashMap<i64, String> = HashMap::new();
             for p in &found {
                 if let std::collections::hash_map::Entry::Vacant(slot) = windows.entry(p.skill_no) {
-                    let skill = store.skill(unit, p.skill_no).await.map_err(store_err)?;
+                    let skill = store.skill(unit, p.skill_no).await?;
                     slot.insert(skill.map(|s| s.windows).unwrap_or_default());
                 }
             }
@@ -457,15 +457,10 @@ action! {
         };
         Exec::pending(async move {
             let (store, unit) = ctx.outbound().await?;
-            let source = store
-                .source(unit, &source_name)
-                .await
-                .map_err(store_err)?
-                .ok_or_else(|| ActionError::failed(format!("source '{source_name}' does not exist")))?;
+            let source = existing_source(store.as_ref(), unit, &source_name).await?;
             let label = store
                 .source_map(unit, source.id)
-                .await
-                .map_err(store_err)?
+                .await?
                 .and_then(|m| m.entries.into_iter().find(|e| e.field == "ExternalID").map(|e| e.label));
             let key_of = |r: &Value| -> Option<String> {
                 let Value::Object(o) = r else { return None };
@@ -479,7 +474,7 @@ action! {
             };
             let keys: Vec<Option<String>> = records.iter().map(key_of).collect();
             let present: Vec<String> = keys.iter().flatten().cloned().collect();
-            let removed = store.remove_prospects(unit, source.id, &present).await.map_err(store_err)?;
+            let removed = store.remove_prospects(unit, source.id, &present).await?;
             let mut removed = removed.into_iter();
             let (mut n_removed, mut n_missing) = (0, 0);
             let out: Vec<Value> = records

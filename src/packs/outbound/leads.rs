@@ -7,13 +7,9 @@
 
 use super::OutboundContext;
 use crate::engine::action::{Action, ActionError, Context, Exec, Inputs, Outcome};
-use crate::store::{StoreError, time_text};
+use crate::store::time_text;
 use crate::value::{Object, Value};
 use std::sync::Arc;
-
-fn store_err(e: StoreError) -> ActionError {
-    ActionError::Store(e)
-}
 
 /// The most records one check-out may take.
 pub const MAX_CHECKOUT: i64 = 10_000;
@@ -47,8 +43,7 @@ action! {
             let run_id = ctx.run_id().to_string();
             let leads = store
                 .check_out_leads(unit, &lead_source, max, &run_id, &time_text(now), &time_text(until))
-                .await
-                .map_err(store_err)?;
+                .await?;
             let list: Vec<Value> = leads
                 .iter()
                 .map(|l| {
@@ -112,7 +107,7 @@ impl Action for CheckInLeads {
         Exec::pending(async move {
             let (store, unit) = ctx.outbound().await?;
             let run_id = ctx.run_id().to_string();
-            let done = store.check_in_leads(unit, &run_id, &items, &time_text(ctx.now())).await.map_err(store_err)?;
+            let done = store.check_in_leads(unit, &run_id, &items, &time_text(ctx.now())).await?;
             let checked = done.iter().filter(|d| **d).count();
             refused += done.len() - checked;
             ctx.note(format!("checked in {checked}, refused {refused}"));
@@ -143,11 +138,11 @@ action! {
             let mut total = 0;
             let mut threshold = None;
             for n in skills {
-                let skill = store.skill(unit, n).await.map_err(store_err)?.ok_or_else(|| {
+                let skill = store.skill(unit, n).await?.ok_or_else(|| {
                     ActionError::failed(format!("skill {n} is not an outbound skill of this business unit"))
                 })?;
                 threshold.get_or_insert(skill.threshold);
-                total += store.count_dialable(unit, n, &now).await.map_err(store_err)?;
+                total += store.count_dialable(unit, n, &now).await?;
             }
             ctx.record_answer("NumberQueued", serde_json::json!(total));
             Ok(Outcome::default()
