@@ -8,7 +8,7 @@
 
 use prospero::Value;
 use prospero::script::Pos;
-use prospero::snippet::compile::VarSlot;
+use prospero::snippet::VarSlot;
 use prospero::snippet::{CompiledSnippet, EvalEnv, Limits, SnippetVars};
 use std::time::{Duration, Instant};
 

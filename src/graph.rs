@@ -31,6 +31,7 @@ const MAX_VISITS_SHOWN: usize = 5;
 
 /// The graph text formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum GraphFormat {
     /// A Mermaid `flowchart TD`.
     Mermaid,

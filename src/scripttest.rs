@@ -38,6 +38,7 @@ use std::path::{Path, PathBuf};
 
 /// A test file that cannot be used.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TestFileError {
     /// Unreadable.
     #[error("{file}: cannot read: {message}")]

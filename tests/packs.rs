@@ -244,6 +244,7 @@ async fn an_action_whose_domain_store_nobody_serves_takes_on_error_naming_it() {
     let err = var(&r, "_ERR");
     assert!(err.contains("NotesStore"), "_ERR should name the missing store: {err}");
     assert!(err.contains("sqlite"), "_ERR should name the backend: {err}");
+    assert!(err.contains("RuntimeBuilder::pack"), "_ERR should say how to serve it: {err}");
     assert_eq!(var(&r, "NoteId"), "<unset>");
 }
 
@@ -382,7 +383,7 @@ fn a_runtime_of_the_core_pack_alone_does_not_know_outbound_actions() {
     };
 
     // `as`: a `Vec<Arc<Core>>` is not a list of `Arc<dyn Pack>`.
-    let core_only = RuntimeBuilder::with_packs(vec![Arc::new(prospero::packs::core::Core) as Arc<dyn Pack>]).build();
+    let core_only = RuntimeBuilder::with_packs(vec![prospero::packs::core()]).build();
     assert_eq!(errors(&core_only), ["unknown-action: unknown action type 'CREATEPROSPECTS'"]);
     assert!(core_only.catalog().get("CREATEPROSPECTS", 2).is_none());
     assert!(core_only.catalog().get("ASSIGN", 1).is_some());

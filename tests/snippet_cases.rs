@@ -8,7 +8,7 @@
 use indexmap::IndexMap;
 use prospero::Value;
 use prospero::script::Pos;
-use prospero::snippet::compile::VarSlot;
+use prospero::snippet::VarSlot;
 use prospero::snippet::{CompiledSnippet, EvalEnv, Limits, SnippetVars};
 
 #[derive(Default)]

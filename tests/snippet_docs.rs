@@ -3,7 +3,7 @@
 
 use prospero::Value;
 use prospero::script::Pos;
-use prospero::snippet::compile::VarSlot;
+use prospero::snippet::VarSlot;
 use prospero::snippet::{EvalEnv, Limits, VarSource, compile_expression};
 
 struct NoVars;
@@ -58,7 +58,7 @@ fn documented_examples_give_documented_results() {
         assert!(example.to_lowercase().contains(&name), "{name}'s example does not use it: {example}");
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    for (name, ..) in prospero::snippet::builtins::BUILTINS {
+    for (name, ..) in prospero::snippet::BUILTINS {
         assert!(documented.iter().any(|d| d == name), "built-in {name} is not documented in docs/snippet.md");
     }
 }

@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 use prospero::Value;
 use prospero::script::Pos;
-use prospero::snippet::compile::VarSlot;
+use prospero::snippet::VarSlot;
 use prospero::snippet::{CompiledSnippet, EvalEnv, Limits, SnippetVars, Template, compile_expression};
 
 struct Vars(Vec<(String, Value)>);

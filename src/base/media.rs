@@ -2,6 +2,7 @@
 
 /// Script media types (one per script).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum MediaType {
     /// No channel: data and control scripts.
     #[default]

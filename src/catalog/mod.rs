@@ -16,6 +16,7 @@ use std::sync::Arc;
 /// Types of action properties.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum PropType {
     /// Free text; `{expr}` substituted.
     Text,

@@ -22,6 +22,7 @@ pub type ActionFuture<'a> = Pin<Box<dyn Future<Output = Result<Outcome, ActionEr
 
 /// What `execute` returns: a finished result (most actions) or a future
 /// (actions that wait or talk to the store).
+#[non_exhaustive]
 pub enum Exec<'a> {
     /// Already done.
     Ready(Result<Outcome, ActionError>),

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 /// How a run tells time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ClockMode {
     /// The system clock; WAIT really sleeps.
     Real,

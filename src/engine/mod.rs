@@ -45,6 +45,7 @@ use vars::Vars;
 
 /// How a run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RunStatus {
     /// It reached its end (an OnError branch the script handles still counts).
     Completed,
@@ -732,12 +733,9 @@ impl Runtime {
                 d
             })
             .await;
-        domains.get::<T>().ok_or_else(|| {
-            StoreError::Unavailable(format!(
-                "the {} store has no {} (no pack of this build serves it on that backend)",
-                store.backend(),
-                std::any::type_name::<T>()
-            ))
+        domains.get::<T>().ok_or_else(|| StoreError::MissingDomain {
+            backend: store.backend().to_string(),
+            store: std::any::type_name::<T>().trim_start_matches("dyn ").to_string(),
         })
     }
 

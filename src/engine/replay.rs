@@ -24,6 +24,7 @@ use std::fmt;
 
 /// A trace that cannot be replayed.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TraceError {
     /// A line is not JSON.
     #[error("line {line}, column {column}: not a JSON object: {message}")]

@@ -11,6 +11,7 @@ use chrono::{NaiveDate, NaiveTime};
 
 /// The data type of a field.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DataType {
     /// Free text.
     Text,

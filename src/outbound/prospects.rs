@@ -31,6 +31,7 @@ pub use crate::base::batch::{BatchError, COLLISION_PREFIX, records_of};
 /// The outcome of one record. The identifiers are stable: scripts branch on
 /// them and lead sources store them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ResultCode {
     /// A new prospect.
     Created,
@@ -144,6 +145,7 @@ pub struct BatchSettings<'a> {
 
 /// One record's outcome before storage.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum RecordOutcome {
     /// Valid: `row` indexes [`Prepared::rows`].
     Valid {

@@ -18,6 +18,7 @@ pub const ROOT: &str = "Mappings";
 /// What CREATESOURCEMAP should do with a mapping (branch order: the first
 /// that applies wins).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum MapVerdict {
     /// Store it as the next version.
     Store(Vec<MapEntry>),

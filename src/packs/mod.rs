@@ -46,10 +46,21 @@ use std::sync::Arc;
 /// Every pack of this build, `core` first.
 pub fn all() -> Vec<Arc<dyn Pack>> {
     vec![
-        Arc::new(core::Core),
+        core(),
         #[cfg(feature = "outbound")]
-        Arc::new(outbound::Outbound),
+        outbound(),
     ]
+}
+
+/// The core pack, for [`RuntimeBuilder::with_packs`].
+pub fn core() -> Arc<dyn Pack> {
+    Arc::new(core::Core)
+}
+
+/// The outbound pack, for [`RuntimeBuilder::with_packs`].
+#[cfg(feature = "outbound")]
+pub fn outbound() -> Arc<dyn Pack> {
+    Arc::new(outbound::Outbound)
 }
 
 impl Runtime {

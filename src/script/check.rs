@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 /// Error or warning.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum Severity {
     /// The script cannot run.
     Error,

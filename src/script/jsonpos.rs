@@ -121,28 +121,31 @@ fn path_hash(path: &[Seg]) -> u64 {
     foldhash::fast::FixedState::with_seed(0x5052_4f53).hash_one(path)
 }
 
-/// Build a path from string keys and indexes.
-#[macro_export]
-#[doc(hidden)]
+/// Build a path from string keys and indexes (for tests).
+#[cfg(test)]
 macro_rules! json_path {
     ($($seg:expr),* $(,)?) => { vec![$($crate::script::jsonpos::IntoSeg::into_seg($seg)),*] };
 }
 
 /// Conversion used by `json_path!`.
-pub trait IntoSeg {
+#[cfg(test)]
+trait IntoSeg {
     /// Make a segment.
     fn into_seg(self) -> Seg;
 }
+#[cfg(test)]
 impl IntoSeg for &str {
     fn into_seg(self) -> Seg {
         Seg::Key(self.to_string())
     }
 }
+#[cfg(test)]
 impl IntoSeg for &String {
     fn into_seg(self) -> Seg {
         Seg::Key(self.clone())
     }
 }
+#[cfg(test)]
 impl IntoSeg for usize {
     fn into_seg(self) -> Seg {
         Seg::Index(self)
@@ -306,7 +309,7 @@ mod tests {
     #[test]
     fn borrowed_paths_find_what_owned_paths_find() {
         let idx = JsonIndex::build(r#"{"actions": [{"id": "a", "next": "b"}]}"#, 4);
-        let path: Vec<Seg> = crate::json_path!["actions", 0, "next"];
+        let path: Vec<Seg> = json_path!["actions", 0, "next"];
         let owned = idx.offset(&path);
         assert!(owned.is_some());
         assert_eq!(idx.offset_of(&crate::json_ref!["actions", 0usize, "next"]), owned);
@@ -317,10 +320,10 @@ mod tests {
     fn finds_values_and_duplicates() {
         let text = "{\n  \"a\": [ {\"id\": 1}, {\"id\": 2} ],\n  \"b\": {\"x\": 1, \"x\": 2}\n}";
         let idx = JsonIndex::build(text, 3);
-        let path = crate::json_path!["a", 1usize];
+        let path = json_path!["a", 1usize];
         let off = idx.offset(&path).unwrap();
         assert_eq!(&text[off..off + 1], "{");
-        let path = crate::json_path!["a", 1usize, "id"];
+        let path = json_path!["a", 1usize, "id"];
         let off = idx.offset(&path).unwrap();
         assert_eq!(&text[off..off + 1], "2");
         assert_eq!(idx.duplicates.len(), 1);

@@ -19,12 +19,12 @@
 //! |---|---|---|
 //! | [`LoadLimits::max_script_bytes`]: size of a script file | 64 MiB | refused before it is read or parsed: `file:1:1: the file is N bytes, over the limit of M bytes` (kind [`LoadErrorKind::TooLarge`]) |
 //! | [`LoadLimits::max_property_bytes`]: text of one property (a list: all its items) | 1 MiB | refused after parsing, at the property: `file:line:col: action ID: property "Value" is N bytes, over the limit of M bytes` |
-//! | [`snippet::parser::MAX_NESTING`](crate::snippet::parser::MAX_NESTING): nesting of `{}` substitutions, strings within them, parentheses, brackets and unary operators in one expression or template | 256 levels | a syntax error in the property (`check`: `bad-literal` / `bad-expression`), never a stack overflow |
+//! | [`snippet::MAX_NESTING`](crate::snippet::MAX_NESTING): nesting of `{}` substitutions, strings within them, parentheses, brackets and unary operators in one expression or template | 256 levels | a syntax error in the property (`check`: `bad-literal` / `bad-expression`), never a stack overflow |
 //! | JSON nesting (serde_json) | 128 levels | a syntax error with its position |
 //! | XML element nesting | 64 levels | a syntax error with its position |
 
 pub mod check;
-pub mod jsonpos;
+pub(crate) mod jsonpos;
 pub mod model;
 pub mod native;
 pub mod studio_json;

@@ -77,6 +77,7 @@ impl fmt::Display for Pos {
 
 /// The file formats Prospero reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Format {
     /// The hand-writable JSON format of `scripts/`.
     Native,

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 // The list itself lives with the signatures, below the parser and the
 // compiler; its long-standing path is here.
-pub use super::signatures::{BUILTINS, builtin, builtin_type};
+pub use super::signatures::BUILTINS;
 
 fn chars_of(d: &Dynamic) -> Vec<char> {
     text(d).chars().collect()

@@ -6,7 +6,7 @@
 //! forms the product's examples use.
 
 use super::coerce::{round_half_away, text};
-pub use crate::base::time::{CANONICAL, format_datetime, parse_datetime};
+pub use crate::base::time::{format_datetime, parse_datetime};
 use chrono::{NaiveDate, NaiveDateTime};
 
 /// Normalize a `#"..."` literal to canonical text.

@@ -20,23 +20,26 @@
 //!
 //! This file only re-exports: no file below imports it.
 
-pub mod ast;
-pub mod builtins;
+pub(crate) mod ast;
+pub(crate) mod builtins;
 mod coerce;
-pub mod compile;
+pub(crate) mod compile;
 mod context;
-pub mod dates;
+pub(crate) mod dates;
 mod error;
 mod eval;
-pub mod lexer;
-pub mod parser;
-pub mod rt;
+pub(crate) mod lexer;
+pub(crate) mod parser;
+pub(crate) mod rt;
 mod signatures;
-pub mod unit;
+pub(crate) mod unit;
 
+pub use builtins::BUILTINS;
+pub use compile::VarSlot;
 pub use context::EvalEnv;
 pub use error::{Limits, SnippetError, SnippetErrorKind, runtime_error};
 pub use eval::{CompiledExpr, Template, VarSource, compile_expression};
+pub use parser::MAX_NESTING;
 pub use unit::{CompiledSnippet, SnippetRun, SnippetVars};
 
 #[cfg(test)]

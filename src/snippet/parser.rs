@@ -16,7 +16,7 @@ use super::error::{SnippetError, SnippetErrorKind};
 use super::lexer::{Tok, Token, lex};
 use crate::base::Pos;
 
-pub use super::error::{MAX_DEPTH, MAX_NESTING};
+pub use super::error::MAX_NESTING;
 
 /// A recursive-descent parser over snippet tokens.
 pub struct Parser {
@@ -66,12 +66,6 @@ impl Parser {
         self.skip_newlines_if_nested();
         let last = self.toks.len() - 1;
         &self.toks[self.i.min(last)]
-    }
-
-    /// The token after the current one (line breaks count).
-    pub fn peek2(&self) -> &Token {
-        let last = self.toks.len() - 1;
-        &self.toks[(self.i + 1).min(last)]
     }
 
     /// Consume and return the current token.

@@ -19,7 +19,7 @@ use rhai::{Dynamic, Engine, EvalAltResult, ImmutableString};
 
 // The runtime library's helpers, at their long-standing paths.
 pub use super::coerce::{num, text, truthy};
-pub use super::context::{ENV_FUNCTIONS, EvalEnv, MEMORY_MESSAGE, draw};
+pub use super::context::draw;
 
 fn arith(a: &Dynamic, b: &Dynamic, f: impl Fn(f64, f64) -> R<f64>, left_only: impl Fn(f64) -> f64) -> R<Dynamic> {
     let r = match (num(a), num(b)) {

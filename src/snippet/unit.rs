@@ -25,7 +25,6 @@ use crate::value::Value;
 use rhai::{Dynamic, EvalAltResult};
 use std::collections::HashSet;
 use std::fmt;
-use std::sync::Arc;
 
 /// What a snippet reads and writes in its run.
 pub trait SnippetVars {
@@ -554,6 +553,3 @@ fn exposure(body: &[Stmt]) -> (HashSet<String>, HashSet<String>) {
     }
     (exposed, defined)
 }
-
-/// A compiled snippet shared across runs.
-pub type SharedSnippet = Arc<CompiledSnippet>;

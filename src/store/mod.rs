@@ -15,6 +15,7 @@
 
 mod core_sql;
 mod outbound_sql;
+#[cfg(feature = "postgres")]
 mod postgres;
 mod rows;
 mod sql;
@@ -26,6 +27,7 @@ use crate::outbound::model::{
 use async_trait::async_trait;
 use std::sync::Arc;
 
+#[cfg(feature = "postgres")]
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -51,6 +53,19 @@ pub enum StoreError {
     /// `RuntimeBuilder::without_store`); the text says why.
     #[error("no store: {0}")]
     Unavailable(String),
+    /// An action asked for a domain store (`ctx.domain::<dyn T>()`) that
+    /// neither a pack of the runtime opens on this backend nor the host
+    /// provided.
+    #[error(
+        "no {store} on the {backend} store: add the pack that serves it (RuntimeBuilder::pack) \
+         or provide one (RuntimeBuilder::domain_store)"
+    )]
+    MissingDomain {
+        /// The backend (`sqlite`, `postgres`, or a host's).
+        backend: String,
+        /// The store trait asked for.
+        store: String,
+    },
     /// A business unit name that [`unit_name`] refuses.
     #[error(transparent)]
     UnitName(#[from] UnitNameError),
@@ -306,7 +321,13 @@ pub fn migration_versions(backend: &str) -> Vec<(&'static str, Vec<i64>)> {
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     let u = url.trim();
     if u.starts_with("postgres://") || u.starts_with("postgresql://") {
+        #[cfg(feature = "postgres")]
         return Ok(Arc::new(PgStore::connect(u).await?));
+        #[cfg(not(feature = "postgres"))]
+        return Err(StoreError::Open {
+            url: redact(u),
+            reason: "this build has no PostgreSQL backend (Cargo feature `postgres`)".into(),
+        });
     }
     if u.contains("://") && !u.starts_with("sqlite:") {
         return Err(StoreError::BadUrl(redact(u)));

@@ -63,6 +63,7 @@ const SOURCE_MAP_STORE: &str = "INSERT INTO source_maps (unit_id, source_id, ver
 /// PostgreSQL only: writers of one source's maps queue on the source's row
 /// (`$1`) before numbering a version. SQLite needs nothing: its write
 /// transaction already holds the database's one write lock.
+#[cfg(feature = "postgres")]
 pub(crate) const SOURCE_LOCK_POSTGRES: &str = "SELECT id FROM sources WHERE id = $1 FOR UPDATE";
 
 const COUNT_DIALABLE: &str = "SELECT COUNT(*) AS n FROM prospects WHERE unit_id = $1 AND skill_no = $2
@@ -91,6 +92,7 @@ pub(crate) const CHECK_OUT_SQLITE: &str = check_out!("");
 
 /// PostgreSQL: `FOR UPDATE SKIP LOCKED`, so concurrent runs take disjoint
 /// records without waiting for each other.
+#[cfg(feature = "postgres")]
 pub(crate) const CHECK_OUT_POSTGRES: &str = check_out!(" FOR UPDATE SKIP LOCKED");
 
 /// The start of the prospect search: a source's prospects, by id.
@@ -132,6 +134,7 @@ pub(crate) fn search_sqlite(search: &Search) -> String {
 /// The prospect search on PostgreSQL: one text for every search, in which
 /// an absent condition is a NULL parameter (typed by its cast), so the
 /// statement is prepared once.
+#[cfg(feature = "postgres")]
 pub(crate) const SEARCH_POSTGRES: &str = concat!(
     search_head!(),
     "

@@ -28,6 +28,7 @@ pub const PHONE_DATA_VERSION: &str = "libphonenumber-9.0.43";
 
 /// Which rule determined a zone (timezones.md §1–2), recorded with it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ZoneRule {
     /// The record's own `TimeZone` field.
     Explicit,
@@ -96,6 +97,7 @@ impl fmt::Display for ZoneRule {
 
 /// What a number's prefix says about its zone.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum NumberZone {
     /// One zone, and the rule that gave it.
     Zone {

@@ -32,6 +32,7 @@ pub struct RecordHints<'a> {
 
 /// The record's zone, or why there is none.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RecordZone {
     /// A zone and the rule that found it.
     Found {

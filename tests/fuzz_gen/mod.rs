@@ -19,7 +19,7 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use prospero::Value;
 use prospero::script::{self, Pos};
-use prospero::snippet::compile::VarSlot;
+use prospero::snippet::VarSlot;
 use prospero::snippet::{CompiledSnippet, EvalEnv, Limits, SnippetVars, Template, compile_expression};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

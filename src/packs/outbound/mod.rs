@@ -7,11 +7,12 @@
 mod actions;
 mod leads;
 
+pub use crate::outbound::model;
 pub use crate::store::OutboundStore;
 
 use crate::engine::action::{Action, ActionError, Context};
 use crate::engine::pack::{Domains, Pack};
-use crate::store::{PgStore, SqliteStore, Store, StoreError};
+use crate::store::{SqliteStore, Store, StoreError};
 use std::future::Future;
 use std::sync::Arc;
 
@@ -59,7 +60,11 @@ pub fn store_of(store: &Arc<dyn Store>) -> Option<Arc<dyn OutboundStore>> {
     if let Some(s) = any.downcast_ref::<SqliteStore>() {
         return Some(Arc::new(s.clone()));
     }
-    any.downcast_ref::<PgStore>().map(|s| Arc::new(s.clone()) as Arc<dyn OutboundStore>)
+    #[cfg(feature = "postgres")]
+    if let Some(s) = any.downcast_ref::<crate::store::PgStore>() {
+        return Some(Arc::new(s.clone()));
+    }
+    None
 }
 
 /// The outbound store of a runtime's store, or why there is none.
