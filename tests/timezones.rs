@@ -207,3 +207,28 @@ fn tz_cli_refuses_bad_arguments_without_panicking() {
     assert_eq!(out[0]["e164"], J::Null);
     assert!(out[0]["error"].is_string());
 }
+
+/// Regression (issue 16): `tz --zip 99999` refused to answer without a
+/// phone. A record alone gets its zone (or `none`), in text and JSON.
+#[test]
+fn tz_zip_alone_answers_without_a_phone() {
+    let (code, out, err) = prospero(&["tz", "--zip", "10001"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "record: America/New_York (zip)");
+    let (code, out, err) = prospero(&["tz", "--zip", "99999"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "record: none");
+    let a = &tz_json(&[
+        "--city",
+        "Chicago",
+        "--state",
+        "IL",
+        "--at",
+        "2026-11-20T15:30:00Z",
+        "--window",
+        "Mon-Fri 08:00-21:00",
+    ])[0];
+    assert_eq!(a["input"], "");
+    assert_eq!(a["record_time_zone"], "America/Chicago");
+    assert_eq!(a["callable"], true);
+}

@@ -5,6 +5,11 @@
 //!
 //! Rows stream through the `csv` crate into one reused buffer, so a large
 //! file is never held in memory as a whole.
+//!
+//! The `csv` crate reads a quote that never closes as a field running to
+//! the end of the file, and says nothing; [`QuoteCount`] counts the quotes
+//! that pass, so a row that swallowed the rest of the file is reported as
+//! the unterminated quote it is.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -47,7 +52,7 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 /// The rows of a CSV file after its header.
 pub struct CsvRows<R> {
     file: String,
-    reader: csv::Reader<R>,
+    reader: csv::Reader<QuoteCount<R>>,
     columns: Vec<String>,
     record: csv::StringRecord,
 }
@@ -78,10 +83,13 @@ impl<R: BufRead> CsvRows<R> {
         if reader.fill_buf().map_err(io)?.starts_with(BOM) {
             reader.consume(BOM.len());
         }
-        let reader = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(reader);
+        let reader = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(QuoteCount::new(reader));
         let mut rows =
             CsvRows { file: file.to_string(), reader, columns: Vec::new(), record: csv::StringRecord::new() };
-        let header = rows.reader.headers().map_err(|e| syntax(file, e))?;
+        let header = match rows.reader.headers() {
+            Ok(h) => h,
+            Err(e) => return Err(rows.read_error(e)),
+        };
         rows.columns = header.iter().map(|h| h.trim().to_string()).collect();
         rows.check_columns()?;
         Ok(rows)
@@ -124,13 +132,72 @@ impl<R: BufRead> CsvRows<R> {
     pub fn next_row(&mut self) -> Result<Option<Row<'_>>, CsvError> {
         match self.reader.read_record(&mut self.record) {
             Ok(false) => Ok(None),
-            Ok(true) => Ok(Some(Row {
-                line: self.record.position().map_or(0, |p| p.line()),
-                columns: &self.columns,
-                record: &self.record,
-            })),
-            Err(e) => Err(syntax(&self.file, e)),
+            Ok(true) => {
+                let line = self.record.position().map_or(0, |p| p.line());
+                // The last row, with an odd number of quotes in the file,
+                // whose last field runs through the final line break: its
+                // quote never closed (a closed field ends at its quote).
+                if self.reader.get_ref().unbalanced()
+                    && self.record.iter().next_back().is_some_and(|f| f.ends_with(['\n', '\r']))
+                {
+                    return Err(unterminated(&self.file, line));
+                }
+                Ok(Some(Row { line, columns: &self.columns, record: &self.record }))
+            }
+            Err(e) => Err(self.read_error(e)),
         }
+    }
+
+    /// A read error as the importer reports it: a wrong field count on a
+    /// row that ran to the end of the file past an odd quote is that quote.
+    fn read_error(&self, e: csv::Error) -> CsvError {
+        if let csv::ErrorKind::UnequalLengths { pos: Some(pos), .. } = e.kind()
+            && self.reader.get_ref().unbalanced()
+            && self.reader.position().line() > pos.line()
+        {
+            return unterminated(&self.file, pos.line());
+        }
+        syntax(&self.file, e)
+    }
+}
+
+/// The error for a quote opened on the row at `line` that never closes.
+fn unterminated(file: &str, line: u64) -> CsvError {
+    CsvError::Syntax {
+        file: file.to_string(),
+        line,
+        reason: "a quoted field opened on this row is never closed (unterminated '\"')".into(),
+    }
+}
+
+/// A reader that counts the quote characters passing through it and
+/// notes the end of the input.
+pub struct QuoteCount<R> {
+    inner: R,
+    quotes: u64,
+    ended: bool,
+}
+
+impl<R> QuoteCount<R> {
+    fn new(inner: R) -> Self {
+        QuoteCount { inner, quotes: 0, ended: false }
+    }
+
+    /// The whole input has been read and holds an odd number of quotes:
+    /// well-formed CSV quoting always pairs them.
+    fn unbalanced(&self) -> bool {
+        self.ended && self.quotes % 2 == 1
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for QuoteCount<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            self.ended = true;
+        }
+        self.quotes += buf[..n].iter().filter(|&&b| b == b'"').count() as u64;
+        Ok(n)
     }
 }
 
@@ -231,6 +298,31 @@ mod tests {
             (b"a,b\n1,2\n3\n", "x.csv:3: 1 fields where the header has 2"),
             (b"a,b\n\xff\xfe,2\n", "x.csv:2: not UTF-8 text"),
             (b"\xff,b\n", "x.csv:1: not UTF-8 text"),
+        ] {
+            assert_eq!(error(bytes), want, "{}", String::from_utf8_lossy(bytes));
+        }
+    }
+
+    /// Regression (issue 16): a quote that never closes was reported as
+    /// "2 fields where the header has 3" on the row that swallowed the
+    /// rest of the file.
+    #[test]
+    fn csv_unterminated_quote_is_named_as_such() {
+        let want =
+            |line: u64| format!("x.csv:{line}: a quoted field opened on this row is never closed (unterminated '\"')");
+        for (bytes, line) in
+            [(&b"a,b,c\n1,\"2,3\n4,5,6\n"[..], 2), (b"a,b,c\n1,2,3\n4,5,\"6\n7,8,9\n", 3), (b"a,b,c\n1,2,\"3\n", 2)]
+        {
+            assert_eq!(error(bytes), want(line), "{}", String::from_utf8_lossy(bytes));
+        }
+        // Quotes inside unquoted fields and fields spanning lines stay
+        // what they were.
+        let got = rows(b"a,b\n5'11\",\"x\ny\"\n").expect("rows");
+        assert_eq!(got[0].1[0].1, "5'11\"");
+        assert_eq!(got[0].1[1].1, "x\ny");
+        for (bytes, want) in [
+            (&b"a,b\n1,2\n3\n"[..], "x.csv:3: 1 fields where the header has 2"),
+            (b"a,b\n1,\"x\ny\",3\n", "x.csv:2: 3 fields where the header has 2"),
         ] {
             assert_eq!(error(bytes), want, "{}", String::from_utf8_lossy(bytes));
         }

@@ -58,11 +58,19 @@ pub(crate) fn tz(
             inputs.push(p.clone());
         }
     }
-    if inputs.is_empty() {
-        anyhow::bail!("give at least one phone number (or - to read them from standard input)");
+    let has_record = [&record.zip, &record.city, &record.state, &record.lat, &record.lng].iter().any(|h| h.is_some());
+    if inputs.is_empty() && !has_record {
+        anyhow::bail!(
+            "give at least one phone number (or - to read them from standard input), or a record (--zip, --city \
+             and --state, --lat and --lng)"
+        );
     }
-    for input in &inputs {
-        let a = answer(input, &hints, check.as_ref());
+    let answers: Vec<prospero::timezone::ZoneAnswer> = if inputs.is_empty() {
+        vec![prospero::timezone::record_answer(&hints, check.as_ref())]
+    } else {
+        inputs.iter().map(|input| answer(input, &hints, check.as_ref())).collect()
+    };
+    for a in answers {
         if json {
             outln!("{}", serde_json::to_string(&a)?);
             continue;
@@ -71,13 +79,17 @@ pub(crate) fn tz(
             Some(z) => format!("{z} ({src})"),
             None => src.to_string(),
         };
-        let mut line = format!(
-            "{}\t{}\t{}\trecord: {}",
-            a.input,
-            a.e164.as_deref().unwrap_or("not a phone number"),
-            zone(&a.time_zone, &a.source),
-            zone(&a.record_time_zone, &a.record_source)
-        );
+        let mut line = if a.input.is_empty() {
+            format!("record: {}", zone(&a.record_time_zone, &a.record_source))
+        } else {
+            format!(
+                "{}\t{}\t{}\trecord: {}",
+                a.input,
+                a.e164.as_deref().unwrap_or("not a phone number"),
+                zone(&a.time_zone, &a.source),
+                zone(&a.record_time_zone, &a.record_source)
+            )
+        };
         if a.mismatch {
             line.push_str("\tmismatch");
         }

@@ -82,11 +82,36 @@ pub fn answer(input: &str, hints: &RecordHints<'_>, check: Option<&WindowCheck>)
         NumberZone::Unknown => (None, "unknown", Vec::new()),
     };
     let record_hints = RecordHints { primary_phone: parsed.as_ref().ok(), ..*hints };
-    let (record, record_rule) = match resolve_record(&record_hints) {
+    let number = NumberPart { input, e164, error, time_zone, source, candidates };
+    finish(number, &record_hints, check)
+}
+
+/// The answer for a record without a phone (`prospero tz --zip 10001`):
+/// the record's zone alone, `source` `none`.
+pub fn record_answer(hints: &RecordHints<'_>, check: Option<&WindowCheck>) -> ZoneAnswer {
+    let number =
+        NumberPart { input: "", e164: None, error: None, time_zone: None, source: "none", candidates: Vec::new() };
+    finish(number, &RecordHints { primary_phone: None, ..*hints }, check)
+}
+
+/// What the phone itself gave.
+struct NumberPart<'a> {
+    input: &'a str,
+    e164: Option<String>,
+    error: Option<String>,
+    time_zone: Option<Tz>,
+    source: &'a str,
+    candidates: Vec<Tz>,
+}
+
+/// The record's zone, the versions behind both and the window check.
+fn finish(n: NumberPart<'_>, record_hints: &RecordHints<'_>, check: Option<&WindowCheck>) -> ZoneAnswer {
+    let NumberPart { input, e164, error, time_zone, source, candidates } = n;
+    let (record, record_rule) = match resolve_record(record_hints) {
         RecordZone::Found { tz, rule } => (Some(tz), Some(rule)),
         _ => (None, None),
     };
-    let mut versions = vec![super::PHONE_DATA_VERSION];
+    let mut versions = if e164.is_some() || !input.is_empty() { vec![super::PHONE_DATA_VERSION] } else { Vec::new() };
     if let Some(rule) = record_rule
         && let Some(v) = rule_data_version(rule)
         && !versions.contains(&v)
@@ -112,7 +137,7 @@ pub fn answer(input: &str, hints: &RecordHints<'_>, check: Option<&WindowCheck>)
         record_time_zone: record.map(|t| t.name().to_string()),
         record_source: record_rule.map_or("none", ZoneRule::as_str).to_string(),
         mismatch: matches!((time_zone, record), (Some(a), Some(b)) if a != b),
-        data_version: versions.join(", "),
+        data_version: if versions.is_empty() { "none".to_string() } else { versions.join(", ") },
         callable,
         next_open,
     }
@@ -152,6 +177,20 @@ mod tests {
         // Los Angeles time.
         assert_eq!(a.callable, Some(false));
         assert_eq!(a.next_open, Some(Some("2026-11-20T16:00:00Z".to_string())));
+    }
+
+    /// Regression (issue 16): `tz --zip 99999` refused to answer without
+    /// a phone; a record alone has an answer.
+    #[test]
+    fn tz_zip_alone_answers_the_record_zone() {
+        let a = record_answer(&RecordHints { zip: Some("10001"), ..RecordHints::default() }, None);
+        assert_eq!((a.input.as_str(), a.e164.as_deref(), a.source.as_str()), ("", None, "none"));
+        assert_eq!(a.record_time_zone.as_deref(), Some("America/New_York"));
+        assert_eq!(a.record_source, "zip");
+        assert!(!a.mismatch);
+        assert_eq!(a.data_version, rule_data_version(ZoneRule::Zip).expect("zip data"));
+        let unknown = record_answer(&RecordHints { zip: Some("99999"), ..RecordHints::default() }, None);
+        assert_eq!((unknown.record_time_zone, unknown.record_source.as_str()), (None, "none"));
     }
 
     #[test]

@@ -31,7 +31,7 @@ mod table;
 mod window;
 mod zip;
 
-pub use answer::{WindowCheck, ZoneAnswer, answer, rule_data_version, window_zones};
+pub use answer::{WindowCheck, ZoneAnswer, answer, record_answer, rule_data_version, window_zones};
 pub use phone::{PhoneError, PhoneKind, PhoneNumber, parse_phone};
 pub use prefix::{NumberZone, PHONE_DATA_VERSION, UnknownRule, ZoneRule, number_zone};
 pub use resolve::{RecordHints, RecordZone, coordinates_data_version, resolve_record};
