@@ -59,7 +59,7 @@ macro_rules! out {
 mod cli;
 
 use cli::inspect::{TzRecord, actions, check, export, graph, tz};
-use cli::outbound::{LeadsCommand, SkillsCommand, StoreArgs, demo, import_leads, note_created_unit, skills};
+use cli::outbound::{DemoArgs, LeadsCommand, SkillsCommand, StoreArgs, demo, import_leads, open_store, skills};
 
 /// Run budgets (defaults in `docs/decisions.md`).
 #[derive(clap::Args, Clone, Debug, Default)]
@@ -296,21 +296,25 @@ enum Command {
     /// The outbound demo: set up a skill, a source and its map, fill a lead
     /// source from scripts/data/leads.csv, run the brain script, and print
     /// what was created, updated and refused. Run it again to see updates.
+    ///
+    /// The scripts and leads are built into the binary, so it runs from any
+    /// folder. Exit 1 when a script failed (each reason is printed).
     Demo {
         #[command(flatten)]
         store: StoreArgs,
-        /// Folder with the demo scripts and data/leads.csv.
-        #[arg(long, value_name = "DIR", default_value = "scripts")]
-        scripts: PathBuf,
+        /// Folder with the demo scripts and data/leads.csv (default: the
+        /// ones built into the binary).
+        #[arg(long, value_name = "DIR")]
+        scripts: Option<PathBuf>,
         /// Run on a virtual clock starting at this instant (the brain's
         /// pauses then take no time); default: the real clock.
         #[arg(long, value_name = "RFC3339")]
         now: Option<String>,
-        /// Brain-script cycles.
-        #[arg(long, default_value_t = 8)]
+        /// Brain-script cycles, 1 to 1000.
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=cli::outbound::DEMO_MAX_CYCLES as i64))]
         cycles: u32,
-        /// Leads per batch.
-        #[arg(long, default_value_t = 250)]
+        /// Leads per batch, 1 to 10000 (what CHECKOUTLEADS takes).
+        #[arg(long, default_value_t = 250, value_parser = clap::value_parser!(u32).range(1..=prospero::packs::outbound::MAX_CHECKOUT))]
         batch: u32,
         /// Seconds the brain script pauses between cycles (real clock only).
         #[arg(long, default_value_t = 0)]
@@ -380,7 +384,7 @@ fn main() -> ExitCode {
             import_leads(&file, &lead_source, key.as_deref(), &store)
         }
         Command::Demo { store, scripts, now, cycles, batch, pause } => {
-            demo(&store, &scripts, now.as_deref(), cycles, batch, pause)
+            demo(&DemoArgs { store: &store, scripts: scripts.as_deref(), now: now.as_deref(), cycles, batch, pause })
         }
         Command::Check { scripts, library, json, limits } => check(&scripts, library.as_deref(), json, limits.limits()),
         Command::Tz { phones, zip, city, state, lat, lng, at, window, json } => {
@@ -455,24 +459,29 @@ fn run(
     if let Some(t) = now {
         opts = opts.at(parse_now(t)?);
     }
-    if let Some(file) = trace {
-        let sink = TraceSink::file(file).map_err(|e| usage(format!("--trace {}: {e}", file.display())))?;
-        opts = opts.trace(sink);
-    }
     opts.seed = seed;
     check_db_url(db)?;
+    // Everything that can be refused is, before the store is opened.
+    runtime.positional_params(&program, &opts.params).map_err(|e| usage(e.to_string()))?;
 
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
+    let rt = tokio_rt()?;
+    rt.block_on(open_store(&runtime, db))?;
     let report = rt.block_on(async {
-        let report = runtime.run(&program, opts).await.map_err(|e| usage(e.to_string()))?;
-        let spawned = runtime.wait_spawned().await;
-        let note = runtime.record(&program, &report).await.err().map(|e| format!("run not logged: {e}"));
-        Ok::<_, anyhow::Error>((report, spawned, note))
+        let r = async {
+            if let Some(file) = trace {
+                let sink = TraceSink::file(file).map_err(|e| usage(format!("--trace {}: {e}", file.display())))?;
+                opts = opts.trace(sink);
+            }
+            let report = runtime.run(&program, opts).await.map_err(|e| usage(e.to_string()))?;
+            let spawned = runtime.wait_spawned().await;
+            let note = runtime.record(&program, &report).await.err().map(|e| format!("run not logged: {e}"));
+            Ok::<_, anyhow::Error>((report, spawned, note))
+        }
+        .await;
+        runtime.close().await;
+        r
     })?;
     let (report, spawned, store_note) = (report.0, report.1, report.2);
-    if runtime.created_unit() {
-        note_created_unit(runtime.business_unit());
-    }
     if let Some(n) = store_note {
         eprintln!("prospero: warning: {n}");
     }

@@ -64,7 +64,7 @@ fn json_report_has_exactly_the_contract_fields() {
     assert_eq!(code, 0);
     let mut keys: Vec<&str> = json.as_object().expect("an object").keys().map(String::as_str).collect();
     keys.sort();
-    assert_eq!(keys, ["error", "path", "return", "script", "status", "steps", "variables"]);
+    assert_eq!(keys, ["error", "failure", "path", "return", "script", "status", "steps", "variables"]);
     assert_eq!(json["script"], "order_flow");
     assert_eq!(json["steps"].as_u64(), Some(json["path"].as_array().map(Vec::len).unwrap_or(0) as u64));
     for step in json["path"].as_array().expect("path") {

@@ -5,9 +5,11 @@ use crate::{check_db_url, parse_now, tokio_rt, usage};
 use anyhow::Result;
 use clap::Subcommand;
 use prospero::packs::outbound::OutboundStore;
+use prospero::store::{Store, StoreError};
 use prospero::{RunOptions, RunStatus, Runtime};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// Where the store is and which business unit to work in.
 #[derive(clap::Args, Clone)]
@@ -84,25 +86,78 @@ pub(crate) enum UnitUse {
     Read,
 }
 
+/// An open store, its outbound side and the business unit's id.
+pub(crate) struct OpenUnit {
+    store: Arc<dyn Store>,
+    outbound: Arc<dyn OutboundStore>,
+    unit: i64,
+}
+
+impl OpenUnit {
+    /// Close the store (every exit path after opening one goes through
+    /// here, so an SQLite file is left complete on its own).
+    async fn close(self) {
+        self.store.close().await;
+    }
+}
+
 /// Open the store and find the business unit; for [`UnitUse::Write`],
-/// create it when new (and say so on stderr, once: the first time).
-pub(crate) async fn open_unit(args: &StoreArgs, mode: UnitUse) -> Result<(std::sync::Arc<dyn OutboundStore>, i64)> {
-    let store = prospero::store::open(&args.db).await.map_err(|e| usage(e.to_string()))?;
+/// create it when new (and say so on stderr, once: the first time). A
+/// store that cannot be opened or migrated, or a unit that cannot be had,
+/// is exit 2.
+pub(crate) async fn open_unit(args: &StoreArgs, mode: UnitUse) -> Result<OpenUnit> {
+    let store = prospero::store::open(&args.db).await.map_err(|e| store_refused(&args.db, e))?;
     let unit = match mode {
-        UnitUse::Write => {
-            let unit = store.ensure_business_unit(&args.unit).await.map_err(|e| usage(e.to_string()))?;
+        UnitUse::Write => store.ensure_business_unit(&args.unit).await.map(|unit| {
             if unit.created {
                 note_created_unit(&unit.name);
             }
-            unit.id
-        }
-        UnitUse::Read => store
-            .find_business_unit(&args.unit)
-            .await
-            .map_err(|e| usage(e.to_string()))?
-            .ok_or_else(|| usage(no_unit_message(&args.unit)))?,
+            Some(unit.id)
+        }),
+        UnitUse::Read => store.find_business_unit(&args.unit).await,
     };
-    Ok((prospero::packs::outbound::store(&store).map_err(|e| usage(e.to_string()))?, unit))
+    let unit = match unit {
+        Ok(Some(unit)) => unit,
+        Ok(None) => {
+            store.close().await;
+            return Err(usage(no_unit_message(&args.unit)));
+        }
+        Err(e) => {
+            store.close().await;
+            return Err(store_refused(&args.db, e));
+        }
+    };
+    match prospero::packs::outbound::store(&store) {
+        Ok(outbound) => Ok(OpenUnit { store, outbound, unit }),
+        Err(e) => {
+            store.close().await;
+            Err(usage(e.to_string()))
+        }
+    }
+}
+
+/// Open `runtime`'s store and its business unit (created when new) before
+/// anything runs: a store that cannot be opened or migrated is exit 2
+/// naming it, not a run that fails inside.
+pub(crate) async fn open_store(runtime: &Runtime, db: &str) -> Result<()> {
+    if let Err(e) = runtime.unit_id().await {
+        runtime.close().await;
+        return Err(store_refused(db, e));
+    }
+    if runtime.created_unit() {
+        note_created_unit(runtime.business_unit());
+    }
+    Ok(())
+}
+
+/// A store error as a usage error (exit 2) that names the store (its
+/// password hidden).
+fn store_refused(db: &str, e: StoreError) -> anyhow::Error {
+    match e {
+        // These name the URL themselves.
+        StoreError::Open { .. } | StoreError::BadUrl(_) => usage(e.to_string()),
+        other => usage(format!("store {}: {other}", prospero::store::redact(db))),
+    }
 }
 
 pub(crate) fn no_unit_message(unit: &str) -> String {
@@ -131,82 +186,99 @@ pub(crate) fn skills(command: SkillsCommand) -> Result<ExitCode> {
             if max_destinations == Some(0) {
                 return Err(usage("--max-destinations must be 1 or more"));
             }
+            // Refused before anything is opened or written.
+            let windows = windows
+                .map(|w| w.parse::<prospero::timezone::CallingWindows>())
+                .transpose()
+                .map_err(|e| usage(format!("--windows: {e}")))?;
             tokio_rt()?.block_on(async {
-                let (st, unit) = open_unit(&store, UnitUse::Write).await?;
-                let mut skill = st.skill(unit, number).await?.unwrap_or_else(|| Skill::new(number, name.trim()));
-                skill.name = name.trim().to_string();
-                skill.channel = channel;
-                if let Some(m) = max_destinations {
-                    skill.max_destinations = m;
+                let open = open_unit(&store, UnitUse::Write).await?;
+                let (st, unit) = (&open.outbound, open.unit);
+                let r = async {
+                    let mut skill = st.skill(unit, number).await?.unwrap_or_else(|| Skill::new(number, name.trim()));
+                    skill.name = name.trim().to_string();
+                    skill.channel = channel;
+                    if let Some(m) = max_destinations {
+                        skill.max_destinations = m;
+                    }
+                    if let Some(t) = threshold {
+                        skill.threshold = t;
+                    }
+                    if let Some(w) = &windows {
+                        // Stored in canonical form.
+                        skill.windows = w.to_string();
+                    }
+                    if !filter_fields.is_empty() {
+                        skill.filter_fields = filter_fields.iter().map(|f| f.trim().to_string()).collect();
+                    }
+                    st.upsert_skill(unit, &skill).await?;
+                    outln!(
+                        "skill {} '{}' ({}, up to {} destinations, threshold {}) in business unit '{}'",
+                        skill.number,
+                        skill.name,
+                        skill.channel,
+                        skill.max_destinations,
+                        skill.threshold,
+                        store.unit
+                    );
+                    Ok(ExitCode::SUCCESS)
                 }
-                if let Some(t) = threshold {
-                    skill.threshold = t;
-                }
-                if let Some(w) = windows {
-                    // Stored in canonical form; an unreadable spec is refused
-                    // before anything is written.
-                    let parsed: prospero::timezone::CallingWindows =
-                        w.parse().map_err(|e: prospero::timezone::WindowError| anyhow::anyhow!("--windows: {e}"))?;
-                    skill.windows = parsed.to_string();
-                }
-                if !filter_fields.is_empty() {
-                    skill.filter_fields = filter_fields.iter().map(|f| f.trim().to_string()).collect();
-                }
-                st.upsert_skill(unit, &skill).await?;
-                outln!(
-                    "skill {} '{}' ({}, up to {} destinations, threshold {}) in business unit '{}'",
-                    skill.number,
-                    skill.name,
-                    skill.channel,
-                    skill.max_destinations,
-                    skill.threshold,
-                    store.unit
-                );
-                Ok(ExitCode::SUCCESS)
+                .await;
+                open.close().await;
+                r
             })
         }
         SkillsCommand::List { json, store } => {
             check_db_url(&store.db)?;
             tokio_rt()?.block_on(async {
-                let (st, unit) = open_unit(&store, UnitUse::Read).await?;
-                let skills = st.skills(unit).await?;
-                let now = prospero::store::now_text();
-                if json {
-                    let mut list = Vec::new();
-                    for s in &skills {
-                        list.push(serde_json::json!({
-                            "number": s.number, "name": s.name, "channel": s.channel,
-                            "max_destinations": s.max_destinations, "threshold": s.threshold,
-                            "windows": s.windows, "filter_fields": s.filter_fields,
-                            "dialable": st.count_dialable(unit, s.number, &now).await?,
-                        }));
-                    }
-                    outln!("{}", serde_json::to_string_pretty(&list)?);
-                } else if skills.is_empty() {
-                    outln!("no outbound skills in business unit '{}' (add one with `prospero skills add`)", store.unit);
-                } else {
-                    outln!(
-                        "{:>8}  {:<24} {:<7} {:>5} {:>9} {:>9}",
-                        "skill",
-                        "name",
-                        "channel",
-                        "max",
-                        "threshold",
-                        "dialable"
-                    );
-                    for s in &skills {
+                let open = open_unit(&store, UnitUse::Read).await?;
+                let (st, unit) = (&open.outbound, open.unit);
+                let r = async {
+                    let skills = st.skills(unit).await?;
+                    let now = prospero::store::now_text();
+                    if json {
+                        let mut list = Vec::new();
+                        for s in &skills {
+                            list.push(serde_json::json!({
+                                "number": s.number, "name": s.name, "channel": s.channel,
+                                "max_destinations": s.max_destinations, "threshold": s.threshold,
+                                "windows": s.windows, "filter_fields": s.filter_fields,
+                                "dialable": st.count_dialable(unit, s.number, &now).await?,
+                            }));
+                        }
+                        outln!("{}", serde_json::to_string_pretty(&list)?);
+                    } else if skills.is_empty() {
+                        outln!(
+                            "no outbound skills in business unit '{}' (add one with `prospero skills add`)",
+                            store.unit
+                        );
+                    } else {
                         outln!(
                             "{:>8}  {:<24} {:<7} {:>5} {:>9} {:>9}",
-                            s.number,
-                            s.name,
-                            s.channel,
-                            s.max_destinations,
-                            s.threshold,
-                            st.count_dialable(unit, s.number, &now).await?
+                            "skill",
+                            "name",
+                            "channel",
+                            "max",
+                            "threshold",
+                            "dialable"
                         );
+                        for s in &skills {
+                            outln!(
+                                "{:>8}  {:<24} {:<7} {:>5} {:>9} {:>9}",
+                                s.number,
+                                s.name,
+                                s.channel,
+                                s.max_destinations,
+                                s.threshold,
+                                st.count_dialable(unit, s.number, &now).await?
+                            );
+                        }
                     }
+                    Ok(ExitCode::SUCCESS)
                 }
-                Ok(ExitCode::SUCCESS)
+                .await;
+                open.close().await;
+                r
             })
         }
     }
@@ -219,8 +291,10 @@ pub(crate) fn import_leads(file: &Path, lead_source: &str, key: Option<&str>, st
     }
     let leads = prospero::outbound::leads::read_csv(file, key).map_err(|e| usage(e.to_string()))?;
     tokio_rt()?.block_on(async {
-        let (st, unit) = open_unit(store, UnitUse::Write).await?;
-        let n = st.import_leads(unit, lead_source.trim(), &leads).await?;
+        let open = open_unit(store, UnitUse::Write).await?;
+        let imported = open.outbound.import_leads(open.unit, lead_source.trim(), &leads).await;
+        open.close().await;
+        let n = imported?;
         outln!("{n} record(s) from {} are waiting in lead source '{}'", file.display(), lead_source.trim());
         Ok(ExitCode::SUCCESS)
     })
@@ -233,91 +307,201 @@ pub(crate) const DEMO_SOURCE: &str = "Spring Leads";
 
 pub(crate) const DEMO_LEAD_SOURCE: &str = "crm";
 
-pub(crate) fn demo(
-    store: &StoreArgs,
-    scripts: &Path,
-    now: Option<&str>,
-    cycles: u32,
-    batch: u32,
-    pause: u32,
+/// The most brain-script cycles a demo runs (each takes about 20 steps of
+/// the run's step budget).
+pub(crate) const DEMO_MAX_CYCLES: u32 = 1000;
+
+/// The demo's scripts, built into the binary so that `prospero demo` works
+/// from any folder; sub scripts before the scripts that call them.
+const BUILTIN_SCRIPTS: [(&str, &str); 3] = [
+    ("create_prospects.json", include_str!("../../scripts/create_prospects.json")),
+    ("source_setup.json", include_str!("../../scripts/source_setup.json")),
+    ("brain.json", include_str!("../../scripts/brain.json")),
+];
+
+/// The demo's leads, built in with the scripts.
+const BUILTIN_LEADS: &[u8] = include_bytes!("../../scripts/data/leads.csv");
+
+/// How built-in files are named in messages.
+const BUILTIN_PREFIX: &str = "builtin:scripts/";
+
+/// What the demo runs: its two scripts and the leads it loads.
+struct DemoFiles {
+    setup: Arc<prospero::Program>,
+    brain: Arc<prospero::Program>,
+    leads: Vec<prospero::outbound::model::NewLead>,
+    /// Where the leads came from, for the summary.
+    leads_from: String,
+}
+
+impl DemoFiles {
+    /// The files of `--scripts DIR`, or the built-in ones.
+    fn load(runtime: &Runtime, dir: Option<&Path>) -> Result<DemoFiles> {
+        let Some(dir) = dir else {
+            let limits = runtime.load_limits();
+            let mut programs = Vec::new();
+            for (name, text) in BUILTIN_SCRIPTS {
+                let file = format!("{BUILTIN_PREFIX}{name}");
+                let script = prospero::script::load_text_with(text, Some(Path::new(&file)), limits)
+                    .map_err(|e| usage(e.to_string()))?;
+                programs.push(runtime.load_script(script).map_err(|e| usage(e.lines().join("\n")))?);
+            }
+            let file = format!("{BUILTIN_PREFIX}data/leads.csv");
+            let leads = prospero::outbound::leads::read_csv_bytes(&file, BUILTIN_LEADS, None)
+                .map_err(|e| usage(e.to_string()))?;
+            let [_, setup, brain] =
+                <[_; 3]>::try_from(programs).map_err(|_| usage("the built-in demo is incomplete"))?;
+            return Ok(DemoFiles { setup, brain, leads, leads_from: file });
+        };
+        if !dir.is_dir() {
+            return Err(usage(format!("--scripts {}: not a folder", dir.display())));
+        }
+        let csv = dir.join("data").join("leads.csv");
+        let leads = prospero::outbound::leads::read_csv(&csv, None).map_err(|e| usage(e.to_string()))?;
+        let load = |name: &str| runtime.load(&dir.join(name)).map_err(|e| usage(e.lines().join("\n")));
+        Ok(DemoFiles {
+            setup: load("source_setup.json")?,
+            brain: load("brain.json")?,
+            leads,
+            leads_from: csv.display().to_string(),
+        })
+    }
+}
+
+/// The demo's settings from the command line.
+pub(crate) struct DemoArgs<'a> {
+    pub store: &'a StoreArgs,
+    pub scripts: Option<&'a Path>,
+    pub now: Option<&'a str>,
+    pub cycles: u32,
+    pub batch: u32,
+    pub pause: u32,
+}
+
+pub(crate) fn demo(args: &DemoArgs) -> Result<ExitCode> {
+    let store = args.store;
+    check_db_url(&store.db)?;
+    let at = args.now.map(parse_now).transpose()?;
+    let mut builder = Runtime::builder().db(store.db.as_str()).business_unit(store.unit.as_str());
+    if let Some(dir) = args.scripts {
+        builder = builder.scripts_dir(dir);
+    }
+    let runtime = builder.build();
+    let files = DemoFiles::load(&runtime, args.scripts)?;
+    tokio_rt()?.block_on(async {
+        open_store(&runtime, &store.db).await?;
+        let r = demo_runs(&runtime, args, &files, at).await;
+        runtime.close().await;
+        r
+    })
+}
+
+/// Set up the skill, the lead source and the source, run the brain script,
+/// and print what happened; exit 1 when a script failed.
+async fn demo_runs(
+    runtime: &Runtime,
+    args: &DemoArgs<'_>,
+    files: &DemoFiles,
+    at: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<ExitCode> {
     use prospero::outbound::model::Skill;
-    check_db_url(&store.db)?;
-    let at = now.map(parse_now).transpose()?;
-    let csv = scripts.join("data").join("leads.csv");
-    let leads = prospero::outbound::leads::read_csv(&csv, None).map_err(|e| usage(e.to_string()))?;
-    let runtime =
-        Runtime::builder().db(store.db.as_str()).business_unit(store.unit.as_str()).scripts_dir(scripts).build();
-    let setup = runtime.load(&scripts.join("source_setup.json")).map_err(|e| usage(e.lines().join("\n")))?;
-    let brain = runtime.load(&scripts.join("brain.json")).map_err(|e| usage(e.lines().join("\n")))?;
-    tokio_rt()?.block_on(async {
-        let st = runtime.domain::<dyn OutboundStore>().await.map_err(|e| usage(e.to_string()))?;
-        let unit = runtime.unit_id().await.map_err(|e| usage(e.to_string()))?;
-        if runtime.created_unit() {
-            note_created_unit(runtime.business_unit());
-        }
-        let mut skill = st.skill(unit, DEMO_SKILL).await?.unwrap_or_else(|| Skill::new(DEMO_SKILL, "Spring campaign"));
-        skill.threshold = skill.threshold.max(5000);
-        st.upsert_skill(unit, &skill).await?;
-        let imported = st.import_leads(unit, DEMO_LEAD_SOURCE, &leads).await?;
+    let st = runtime.domain::<dyn OutboundStore>().await.map_err(|e| usage(e.to_string()))?;
+    let unit = runtime.unit_id().await.map_err(|e| usage(e.to_string()))?;
+    let mut skill = st.skill(unit, DEMO_SKILL).await?.unwrap_or_else(|| Skill::new(DEMO_SKILL, "Spring campaign"));
+    skill.threshold = skill.threshold.max(5000);
+    st.upsert_skill(unit, &skill).await?;
+    let imported = st.import_leads(unit, DEMO_LEAD_SOURCE, &files.leads).await?;
 
-        let mut opts = RunOptions::new().param("sourceName", DEMO_SOURCE);
-        if let Some(t) = at {
-            opts = opts.at(t);
-        }
-        let report = runtime.run(&setup, opts).await.map_err(|e| usage(e.to_string()))?;
-        let setup_status = report.return_value.as_ref().map(|v| v.to_text().to_string()).unwrap_or_default();
-        let _ = runtime.record(&setup, &report).await;
-        if report.status != RunStatus::Completed || setup_status.starts_with("failed") {
-            outln!("source setup {}: {}", report.status.name(), report.error.as_deref().unwrap_or(&setup_status));
-            return Ok(ExitCode::from(1));
-        }
+    let mut opts = RunOptions::new().param("sourceName", DEMO_SOURCE);
+    if let Some(t) = at {
+        opts = opts.at(t);
+    }
+    let report = runtime.run(&files.setup, opts).await.map_err(|e| usage(e.to_string()))?;
+    let setup_status = report.return_value.as_ref().map(|v| v.to_text().to_string()).unwrap_or_default();
+    let _ = runtime.record(&files.setup, &report).await;
+    if report.status != RunStatus::Completed || setup_status.starts_with("failed") {
+        outln!("source setup {}: {}", report.status.name(), report.error.as_deref().unwrap_or(&setup_status));
+        print_reasons(&report.handled);
+        return Ok(ExitCode::from(1));
+    }
 
-        let mut opts = RunOptions::new()
-            .param("skill", DEMO_SKILL.to_string())
-            .param("sourceName", DEMO_SOURCE)
-            .param("leadSource", DEMO_LEAD_SOURCE)
-            .param("cycles", cycles.to_string())
-            .param("batchSize", batch.to_string())
-            .param("pause", pause.to_string());
-        if let Some(t) = at {
-            opts = opts.at(t);
+    let mut opts = RunOptions::new()
+        .param("skill", DEMO_SKILL.to_string())
+        .param("sourceName", DEMO_SOURCE)
+        .param("leadSource", DEMO_LEAD_SOURCE)
+        .param("cycles", args.cycles.to_string())
+        .param("batchSize", args.batch.to_string())
+        .param("pause", args.pause.to_string());
+    if let Some(t) = at {
+        opts = opts.at(t);
+    }
+    let report = runtime.run(&files.brain, opts).await.map_err(|e| usage(e.to_string()))?;
+    let _ = runtime.record(&files.brain, &report).await;
+    if report.status != RunStatus::Completed {
+        outln!("brain script {}: {}", report.status.name(), report.error.as_deref().unwrap_or(""));
+        print_reasons(&report.handled);
+        return Ok(ExitCode::from(1));
+    }
+    let totals: serde_json::Value = report
+        .return_value
+        .as_ref()
+        .and_then(|v| serde_json::from_str(&v.to_text()).ok())
+        .unwrap_or(serde_json::Value::Null);
+    let num = |k: &str| totals[k].as_str().and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0) as i64;
+    let dialable =
+        st.count_dialable(unit, DEMO_SKILL, &prospero::store::time_text(at.unwrap_or_else(chrono::Utc::now))).await?;
+    let store = args.store;
+    outln!("Prospero outbound demo: business unit '{}', store {}", store.unit, prospero::store::redact(&store.db));
+    outln!("  skill {} '{}': up to {} destinations per prospect", skill.number, skill.name, skill.max_destinations);
+    outln!("  source '{DEMO_SOURCE}': {setup_status}");
+    outln!("  lead source '{DEMO_LEAD_SOURCE}': {imported} records from {}", files.leads_from);
+    outln!("  brain script: {} cycles, {} batches, {} errors", num("Cycles"), num("Batches"), num("Errors"));
+    // The brain counts a batch that failed and carries on; it stops on a
+    // failure of its own, with the reason in `Error`.
+    let stopped = totals["Error"].as_str().filter(|e| !e.is_empty());
+    if num("Errors") > 0 || stopped.is_some() {
+        print_reasons(&report.handled);
+    }
+    if let Some(why) = stopped {
+        outln!("    the brain script stopped: {why}");
+    }
+    outln!("  received {:>6}", num("Received"));
+    outln!("  created  {:>6}", num("Created"));
+    outln!("  updated  {:>6}", num("Updated"));
+    outln!("  failed   {:>6}", num("Failed"));
+    if let Some(codes) = totals["Codes"].as_object() {
+        let mut codes: Vec<(&String, i64)> = codes
+            .iter()
+            .map(|(k, v)| (k, v.as_str().and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0) as i64))
+            .collect();
+        codes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        for (code, n) in codes {
+            outln!("    {code:<24}{n:>6}");
         }
-        let report = runtime.run(&brain, opts).await.map_err(|e| usage(e.to_string()))?;
-        let _ = runtime.record(&brain, &report).await;
-        if report.status != RunStatus::Completed {
-            outln!("brain script {}: {}", report.status.name(), report.error.as_deref().unwrap_or(""));
-            return Ok(ExitCode::from(1));
+    }
+    outln!("  dialable prospects on skill {DEMO_SKILL}: {dialable}");
+    if num("Errors") > 0 || stopped.is_some() {
+        eprintln!("prospero: the demo's scripts failed (see the errors above)");
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Each failure a script handled, where and why; one line per reason, with
+/// how often it happened.
+fn print_reasons(handled: &[prospero::Failure]) {
+    let mut reasons: Vec<(String, usize)> = Vec::new();
+    for f in handled {
+        let text = f.to_string();
+        match reasons.iter_mut().find(|(t, _)| *t == text) {
+            Some((_, n)) => *n += 1,
+            None => reasons.push((text, 1)),
         }
-        let totals: serde_json::Value = report
-            .return_value
-            .as_ref()
-            .and_then(|v| serde_json::from_str(&v.to_text()).ok())
-            .unwrap_or(serde_json::Value::Null);
-        let num = |k: &str| totals[k].as_str().and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0) as i64;
-        let dialable = st
-            .count_dialable(unit, DEMO_SKILL, &prospero::store::time_text(at.unwrap_or_else(chrono::Utc::now)))
-            .await?;
-        outln!("Prospero outbound demo: business unit '{}', store {}", store.unit, prospero::store::redact(&store.db));
-        outln!("  skill {} '{}': up to {} destinations per prospect", skill.number, skill.name, skill.max_destinations);
-        outln!("  source '{DEMO_SOURCE}': {setup_status}");
-        outln!("  lead source '{DEMO_LEAD_SOURCE}': {imported} records from {}", csv.display());
-        outln!("  brain script: {} cycles, {} batches, {} errors", num("Cycles"), num("Batches"), num("Errors"));
-        outln!("  received {:>6}", num("Received"));
-        outln!("  created  {:>6}", num("Created"));
-        outln!("  updated  {:>6}", num("Updated"));
-        outln!("  failed   {:>6}", num("Failed"));
-        if let Some(codes) = totals["Codes"].as_object() {
-            let mut codes: Vec<(&String, i64)> = codes
-                .iter()
-                .map(|(k, v)| (k, v.as_str().and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0) as i64))
-                .collect();
-            codes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-            for (code, n) in codes {
-                outln!("    {code:<24}{n:>6}");
-            }
+    }
+    for (text, n) in reasons {
+        match n {
+            1 => outln!("    error: {text}"),
+            n => outln!("    error ({n} times): {text}"),
         }
-        outln!("  dialable prospects on skill {DEMO_SKILL}: {dialable}");
-        Ok(ExitCode::SUCCESS)
-    })
+    }
 }

@@ -88,6 +88,45 @@ pub enum ActionError {
     /// A run-level budget ran out: the run ends with `budget_exceeded`.
     #[error("{0}")]
     Budget(String),
+    /// A snippet failed while it ran: an expression, a `{}` substitution
+    /// or SNIPPET code. Its text is the message; the rest says where.
+    #[error("{}", .0.message)]
+    Snippet(SnippetFault),
+}
+
+/// Where a snippet failure happened, as far as the snippet knows: the
+/// property, and the line and column inside its text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SnippetFault {
+    /// The failing property, when known.
+    pub property: Option<String>,
+    /// Line inside the property's text, when known.
+    pub line: Option<u32>,
+    /// Column inside the property's text, when known.
+    pub column: Option<u32>,
+    /// The failure as `_ERR` holds it.
+    pub message: String,
+}
+
+impl SnippetFault {
+    /// A failure with `message` and no place yet.
+    pub fn new(message: impl Into<String>) -> SnippetFault {
+        SnippetFault { property: None, line: None, column: None, message: message.into() }
+    }
+
+    /// At `line` (and `column`, when known) inside the property's text.
+    pub fn at(mut self, line: u32, column: Option<u32>) -> SnippetFault {
+        self.line = Some(line);
+        self.column = column;
+        self
+    }
+
+    /// In property `name`.
+    pub fn in_property(mut self, name: impl Into<String>) -> SnippetFault {
+        self.property = Some(name.into());
+        self
+    }
 }
 
 impl ActionError {
@@ -106,9 +145,14 @@ impl From<SnippetError> for ActionError {
     fn from(e: SnippetError) -> ActionError {
         use crate::snippet::SnippetErrorKind;
         match e.kind {
-            SnippetErrorKind::Syntax => ActionError::Failed(format!("column {}: {}", e.pos.column, e.message)),
+            SnippetErrorKind::Syntax => ActionError::Snippet(
+                SnippetFault::new(format!("column {}: {}", e.pos.column, e.message)).at(e.pos.line, Some(e.pos.column)),
+            ),
             SnippetErrorKind::RunBudget => ActionError::Budget(e.message),
-            _ => ActionError::Failed(e.message),
+            // A runtime error's position is where its expression starts,
+            // not where it failed inside it: no place is better than a
+            // wrong one.
+            _ => ActionError::Snippet(SnippetFault::new(e.message)),
         }
     }
 }

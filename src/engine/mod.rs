@@ -18,6 +18,7 @@ pub mod pack;
 pub mod path;
 pub mod program;
 pub mod replay;
+mod report;
 pub(crate) mod run;
 mod services;
 mod state;
@@ -35,143 +36,14 @@ use clock::{ClockMode, RunClock};
 use pack::{Domains, Pack};
 pub use path::{PathStep, RunPath};
 use program::{Library, LoadFailure, Program, Step, hash_bytes};
+use report::crash_report;
+pub use report::{ActionAt, Failure, RunReport, RunStatus};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
 use trace::TraceSink;
-use vars::Vars;
-
-/// How a run ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum RunStatus {
-    /// It reached its end (an OnError branch the script handles still counts).
-    Completed,
-    /// It failed with an error no branch handled.
-    Failed,
-    /// A run-level budget (steps, wall clock) stopped it.
-    BudgetExceeded,
-}
-
-impl RunStatus {
-    /// `completed`, `failed` or `budget_exceeded`.
-    pub fn name(self) -> &'static str {
-        match self {
-            RunStatus::Completed => "completed",
-            RunStatus::Failed => "failed",
-            RunStatus::BudgetExceeded => "budget_exceeded",
-        }
-    }
-}
-
-/// What a run did.
-#[derive(Clone, Debug)]
-pub struct RunReport {
-    /// Run id.
-    pub run_id: String,
-    /// How it ended.
-    pub status: RunStatus,
-    /// The root script's name.
-    pub script: String,
-    /// The value of the root script's RETURN, if any.
-    pub return_value: Option<Value>,
-    /// The root scope's variables at the end.
-    pub variables: Vars,
-    /// Every executed action, in order.
-    pub path: RunPath,
-    /// Number of actions executed.
-    pub steps: u64,
-    /// Why it did not complete.
-    pub error: Option<String>,
-    /// Notes (unwired branches that ended the script, trace problems).
-    pub notes: Vec<String>,
-    /// For a replay: the first place the run differed from its trace.
-    pub divergence: Option<replay::Divergence>,
-}
-
-impl RunReport {
-    /// The report as `prospero run --json` prints it.
-    pub fn to_json(&self) -> serde_json::Value {
-        let mut report = self.to_json_without_values();
-        report["return"] = self.return_value.as_ref().map(Value::to_report_json).into();
-        report["variables"] = self.variables.to_json();
-        report
-    }
-
-    /// The report with `return` and `variables` left null.
-    fn to_json_without_values(&self) -> serde_json::Value {
-        let path: Vec<serde_json::Value> = self
-            .path
-            .iter()
-            .map(|p| {
-                let mut m = serde_json::Map::new();
-                m.insert("id".into(), p.id.into());
-                m.insert("action".into(), p.action.into());
-                m.insert("branch".into(), p.branch.into());
-                if let Some(s) = p.script {
-                    m.insert("script".into(), s.into());
-                }
-                serde_json::Value::Object(m)
-            })
-            .collect();
-        serde_json::json!({
-            "status": self.status.name(),
-            "script": self.script,
-            "return": null,
-            "variables": null,
-            "path": path,
-            "steps": self.steps,
-            "error": self.error,
-        })
-    }
-
-    /// Write [`RunReport::to_json`]'s object to `out` without building it:
-    /// each value is written as text straight away, so a report holding
-    /// hundreds of megabytes of values costs no more than the text.
-    /// `extra` members follow the report's own.
-    pub fn write_json(&self, out: &mut dyn std::io::Write, extra: &[(&str, serde_json::Value)]) -> std::io::Result<()> {
-        let mut buf = Vec::new();
-        let text = |v: &serde_json::Value| serde_json::to_string(v).unwrap_or_default();
-        writeln!(out, "{{")?;
-        writeln!(out, "  \"status\": {},", text(&self.status.name().into()))?;
-        writeln!(out, "  \"script\": {},", text(&self.script.as_str().into()))?;
-        match &self.return_value {
-            Some(v) => {
-                write!(out, "  \"return\": ")?;
-                stream_json(v, out, &mut buf)?;
-                out.write_all(&buf)?;
-                writeln!(out, ",")?;
-                buf.clear();
-            }
-            None => writeln!(out, "  \"return\": null,")?,
-        }
-        write!(out, "  \"variables\": {{")?;
-        for (i, (name, v)) in self.variables.iter().enumerate() {
-            buf.clear();
-            buf.extend_from_slice(if i == 0 { b"\n    " } else { b",\n    " });
-            crate::value::write_json_str(&mut buf, name);
-            buf.extend_from_slice(b": ");
-            stream_json(v, out, &mut buf)?;
-            out.write_all(&buf)?;
-        }
-        writeln!(out, "{}}},", if self.variables.is_empty() { "" } else { "\n  " })?;
-        let report = self.to_json_without_values();
-        writeln!(out, "  \"path\": {},", text(&report["path"]))?;
-        writeln!(out, "  \"steps\": {},", self.steps)?;
-        write!(out, "  \"error\": {}", text(&report["error"]))?;
-        for (name, v) in extra {
-            write!(out, ",\n  {}: {}", text(&(*name).into()), text(v))?;
-        }
-        writeln!(out, "\n}}")
-    }
-
-    /// A variable of the root scope.
-    pub fn var(&self, name: &str) -> Option<&Value> {
-        self.variables.get(name)
-    }
-}
 
 /// Options for one run.
 #[derive(Clone, Debug, Default)]
@@ -271,6 +143,9 @@ struct Inner {
     /// Built without a store: why (every store access fails with it).
     no_store: Option<String>,
     store: OnceCell<Arc<dyn Store>>,
+    /// The store was opened from `db_url` (not given by the host), so
+    /// [`Runtime::close`] closes it.
+    owns_store: bool,
     packs: Vec<Arc<dyn Pack>>,
     /// Domain stores a host registered (they win over the packs' own).
     provided: Domains,
@@ -428,6 +303,7 @@ impl RuntimeBuilder {
                 business_unit: self.business_unit,
                 db_url: self.db_url,
                 no_store: self.no_store,
+                owns_store: self.store.is_none(),
                 store: OnceCell::new_with(self.store),
                 packs: self.packs,
                 provided: self.provided,
@@ -654,18 +530,12 @@ impl Runtime {
             spawn_total: Default::default(),
         };
         let Some(slot) = admission::admit() else {
-            return Ok(RunReport {
-                run_id: start.id,
-                status: RunStatus::BudgetExceeded,
-                script: program.script.name.clone(),
-                return_value: None,
-                variables: Vars::new(),
-                path: RunPath::default(),
-                steps: 0,
-                error: Some(admission::busy_message()),
-                notes: Vec::new(),
-                divergence: None,
-            });
+            return Ok(RunReport::without_steps(
+                start.id,
+                RunStatus::BudgetExceeded,
+                program.script.name.clone(),
+                admission::busy_message(),
+            ));
         };
         let mut core = state::RunCore::new(self.clone(), start);
         core.slot = Some(slot);
@@ -712,6 +582,18 @@ impl Runtime {
             return Err(StoreError::Unavailable(why.clone()));
         }
         self.inner.store.get_or_try_init(|| crate::store::open(&self.inner.db_url)).await.cloned()
+    }
+
+    /// Finish with the store on a clean exit, once the runtime's runs are
+    /// over: a store this runtime opened from its URL is closed (see
+    /// [`Store::close`]: an SQLite file is left complete on its own); one
+    /// given to [`RuntimeBuilder::store`] is the host's to close.
+    pub async fn close(&self) {
+        if self.inner.owns_store
+            && let Some(store) = self.inner.store.get()
+        {
+            store.close().await;
+        }
     }
 
     /// The `T` domain store (`dyn OutboundStore`, say): the one the host
@@ -777,38 +659,5 @@ impl Runtime {
             finished_at: chrono::Utc::now().to_rfc3339(),
         };
         store.record_run(unit, &rec).await
-    }
-}
-
-/// Write `v` as [`Value::write_report_json`] does, through `buf`, handing
-/// `buf` to `out` whenever it passes 64 KiB.
-fn stream_json(v: &Value, out: &mut dyn std::io::Write, buf: &mut Vec<u8>) -> std::io::Result<()> {
-    let mut failed = None;
-    v.stream_report_json(buf, 64 << 10, &mut |b| match out.write_all(b) {
-        Ok(()) => {
-            b.clear();
-            true
-        }
-        Err(e) => {
-            failed = Some(e);
-            false
-        }
-    });
-    failed.map_or(Ok(()), Err)
-}
-
-fn crash_report(id: String, script: String, e: tokio::task::JoinError) -> RunReport {
-    let why = if e.is_panic() { "an action panicked" } else { "the run was cancelled" };
-    RunReport {
-        run_id: id,
-        status: RunStatus::Failed,
-        script,
-        return_value: None,
-        variables: Vars::new(),
-        path: RunPath::default(),
-        steps: 0,
-        error: Some(format!("internal error: {why}")),
-        notes: Vec::new(),
-        divergence: None,
     }
 }

@@ -20,6 +20,7 @@ use super::context::Context;
 use super::path::BranchRef;
 use super::program::{Program, Step};
 use super::replay::Canned;
+use super::report::{ActionAt, Cause, Failure};
 use super::state::{CallSite, Frame, RunCore, seed_params};
 use super::trace::{Gathered, NO_BRANCH, RunEnd, RunHeader, StepEnd, StepTrace, Tail, call_marker, transfer_marker};
 use super::vars::Vars;
@@ -139,17 +140,17 @@ impl RunCore {
         let (mut result_name, mut failure, control) = match result {
             Ok(outcome) => match self.write_outputs(step, outcome.outputs, trace.is_some()) {
                 Ok(()) => (outcome.branch, None, outcome.control),
-                Err(f) => ("OnError".into(), Some(f), None),
+                Err(f) => ("OnError".into(), Some(Cause::from(f)), None),
             },
             Err(ActionError::Budget(msg)) => {
                 self.record(step, NO_BRANCH, None, trace);
                 return Flow::End(End::Budget(msg));
             }
             // Every other cause is the script's to handle.
-            Err(e) => ("OnError".into(), Some(e.to_string()), None),
+            Err(e) => ("OnError".into(), Some(Cause::from(e)), None),
         };
-        if let Some(msg) = &failure {
-            self.frame_mut().vars.set("_ERR", Value::text(msg.as_str()));
+        if let Some(cause) = &failure {
+            self.frame_mut().vars.set("_ERR", Value::text(cause.message.as_str()));
         }
         if let Some(t) = &mut trace {
             t.result = result_name.clone();
@@ -161,7 +162,7 @@ impl RunCore {
                 // had: the step fails (its event keeps the result).
                 Err(msg) => {
                     self.frame_mut().vars.set("_ERR", Value::text(msg.as_str()));
-                    failure = Some(msg);
+                    failure = Some(Cause::from(msg));
                     result_name = "OnError".into();
                 }
             }
@@ -250,7 +251,7 @@ impl RunCore {
         program: &Program,
         step: &Step,
         result_name: &str,
-        failure: Option<String>,
+        failure: Option<Cause>,
         trace: Option<StepTrace>,
     ) -> Flow {
         let (taken, next) = self.choose(step, result_name);
@@ -269,8 +270,13 @@ impl RunCore {
             Some(t) => Tail::Rendered(t),
             None => Tail::Parts { branch: branch_name(step, taken, result_name), next: next_id },
         };
+        let error = failure.as_ref().map(|c| c.message.as_str());
         if let Some(n) = next {
-            self.record(step, tail, failure.as_deref(), trace);
+            self.record(step, tail, error, trace);
+            if let Some(cause) = &failure {
+                let f = self.failure_here(cause);
+                self.note_handled(f);
+            }
             self.frame_mut().pc = n;
             return Flow::Next;
         }
@@ -279,9 +285,9 @@ impl RunCore {
             step.id, step.caption, result_name
         );
         self.step_notes.push(note.clone());
-        self.record(step, tail, failure.as_deref(), trace);
+        self.record(step, tail, error, trace);
         match failure {
-            Some(msg) => self.script_failed(msg),
+            Some(cause) => self.script_failed(cause),
             None => {
                 self.notes.push(note);
                 self.script_ended(None)
@@ -351,7 +357,7 @@ impl RunCore {
         if let Some(target) = &call.return_var
             && let Err(e) = self.assign(target, value.clone().unwrap_or_default())
         {
-            return self.script_failed(e.to_string());
+            return self.script_failed(Cause::from(e));
         }
         if let Some(t) = &mut self.trace {
             let to = self.frames.last().map(|f| f.program.script.actions[f.pc].id.as_str());
@@ -361,15 +367,19 @@ impl RunCore {
     }
 
     /// The current script failed. Its caller's RUNSUB takes OnError, or the
-    /// run fails.
-    fn script_failed(&mut self, msg: String) -> Flow {
+    /// run fails. The failure is kept where it happened (the current
+    /// action) until a branch handles it or the run ends with it.
+    fn script_failed(&mut self, cause: Cause) -> Flow {
+        if self.pending.is_none() {
+            self.pending = Some(self.failure_here(&cause));
+        }
         if self.frames.len() == 1 {
-            return Flow::End(End::Failed(msg));
+            return Flow::End(End::Failed(cause.message));
         }
         let frame = self.frames.pop().expect("checked above");
         self.frame_changes += 1;
         let call = frame.call.expect("a sub frame has a call site");
-        let msg = format!("sub script {} failed: {msg}", frame.program.script.name);
+        let msg = format!("sub script {} failed: {}", frame.program.script.name, cause.message);
         self.frame_mut().vars.set("_ERR", Value::text(msg.as_str()));
         self.resume_caller(call.path_index, "OnError", Some(msg))
     }
@@ -390,11 +400,22 @@ impl RunCore {
         }
         match next {
             Some(n) => {
+                if failure.is_some()
+                    && let Some(f) = self.pending.take()
+                {
+                    self.note_handled(f);
+                }
                 self.frame_mut().pc = n;
                 Flow::Next
             }
             None => match failure {
-                Some(msg) => self.script_failed(msg),
+                Some(msg) => {
+                    let caller = ActionAt::of(&program, pc);
+                    if let Some(f) = &mut self.pending {
+                        f.via.push(caller);
+                    }
+                    self.script_failed(Cause::from(msg))
+                }
                 None => {
                     self.notes.push(format!(
                         "action {} ({}): Default is not wired after the sub script returned; the script ends here",
@@ -415,10 +436,24 @@ impl RunCore {
         }
     }
 
+    /// The failure `cause` at the current action.
+    fn failure_here(&self, cause: &Cause) -> Failure {
+        let f = self.frame();
+        Failure::of_step(&f.program, f.pc, cause)
+    }
+
+    /// Keep a failure a branch handled (the first few).
+    fn note_handled(&mut self, f: Failure) {
+        if self.handled.len() < RunReport::HANDLED_KEPT {
+            self.handled.push(f);
+        }
+    }
+
     fn finish(mut self, end: End) -> RunReport {
+        let failure = if matches!(end, End::Failed(_)) { self.pending.take() } else { None };
         let (status, ret, error) = match end {
             End::Completed(v) => (RunStatus::Completed, v, None),
-            End::Failed(m) => (RunStatus::Failed, None, Some(m)),
+            End::Failed(m) => (RunStatus::Failed, None, Some(failure.as_ref().map_or(m, Failure::to_string))),
             End::Budget(m) => (RunStatus::BudgetExceeded, None, Some(m)),
             End::Diverged => (RunStatus::Failed, None, Some("the replay diverged from its trace".to_string())),
         };
@@ -436,6 +471,7 @@ impl RunCore {
                 ret: ret.as_ref(),
                 steps: self.steps,
                 error: error.as_deref(),
+                failure: failure.as_ref(),
                 clock: self.clock.now(),
                 notes: &self.notes,
             });
@@ -451,6 +487,8 @@ impl RunCore {
             path: self.path,
             steps: self.steps,
             error,
+            failure,
+            handled: self.handled,
             notes: self.notes,
             divergence,
         }

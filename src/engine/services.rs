@@ -6,7 +6,7 @@
 //! These are [`RunCore`] methods kept apart from the loop in `run.rs`:
 //! the loop decides what runs next, this file what one step can reach.
 
-use super::action::ActionError;
+use super::action::{ActionError, SnippetFault};
 use super::program::Step;
 use super::state::{RunCore, Start};
 use crate::script::check::{DynamicPlan, PropPlan, type_value};
@@ -137,7 +137,11 @@ impl RunCore {
             Some(e) if e.kind == snippet::SnippetErrorKind::RunBudget => {
                 Err(ActionError::Budget(self.memory_message()))
             }
-            Some(e) => Err(ActionError::failed(format!("line {}: {}", e.pos.line, e.message))),
+            // The line is the snippet's own; the column would be where the
+            // generated code failed, which the author never wrote.
+            Some(e) => Err(ActionError::Snippet(
+                SnippetFault::new(format!("line {}: {}", e.pos.line, e.message)).at(e.pos.line, None),
+            )),
         }
     }
 
@@ -285,5 +289,11 @@ impl RunCore {
 }
 
 fn input_error(name: &str, e: SnippetError) -> ActionError {
-    ActionError::failed(format!("property {name}: {}", e.message))
+    let fault = SnippetFault::new(format!("property {name}: {}", e.message)).in_property(name);
+    // Only a syntax error knows its place inside the text (a runtime
+    // error's position is where the expression starts).
+    ActionError::Snippet(match e.kind {
+        snippet::SnippetErrorKind::Syntax => fault.at(e.pos.line, Some(e.pos.column)),
+        _ => fault,
+    })
 }

@@ -10,6 +10,7 @@ use super::clock::RunClock;
 use super::path::RunPath;
 use super::program::Program;
 use super::replay::{Mocks, ReplayState};
+use super::report::Failure;
 use super::trace::{Recorder, StepWriter, TraceSink};
 use super::vars::Vars;
 use crate::snippet::{CompiledExpr, Limits};
@@ -77,6 +78,11 @@ pub(crate) struct RunCore {
     pub(super) mocks: Option<Mocks>,
     /// Writes the step events (for a trace, or for a replay to compare).
     pub(super) events: StepWriter,
+    /// The failure a script failed with, where it happened, until a
+    /// caller's branch handles it or the run ends with it.
+    pub(super) pending: Option<Failure>,
+    /// Failures branches handled (the first few).
+    pub(super) handled: Vec<Failure>,
 }
 
 /// Settings a run starts with.
@@ -149,6 +155,8 @@ impl RunCore {
             replay: s.replay.map(Box::new),
             mocks: s.mocks,
             events: StepWriter::new(),
+            pending: None,
+            handled: Vec::new(),
         }
     }
 

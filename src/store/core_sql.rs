@@ -49,6 +49,10 @@ where
         self
     }
 
+    async fn close(&self) {
+        SqlStore::close(self).await
+    }
+
     async fn ensure_business_unit(&self, name: &str) -> Result<BusinessUnit, StoreError> {
         let name = unit_name(name)?;
         let now = chrono::Utc::now().to_rfc3339();

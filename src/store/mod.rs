@@ -283,6 +283,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// The latest runs of a unit, newest first.
     async fn recent_runs(&self, unit: i64, limit: i64) -> Result<Vec<RunRecord>, StoreError>;
+
+    /// Finish with the store on a clean exit: close its connections, and
+    /// leave its files complete on their own (SQLite: the write-ahead log
+    /// copied into the database file and removed). Any use after it fails.
+    /// The default does nothing.
+    async fn close(&self) {}
 }
 
 /// Each pack's migrations for SQLite, by pack (`migrations/sqlite/<pack>/`).

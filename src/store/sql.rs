@@ -111,6 +111,12 @@ pub trait SqlStore: Send + Sync + 'static {
     fn begin_write(&self) -> impl Future<Output = Result<Transaction<'static, Self::Db>>> + Send {
         async { Ok(self.sql_pool().begin().await?) }
     }
+
+    /// Close the pool, waiting for its connections to finish
+    /// ([`Store::close`](super::Store::close)).
+    fn close(&self) -> impl Future<Output = ()> + Send {
+        async { self.sql_pool().close().await }
+    }
 }
 
 #[cfg(test)]

@@ -150,6 +150,8 @@ pub(crate) struct RunEnd<'a> {
     pub ret: Option<&'a Value>,
     pub steps: u64,
     pub error: Option<&'a str>,
+    /// Where a failed run failed (the `failure` member, when it did).
+    pub failure: Option<&'a crate::engine::Failure>,
     pub clock: DateTime<Utc>,
     pub notes: &'a [String],
 }
@@ -207,7 +209,7 @@ impl Recorder {
     /// The `end` event, last of every run; waits until the whole trace is
     /// written. Gives back the first write error, if any.
     pub fn end(&mut self, e: RunEnd<'_>) -> Option<String> {
-        let fields = json!({
+        let mut fields = json!({
             "status": e.status,
             "return": e.ret.map(Value::to_report_json),
             "steps": e.steps,
@@ -215,6 +217,9 @@ impl Recorder {
             "clock": e.clock.to_rfc3339(),
             "notes": e.notes,
         });
+        if let Some(f) = e.failure {
+            fields["failure"] = f.to_json();
+        }
         self.event("end", fields);
         self.flush();
         self.error.take()
@@ -471,6 +476,7 @@ mod tests {
             ret: Some(&Value::text("ok")),
             steps: 1,
             error: None,
+            failure: None,
             clock: Utc.with_ymd_and_hms(2026, 11, 21, 10, 0, 0).unwrap(),
             notes: &["a note".to_string()],
         });

@@ -21,6 +21,9 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// Background WAL checkpoints of a file database (none in memory).
     checkpoints: Option<Arc<Checkpointer>>,
+    /// How to reach a file database again once the pool is closed (none
+    /// in memory).
+    file: Option<SqliteConnectOptions>,
 }
 
 impl SqliteStore {
@@ -60,10 +63,11 @@ impl SqliteStore {
         } else {
             SqlitePoolOptions::new().max_connections(4)
         };
+        let file = (!memory).then(|| opts.clone());
         let pool = pool.connect_with(opts).await.map_err(|e| fail(e.to_string()))?;
         super::migrator("sqlite").run(&pool).await.map_err(|e| fail(e.to_string()))?;
         let checkpoints = (!memory).then(|| Arc::new(Checkpointer::start(pool.clone())));
-        Ok(SqliteStore { pool, checkpoints })
+        Ok(SqliteStore { pool, checkpoints, file })
     }
 
     /// `rows` rows were committed: once enough have gathered since the last
@@ -138,5 +142,32 @@ impl SqlStore for SqliteStore {
 
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// Copy the write-ahead log into the database file, close every
+    /// connection, and leave the file in rollback-journal mode: what is
+    /// left is one file that holds everything (copied alone, even to
+    /// read-only media, it opens with every row), without `-wal` or `-shm`
+    /// beside it. While the store is open it stays in WAL mode (the next
+    /// open sets it again), so a crash loses nothing either.
+    async fn close(&self) {
+        if let Some(c) = &self.checkpoints {
+            c.stop.store(true, Ordering::Release);
+            c.wake.notify_one();
+            // A reader still open elsewhere (another process) can keep the
+            // checkpoint from finishing; the log then stays, complete.
+            let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await;
+        }
+        self.pool.close().await;
+        // Leaving WAL mode takes the only connection to the file: with the
+        // pool closed, this one is it, unless another process has the file
+        // open, and then the file stays in WAL mode, complete, for that
+        // process to finish with (no waiting for it: a zero busy timeout).
+        if let Some(opts) = &self.file {
+            let opts = opts.clone().journal_mode(SqliteJournalMode::Delete).busy_timeout(Duration::ZERO);
+            if let Ok(conn) = sqlx::ConnectOptions::connect(&opts).await {
+                let _ = sqlx::Connection::close(conn).await;
+            }
+        }
     }
 }
