@@ -58,7 +58,7 @@ macro_rules! out {
 
 mod cli;
 
-use cli::inspect::{TzRecord, actions, check, export, graph, tz};
+use cli::inspect::{CheckFormat, TzRecord, actions, check, export, graph, tz};
 use cli::outbound::{DemoArgs, LeadsCommand, SkillsCommand, StoreArgs, demo, import_leads, open_store, skills};
 
 /// Run budgets (defaults in `docs/decisions.md`).
@@ -259,6 +259,9 @@ enum Command {
         json: bool,
     },
     /// Check scripts and report every problem with its location.
+    ///
+    /// Exit 0 when there is no error (with --strict: nor warning), 1 when
+    /// there is, 2 when a file cannot be read or the arguments are wrong.
     Check {
         /// Script files.
         #[arg(required = true)]
@@ -266,9 +269,15 @@ enum Command {
         /// Folder of sub scripts (each script's own folder is searched too).
         #[arg(long, value_name = "DIR")]
         library: Option<PathBuf>,
-        /// Print one JSON object.
-        #[arg(long)]
+        /// Print one JSON object (the same as `--format json`).
+        #[arg(long, conflicts_with = "format")]
         json: bool,
+        /// `text`, `json`, or `sarif` (SARIF 2.1.0, for code-scanning tools).
+        #[arg(long, value_enum, value_name = "FORMAT", default_value = "text")]
+        format: CheckFormat,
+        /// Count warnings as errors: exit 1 when there is any (for CI).
+        #[arg(long)]
+        strict: bool,
         #[command(flatten)]
         limits: LimitArgs,
     },
@@ -386,7 +395,10 @@ fn main() -> ExitCode {
         Command::Demo { store, scripts, now, cycles, batch, pause } => {
             demo(&DemoArgs { store: &store, scripts: scripts.as_deref(), now: now.as_deref(), cycles, batch, pause })
         }
-        Command::Check { scripts, library, json, limits } => check(&scripts, library.as_deref(), json, limits.limits()),
+        Command::Check { scripts, library, json, format, strict, limits } => {
+            let format = if json { CheckFormat::Json } else { format };
+            check(&scripts, library.as_deref(), format, strict, limits.limits())
+        }
         Command::Tz { phones, zip, city, state, lat, lng, at, window, json } => {
             let record = TzRecord { zip, city, state, lat, lng };
             tz(&phones, &record, at.as_deref(), window.as_deref(), json)

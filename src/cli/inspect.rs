@@ -107,10 +107,22 @@ pub(crate) fn tz(
     Ok(ExitCode::SUCCESS)
 }
 
+/// How `prospero check` writes its report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum CheckFormat {
+    /// One line per diagnostic and a closing count.
+    Text,
+    /// One JSON object (the same as `--json`).
+    Json,
+    /// SARIF 2.1.0, for code-scanning tools.
+    Sarif,
+}
+
 pub(crate) fn check(
     paths: &[PathBuf],
     library: Option<&Path>,
-    json: bool,
+    format: CheckFormat,
+    strict: bool,
     limits: script::LoadLimits,
 ) -> Result<ExitCode> {
     let mut builder = Runtime::builder().load_limits(limits);
@@ -119,25 +131,40 @@ pub(crate) fn check(
     }
     let runtime = builder.build();
     let mut files = Vec::new();
-    let (mut errors, mut warnings) = (0usize, 0usize);
+    let mut all: Vec<prospero::Diagnostic> = Vec::new();
+    let (mut errors, mut warnings, mut unreadable) = (0usize, 0usize, 0usize);
     for path in paths {
-        let diags: Vec<prospero::Diagnostic> = match script::load_file_with(path, &limits) {
+        let mut diags: Vec<prospero::Diagnostic> = match script::load_file_with(path, &limits) {
             Ok(s) => runtime.check(&s),
-            Err(e) => vec![prospero::Diagnostic {
-                severity: Severity::Error,
-                code: load_code(e.kind),
-                file: e.file.clone(),
-                pos: e.pos,
-                action: e.action.clone(),
-                message: e.message.clone(),
-            }],
+            Err(e) => {
+                if e.kind == LoadErrorKind::Io {
+                    // Not a script with problems but an argument that names
+                    // no usable file: said on stderr, and exit 2.
+                    unreadable += 1;
+                    eprintln!("prospero: {}: {}", e.file, e.message);
+                }
+                vec![prospero::Diagnostic {
+                    severity: Severity::Error,
+                    code: e.kind.code(),
+                    file: e.file.clone(),
+                    pos: e.pos,
+                    action: e.action.clone(),
+                    message: e.message.clone(),
+                }]
+            }
         };
+        if strict {
+            // For CI: every warning fails the check, and is reported so.
+            for d in &mut diags {
+                d.severity = Severity::Error;
+            }
+        }
         let e = diags.iter().filter(|d| d.severity == Severity::Error).count();
         let w = diags.len() - e;
         errors += e;
         warnings += w;
-        if !json {
-            for d in &diags {
+        if format == CheckFormat::Text {
+            for d in diags.iter().filter(|d| d.code != LoadErrorKind::Io.code()) {
                 outln!("{d}");
             }
         }
@@ -147,39 +174,32 @@ pub(crate) fn check(
             "warnings": w,
             "diagnostics": diags.iter().map(|d| d.to_json()).collect::<Vec<_>>(),
         }));
+        all.extend(diags);
     }
-    if json {
-        outln!(
+    match format {
+        CheckFormat::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({"files": files, "errors": errors, "warnings": warnings}))?
-        );
-    } else {
-        outln!(
-            "{} error{}, {} warning{} in {} file{}",
+        ),
+        CheckFormat::Sarif => outln!("{}", serde_json::to_string_pretty(&prospero::script::check::sarif::sarif(&all))?),
+        CheckFormat::Text => outln!(
+            "{} error{}, {} warning{} in {} file{}{}",
             errors,
             if errors == 1 { "" } else { "s" },
             warnings,
             if warnings == 1 { "" } else { "s" },
             paths.len(),
-            if paths.len() == 1 { "" } else { "s" }
-        );
+            if paths.len() == 1 { "" } else { "s" },
+            if strict { " (--strict: warnings count as errors)" } else { "" }
+        ),
     }
-    Ok(if errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
-}
-
-pub(crate) fn load_code(kind: LoadErrorKind) -> &'static str {
-    match kind {
-        LoadErrorKind::Io => "unreadable",
-        LoadErrorKind::Empty => "empty-file",
-        LoadErrorKind::NotText => "not-text",
-        LoadErrorKind::UnknownFormat => "unknown-format",
-        LoadErrorKind::Syntax => "syntax",
-        LoadErrorKind::DuplicateId => "duplicate-id",
-        LoadErrorKind::DuplicateKey => "duplicate-key",
-        LoadErrorKind::MissingFile => "missing-file",
-        LoadErrorKind::TooLarge => "too-large",
-        _ => "bad-shape",
-    }
+    Ok(if unreadable > 0 {
+        ExitCode::from(2)
+    } else if errors > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 pub(crate) fn actions(name: Option<&str>, json: bool) -> Result<ExitCode> {

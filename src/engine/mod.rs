@@ -341,11 +341,17 @@ impl Runtime {
     /// Check a script without running it: every problem, errors and
     /// warnings, sorted by position.
     pub fn check(&self, script: &Script) -> Vec<Diagnostic> {
-        if let Some(dir) = script.origin.path.as_ref().and_then(|p| p.parent()) {
+        if let Some(dir) = script.origin.path.as_deref().and_then(sc::script_folder) {
             self.inner.library.add_dir(dir);
         }
         let exists = |name: &str| self.inner.library.exists(name) || name.eq_ignore_ascii_case(&script.name);
-        let env = CheckEnv { catalog: &self.inner.catalog, script_exists: &exists, implemented: None };
+        let lend = |name: &str, f: &mut dyn FnMut(&Script)| self.lend_script(name, f);
+        let env = CheckEnv {
+            catalog: &self.inner.catalog,
+            script_exists: &exists,
+            implemented: None,
+            lend_script: Some(&lend),
+        };
         let (diags, linked) = check::check(script, &env);
         // Freeing a large script's compiled form takes a tenth of checking
         // it: hand that to another thread and answer now.
@@ -353,6 +359,19 @@ impl Runtime {
             let _ = std::thread::Builder::new().name("prospero-free".into()).spawn(move || drop(linked));
         }
         diags
+    }
+
+    /// Lend the library's script `name` (built, or read from its file) to
+    /// `f`: the checker reads what a sub script assigns as `global:`.
+    fn lend_script(&self, name: &str, f: &mut dyn FnMut(&Script)) {
+        if let Some(p) = self.inner.library.cached(name) {
+            return f(&p.script);
+        }
+        if let Some(path) = self.inner.library.find_file(name)
+            && let Ok(s) = sc::load_file_with(&path, &self.inner.load_limits)
+        {
+            f(&s);
+        }
     }
 
     /// Load, check and compile a script file, and the sub scripts it names
@@ -385,7 +404,13 @@ impl Runtime {
         let own_name = script.name.clone();
         let exists = |name: &str| inner.library.exists(name) || name.eq_ignore_ascii_case(&own_name);
         let implemented = |name: &str, version: u32| inner.actions.contains_key(&(name.to_string(), version));
-        let env = CheckEnv { catalog: &inner.catalog, script_exists: &exists, implemented: Some(&implemented) };
+        let lend = |name: &str, f: &mut dyn FnMut(&Script)| self.lend_script(name, f);
+        let env = CheckEnv {
+            catalog: &inner.catalog,
+            script_exists: &exists,
+            implemented: Some(&implemented),
+            lend_script: Some(&lend),
+        };
         let (diags, linked) = check::check(&script, &env);
         if diags.iter().any(|d| d.severity == Severity::Error) {
             return Err(LoadFailure::Check(diags));

@@ -87,6 +87,24 @@ pub enum LoadErrorKind {
     TooLarge,
 }
 
+impl LoadErrorKind {
+    /// The diagnostic code `prospero check` reports for this failure.
+    pub fn code(self) -> &'static str {
+        match self {
+            LoadErrorKind::Io => "unreadable",
+            LoadErrorKind::Empty => "empty-file",
+            LoadErrorKind::NotText => "not-text",
+            LoadErrorKind::UnknownFormat => "unknown-format",
+            LoadErrorKind::Syntax => "syntax",
+            LoadErrorKind::Shape => "bad-shape",
+            LoadErrorKind::DuplicateId => "duplicate-id",
+            LoadErrorKind::DuplicateKey => "duplicate-key",
+            LoadErrorKind::MissingFile => "missing-file",
+            LoadErrorKind::TooLarge => "too-large",
+        }
+    }
+}
+
 /// Size limits applied while loading a script (see the table in the
 /// [module documentation](self#load-limits)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -241,9 +259,16 @@ pub fn load_file_with(path: &Path, limits: &LoadLimits) -> Result<Script, LoadEr
 pub fn read_file(path: &Path, limits: &LoadLimits) -> Result<Vec<u8>, LoadError> {
     let file = path.display().to_string();
     let io = |e: std::io::Error| {
-        LoadError::new(&file, Pos::new(1, 1), LoadErrorKind::Io, format!("cannot read the file: {e}"))
+        let why = match e.kind() {
+            std::io::ErrorKind::NotFound => "no such file".to_string(),
+            _ => format!("cannot read the file: {e}"),
+        };
+        LoadError::new(&file, Pos::new(1, 1), LoadErrorKind::Io, why)
     };
     let meta = std::fs::metadata(path).map_err(io)?;
+    if meta.is_dir() {
+        return Err(LoadError::new(&file, Pos::new(1, 1), LoadErrorKind::Io, "a folder, not a script file"));
+    }
     if meta.is_file() {
         limits.check_file_size(&file, meta.len())?;
     }
@@ -376,6 +401,13 @@ fn finish(script: &mut Script, path: Option<&Path>, format: Format) {
     if script.name.trim().is_empty() {
         script.name = path.map(script_stem).unwrap_or_else(|| "script".into());
     }
+}
+
+/// The folder a script file is in, where its sub scripts are looked for: a
+/// bare file name (`hello.json`) has an empty parent, which is the current
+/// folder.
+pub fn script_folder(path: &Path) -> Option<&Path> {
+    path.parent().map(|dir| if dir.as_os_str().is_empty() { Path::new(".") } else { dir })
 }
 
 /// A script's default name from its file: the file name up to the first dot

@@ -30,7 +30,8 @@ use serde_json::{Map, Value as J};
 use std::collections::HashSet;
 use std::path::Path;
 
-const OWN_KEYS: [&str; 7] = ["id", "action", "version", "caption", "next", "branches", "layout"];
+/// The format's own keys of an action; every other key is a property.
+pub(crate) const OWN_KEYS: [&str; 7] = ["id", "action", "version", "caption", "next", "branches", "layout"];
 
 /// Load a native script from its parsed JSON; `text` is the source for
 /// positions and `dir` the folder of sibling files.

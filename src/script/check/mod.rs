@@ -7,12 +7,28 @@
 //! each wired branch to the index of its target. The engine runs only a
 //! script whose check found no errors, so it never meets an unknown action
 //! or a dangling branch.
+//!
+//! The checks that catch typos live beside it: properties a manifest does
+//! not know, with a "did you mean" (`typos.rs`, suggestions from
+//! `suggest.rs`), and variables read that nothing in the script assigns
+//! (`unassigned.rs`). Reading a literal as its property type is
+//! `literal.rs`; the codes and their meanings are [`codes`], and [`sarif`]
+//! writes diagnostics for code-scanning tools.
+
+pub mod codes;
+mod literal;
+pub mod sarif;
+pub(crate) mod suggest;
+mod typos;
+mod unassigned;
+
+pub use literal::{check_literal, property_number, type_value};
 
 use super::model::{Action, PropValue, Script};
 use super::{ActionRef, Pos};
 use crate::catalog::{Catalog, InputSpec, Manifest, PropType};
 use crate::snippet::{self, CompiledExpr, Template};
-use crate::value::{Value, VarTarget, parse_bool, parse_number};
+use crate::value::{Value, VarTarget};
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
@@ -152,7 +168,14 @@ pub struct CheckEnv<'a> {
     /// Whether an action type/version has an implementation (None: don't
     /// check).
     pub implemented: Option<ImplementedFn<'a>>,
+    /// Lends the library's script of this name to the callback, when it
+    /// can be loaded: the variables a sub script assigns as `global:` are
+    /// assigned in its caller (None: sub scripts are not looked into).
+    pub lend_script: Option<LendFn<'a>>,
 }
+
+/// "Call `f` with the library's script named `name`, if there is one."
+pub type LendFn<'a> = &'a dyn Fn(&str, &mut dyn FnMut(&Script));
 
 struct Ctx<'a> {
     script: &'a Script,
@@ -276,6 +299,7 @@ pub fn check(script: &Script, env: &CheckEnv) -> (Vec<Diagnostic>, Linked) {
         }
     }
 
+    cx.diags.extend(unassigned::check(script, &linked, &cx.file, env));
     cx.diags.sort_by_key(|a| (a.pos, a.severity));
     (cx.diags, linked)
 }
@@ -363,14 +387,7 @@ fn link_action(cx: &mut Ctx, action: &Action, env: &CheckEnv) -> LinkedAction {
             cx.prop_error("duplicate-property", action, &p.name, format!("property '{}' is given twice", p.name));
         }
         if manifest.input(&p.name).is_none() && manifest.output(&p.name).is_none() {
-            let pos = cx.script.origin.property_position(action, &p.name);
-            cx.push(
-                Severity::Warning,
-                "unknown-property",
-                pos,
-                Some(action),
-                format!("{} has no property '{}'; it is ignored", manifest.name, p.name),
-            );
+            typos::unknown_property(cx, action, &manifest, &p.name);
         }
     }
 
@@ -669,94 +686,5 @@ fn plan_scalar(cx: &mut Ctx, p: &Planning, ty: PropType, text: String, env: &Che
             p.bad(cx, e);
             PropPlan::Literal(text.clone(), Value::text(text))
         }
-    }
-}
-
-/// Convert a substituted value to its property type.
-pub fn type_value(ty: PropType, name: &str, values: &[String], v: Value) -> Result<Value, String> {
-    let text = || v.to_text();
-    let bad = |what: &str| format!("property {name} expects {what}, got '{}'", text());
-    Ok(match ty {
-        PropType::Text => v,
-        PropType::Number | PropType::Skill => {
-            if let Value::Number(_) = v {
-                v
-            } else if text().trim().is_empty() {
-                Value::Null
-            } else {
-                Value::Number(
-                    property_number(&text())
-                        .ok_or_else(|| bad(if ty == PropType::Skill { "a skill number" } else { "a number" }))?,
-                )
-            }
-        }
-        PropType::Boolean => match v {
-            Value::Bool(_) => v,
-            _ => Value::Bool(parse_bool(&text()).ok_or_else(|| bad("Yes/No, True/False or 1/0"))?),
-        },
-        PropType::Datetime => {
-            let t = text();
-            if t.trim().is_empty() {
-                Value::Null
-            } else {
-                let dt = crate::base::time::parse_datetime(&t).ok_or_else(|| bad("a date"))?;
-                Value::text(crate::base::time::format_datetime(&dt))
-            }
-        }
-        PropType::Timezone => {
-            let t = text();
-            if t.trim().is_empty() {
-                Value::Null
-            } else {
-                let tz = crate::timezone::parse_zone(&t).ok_or_else(|| bad("a time zone"))?;
-                Value::text(tz.name())
-            }
-        }
-        PropType::Enum => {
-            let t = text();
-            match values.iter().find(|x| x.eq_ignore_ascii_case(t.trim())) {
-                Some(canon) => Value::text(canon.as_str()),
-                None => return Err(bad(&format!("one of {}", values.join(", ")))),
-            }
-        }
-        _ => v,
-    })
-}
-
-/// Read a number the way properties accept it (`0,5` is 0.5).
-pub fn property_number(text: &str) -> Option<f64> {
-    let t = text.trim();
-    parse_number(t).or_else(|| {
-        if t.matches(',').count() == 1 && !t.contains('.') { parse_number(&t.replace(',', ".")) } else { None }
-    })
-}
-
-/// Check a literal against its property type.
-pub fn check_literal(spec: &InputSpec, ty: PropType, text: &str) -> Result<(), String> {
-    let t = text.trim();
-    if t.is_empty() {
-        return Ok(());
-    }
-    match ty {
-        PropType::Number => property_number(t).map(|_| ()).ok_or_else(|| format!("'{t}' is not a number")),
-        PropType::Boolean => parse_bool(t).map(|_| ()).ok_or_else(|| format!("'{t}' is not Yes/No, True/False or 1/0")),
-        PropType::Datetime => {
-            crate::base::time::parse_datetime(t).map(|_| ()).ok_or_else(|| format!("'{t}' is not a date"))
-        }
-        PropType::Timezone => {
-            crate::timezone::parse_zone(t).map(|_| ()).ok_or_else(|| format!("'{t}' is not a known time zone"))
-        }
-        PropType::Enum => {
-            if spec.values.iter().any(|v| v.eq_ignore_ascii_case(t)) {
-                Ok(())
-            } else {
-                Err(format!("'{t}' is not one of {}", spec.values.join(", ")))
-            }
-        }
-        PropType::Skill => match property_number(t) {
-            Some(n) if n >= 1.0 && n.fract() == 0.0 => Ok(()),
-            _ => Err(format!("'{t}' is not a skill number")),
-        },
-        _ => Ok(()),
     }
 }
