@@ -1,11 +1,14 @@
 //! Graph export: a script's actions and branches drawn as Graphviz DOT or a
-//! Mermaid flowchart, optionally with the path one run took highlighted.
+//! Mermaid flowchart, optionally with the path one run took highlighted, or
+//! with what a set of script tests covered and missed.
 //!
 //! This module owns the two text formats (their node ids, shapes and
 //! escaping), the placeholder nodes drawn for branch targets that name no
 //! action, and reading the executed path of one script out of a JSON Lines
-//! run trace ([`highlight_from_trace`]). It reads no files and runs nothing:
-//! callers hand it a loaded [`Script`] and the trace text.
+//! run trace ([`highlight_from_trace`]), and how coverage is marked
+//! ([`render_coverage`]; what was covered comes from `scripttest::coverage`).
+//! It reads no files and runs nothing: callers hand it a loaded [`Script`]
+//! and the trace text or the coverage marks.
 //!
 //! Both formats share one layout: a node per action in file order, then a
 //! placeholder node per missing target (in order of first reference), then
@@ -26,6 +29,12 @@ const EXECUTED_FILL: &str = "#ffe08a";
 const EXECUTED_STROKE: &str = "#d9480f";
 /// Colour of placeholder nodes for missing targets.
 const MISSING_COLOR: &str = "#c92a2a";
+/// Fill of actions the tests executed, and stroke of branches they took.
+const COVERED_FILL: &str = "#b2f2bb";
+const COVERED_STROKE: &str = "#2f9e44";
+/// Fill and stroke of actions and branches no test reached.
+const UNCOVERED_FILL: &str = "#ffe3e3";
+const UNCOVERED_STROKE: &str = "#e03131";
 /// How many visit numbers an executed node's `xlabel` shows before `…`.
 const MAX_VISITS_SHOWN: usize = 5;
 
@@ -215,6 +224,33 @@ fn event_error(line: usize, reason: &str) -> GraphError {
     GraphError::TraceEvent { line, reason: reason.to_string() }
 }
 
+/// What script tests exercised in one script: the actions executed and the
+/// branches taken, as (from id, branch name, to id).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CoverageMarks {
+    /// Ids of the actions executed.
+    pub actions: BTreeSet<String>,
+    /// Branches taken.
+    pub edges: BTreeSet<(String, String, String)>,
+}
+
+/// Draw `script` in `format` with every action and branch marked covered
+/// (DOT `class="covered"`, Mermaid class `covered` and a solid green link)
+/// or uncovered (`class="uncovered"`, a dashed red outline or link).
+/// Branches match as in [`render`]; placeholder nodes are not marked.
+pub fn render_coverage(script: &Script, format: GraphFormat, coverage: &CoverageMarks) -> String {
+    let highlight = Highlight {
+        actions: coverage.actions.iter().cloned().collect(),
+        edges: coverage.edges.iter().cloned().collect(),
+    };
+    let mut layout = Layout::new(script, Some(&highlight));
+    layout.mode = Marking::Coverage;
+    match format {
+        GraphFormat::Dot => render_dot(script, &layout),
+        GraphFormat::Mermaid => render_mermaid(script, &layout),
+    }
+}
+
 /// Draw `script` in `format`, marking the nodes and edges of `highlight`.
 ///
 /// Executed edges are matched on from id, branch name and to id; when the
@@ -267,11 +303,23 @@ struct Edge<'a> {
     executed: bool,
 }
 
-/// Nodes and edges in output order, with the highlight resolved.
+/// What the marks on a drawing stand for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Marking {
+    /// Nothing is marked.
+    None,
+    /// One run's path: executed nodes with their visit numbers.
+    Trace,
+    /// Test coverage: every action and branch is covered or not.
+    Coverage,
+}
+
+/// Nodes and edges in output order, with the highlight resolved (a node
+/// with visits and an executed edge are the covered ones in coverage mode).
 struct Layout<'a> {
     nodes: Vec<Node<'a>>,
     edges: Vec<Edge<'a>>,
-    highlighted: bool,
+    mode: Marking,
 }
 
 impl<'a> Layout<'a> {
@@ -322,7 +370,7 @@ impl<'a> Layout<'a> {
                 }
             }
         }
-        Layout { nodes, edges, highlighted: highlight.is_some() }
+        Layout { nodes, edges, mode: if highlight.is_some() { Marking::Trace } else { Marking::None } }
     }
 }
 
@@ -435,21 +483,46 @@ fn render_dot(script: &Script, layout: &Layout<'_>) -> String {
                 "class=\"missing\"".into(),
             ]),
         }
-        if !node.visits.is_empty() {
-            attrs.extend([
+        match (layout.mode, node.visits.is_empty()) {
+            (Marking::Trace, false) => attrs.extend([
                 "style=\"filled,bold\"".into(),
                 format!("fillcolor=\"{EXECUTED_FILL}\""),
                 "penwidth=2".into(),
                 "class=\"executed\"".into(),
                 format!("xlabel=\"{}\"", visit_list(&node.visits)),
-            ]);
+            ]),
+            (Marking::Coverage, false) => attrs.extend([
+                "style=\"filled,bold\"".into(),
+                format!("fillcolor=\"{COVERED_FILL}\""),
+                format!("color=\"{COVERED_STROKE}\""),
+                "penwidth=2".into(),
+                "class=\"covered\"".into(),
+            ]),
+            (Marking::Coverage, true) if node.shape != Shape::Missing => attrs.extend([
+                "style=\"filled,dashed\"".into(),
+                format!("fillcolor=\"{UNCOVERED_FILL}\""),
+                format!("color=\"{UNCOVERED_STROKE}\""),
+                "class=\"uncovered\"".into(),
+            ]),
+            _ => {}
         }
         let _ = writeln!(out, "  {} [{}];", dot_quote(node.id), attrs.join(", "));
     }
     for edge in &layout.edges {
         let mut attrs = vec![format!("label={}", dot_quote(edge.name))];
-        if edge.executed {
-            attrs.extend([format!("color=\"{EXECUTED_STROKE}\""), "penwidth=3".into(), "class=\"executed\"".into()]);
+        match (layout.mode, edge.executed) {
+            (Marking::Trace, true) => {
+                attrs.extend([format!("color=\"{EXECUTED_STROKE}\""), "penwidth=3".into(), "class=\"executed\"".into()])
+            }
+            (Marking::Coverage, true) => {
+                attrs.extend([format!("color=\"{COVERED_STROKE}\""), "penwidth=3".into(), "class=\"covered\"".into()])
+            }
+            (Marking::Coverage, false) => attrs.extend([
+                format!("color=\"{UNCOVERED_STROKE}\""),
+                "style=dashed".into(),
+                "class=\"uncovered\"".into(),
+            ]),
+            _ => {}
         }
         let from = dot_quote(layout.nodes[edge.from].id);
         let to = dot_quote(layout.nodes[edge.to].id);
@@ -497,7 +570,10 @@ fn render_mermaid(script: &Script, layout: &Layout<'_>) -> String {
             writeln!(out, "    classDef missing stroke:{MISSING_COLOR},color:{MISSING_COLOR},stroke-dasharray:5 5;");
         let _ = writeln!(out, "    class {} missing;", missing.join(","));
     }
-    if layout.highlighted {
+    if layout.mode == Marking::Coverage {
+        mermaid_coverage(layout, &mut out);
+    }
+    if layout.mode == Marking::Trace {
         let _ = writeln!(out, "    classDef executed fill:{EXECUTED_FILL},stroke:{EXECUTED_STROKE},stroke-width:2px;");
         let executed: Vec<String> =
             (0..layout.nodes.len()).filter(|&i| !layout.nodes[i].visits.is_empty()).map(|i| format!("n{i}")).collect();
@@ -511,6 +587,32 @@ fn render_mermaid(script: &Script, layout: &Layout<'_>) -> String {
         }
     }
     out
+}
+
+/// The coverage classes and link styles of a Mermaid drawing.
+fn mermaid_coverage(layout: &Layout<'_>, out: &mut String) {
+    let _ = writeln!(out, "    classDef covered fill:{COVERED_FILL},stroke:{COVERED_STROKE},stroke-width:2px;");
+    let _ =
+        writeln!(out, "    classDef uncovered fill:{UNCOVERED_FILL},stroke:{UNCOVERED_STROKE},stroke-dasharray:5 5;");
+    let drawn = |covered: bool| -> Vec<String> {
+        (0..layout.nodes.len())
+            .filter(|&i| layout.nodes[i].shape != Shape::Missing && layout.nodes[i].visits.is_empty() != covered)
+            .map(|i| format!("n{i}"))
+            .collect()
+    };
+    for (class, nodes) in [("covered", drawn(true)), ("uncovered", drawn(false))] {
+        if !nodes.is_empty() {
+            let _ = writeln!(out, "    class {} {class};", nodes.join(","));
+        }
+    }
+    for (i, edge) in layout.edges.iter().enumerate() {
+        let style = if edge.executed {
+            format!("stroke:{COVERED_STROKE},stroke-width:3px")
+        } else {
+            format!("stroke:{UNCOVERED_STROKE},stroke-dasharray:5 5")
+        };
+        let _ = writeln!(out, "    linkStyle {i} {style};");
+    }
 }
 
 #[cfg(test)]
@@ -798,6 +900,46 @@ mod tests {
         // Without a highlight nothing is marked.
         let plain = render(&script, GraphFormat::Dot, None);
         assert!(!plain.contains("executed") && !plain.contains("xlabel") && !plain.contains("#ffe08a"), "{plain}");
+    }
+
+    #[test]
+    fn graph_coverage_marks_every_action_and_branch_covered_or_uncovered() {
+        let script = load(LOOP);
+        let marks = CoverageMarks {
+            actions: ["b", "inc", "check"].map(String::from).into_iter().collect(),
+            // The trace spelling `Error` still finds the `OnError` edge.
+            edges: [triple("b", "Default", "inc"), triple("check", "Error", "done")].into_iter().collect(),
+        };
+        let dot = render_coverage(&script, GraphFormat::Dot, &marks);
+        let class_of = |class: &str| -> BTreeSet<String> {
+            dot.lines()
+                .filter(|l| l.contains(&format!("class=\"{class}\"")))
+                .map(|l| l.trim().split(" [").next().unwrap_or("").to_string())
+                .collect()
+        };
+        let covered: BTreeSet<String> =
+            ["\"b\"", "\"inc\"", "\"check\"", "\"b\" -> \"inc\"", "\"check\" -> \"done\""].map(String::from).into();
+        assert_eq!(class_of("covered"), covered, "{dot}");
+        // `check -> done` is drawn twice: False is uncovered, OnError covered.
+        let uncovered: BTreeSet<String> =
+            ["\"done\"", "\"inc\" -> \"check\"", "\"check\" -> \"inc\"", "\"check\" -> \"done\""]
+                .map(String::from)
+                .into();
+        assert_eq!(class_of("uncovered"), uncovered, "{dot}");
+        assert!(
+            dot.contains(r##""check" -> "done" [label="False", color="#e03131", style=dashed, class="uncovered"]"##),
+            "{dot}"
+        );
+        assert!(!dot.contains("executed") && !dot.contains("xlabel"), "{dot}");
+        graphviz_svg(&dot).unwrap_or_else(|e| panic!("{e}"));
+
+        let mermaid = render_coverage(&script, GraphFormat::Mermaid, &marks);
+        assert!(mermaid.contains("    class n0,n1,n2 covered;\n    class n3 uncovered;\n"), "{mermaid}");
+        // Edges in file order: b->inc, inc->check, check True/False/OnError.
+        for (i, covered) in [true, false, false, false, true].into_iter().enumerate() {
+            let style = if covered { "stroke:#2f9e44,stroke-width:3px" } else { "stroke:#e03131,stroke-dasharray:5 5" };
+            assert!(mermaid.contains(&format!("    linkStyle {i} {style};\n")), "{i}: {mermaid}");
+        }
     }
 
     #[test]

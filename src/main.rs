@@ -164,16 +164,15 @@ enum Command {
         #[command(flatten)]
         limits: LimitArgs,
     },
-    /// Run script tests (`*.test.toml`): parameters, clock, mocked actions,
-    /// and the expected path, branches, variables and return value.
+    /// Run script tests (`*.test.toml`, format in docs/testing.md):
+    /// parameters, clock, mocked actions, and the expected path, branches,
+    /// variables and return value.
     ///
-    /// Prints one line per test and a closing `N passed, N failed` line;
-    /// exit 1 when any test fails (an unusable test file counts as failed).
-    Test {
-        /// Test files, or folders searched for `*.test.toml`.
-        #[arg(required = true)]
-        paths: Vec<PathBuf>,
-    },
+    /// Prints one line per test and a closing `N passed, N failed` line, or
+    /// one JSON object; writes JUnit XML and coverage reports on request.
+    /// Exit 1 when any test fails (an unusable test file counts as failed)
+    /// or no test ran, 2 when a PATH or report file cannot be used.
+    Test(cli::testing::TestArgs),
     /// Draw a script's actions and labelled branches as Mermaid or DOT;
     /// with a trace, the path it executed is highlighted.
     Graph {
@@ -182,6 +181,10 @@ enum Command {
         /// A JSON Lines trace of a run of this script.
         #[arg(long, value_name = "FILE")]
         trace: Option<PathBuf>,
+        /// A coverage report (`prospero test --coverage-out FILE`): marks
+        /// the actions and branches the tests covered and those they missed.
+        #[arg(long, value_name = "FILE", conflicts_with = "trace")]
+        coverage: Option<PathBuf>,
         /// `mermaid` or `dot`.
         #[arg(long, value_name = "FORMAT", default_value = "mermaid")]
         format: prospero::graph::GraphFormat,
@@ -386,8 +389,10 @@ fn main() -> ExitCode {
         Command::Replay { trace, script, scripts, json, limits } => {
             replay(&trace, script.as_deref(), scripts.as_deref(), json, limits.limits())
         }
-        Command::Test { paths } => script_tests(&paths),
-        Command::Graph { script, trace, format, limits } => graph(&script, trace.as_deref(), format, limits.limits()),
+        Command::Test(args) => cli::testing::script_tests(&args),
+        Command::Graph { script, trace, coverage, format, limits } => {
+            graph(&script, trace.as_deref(), coverage.as_deref(), format, limits.limits())
+        }
         Command::Skills { command } => skills(command),
         Command::Leads { command: LeadsCommand::Import { file, lead_source, key, store } } => {
             import_leads(&file, &lead_source, key.as_deref(), &store)
@@ -526,37 +531,6 @@ fn run(
         RunStatus::Completed if unfinished.is_empty() => ExitCode::SUCCESS,
         _ => ExitCode::from(1),
     })
-}
-
-fn script_tests(paths: &[PathBuf]) -> Result<ExitCode> {
-    use prospero::scripttest;
-    let files: Vec<PathBuf> = paths.iter().flat_map(|p| scripttest::discover(p)).collect();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
-    let (mut passed, mut failed) = (0, 0);
-    for f in &files {
-        let file = match scripttest::load(f) {
-            Ok(file) => file,
-            Err(e) => {
-                failed += 1;
-                outln!("FAIL {e}");
-                continue;
-            }
-        };
-        for r in rt.block_on(scripttest::run_file(&file)) {
-            if r.passed() {
-                passed += 1;
-                outln!("ok   {}: {}", r.file, r.name);
-            } else {
-                failed += 1;
-                outln!("FAIL {}: {}", r.file, r.name);
-                for why in &r.failures {
-                    outln!("     {why}");
-                }
-            }
-        }
-    }
-    outln!("{passed} passed, {failed} failed");
-    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 fn replay(

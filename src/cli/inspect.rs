@@ -252,11 +252,20 @@ pub(crate) fn actions(name: Option<&str>, json: bool) -> Result<ExitCode> {
 pub(crate) fn graph(
     path: &Path,
     trace: Option<&Path>,
+    coverage: Option<&Path>,
     format: prospero::graph::GraphFormat,
     limits: script::LoadLimits,
 ) -> Result<ExitCode> {
     use prospero::graph;
     let s = script::load_file_with(path, &limits).map_err(|e| usage(e.to_string()))?;
+    if let Some(c) = coverage {
+        let text =
+            std::fs::read_to_string(c).map_err(|e| usage(format!("{}: cannot read the coverage: {e}", c.display())))?;
+        let entry = prospero::scripttest::coverage::entry_for(&text, path, &s.name)
+            .map_err(|e| usage(format!("{}: {e}", c.display())))?;
+        out!("{}", graph::render_coverage(&s, format, &entry.marks()));
+        return Ok(ExitCode::SUCCESS);
+    }
     let highlight = match trace {
         None => None,
         Some(t) => {

@@ -2,3 +2,4 @@
 
 pub(crate) mod inspect;
 pub(crate) mod outbound;
+pub(crate) mod testing;

@@ -2,39 +2,25 @@
 //! the clock, canned answers for chosen actions, and the expected path,
 //! branches, variables, status and return value.
 //!
-//! This module owns the test-file format (TOML, `*.test.toml`), running its
-//! tests, and judging each run. A test file looks like:
-//!
-//! ```toml
-//! script = "greeting.json"          # relative to this file; or a list of
-//!                                   # files (one script in several formats)
-//! now = "2026-11-21T15:00:00Z"      # the clock for every test (optional)
-//!
-//! [[test]]
-//! name = "a known caller is greeted by name"
-//! params = { caller = "Ann", queue = "Sales" }
-//! [test.expect]
-//! status = "completed"
-//! path = ["start", "name:True", "personal", "count", "done"]
-//! return = "Hello Ann, you are through to Sales."
-//! variables = { text = "Hello Ann, you are through to Sales." }
-//!
-//! [[test.mock]]                     # one answer per visit; the last repeats
-//! action = "checkout"
-//! result = "NoLeads"
-//! outputs = { LeadCount = "0" }
-//! ```
-//!
-//! A path entry is an action id, or `id:branch` to check the branch taken
-//! too. Mocked actions are not run; actions that are not mocked run for real
-//! on a fresh in-memory store per test.
+//! This module owns the test-file format (TOML, `*.test.toml`; every key is
+//! described with examples in `docs/testing.md`), finding test files,
+//! running their cases and judging each run. Its submodules own what is
+//! made of the results: [`report`] (the JSON report), [`junit`] (the JUnit
+//! XML report) and [`coverage`] (which actions and wired branches the
+//! cases exercised, and the coverage file `prospero graph` reads).
+
+pub mod coverage;
+pub mod junit;
+pub mod report;
 
 use crate::engine::replay::{Canned, Mocks};
 use crate::{RunOptions, RunReport, Runtime, Value};
 use chrono::{DateTime, Utc};
+use coverage::Coverage;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// A test file that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -161,10 +147,20 @@ pub struct Expect {
 pub struct TestResult {
     /// The test file.
     pub file: String,
-    /// The test's name.
+    /// The script file the case ran on (none when the test file itself was
+    /// unusable).
+    pub script: Option<String>,
+    /// The test's name (with the script file in brackets when the test
+    /// file names several).
     pub name: String,
-    /// Every expectation that failed (empty: passed).
+    /// Every expectation that failed, or why the case could not run (empty:
+    /// passed).
     pub failures: Vec<String>,
+    /// The case could not run at all (an unusable test file, script, mock
+    /// or clock) rather than running and missing an expectation.
+    pub error: bool,
+    /// How long the case took, loading its script included.
+    pub duration: Duration,
 }
 
 impl TestResult {
@@ -172,6 +168,46 @@ impl TestResult {
     pub fn passed(&self) -> bool {
         self.failures.is_empty()
     }
+
+    /// A test file that could not be used, as one failed (error) result, so
+    /// that every report shows it.
+    pub fn unusable(e: &TestFileError) -> TestResult {
+        let file = match e {
+            TestFileError::Read { file, .. } | TestFileError::Format { file, .. } => file.clone(),
+        };
+        TestResult {
+            file,
+            script: None,
+            name: UNUSABLE_FILE.to_string(),
+            failures: vec![e.to_string()],
+            error: true,
+            duration: Duration::ZERO,
+        }
+    }
+}
+
+/// The name an unusable test file's result carries.
+pub const UNUSABLE_FILE: &str = "(test file)";
+
+/// A command-line PATH that gives no test files.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FindError {
+    /// Neither a file nor a folder.
+    #[error("{0}: no such file or folder")]
+    Missing(String),
+    /// A file whose name does not end in `.test.toml` (a script, most
+    /// likely): running it as a test file would only give a TOML error.
+    #[error("not a test file: {0} (test files end in .test.toml)")]
+    NotATestFile(String),
+    /// A folder with no `*.test.toml` file anywhere below it.
+    #[error("no tests found under {0}")]
+    NoTests(String),
+}
+
+/// Whether `path` is named like a test file.
+pub fn is_test_file(path: &Path) -> bool {
+    path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(".test.toml"))
 }
 
 /// Read a test file.
@@ -196,16 +232,36 @@ pub fn discover(path: &Path) -> Vec<PathBuf> {
     while let Some(dir) = stack.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else { continue };
         for e in entries.flatten() {
+            // The entry's own type: a symbolic link to a folder is not
+            // followed, so a link loop cannot make the search endless.
+            let Ok(kind) = e.file_type() else { continue };
             let p = e.path();
-            if p.is_dir() {
+            if kind.is_dir() {
                 stack.push(p);
-            } else if p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(".test.toml")) {
+            } else if is_test_file(&p) {
                 out.push(p);
             }
         }
     }
     out.sort();
     out
+}
+
+/// The test files a command-line PATH stands for: a test file, or the test
+/// files below a folder (at least one).
+pub fn find(path: &Path) -> Result<Vec<PathBuf>, FindError> {
+    let shown = path.display().to_string();
+    if path.is_dir() {
+        let files = discover(path);
+        return if files.is_empty() { Err(FindError::NoTests(shown)) } else { Ok(files) };
+    }
+    if !path.exists() {
+        return Err(FindError::Missing(shown));
+    }
+    if !is_test_file(path) {
+        return Err(FindError::NotATestFile(shown));
+    }
+    Ok(vec![path.to_path_buf()])
 }
 
 fn toml_value(v: &toml::Value) -> Value {
@@ -223,29 +279,75 @@ fn instant(text: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).map_err(|e| format!("now '{text}': {e}"))
 }
 
+/// Which cases to run and what to collect while running them.
+#[derive(Debug, Default)]
+pub struct Selection<'a> {
+    /// Run only the cases whose name or test-file path contains this text.
+    pub filter: Option<&'a str>,
+    /// Collect the actions and branches the cases exercise.
+    pub coverage: Option<&'a mut Coverage>,
+}
+
+impl Selection<'_> {
+    /// Whether the case `name` (shown as `shown`) of the test file `file`
+    /// is selected.
+    fn selects(&self, file: &str, name: &str, shown: &str) -> bool {
+        self.filter.is_none_or(|t| name.contains(t) || shown.contains(t) || file.contains(t))
+    }
+}
+
 /// Run every test of `file`.
 pub async fn run_file(file: &TestFile) -> Vec<TestResult> {
+    run_selected(file, Selection::default()).await
+}
+
+/// Run the tests of `file` that `selection` selects, in file order (each
+/// case once per script file the test file names).
+pub async fn run_selected(file: &TestFile, mut selection: Selection<'_>) -> Vec<TestResult> {
     let file_name = file.path.display().to_string();
     let dir = file.path.parent().unwrap_or(Path::new("."));
     let scripts = file.script.all();
     let mut results = Vec::with_capacity(file.tests.len() * scripts.len());
     for script in scripts {
         for case in &file.tests {
-            let failures = match run_case(&dir.join(script), file.now.as_deref(), case).await {
-                Ok(f) => f,
-                Err(e) => vec![e],
-            };
             let name = if scripts.len() > 1 { format!("{} [{script}]", case.name) } else { case.name.clone() };
-            results.push(TestResult { file: file_name.clone(), name, failures });
+            if !selection.selects(&file_name, &case.name, &name) {
+                continue;
+            }
+            let path = dir.join(script);
+            let started = Instant::now();
+            let outcome = run_case(&path, file.now.as_deref(), case, selection.coverage.as_deref_mut()).await;
+            let (failures, error) = match outcome {
+                Ok(f) => (f, false),
+                Err(e) => (vec![e], true),
+            };
+            results.push(TestResult {
+                file: file_name.clone(),
+                script: Some(path.display().to_string()),
+                name,
+                failures,
+                error,
+                duration: started.elapsed(),
+            });
         }
     }
     results
 }
 
-async fn run_case(script: &Path, file_now: Option<&str>, case: &TestCase) -> Result<Vec<String>, String> {
+async fn run_case(
+    script: &Path,
+    file_now: Option<&str>,
+    case: &TestCase,
+    mut coverage: Option<&mut Coverage>,
+) -> Result<Vec<String>, String> {
     // A fresh runtime and in-memory store per test: tests never share state.
     let runtime = Runtime::builder().db("sqlite::memory:").build();
     let program = runtime.load(script).map_err(|e| format!("{}: {}", script.display(), e.lines().join("; ")))?;
+    // The script and the sub scripts it names are under test from here on,
+    // whether or not this case gets to run them.
+    if let Some(c) = coverage.as_deref_mut() {
+        c.add_with_subs(&runtime, &program);
+    }
     let mut opts = RunOptions::new();
     for (k, v) in &case.params {
         opts = opts.param(k.clone(), toml_value(v));
@@ -254,16 +356,32 @@ async fn run_case(script: &Path, file_now: Option<&str>, case: &TestCase) -> Res
         opts = opts.at(instant(now)?);
     }
     opts.seed = Some(case.seed.unwrap_or(1));
+    let mocks = mocks(&program, &case.mocks)?;
+    let report = runtime.run(&program, opts.mocks(mocks)).await.map_err(|e| e.to_string())?;
+    let spawned = runtime.wait_spawned().await;
+    if let Some(c) = coverage {
+        c.record(&runtime, &program, &report);
+        for r in &spawned {
+            if let Ok(p) = runtime.program(&r.script) {
+                c.record(&runtime, &p, r);
+            }
+        }
+    }
+    Ok(judge(&case.expect, &report))
+}
+
+/// The canned answers of `specs`, checked against the script: an action id
+/// it does not have (unless sub scripts, whose actions may be mocked too,
+/// are in play) or an output the action does not have is refused.
+fn mocks(program: &crate::Program, specs: &[MockSpec]) -> Result<Mocks, String> {
     let mut by_action: BTreeMap<&str, Vec<Canned>> = BTreeMap::new();
-    for m in &case.mocks {
+    for m in specs {
         by_action.entry(m.action.as_str()).or_default().push(Canned {
             outputs: m.outputs.iter().map(|(k, v)| (k.clone(), toml_value(v))).collect(),
             result: if m.error.is_some() { "OnError".into() } else { m.result.clone().unwrap_or("Default".into()) },
             error: m.error.clone(),
         });
     }
-    // An id the script does not have is a typo, unless sub scripts (whose
-    // actions may be mocked too) are in play.
     // (The catalog marks the inputs that name a script.)
     let calls_subs = program.steps.iter().any(|s| s.manifest.inputs.iter().any(|i| i.script_ref));
     let mut mocks = Mocks::new();
@@ -286,9 +404,7 @@ async fn run_case(script: &Path, file_now: Option<&str>, case: &TestCase) -> Res
         }
         mocks = mocks.answer(id, answers);
     }
-    let report = runtime.run(&program, opts.mocks(mocks)).await.map_err(|e| e.to_string())?;
-    runtime.wait_spawned().await;
-    Ok(judge(&case.expect, &report))
+    Ok(mocks)
 }
 
 /// Every expectation of `expect` that `report` does not meet.
