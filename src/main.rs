@@ -513,6 +513,13 @@ fn run(
             outln!("spawned: {} runs, {} did not complete", spawned.len(), unfinished.len());
         }
     }
+    // A completed run may still have failed steps its script handled: say
+    // so, so a run that loaded nothing does not look like one that did.
+    if let Some(first) = report.handled.first() {
+        let n = report.handled.len();
+        let more = if n >= prospero::RunReport::HANDLED_KEPT { " or more" } else { "" };
+        eprintln!("prospero: the script handled {n}{more} failed step(s); the first: {first}");
+    }
     // The JSON object is the root run's alone (the contract): spawned runs
     // that did not complete are named on stderr in both modes.
     for r in unfinished.iter().take(10) {

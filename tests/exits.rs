@@ -312,3 +312,51 @@ fn commands_leave_no_write_ahead_log_behind() {
     assert_eq!(wal_files(&db), Vec::<PathBuf>::new(), "a failed run left its write-ahead log behind");
     assert_eq!(count_rows(&db, "runs"), 2, "both runs are logged in the file itself");
 }
+
+/// Regression (issue 16): the README's brain run after a failed lead
+/// import, or without its source, "quietly loaded nothing": it completed
+/// (the script handles its failures) and said nothing of them. A completed
+/// run now names the failures its script handled, on stderr.
+#[test]
+fn brain_run_without_its_source_says_what_it_handled() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("brain.db");
+    let db_text = path_text(&db);
+    let (code, out, err) = prospero(&["skills", "add", "4100", "--name", "R", "--threshold", "500", "--db", db_text]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = prospero(&[
+        "leads",
+        "import",
+        "scripts/data/leads.csv",
+        "--lead-source",
+        "crm",
+        "--key",
+        "Account Number",
+        "--db",
+        db_text,
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = prospero(&[
+        "run",
+        "scripts/brain.json",
+        "--param",
+        "skill=4100",
+        "--param",
+        "sourceName=Nowhere",
+        "--param",
+        "leadSource=crm",
+        "--param",
+        "cycles=1",
+        "--now",
+        "2026-11-21T15:00:00Z",
+        "--db",
+        db_text,
+    ]);
+    assert_eq!(code, 0, "the script handled its failures: {out}{err}");
+    assert!(err.contains("the script handled"), "{err}");
+    assert!(err.contains("source 'Nowhere' does not exist"), "{err}");
+    // A run with nothing to handle says nothing of the kind.
+    let (code, out, err) = prospero(&["run", "scripts/hello.json", "--param", "caller=Ada", "--db", db_text]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!err.contains("handled"), "{err}");
+}
