@@ -59,7 +59,9 @@ macro_rules! out {
 mod cli;
 
 use cli::inspect::{CheckFormat, TzRecord, actions, check, export, graph, tz};
-use cli::outbound::{DemoArgs, LeadsCommand, SkillsCommand, StoreArgs, demo, import_leads, open_store, skills};
+use cli::outbound::{
+    DemoArgs, ImportArgs, LeadsCommand, SkillsCommand, StoreArgs, demo, import_leads, open_store, skills,
+};
 
 /// Run budgets (defaults in `docs/decisions.md`).
 #[derive(clap::Args, Clone, Debug, Default)]
@@ -331,6 +333,13 @@ enum Command {
         /// Seconds the brain script pauses between cycles (real clock only).
         #[arg(long, default_value_t = 0)]
         pause: u32,
+        /// Print one JSON object: status, skill, source, lead source,
+        /// brain totals, counts per ResultCode, dialable prospects, reasons.
+        #[arg(long)]
+        json: bool,
+        /// No progress spinner (it is drawn only on a terminal anyway).
+        #[arg(long)]
+        quiet: bool,
     },
     /// Convert a script to another format.
     Export {
@@ -394,12 +403,26 @@ fn main() -> ExitCode {
             graph(&script, trace.as_deref(), coverage.as_deref(), format, limits.limits())
         }
         Command::Skills { command } => skills(command),
-        Command::Leads { command: LeadsCommand::Import { file, lead_source, key, store } } => {
-            import_leads(&file, &lead_source, key.as_deref(), &store)
+        Command::Leads { command: LeadsCommand::Import { file, lead_source, key, json, quiet, store } } => {
+            import_leads(&ImportArgs {
+                file: &file,
+                lead_source: &lead_source,
+                key: key.as_deref(),
+                json,
+                quiet,
+                store: &store,
+            })
         }
-        Command::Demo { store, scripts, now, cycles, batch, pause } => {
-            demo(&DemoArgs { store: &store, scripts: scripts.as_deref(), now: now.as_deref(), cycles, batch, pause })
-        }
+        Command::Demo { store, scripts, now, cycles, batch, pause, json, quiet } => demo(&DemoArgs {
+            store: &store,
+            scripts: scripts.as_deref(),
+            now: now.as_deref(),
+            cycles,
+            batch,
+            pause,
+            json,
+            quiet,
+        }),
         Command::Check { scripts, library, json, format, strict, limits } => {
             let format = if json { CheckFormat::Json } else { format };
             check(&scripts, library.as_deref(), format, strict, limits.limits())

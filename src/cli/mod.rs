@@ -2,4 +2,5 @@
 
 pub(crate) mod inspect;
 pub(crate) mod outbound;
+pub(crate) mod progress;
 pub(crate) mod testing;

@@ -1,6 +1,7 @@
 //! The outbound commands: `skills`, `leads import` and `demo`, over the
 //! outbound pack's store.
 
+use super::progress;
 use crate::{check_db_url, parse_now, tokio_rt, usage};
 use anyhow::Result;
 use clap::Subcommand;
@@ -73,6 +74,12 @@ pub(crate) enum LeadsCommand {
         /// The column that keys records (default: the row number).
         #[arg(long, value_name = "COLUMN")]
         key: Option<String>,
+        /// Print one JSON object: file, lead_source, unit, records.
+        #[arg(long)]
+        json: bool,
+        /// No progress bar (it is drawn only on a terminal anyway).
+        #[arg(long)]
+        quiet: bool,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -284,20 +291,58 @@ pub(crate) fn skills(command: SkillsCommand) -> Result<ExitCode> {
     }
 }
 
-pub(crate) fn import_leads(file: &Path, lead_source: &str, key: Option<&str>, store: &StoreArgs) -> Result<ExitCode> {
-    check_db_url(&store.db)?;
-    if lead_source.trim().is_empty() {
+/// How `leads import` runs: what to read, where to put it, how to report.
+pub(crate) struct ImportArgs<'a> {
+    pub file: &'a Path,
+    pub lead_source: &'a str,
+    pub key: Option<&'a str>,
+    pub json: bool,
+    pub quiet: bool,
+    pub store: &'a StoreArgs,
+}
+
+pub(crate) fn import_leads(a: &ImportArgs<'_>) -> Result<ExitCode> {
+    check_db_url(&a.store.db)?;
+    let lead_source = a.lead_source.trim();
+    if lead_source.is_empty() {
         return Err(usage("--lead-source must not be blank"));
     }
-    let leads = prospero::outbound::leads::read_csv(file, key).map_err(|e| usage(e.to_string()))?;
+    let leads = read_leads(a.file, a.key, a.quiet)?;
     tokio_rt()?.block_on(async {
-        let open = open_unit(store, UnitUse::Write).await?;
-        let imported = open.outbound.import_leads(open.unit, lead_source.trim(), &leads).await;
+        let open = open_unit(a.store, UnitUse::Write).await?;
+        let writing = progress::spinner(&format!("writing {} record(s)", leads.len()), a.quiet);
+        let imported = open.outbound.import_leads(open.unit, lead_source, &leads).await;
+        writing.finish_and_clear();
         open.close().await;
         let n = imported?;
-        outln!("{n} record(s) from {} are waiting in lead source '{}'", file.display(), lead_source.trim());
+        if a.json {
+            let unit = prospero::store::unit_name(&a.store.unit).map_err(|e| usage(e.to_string()))?;
+            outln!(
+                "{}",
+                serde_json::json!({
+                    "file": a.file.display().to_string(),
+                    "lead_source": lead_source,
+                    "unit": unit,
+                    "records": n,
+                })
+            );
+        } else {
+            outln!("{n} record(s) from {} are waiting in lead source '{lead_source}'", a.file.display());
+        }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Read a lead file with a progress bar over its bytes.
+fn read_leads(file: &Path, key: Option<&str>, quiet: bool) -> Result<Vec<prospero::outbound::model::NewLead>> {
+    let name = file.display().to_string();
+    let f = std::fs::File::open(file).map_err(|e| usage(format!("{name}: {e}")))?;
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let bar = progress::bytes(len, "reading", quiet);
+    let leads = prospero::outbound::leads::read_csv_from(&name, std::io::BufReader::new(bar.wrap_read(f)), key)
+        .map_err(|e| usage(e.to_string()));
+    bar.finish_and_clear();
+    leads
 }
 
 /// The demo's fixed names.
@@ -376,6 +421,8 @@ pub(crate) struct DemoArgs<'a> {
     pub cycles: u32,
     pub batch: u32,
     pub pause: u32,
+    pub json: bool,
+    pub quiet: bool,
 }
 
 pub(crate) fn demo(args: &DemoArgs) -> Result<ExitCode> {
@@ -397,7 +444,8 @@ pub(crate) fn demo(args: &DemoArgs) -> Result<ExitCode> {
 }
 
 /// Set up the skill, the lead source and the source, run the brain script,
-/// and print what happened; exit 1 when a script failed.
+/// and print what happened (text, or one JSON object); exit 1 when a script
+/// failed.
 async fn demo_runs(
     runtime: &Runtime,
     args: &DemoArgs<'_>,
@@ -420,9 +468,8 @@ async fn demo_runs(
     let setup_status = report.return_value.as_ref().map(|v| v.to_text().to_string()).unwrap_or_default();
     let _ = runtime.record(&files.setup, &report).await;
     if report.status != RunStatus::Completed || setup_status.starts_with("failed") {
-        outln!("source setup {}: {}", report.status.name(), report.error.as_deref().unwrap_or(&setup_status));
-        print_reasons(&report.handled);
-        return Ok(ExitCode::from(1));
+        let why = report.error.clone().unwrap_or_else(|| setup_status.clone());
+        return Ok(demo_failed(args.json, "source setup", report.status.name(), &why, &report.handled));
     }
 
     let mut opts = RunOptions::new()
@@ -435,12 +482,14 @@ async fn demo_runs(
     if let Some(t) = at {
         opts = opts.at(t);
     }
-    let report = runtime.run(&files.brain, opts).await.map_err(|e| usage(e.to_string()))?;
+    let running = progress::spinner(&format!("brain script: {} cycle(s)", args.cycles), args.quiet || args.json);
+    let report = runtime.run(&files.brain, opts).await.map_err(|e| usage(e.to_string()));
+    running.finish_and_clear();
+    let report = report?;
     let _ = runtime.record(&files.brain, &report).await;
     if report.status != RunStatus::Completed {
-        outln!("brain script {}: {}", report.status.name(), report.error.as_deref().unwrap_or(""));
-        print_reasons(&report.handled);
-        return Ok(ExitCode::from(1));
+        let why = report.error.clone().unwrap_or_default();
+        return Ok(demo_failed(args.json, "brain script", report.status.name(), &why, &report.handled));
     }
     let totals: serde_json::Value = report
         .return_value
@@ -450,46 +499,97 @@ async fn demo_runs(
     let num = |k: &str| totals[k].as_str().and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0) as i64;
     let dialable =
         st.count_dialable(unit, DEMO_SKILL, &prospero::store::time_text(at.unwrap_or_else(chrono::Utc::now))).await?;
-    let store = args.store;
-    outln!("Prospero outbound demo: business unit '{}', store {}", store.unit, prospero::store::redact(&store.db));
-    outln!("  skill {} '{}': up to {} destinations per prospect", skill.number, skill.name, skill.max_destinations);
-    outln!("  source '{DEMO_SOURCE}': {setup_status}");
-    outln!("  lead source '{DEMO_LEAD_SOURCE}': {imported} records from {}", files.leads_from);
-    outln!("  brain script: {} cycles, {} batches, {} errors", num("Cycles"), num("Batches"), num("Errors"));
     // The brain counts a batch that failed and carries on; it stops on a
     // failure of its own, with the reason in `Error`.
     let stopped = totals["Error"].as_str().filter(|e| !e.is_empty());
-    if num("Errors") > 0 || stopped.is_some() {
-        print_reasons(&report.handled);
+    let failed = num("Errors") > 0 || stopped.is_some();
+    let mut codes: Vec<(String, i64)> = totals["Codes"]
+        .as_object()
+        .map(|c| {
+            c.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0) as i64))
+                .collect()
+        })
+        .unwrap_or_default();
+    codes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let summary = serde_json::json!({
+        "status": if failed { "failed" } else { "completed" },
+        "unit": args.store.unit.trim().to_lowercase(),
+        "store": prospero::store::redact(&args.store.db),
+        "skill": {"number": skill.number, "name": skill.name, "max_destinations": skill.max_destinations},
+        "source": {"name": DEMO_SOURCE, "setup": setup_status},
+        "lead_source": {"name": DEMO_LEAD_SOURCE, "records": imported, "from": files.leads_from},
+        "brain": {"cycles": num("Cycles"), "batches": num("Batches"), "errors": num("Errors"), "stopped": stopped},
+        "received": num("Received"),
+        "created": num("Created"),
+        "updated": num("Updated"),
+        "failed": num("Failed"),
+        "codes": codes.iter().map(|(c, n)| serde_json::json!({"code": c, "count": n})).collect::<Vec<_>>(),
+        "dialable": dialable,
+        "reasons": if failed { reasons_json(&report.handled) } else { serde_json::json!([]) },
+    });
+    if args.json {
+        outln!("{summary}");
+    } else {
+        print_summary(&summary, if failed { &report.handled } else { &[] });
     }
-    if let Some(why) = stopped {
-        outln!("    the brain script stopped: {why}");
-    }
-    outln!("  received {:>6}", num("Received"));
-    outln!("  created  {:>6}", num("Created"));
-    outln!("  updated  {:>6}", num("Updated"));
-    outln!("  failed   {:>6}", num("Failed"));
-    if let Some(codes) = totals["Codes"].as_object() {
-        let mut codes: Vec<(&String, i64)> = codes
-            .iter()
-            .map(|(k, v)| (k, v.as_str().and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0) as i64))
-            .collect();
-        codes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-        for (code, n) in codes {
-            outln!("    {code:<24}{n:>6}");
-        }
-    }
-    outln!("  dialable prospects on skill {DEMO_SKILL}: {dialable}");
-    if num("Errors") > 0 || stopped.is_some() {
+    if failed {
         eprintln!("prospero: the demo's scripts failed (see the errors above)");
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Each failure a script handled, where and why; one line per reason, with
-/// how often it happened.
-fn print_reasons(handled: &[prospero::Failure]) {
+/// The demo's text summary, from its JSON form.
+fn print_summary(s: &serde_json::Value, handled: &[prospero::Failure]) {
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+    let brain = &s["brain"];
+    outln!("Prospero outbound demo: business unit '{}', store {}", text(&s["unit"]), text(&s["store"]));
+    outln!(
+        "  skill {} '{}': up to {} destinations per prospect",
+        s["skill"]["number"],
+        text(&s["skill"]["name"]),
+        s["skill"]["max_destinations"]
+    );
+    outln!("  source '{DEMO_SOURCE}': {}", text(&s["source"]["setup"]));
+    outln!(
+        "  lead source '{DEMO_LEAD_SOURCE}': {} records from {}",
+        s["lead_source"]["records"],
+        text(&s["lead_source"]["from"])
+    );
+    outln!("  brain script: {} cycles, {} batches, {} errors", brain["cycles"], brain["batches"], brain["errors"]);
+    print_reasons(handled);
+    if let Some(why) = brain["stopped"].as_str() {
+        outln!("    the brain script stopped: {why}");
+    }
+    for (label, key) in
+        [("received", "received"), ("created ", "created"), ("updated ", "updated"), ("failed  ", "failed")]
+    {
+        outln!("  {label} {:>6}", s[key].as_i64().unwrap_or(0));
+    }
+    for c in s["codes"].as_array().into_iter().flatten() {
+        outln!("    {:<24}{:>6}", text(&c["code"]), c["count"].as_i64().unwrap_or(0));
+    }
+    outln!("  dialable prospects on skill {DEMO_SKILL}: {}", s["dialable"]);
+}
+
+/// A script of the demo that did not complete: say which, why, and the
+/// failures it handled before; exit 1.
+fn demo_failed(json: bool, stage: &str, status: &str, why: &str, handled: &[prospero::Failure]) -> ExitCode {
+    if json {
+        outln!(
+            "{}",
+            serde_json::json!({"status": "failed", "stage": stage, "run_status": status, "error": why, "reasons": reasons_json(handled)})
+        );
+    } else {
+        outln!("{stage} {status}: {why}");
+        print_reasons(handled);
+    }
+    ExitCode::from(1)
+}
+
+/// The handled failures grouped by text, with how often each happened.
+fn grouped(handled: &[prospero::Failure]) -> Vec<(String, usize)> {
     let mut reasons: Vec<(String, usize)> = Vec::new();
     for f in handled {
         let text = f.to_string();
@@ -498,7 +598,17 @@ fn print_reasons(handled: &[prospero::Failure]) {
             None => reasons.push((text, 1)),
         }
     }
-    for (text, n) in reasons {
+    reasons
+}
+
+fn reasons_json(handled: &[prospero::Failure]) -> serde_json::Value {
+    grouped(handled).into_iter().map(|(text, n)| serde_json::json!({"error": text, "count": n})).collect()
+}
+
+/// Each failure a script handled, where and why; one line per reason, with
+/// how often it happened.
+fn print_reasons(handled: &[prospero::Failure]) {
+    for (text, n) in grouped(handled) {
         match n {
             1 => outln!("    error: {text}"),
             n => outln!("    error ({n} times): {text}"),

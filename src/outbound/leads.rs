@@ -20,6 +20,16 @@ pub fn read_csv(path: &Path, key_column: Option<&str>) -> Result<Vec<NewLead>, L
     leads_of(CsvRows::open(path)?, key_column)
 }
 
+/// Read CSV from `reader` (`file` names it in errors): a file read through
+/// a progress counter, say.
+pub fn read_csv_from<R: BufRead>(
+    file: &str,
+    reader: R,
+    key_column: Option<&str>,
+) -> Result<Vec<NewLead>, LeadFileError> {
+    leads_of(CsvRows::from_reader(file, reader)?, key_column)
+}
+
 /// Read CSV text already in memory (`file` names it in errors).
 pub fn read_csv_bytes(file: &str, bytes: &[u8], key_column: Option<&str>) -> Result<Vec<NewLead>, LeadFileError> {
     leads_of(CsvRows::from_bytes(file, bytes)?, key_column)
