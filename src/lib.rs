@@ -39,6 +39,7 @@
 //! | [`graph`] | Mermaid and DOT export, with a traced path highlighted |
 //! | [`packs`] | the domain packs (`core`, `outbound`): manifests, actions with their tests, store traits; `Runtime::builder()` composes them |
 //! | [`base`] | what every layer shares: positions, media types, time text and dates, the JSON escaper, the CSV reader, the record report |
+//! | [`contacts`] | the contacts domain: contacts, organizations, notes, phone and email rules |
 //! | [`outbound`] | the dialing domain: skills, sources, user fields, source maps, the CREATEPROSPECTS record pipeline, lead sources |
 //! | [`timezone`] | zone names, phone numbers, per-number and per-record zones from versioned reference data |
 //! | [`store`] | the core store trait (business units, run log), the SQLite and PostgreSQL backends, every pack's migrations in one history per backend |
@@ -50,6 +51,7 @@
 
 pub mod base;
 pub mod catalog;
+pub mod contacts;
 pub mod engine;
 pub mod graph;
 pub mod outbound;

@@ -1,0 +1,10 @@
+//! The contacts domain: external contacts, organizations, notes, external
+//! sources, contact types with custom fields, and the phone and email rules
+//! that make contacts searchable (`docs/contacts.md`).
+//!
+//! Like `outbound` and `timezone`, it knows nothing of the engine, the
+//! store backends or the snippet dialect: its types and functions serve a
+//! host directly, the contacts pack (`packs::contacts`) and the CLI alike.
+
+pub mod email;
+pub mod phone;
