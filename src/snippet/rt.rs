@@ -223,14 +223,21 @@ pub fn build_engine() -> Engine {
     e.register_type_with_name::<Value>("Object");
     e.register_fn("__s", s);
     e.register_fn("__t", t);
-    e.register_fn("__add", add);
-    e.register_fn("__sub", sub);
-    e.register_fn("__mul", mul);
-    e.register_fn("__div", div);
-    e.register_fn("__idiv", idiv);
-    e.register_fn("__mod", modulo);
-    e.register_fn("__pow", pow);
-    e.register_fn("__xor", xor);
+    // The arithmetic operators on any values (numbers, text, dates).
+    type Op = fn(Dynamic, Dynamic) -> R<Dynamic>;
+    let ops: [(&str, Op); 8] = [
+        ("__add", add),
+        ("__sub", sub),
+        ("__mul", mul),
+        ("__div", div),
+        ("__idiv", idiv),
+        ("__mod", modulo),
+        ("__pow", pow),
+        ("__xor", xor),
+    ];
+    for (name, f) in ops {
+        e.register_fn(name, f);
+    }
     e.register_fn("__neg", neg);
     e.register_fn("__eq", eq);
     e.register_fn("__ne", |a: Dynamic, b: Dynamic| !eq(a, b));
