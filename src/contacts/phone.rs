@@ -171,7 +171,45 @@ fn international(digits: &str) -> Result<String, String> {
     }
     // Without the default country: the crate would apply its national
     // prefix to a number of another country.
-    checked(phonenumber::parse(None, format!("+{digits}")), &format!("+{digits}"))
+    let parsed = phonenumber::parse(None, format!("+{digits}"));
+    let parsed = parsed.map(|n| {
+        let cc = n.code().value().to_string();
+        let after_cc = digits.strip_prefix(cc.as_str()).unwrap_or(digits);
+        unstripped(n, after_cc)
+    });
+    checked(parsed, &format!("+{digits}"))
+}
+
+/// The crate strips a national prefix or a country code from a national
+/// number whether or not what is left is valid; libphonenumber keeps them
+/// then (Russia's `8 800 ...` toll free numbers are `+7 800 ...`, Rwanda's
+/// `250 123 456` is `+250 250 123 456`). An invalid number the crate cut
+/// short is checked again as written.
+fn unstripped(n: phonenumber::PhoneNumber, written: &str) -> phonenumber::PhoneNumber {
+    if phonenumber::is_valid(&n) || n.national().to_string() == written {
+        return n;
+    }
+    match rebuilt(n.code().value(), written) {
+        Some(whole) if phonenumber::is_valid(&whole) => whole,
+        _ => n,
+    }
+}
+
+/// A number of country code `cc` with exactly the national digits
+/// `national`, built through the crate's serde form (it has no constructor
+/// that skips its prefix stripping; a test pins the form).
+fn rebuilt(cc: u16, national: &str) -> Option<phonenumber::PhoneNumber> {
+    let zeros = national.bytes().take_while(|&b| b == b'0').count();
+    let value: u64 = national.get(zeros..)?.parse().ok()?;
+    let packed = (u64::try_from(zeros).ok()? << 56) | value;
+    (value < 1 << 56 && zeros < 8).then_some(())?;
+    let form = serde_json::json!({
+        "code": {"value": cc, "source": "plus"},
+        "national": {"value": packed},
+        "extension": null,
+        "carrier": null,
+    });
+    serde_json::from_value(form).ok()
 }
 
 /// A national number of a NANP region: the NANP parser decides, except
@@ -192,7 +230,19 @@ fn national(digits: &str, region: &str) -> Result<String, String> {
     let Ok(id) = region.parse::<phonenumber::country::Id>() else {
         return Err(format!("no country code, and the default country '{region}' is not a known country"));
     };
-    checked(phonenumber::parse(Some(id), digits), &format!("{digits} ({region})"))
+    let parsed = phonenumber::parse(Some(id), digits).map(|n| {
+        // Cut short by the region's country code (`250 123 456` in Rwanda)?
+        // Then the number as written, or without the national prefix.
+        let cc = n.code().value();
+        let prefix = DATABASE.by_id(region).and_then(|m| m.national_prefix()).unwrap_or("");
+        let written = digits.strip_prefix(prefix).filter(|_| !prefix.is_empty());
+        let n = unstripped(n, digits);
+        match written {
+            Some(w) if !phonenumber::is_valid(&n) && n.code().value() == cc => unstripped(n, w),
+            _ => n,
+        }
+    });
+    checked(parsed, &format!("{digits} ({region})"))
 }
 
 /// The crate's verdict on a parse.
@@ -262,6 +312,30 @@ mod tests {
         assert_eq!(e164("00 882 16 1234 5678", "FR").as_deref(), Some("+8821612345678"));
         // The crate reads an extension alone as +123.
         assert_eq!(normalize_phone("x123", "US"), Err(PhoneRejected::ExtensionOnly("x123".into())));
+    }
+
+    #[test]
+    fn prefixes_the_crate_cuts_wrongly_are_kept() {
+        assert_eq!(e164("+7 800 123-45-67", "US").as_deref(), Some("+78001234567"));
+        assert_eq!(e164("8 (800) 123-45-67", "RU").as_deref(), Some("+78001234567"));
+        assert_eq!(e164("+375 801 123 4567", "GB").as_deref(), Some("+3758011234567"));
+        assert_eq!(e164("+370 800 12 345", "US").as_deref(), Some("+37080012345"));
+        assert_eq!(e164("250 123 456", "RW").as_deref(), Some("+250250123456"));
+        // Still invalid when neither reading is valid.
+        assert_eq!(e164("+7 800 123", "US"), None);
+    }
+
+    #[test]
+    fn rebuilt_numbers_keep_their_digits() {
+        for (cc, national, e164) in [(39u16, "0612345678", "+390612345678"), (44, "2079460958", "+442079460958")] {
+            let n = rebuilt(cc, national).expect("the crate's serde form");
+            assert_eq!(n.code().value(), cc);
+            assert_eq!(n.national().to_string(), national);
+            assert_eq!(n.format().mode(phonenumber::Mode::E164).to_string(), e164);
+            assert!(phonenumber::is_valid(&n), "{e164}");
+        }
+        assert!(rebuilt(44, "").is_none());
+        assert!(rebuilt(44, &"9".repeat(30)).is_none());
     }
 
     #[test]
