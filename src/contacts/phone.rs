@@ -353,6 +353,21 @@ mod tests {
         assert!(p.flag.as_deref().is_some_and(|f| f.contains("more than any phone number")), "{p:?}");
     }
 
+    proptest::proptest! {
+        #[test]
+        fn nanp_numbers_agree_with_the_time_zone_parser(
+            prefix in proptest::sample::select(vec!["", "1", "1-", "+1 ", "+1-", "1 "]),
+            digits in "[0-9]{10}",
+            sep in proptest::sample::select(vec!["", " ", "-", "."]),
+        ) {
+            let text = format!("{prefix}{}{sep}{}{sep}{}", &digits[..3], &digits[3..6], &digits[6..]);
+            let tz = parse_phone(&text).ok().map(|n| n.e164().to_string());
+            let contact = normalize_phone(&text, "US").expect("a number");
+            proptest::prop_assert_eq!(&contact.e164, &tz, "{}", text);
+            proptest::prop_assert_eq!(contact.flag.is_none(), tz.is_some());
+        }
+    }
+
     #[test]
     fn data_versions_name_both_tables() {
         assert!(phone_data_version().starts_with(PHONE_METADATA_VERSION));
