@@ -8,3 +8,4 @@
 
 pub mod email;
 pub mod phone;
+mod phone_text;
