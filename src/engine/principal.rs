@@ -176,6 +176,20 @@ impl fmt::Display for Principal {
     }
 }
 
+impl super::Runtime {
+    /// The principal of user `name` of the runtime's unit: the union of its
+    /// roles' permissions (see [`crate::store::Role`]); `None` when the
+    /// unit has no such user.
+    pub async fn user_principal(&self, name: &str) -> Result<Option<Principal>, crate::store::StoreError> {
+        let store = self.store().await?;
+        let Some(unit) = store.find_business_unit(self.business_unit()).await? else { return Ok(None) };
+        let Some(user) = store.user(unit, name.trim()).await? else { return Ok(None) };
+        // Role permissions are well formed (a unit test reads them all).
+        let p = Principal::new(user.permissions()).unwrap_or_else(|_| Principal::none());
+        Ok(Some(p.in_unit(self.business_unit()).as_user(user.name)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,6 +244,13 @@ mod tests {
         assert_eq!(acme.missing(&needed, "acme"), None);
         assert_eq!(acme.missing(&needed, "other"), Some("outbound:prospect:add"));
         assert_eq!(Principal::all().missing(&needed, "other"), None);
+    }
+
+    #[test]
+    fn every_role_grants_well_formed_permissions() {
+        for r in crate::store::Role::ALL {
+            assert!(Principal::new(r.permissions()).is_ok(), "{r}");
+        }
     }
 
     #[test]
