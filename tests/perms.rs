@@ -1,0 +1,190 @@
+//! Principals and permissions through the real binary: a denied action
+//! takes OnError naming the permission and writes nothing (SQLite and
+//! PostgreSQL), users and roles per unit, `check --principal`, and the
+//! permissions `actions` shows.
+
+mod common;
+
+use common::{dump_unit, prospero, prospero_in};
+use serde_json::Value as J;
+use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+const PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+fn unique(prefix: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    format!("{prefix}-{}-{nanos}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A script: CREATESOURCE, CREATESOURCEMAP, then CREATEPROSPECTS v2 of
+/// `data`; every failure returns `_ERR`.
+fn script(dir: &Path, name: &str, data: &str) -> String {
+    let data = serde_json::to_string(data).unwrap();
+    let text = format!(
+        r#"{{"name": "{name}", "actions": [
+        {{"id": "b", "action": "BEGIN", "next": "src"}},
+        {{"id": "src", "action": "CREATESOURCE", "Name": "Leads",
+          "branches": {{"Default": "map", "NameAlreadyUsed": "map", "OnError": "err"}}}},
+        {{"id": "map", "action": "CREATESOURCEMAP", "SourceName": "Leads",
+          "Mapping": "{{\"Mappings\": {{\"ExternalID\": \"Id\", \"PhoneNumber\": \"Phone\"}}}}",
+          "branches": {{"Default": "load", "NoChangesMade": "load", "OnError": "err"}}}},
+        {{"id": "load", "action": "CREATEPROSPECTS", "version": 2, "SkillNo": "100", "SourceName": "Leads",
+          "Data": {data}, "TimeZone": "America/New_York", "Results": "results",
+          "branches": {{"Default": "ok", "OnError": "err"}}}},
+        {{"id": "ok", "action": "RETURN", "ReturnValue": "loaded"}},
+        {{"id": "err", "action": "RETURN", "ReturnValue": "{{_ERR}}"}}]}}"#
+    );
+    let path = dir.join(format!("{name}.json"));
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+fn run_json(dir: &Path, args: &[&str]) -> J {
+    let (code, out, err) = prospero_in(dir, args);
+    assert_eq!(code, 0, "{args:?}: {out}\n{err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+async fn denied_create_prospects_writes_nothing(db: &str, dir: &Path) {
+    let unit = unique("perms");
+    let (code, _, err) = prospero_in(dir, &["skills", "add", "100", "--name", "Sales", "--db", db, "--unit", &unit]);
+    assert_eq!(code, 0, "{err}");
+    // Data in the unit first, with every permission (the default).
+    let first = script(dir, "first", r#"[{"Id": "1", "Phone": "2125550100"}]"#);
+    let r = run_json(dir, &["run", &first, "--db", db, "--unit", &unit, "--json"]);
+    assert_eq!(r["return"], "loaded", "{r}");
+
+    let principal = dir.join("principal.toml");
+    std::fs::write(
+        &principal,
+        format!("unit = \"{unit}\"\npermissions = [\"outbound:source:*\", \"outbound:sourceMap:add\"]\n"),
+    )
+    .unwrap();
+    let second = script(dir, "second", r#"[{"Id": "2", "Phone": "2125550101"}, {"Id": "1", "Phone": "2125550102"}]"#);
+    // The run log records every run; everything else must stay as it was.
+    let before = dump_unit(db, &unit, &["runs"]).await;
+    let runs_before = dump_unit(db, &unit, &[]).await.len();
+    assert!(before.iter().any(|l| l.starts_with("prospects|")), "the dump sees the unit's prospects: {before:?}");
+    let p = principal.to_str().unwrap();
+    let r = run_json(dir, &["run", &second, "--db", db, "--unit", &unit, "--principal", p, "--json"]);
+    assert_eq!(r["return"], "permission denied: outbound:prospect:add", "{r}");
+    assert_eq!(r["variables"]["_ERR"], "permission denied: outbound:prospect:add");
+    let path: Vec<&str> = r["path"].as_array().unwrap().iter().map(|s| s["branch"].as_str().unwrap()).collect();
+    assert_eq!(path[3], "OnError", "{r}");
+    let after = dump_unit(db, &unit, &["runs"]).await;
+    assert_eq!(before, after, "a denied CREATEPROSPECTS wrote something");
+    assert_eq!(dump_unit(db, &unit, &[]).await.len(), runs_before + 1, "only the run log grew");
+
+    // The same script with every permission does write: the dump sees it.
+    let r = run_json(dir, &["run", &second, "--db", db, "--unit", &unit, "--json"]);
+    assert_eq!(r["return"], "loaded", "{r}");
+    assert_ne!(before, dump_unit(db, &unit, &["runs"]).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_principal_without_outbound_prospect_add_takes_on_error_and_writes_nothing_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("perms.db");
+    denied_create_prospects_writes_nothing(db.to_str().unwrap(), dir.path()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_principal_without_outbound_prospect_add_takes_on_error_and_writes_nothing_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    denied_create_prospects_writes_nothing(PG_URL, dir.path()).await;
+}
+
+#[test]
+fn actions_createprospects_shows_its_permission() {
+    let (code, out, _) = prospero(&["actions", "CREATEPROSPECTS"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("permissions: outbound:prospect:add"), "{out}");
+    let (code, out, _) = prospero(&["actions", "CREATEPROSPECTS", "--json"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("\"outbound:prospect:add\""), "{out}");
+    let (_, out, _) = prospero(&["actions", "ASSIGN"]);
+    assert!(out.contains("permissions: none"), "{out}");
+}
+
+#[test]
+fn users_and_roles_stay_in_their_unit() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("users.db");
+    let db = db.to_str().unwrap();
+    let ok = |args: &[&str]| {
+        let (code, out, err) = prospero(args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        out
+    };
+    ok(&["users", "add", "ann", "--role", "agent", "--role", "sales-user", "--db", db, "--unit", "a"]);
+    ok(&["users", "add", "bob", "--role", "coordinator", "--db", db, "--unit", "b"]);
+    let (code, _, err) = prospero(&["users", "add", "cy", "--role", "boss", "--db", db, "--unit", "a"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("boss") && err.contains("agent, sales-user, supervisor, coordinator"), "{err}");
+    let (code, _, err) = prospero(&["users", "add", "ann", "--role", "agent", "--db", db, "--unit", "a"]);
+    assert_eq!(code, 2, "{err}");
+    ok(&["units", "set", "--top-supervisor", "ann", "--db", db, "--unit", "a"]);
+    let (code, _, err) = prospero(&["units", "set", "--top-supervisor", "ann", "--db", db, "--unit", "b"]);
+    assert_eq!(code, 2, "ann is not a user of unit b: {err}");
+
+    let a: J = serde_json::from_str(&ok(&["users", "list", "--json", "--db", db, "--unit", "a"])).unwrap();
+    assert_eq!(a["top_supervisor"], "ann");
+    assert_eq!(a["users"].as_array().unwrap().len(), 1, "{a}");
+    assert_eq!(a["users"][0]["roles"], serde_json::json!(["agent", "sales-user"]));
+    assert!(a["users"][0]["permissions"].as_array().unwrap().contains(&J::from("sales:lead:view")));
+    let b: J = serde_json::from_str(&ok(&["users", "list", "--json", "--db", db, "--unit", "b"])).unwrap();
+    let names: Vec<&str> = b["users"].as_array().unwrap().iter().map(|u| u["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["bob"], "unit b sees only its own users");
+    assert_eq!(b["top_supervisor"], J::Null);
+    let text = ok(&["users", "list", "--db", db, "--unit", "a"]);
+    assert!(text.contains("ann (top supervisor): agent, sales-user"), "{text}");
+
+    // Unit b cannot change or remove unit a's user.
+    let (code, _, _) = prospero(&["users", "set", "ann", "--role", "supervisor", "--db", db, "--unit", "b"]);
+    assert_eq!(code, 2);
+    let (code, _, _) = prospero(&["users", "remove", "ann", "--db", db, "--unit", "b"]);
+    assert_eq!(code, 2);
+    ok(&["users", "set", "ann", "--role", "supervisor", "--db", db, "--unit", "a"]);
+    let a: J = serde_json::from_str(&ok(&["users", "list", "--json", "--db", db, "--unit", "a"])).unwrap();
+    assert_eq!(a["users"][0]["permissions"], serde_json::json!(["*:*:*"]));
+    ok(&["users", "remove", "ann", "--db", db, "--unit", "a"]);
+    let a: J = serde_json::from_str(&ok(&["users", "list", "--json", "--db", db, "--unit", "a"])).unwrap();
+    assert_eq!(a["users"], serde_json::json!([]));
+    assert_eq!(a["top_supervisor"], J::Null, "removing the top supervisor clears the setting");
+}
+
+#[test]
+fn a_user_principal_gets_its_roles_and_bad_principal_files_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let db = db.to_str().unwrap();
+    let (code, _, err) = prospero(&["users", "add", "ann", "--role", "agent", "--db", db, "--unit", "acme"]);
+    assert_eq!(code, 0, "{err}");
+    let s = script(dir.path(), "s", "[]");
+    let file = dir.path().join("ann.json");
+    std::fs::write(&file, r#"{"unit": "ACME", "user": "ann"}"#).unwrap();
+    let f = file.to_str().unwrap();
+    let r = run_json(dir.path(), &["run", &s, "--db", db, "--unit", "acme", "--principal", f, "--json"]);
+    assert_eq!(r["return"], "permission denied: outbound:source:add", "an agent may not create sources: {r}");
+    // Another unit: the file's unit does not match.
+    let (code, _, err) = prospero(&["run", &s, "--db", db, "--unit", "other", "--principal", f]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unit 'acme'") && err.contains("'other'"), "{err}");
+    // A user the unit does not have.
+    std::fs::write(&file, r#"{"user": "zed"}"#).unwrap();
+    let (code, _, err) = prospero(&["run", &s, "--db", db, "--unit", "acme", "--principal", f]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no user 'zed'"), "{err}");
+    // Syntax errors name file:line:column.
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "unit = \"acme\"\npermissions = [\"outbound:*:*\"\n").unwrap();
+    let (code, _, err) = prospero(&["run", &s, "--db", db, "--unit", "acme", "--principal", bad.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("bad.toml:2:"), "{err}");
+    std::fs::write(&bad, "permissions = [\"outbound:pro*:add\"]\n").unwrap();
+    let (code, _, err) = prospero(&["run", &s, "--db", db, "--unit", "acme", "--principal", bad.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("outbound:pro*:add") && err.contains("whole part"), "{err}");
+}
