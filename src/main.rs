@@ -288,6 +288,16 @@ enum Command {
         /// Count warnings as errors: exit 1 when there is any (for CI).
         #[arg(long)]
         strict: bool,
+        /// Also report every action this principal may not run (the file
+        /// `run --principal` takes).
+        #[arg(long, value_name = "FILE")]
+        principal: Option<PathBuf>,
+        /// The store a `user` principal is read from.
+        #[arg(long, value_name = "URL", default_value = "prospero.db", requires = "principal")]
+        db: String,
+        /// The unit of the principal.
+        #[arg(long, value_name = "NAME", default_value = "default", value_parser = prospero::store::unit_name, requires = "principal")]
+        unit: String,
         #[command(flatten)]
         limits: LimitArgs,
     },
@@ -442,9 +452,10 @@ fn main() -> ExitCode {
             json,
             quiet,
         }),
-        Command::Check { scripts, library, json, format, strict, limits } => {
+        Command::Check { scripts, library, json, format, strict, principal, db, unit, limits } => {
             let format = if json { CheckFormat::Json } else { format };
-            check(&scripts, library.as_deref(), format, strict, limits.limits())
+            cli::users::check_principal(principal.as_deref(), &db, &unit)
+                .and_then(|p| check(&scripts, library.as_deref(), format, strict, p.as_ref(), limits.limits()))
         }
         Command::Tz { phones, zip, city, state, lat, lng, at, window, json } => {
             let record = TzRecord { zip, city, state, lat, lng };

@@ -188,3 +188,32 @@ fn a_user_principal_gets_its_roles_and_bad_principal_files_exit_2() {
     assert_eq!(code, 2);
     assert!(err.contains("outbound:pro*:add") && err.contains("whole part"), "{err}");
 }
+
+#[test]
+fn check_principal_lists_the_denied_actions_with_their_places() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = script(dir.path(), "s", "[]");
+    let file = dir.path().join("p.toml");
+    std::fs::write(&file, "permissions = [\"outbound:source:*\"]\n").unwrap();
+    let f = file.to_str().unwrap();
+    let (code, out, err) = prospero(&["check", &s, "--principal", f]);
+    assert_eq!(code, 1, "{out}{err}");
+    let denied: Vec<&str> = out.lines().filter(|l| l.contains("[permission-denied]")).collect();
+    assert_eq!(denied.len(), 2, "CREATESOURCEMAP and CREATEPROSPECTS: {out}");
+    assert!(denied[0].contains("s.json:5:9: error[permission-denied]: action map"), "{}", denied[0]);
+    assert!(denied[0].contains("outbound:sourceMap:add"), "{}", denied[0]);
+    assert!(denied[1].contains("s.json:8:9:") && denied[1].contains("outbound:prospect:add"), "{}", denied[1]);
+    let (_, out, _) = prospero(&["check", &s, "--principal", f, "--json"]);
+    let j: J = serde_json::from_str(&out).unwrap();
+    let codes: Vec<&J> = j["files"][0]["diagnostics"].as_array().unwrap().iter().collect();
+    let d = codes.iter().find(|d| d["code"] == "permission-denied").expect("a JSON diagnostic");
+    assert_eq!((d["line"].as_u64(), d["column"].as_u64(), d["action"].as_str()), (Some(5), Some(9), Some("map")));
+    let (_, out, _) = prospero(&["check", &s, "--principal", f, "--format", "sarif"]);
+    assert!(out.contains("\"ruleId\": \"permission-denied\""), "{out}");
+    // Every permission: a clean check; no principal: no such check.
+    std::fs::write(&file, "permissions = [\"*:*:*\"]\n").unwrap();
+    let (code, out, _) = prospero(&["check", &s, "--principal", f]);
+    assert_eq!(code, 0, "{out}");
+    let (code, _, _) = prospero(&["check", &s]);
+    assert_eq!(code, 0);
+}

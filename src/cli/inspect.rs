@@ -123,6 +123,7 @@ pub(crate) fn check(
     library: Option<&Path>,
     format: CheckFormat,
     strict: bool,
+    principal: Option<&prospero::Principal>,
     limits: script::LoadLimits,
 ) -> Result<ExitCode> {
     let mut builder = Runtime::builder().load_limits(limits);
@@ -135,7 +136,13 @@ pub(crate) fn check(
     let (mut errors, mut warnings, mut unreadable) = (0usize, 0usize, 0usize);
     for path in paths {
         let mut diags: Vec<prospero::Diagnostic> = match script::load_file_with(path, &limits) {
-            Ok(s) => runtime.check(&s),
+            Ok(s) => {
+                let mut d = runtime.check(&s);
+                if let Some(p) = principal {
+                    d.extend(script::check::permissions::denied(&s, runtime.catalog(), &|n| p.allows(n)));
+                }
+                d
+            }
             Err(e) => {
                 if e.kind == LoadErrorKind::Io {
                     // Not a script with problems but an argument that names

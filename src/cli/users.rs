@@ -278,3 +278,21 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     (line, col)
 }
+
+/// The principal of `check --principal FILE` (a `user` one read from the
+/// store at `db`, unit `unit`).
+pub(crate) fn check_principal(path: Option<&Path>, db: &str, unit: &str) -> Result<Option<Principal>> {
+    let Some(path) = path else { return Ok(None) };
+    match read_principal(path, unit)? {
+        PrincipalSpec::Given(p) => Ok(Some(p)),
+        spec => {
+            check_db_url(db)?;
+            let runtime = Runtime::builder().db(db).business_unit(unit).build();
+            tokio_rt()?.block_on(async {
+                let r = resolve_principal(&runtime, spec).await;
+                runtime.close().await;
+                r.map(Some)
+            })
+        }
+    }
+}
