@@ -217,3 +217,107 @@ fn check_principal_lists_the_denied_actions_with_their_places() {
     let (code, _, _) = prospero(&["check", &s]);
     assert_eq!(code, 0);
 }
+
+#[test]
+fn a_traced_principal_is_replayed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let db = db.to_str().unwrap();
+    let s = script(dir.path(), "s", "[]");
+    let file = dir.path().join("p.json");
+    std::fs::write(&file, r#"{"permissions": ["outbound:source:add", "outbound:sourceMap:add"]}"#).unwrap();
+    let trace = dir.path().join("t.jsonl");
+    let t = trace.to_str().unwrap();
+    let args = ["run", &s, "--db", db, "--principal", file.to_str().unwrap(), "--trace", t, "--json"];
+    let r = run_json(dir.path(), &args);
+    assert_eq!(r["return"], "permission denied: outbound:prospect:add", "{r}");
+    let text = std::fs::read_to_string(&trace).unwrap();
+    let header: J = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        header["principal"]["permissions"],
+        serde_json::json!(["outbound:source:add", "outbound:sourceMap:add"])
+    );
+    assert_eq!(header["principal"]["unit"], "default");
+    let (code, out, err) = prospero_in(dir.path(), &["replay", t]);
+    assert_eq!(code, 0, "the same principal reproduces the run: {out}{err}");
+    assert!(out.starts_with("identical"), "{out}");
+    // Without the principal the replay runs with every permission, and
+    // CREATEPROSPECTS no longer takes OnError.
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let mut h = header.clone();
+    h.as_object_mut().unwrap().remove("principal");
+    lines[0] = h.to_string();
+    std::fs::write(&trace, lines.join("\n") + "\n").unwrap();
+    let (code, out, _) = prospero_in(dir.path(), &["replay", t]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("diverged"), "{out}");
+}
+
+/// A host action that counts its executions.
+struct Stamp(Arc<std::sync::atomic::AtomicU32>);
+
+impl prospero::Action for Stamp {
+    fn name(&self) -> &str {
+        "STAMP"
+    }
+    fn execute<'a>(
+        &'a self,
+        _ctx: &'a mut prospero::Context<'_>,
+        _inputs: &'a prospero::Inputs<'_>,
+    ) -> prospero::Exec<'a> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        prospero::Exec::branch("Default")
+    }
+}
+
+use std::sync::Arc;
+
+#[tokio::test]
+async fn an_embedder_gives_a_principal_per_run() {
+    use prospero::{Manifest, Principal, RunOptions, Runtime};
+    let manifest = Manifest::from_toml(
+        "name = \"STAMP\"\nsummary = \"s\"\npermissions = [\"host:stamp:add\", \"host:stamp:edit\"]\n\
+         [[branch]]\nname = \"Default\"\n[[branch]]\nname = \"OnError\"\n",
+        "stamp.toml",
+    )
+    .unwrap();
+    let count = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let runtime = Runtime::builder()
+        .without_store("not needed")
+        .business_unit("acme")
+        .action(manifest, Stamp(count.clone()))
+        .build();
+    let script = prospero::script::load_text(
+        r#"{"name": "p", "actions": [{"id": "b", "action": "BEGIN", "next": "x"},
+            {"id": "x", "action": "STAMP", "branches": {"Default": "ok", "OnError": "no"}},
+            {"id": "ok", "action": "RETURN", "ReturnValue": "stamped"},
+            {"id": "no", "action": "RETURN", "ReturnValue": "{_ERR}"}]}"#,
+        None,
+    )
+    .unwrap();
+    let program = runtime.load_script(script).unwrap();
+    let outcome = |p: Option<Principal>| {
+        let runtime = runtime.clone();
+        let program = program.clone();
+        async move {
+            let opts = match p {
+                Some(p) => RunOptions::new().principal(p),
+                None => RunOptions::new(),
+            };
+            let r = runtime.run(&program, opts).await.unwrap();
+            r.return_value.map(|v| v.to_text().to_string()).unwrap_or_default()
+        }
+    };
+    assert_eq!(outcome(None).await, "stamped", "the default holds every permission");
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+    let add_only = Principal::new(["host:stamp:add"]).unwrap();
+    assert_eq!(outcome(Some(add_only)).await, "permission denied: host:stamp:edit", "all are required");
+    let other_domain = Principal::new(["outbound:*:*"]).unwrap();
+    assert_eq!(outcome(Some(other_domain)).await, "permission denied: host:stamp:add");
+    let elsewhere = Principal::new(["*:*:*"]).unwrap().in_unit("other");
+    assert_eq!(outcome(Some(elsewhere)).await, "permission denied: host:stamp:add", "another unit's principal");
+    assert_eq!(count.load(Ordering::SeqCst), 1, "a denied action never executes");
+    let host = Principal::new(["host:stamp:*"]).unwrap().in_unit("acme");
+    assert_eq!(outcome(Some(host)).await, "stamped");
+    assert_eq!(count.load(Ordering::SeqCst), 2);
+}
