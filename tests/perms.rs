@@ -108,51 +108,60 @@ fn actions_createprospects_shows_its_permission() {
     assert!(out.contains("permissions: none"), "{out}");
 }
 
-#[test]
-fn users_and_roles_stay_in_their_unit() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("users.db");
-    let db = db.to_str().unwrap();
+fn users_and_roles_stay_in_their_unit(db: &str) {
+    let (ua, ub) = (unique("a"), unique("b"));
+    let (a_, b_) = (ua.as_str(), ub.as_str());
     let ok = |args: &[&str]| {
         let (code, out, err) = prospero(args);
         assert_eq!(code, 0, "{args:?}: {err}");
         out
     };
-    ok(&["users", "add", "ann", "--role", "agent", "--role", "sales-user", "--db", db, "--unit", "a"]);
-    ok(&["users", "add", "bob", "--role", "coordinator", "--db", db, "--unit", "b"]);
-    let (code, _, err) = prospero(&["users", "add", "cy", "--role", "boss", "--db", db, "--unit", "a"]);
+    ok(&["users", "add", "ann", "--role", "agent", "--role", "sales-user", "--db", db, "--unit", a_]);
+    ok(&["users", "add", "bob", "--role", "coordinator", "--db", db, "--unit", b_]);
+    let (code, _, err) = prospero(&["users", "add", "cy", "--role", "boss", "--db", db, "--unit", a_]);
     assert_eq!(code, 2);
     assert!(err.contains("boss") && err.contains("agent, sales-user, supervisor, coordinator"), "{err}");
-    let (code, _, err) = prospero(&["users", "add", "ann", "--role", "agent", "--db", db, "--unit", "a"]);
+    let (code, _, err) = prospero(&["users", "add", "ann", "--role", "agent", "--db", db, "--unit", a_]);
     assert_eq!(code, 2, "{err}");
-    ok(&["units", "set", "--top-supervisor", "ann", "--db", db, "--unit", "a"]);
-    let (code, _, err) = prospero(&["units", "set", "--top-supervisor", "ann", "--db", db, "--unit", "b"]);
+    ok(&["units", "set", "--top-supervisor", "ann", "--db", db, "--unit", a_]);
+    let (code, _, err) = prospero(&["units", "set", "--top-supervisor", "ann", "--db", db, "--unit", b_]);
     assert_eq!(code, 2, "ann is not a user of unit b: {err}");
 
-    let a: J = serde_json::from_str(&ok(&["users", "list", "--json", "--db", db, "--unit", "a"])).unwrap();
+    let a: J = serde_json::from_str(&ok(&["users", "list", "--json", "--db", db, "--unit", a_])).unwrap();
     assert_eq!(a["top_supervisor"], "ann");
     assert_eq!(a["users"].as_array().unwrap().len(), 1, "{a}");
     assert_eq!(a["users"][0]["roles"], serde_json::json!(["agent", "sales-user"]));
     assert!(a["users"][0]["permissions"].as_array().unwrap().contains(&J::from("sales:lead:view")));
-    let b: J = serde_json::from_str(&ok(&["users", "list", "--json", "--db", db, "--unit", "b"])).unwrap();
+    let b: J = serde_json::from_str(&ok(&["users", "list", "--json", "--db", db, "--unit", b_])).unwrap();
     let names: Vec<&str> = b["users"].as_array().unwrap().iter().map(|u| u["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["bob"], "unit b sees only its own users");
     assert_eq!(b["top_supervisor"], J::Null);
-    let text = ok(&["users", "list", "--db", db, "--unit", "a"]);
+    let text = ok(&["users", "list", "--db", db, "--unit", a_]);
     assert!(text.contains("ann (top supervisor): agent, sales-user"), "{text}");
 
     // Unit b cannot change or remove unit a's user.
-    let (code, _, _) = prospero(&["users", "set", "ann", "--role", "supervisor", "--db", db, "--unit", "b"]);
+    let (code, _, _) = prospero(&["users", "set", "ann", "--role", "supervisor", "--db", db, "--unit", b_]);
     assert_eq!(code, 2);
-    let (code, _, _) = prospero(&["users", "remove", "ann", "--db", db, "--unit", "b"]);
+    let (code, _, _) = prospero(&["users", "remove", "ann", "--db", db, "--unit", b_]);
     assert_eq!(code, 2);
-    ok(&["users", "set", "ann", "--role", "supervisor", "--db", db, "--unit", "a"]);
-    let a: J = serde_json::from_str(&ok(&["users", "list", "--json", "--db", db, "--unit", "a"])).unwrap();
+    ok(&["users", "set", "ann", "--role", "supervisor", "--db", db, "--unit", a_]);
+    let a: J = serde_json::from_str(&ok(&["users", "list", "--json", "--db", db, "--unit", a_])).unwrap();
     assert_eq!(a["users"][0]["permissions"], serde_json::json!(["*:*:*"]));
-    ok(&["users", "remove", "ann", "--db", db, "--unit", "a"]);
-    let a: J = serde_json::from_str(&ok(&["users", "list", "--json", "--db", db, "--unit", "a"])).unwrap();
+    ok(&["users", "remove", "ann", "--db", db, "--unit", a_]);
+    let a: J = serde_json::from_str(&ok(&["users", "list", "--json", "--db", db, "--unit", a_])).unwrap();
     assert_eq!(a["users"], serde_json::json!([]));
     assert_eq!(a["top_supervisor"], J::Null, "removing the top supervisor clears the setting");
+}
+
+#[test]
+fn users_and_roles_stay_in_their_unit_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    users_and_roles_stay_in_their_unit(dir.path().join("users.db").to_str().unwrap());
+}
+
+#[test]
+fn users_and_roles_stay_in_their_unit_postgres() {
+    users_and_roles_stay_in_their_unit(PG_URL);
 }
 
 #[test]
