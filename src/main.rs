@@ -355,6 +355,9 @@ enum Command {
         /// No progress spinner (it is drawn only on a terminal anyway).
         #[arg(long)]
         quiet: bool,
+        /// Run the demo's scripts for this principal (as `run --principal`).
+        #[arg(long, value_name = "FILE")]
+        principal: Option<PathBuf>,
     },
     /// Add, list, change and remove the users of a business unit and
     /// their roles.
@@ -442,7 +445,7 @@ fn main() -> ExitCode {
                 store: &store,
             })
         }
-        Command::Demo { store, scripts, now, cycles, batch, pause, json, quiet } => demo(&DemoArgs {
+        Command::Demo { store, scripts, now, cycles, batch, pause, json, quiet, principal } => demo(&DemoArgs {
             store: &store,
             scripts: scripts.as_deref(),
             now: now.as_deref(),
@@ -451,6 +454,7 @@ fn main() -> ExitCode {
             pause,
             json,
             quiet,
+            principal: principal.as_deref(),
         }),
         Command::Check { scripts, library, json, format, strict, principal, db, unit, limits } => {
             let format = if json { CheckFormat::Json } else { format };

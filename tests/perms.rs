@@ -237,7 +237,7 @@ fn a_traced_principal_is_replayed() {
     std::fs::write(&file, r#"{"permissions": ["outbound:source:add", "outbound:sourceMap:add"]}"#).unwrap();
     let trace = dir.path().join("t.jsonl");
     let t = trace.to_str().unwrap();
-    let args = ["run", &s, "--db", db, "--principal", file.to_str().unwrap(), "--trace", t, "--json"];
+    let args = ["run", &s, "--db", db, "--unit", "acme", "--principal", file.to_str().unwrap(), "--trace", t, "--json"];
     let r = run_json(dir.path(), &args);
     assert_eq!(r["return"], "permission denied: outbound:prospect:add", "{r}");
     let text = std::fs::read_to_string(&trace).unwrap();
@@ -246,7 +246,7 @@ fn a_traced_principal_is_replayed() {
         header["principal"]["permissions"],
         serde_json::json!(["outbound:source:add", "outbound:sourceMap:add"])
     );
-    assert_eq!(header["principal"]["unit"], "default");
+    assert_eq!(header["principal"]["unit"], "acme");
     let (code, out, err) = prospero_in(dir.path(), &["replay", t]);
     assert_eq!(code, 0, "the same principal reproduces the run: {out}{err}");
     assert!(out.starts_with("identical"), "{out}");
@@ -329,4 +329,21 @@ async fn an_embedder_gives_a_principal_per_run() {
     let host = Principal::new(["host:stamp:*"]).unwrap().in_unit("acme");
     assert_eq!(outcome(Some(host)).await, "stamped");
     assert_eq!(count.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn demo_scripts_run_for_the_principal() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let file = dir.path().join("p.toml");
+    std::fs::write(&file, "permissions = [\"outbound:prospect:*\"]\n").unwrap();
+    let args = ["demo", "--db", db.to_str().unwrap(), "--principal", file.to_str().unwrap(), "--json", "--quiet"];
+    let (code, out, err) = prospero(&args);
+    assert_eq!(code, 1, "{out}{err}");
+    let j: J = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(j["stage"], "source setup", "{j}");
+    assert!(j.to_string().contains("permission denied: outbound:source:add"), "{j}");
+    std::fs::write(&file, "permissions = [\"outbound:pro*:*\"]\n").unwrap();
+    let (code, _, err) = prospero(&args);
+    assert_eq!(code, 2, "{err}");
 }

@@ -99,7 +99,7 @@ impl RunOptions {
         self.params = trace.run_params();
         self.now = Some(trace.clock_start);
         self.seed = Some(trace.seed);
-        self.principal = trace.principal.clone();
+        self.principal = trace.principal.clone().map(Principal::replayed);
         self.replay = Some(trace);
         self
     }

@@ -116,6 +116,13 @@ impl Principal {
         self
     }
 
+    /// The principal a trace recorded, for its replay: the same
+    /// permissions in whatever unit the replaying runtime has (a replay
+    /// runs without a store, in no particular unit).
+    pub(crate) fn replayed(self) -> Principal {
+        Principal { unit: None, ..self }
+    }
+
     /// The unit, when the principal names one.
     pub fn unit(&self) -> Option<&str> {
         self.unit.as_deref()
