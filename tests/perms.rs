@@ -347,3 +347,28 @@ fn demo_scripts_run_for_the_principal() {
     let (code, _, err) = prospero(&args);
     assert_eq!(code, 2, "{err}");
 }
+
+#[test]
+fn script_tests_run_for_the_principal() {
+    let dir = tempfile::tempdir().unwrap();
+    script(dir.path(), "s", "[]");
+    std::fs::write(
+        dir.path().join("s.test.toml"),
+        "script = \"s.json\"\n[[test]]\nname = \"denied\"\n[[test.mock]]\naction = \"src\"\n\
+         [test.expect]\nreturn = \"permission denied: outbound:source:add\"\n",
+    )
+    .unwrap();
+    let file = dir.path().join("p.toml");
+    std::fs::write(&file, "permissions = [\"outbound:prospect:*\"]\n").unwrap();
+    let t = dir.path().join("s.test.toml");
+    let (code, out, err) = prospero(&["test", t.to_str().unwrap(), "--principal", file.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("1 passed, 0 failed"), "{out}");
+    // With every permission the mock answers and the case's expectation fails.
+    let (code, out, _) = prospero(&["test", t.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    std::fs::write(&file, "user = \"ann\"\n").unwrap();
+    let (code, _, err) = prospero(&["test", t.to_str().unwrap(), "--principal", file.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no users"), "{err}");
+}

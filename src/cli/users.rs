@@ -231,6 +231,21 @@ struct PrincipalFile {
 /// with `{`) for a run in `unit`. Anything wrong is exit 2, with
 /// file:line:column where the parser gives it.
 pub(crate) fn read_principal(path: &Path, unit: &str) -> Result<PrincipalSpec> {
+    read_principal_in(path, Some(unit))
+}
+
+/// A principal file for script tests: permissions only (a test's store is
+/// empty, so it has no users), in whatever unit the test runs.
+pub(crate) fn read_test_principal(path: &Path) -> Result<Principal> {
+    match read_principal_in(path, None)? {
+        PrincipalSpec::Given(p) => Ok(p),
+        PrincipalSpec::User(_) => {
+            Err(usage(format!("{}: a script test's store has no users: give `permissions = [...]`", path.display())))
+        }
+    }
+}
+
+fn read_principal_in(path: &Path, unit: Option<&str>) -> Result<PrincipalSpec> {
     let shown = path.display();
     let text = std::fs::read_to_string(path).map_err(|e| usage(format!("--principal {shown}: {e}")))?;
     let json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) || text.trim_start().starts_with('{');
@@ -244,14 +259,17 @@ pub(crate) fn read_principal(path: &Path, unit: &str) -> Result<PrincipalSpec> {
     };
     if let Some(u) = &file.unit {
         let u = prospero::store::unit_name(u).map_err(|e| usage(format!("{shown}: unit: {e}")))?;
-        if u != unit {
+        if let Some(unit) = unit.filter(|unit| *unit != u) {
             return Err(usage(format!("{shown}: the principal is of unit '{u}' but the run is in unit '{unit}'")));
         }
     }
     match (file.permissions, file.user) {
         (Some(perms), None) => {
             let p = Principal::new(&perms).map_err(|e| usage(format!("{shown}: {e}")))?;
-            Ok(PrincipalSpec::Given(p.in_unit(unit)))
+            Ok(PrincipalSpec::Given(match unit {
+                Some(u) => p.in_unit(u),
+                None => p,
+            }))
         }
         (None, Some(user)) => Ok(PrincipalSpec::User(name_arg(&user)?)),
         _ => Err(usage(format!("{shown}: give either `permissions = [...]` or `user = \"NAME\"`"))),
