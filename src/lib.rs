@@ -103,7 +103,7 @@ pub use engine::action::{Action, ActionError, Context, Exec, Inputs, Outcome};
 pub use engine::budget::Budgets;
 pub use engine::program::{LoadFailure, Program};
 pub use engine::trace::TraceSink;
-pub use engine::{Failure, PathStep, RunOptions, RunPath, RunReport, RunStatus, Runtime, RuntimeBuilder};
+pub use engine::{Failure, PathStep, Principal, RunOptions, RunPath, RunReport, RunStatus, Runtime, RuntimeBuilder};
 pub use script::check::{Diagnostic, Severity};
 pub use script::{LoadError, LoadLimits, Script};
 pub use value::Value;

@@ -58,7 +58,7 @@ macro_rules! out {
 
 mod cli;
 
-use cli::inspect::{CheckFormat, TzRecord, actions, check, export, graph, tz};
+use cli::inspect::{CheckFormat, TzRecord, actions, check, export, graph, replay, tz};
 use cli::outbound::{
     DemoArgs, ImportArgs, LeadsCommand, SkillsCommand, StoreArgs, demo, import_leads, open_store, skills,
 };
@@ -222,6 +222,11 @@ enum Command {
         /// Print exactly one JSON object with the run's outcome.
         #[arg(long)]
         json: bool,
+        /// Run for this principal: a TOML or JSON file with `permissions =
+        /// [...]` or `user = "NAME"`, and optionally `unit` (default: every
+        /// permission of the unit).
+        #[arg(long, value_name = "FILE")]
+        principal: Option<PathBuf>,
         #[command(flatten)]
         budgets: BudgetArgs,
         #[command(flatten)]
@@ -283,6 +288,16 @@ enum Command {
         /// Count warnings as errors: exit 1 when there is any (for CI).
         #[arg(long)]
         strict: bool,
+        /// Also report every action this principal may not run (the file
+        /// `run --principal` takes).
+        #[arg(long, value_name = "FILE")]
+        principal: Option<PathBuf>,
+        /// The store a `user` principal is read from.
+        #[arg(long, value_name = "URL", default_value = "prospero.db", requires = "principal")]
+        db: String,
+        /// The unit of the principal.
+        #[arg(long, value_name = "NAME", default_value = "default", value_parser = prospero::store::unit_name, requires = "principal")]
+        unit: String,
         #[command(flatten)]
         limits: LimitArgs,
     },
@@ -340,6 +355,20 @@ enum Command {
         /// No progress spinner (it is drawn only on a terminal anyway).
         #[arg(long)]
         quiet: bool,
+        /// Run the demo's scripts for this principal (as `run --principal`).
+        #[arg(long, value_name = "FILE")]
+        principal: Option<PathBuf>,
+    },
+    /// Add, list, change and remove the users of a business unit and
+    /// their roles.
+    Users {
+        #[command(subcommand)]
+        command: cli::users::UsersCommand,
+    },
+    /// Change a business unit's settings (its top supervisor).
+    Units {
+        #[command(subcommand)]
+        command: cli::users::UnitsCommand,
     },
     /// Convert a script to another format.
     Export {
@@ -382,7 +411,7 @@ enum ExportFormat {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run { script, params, scripts, db, unit, now, trace, seed, json, budgets, limits } => run(
+        Command::Run { script, params, scripts, db, unit, now, trace, seed, json, principal, budgets, limits } => run(
             &script,
             &params,
             scripts.as_deref(),
@@ -392,9 +421,12 @@ fn main() -> ExitCode {
             trace.as_deref(),
             seed,
             json,
+            principal.as_deref(),
             &budgets,
             limits.limits(),
         ),
+        Command::Users { command } => cli::users::users(command),
+        Command::Units { command } => cli::users::units(command),
         Command::Replay { trace, script, scripts, json, limits } => {
             replay(&trace, script.as_deref(), scripts.as_deref(), json, limits.limits())
         }
@@ -413,7 +445,7 @@ fn main() -> ExitCode {
                 store: &store,
             })
         }
-        Command::Demo { store, scripts, now, cycles, batch, pause, json, quiet } => demo(&DemoArgs {
+        Command::Demo { store, scripts, now, cycles, batch, pause, json, quiet, principal } => demo(&DemoArgs {
             store: &store,
             scripts: scripts.as_deref(),
             now: now.as_deref(),
@@ -422,10 +454,12 @@ fn main() -> ExitCode {
             pause,
             json,
             quiet,
+            principal: principal.as_deref(),
         }),
-        Command::Check { scripts, library, json, format, strict, limits } => {
+        Command::Check { scripts, library, json, format, strict, principal, db, unit, limits } => {
             let format = if json { CheckFormat::Json } else { format };
-            check(&scripts, library.as_deref(), format, strict, limits.limits())
+            cli::users::check_principal(principal.as_deref(), &db, &unit)
+                .and_then(|p| check(&scripts, library.as_deref(), format, strict, p.as_ref(), limits.limits()))
         }
         Command::Tz { phones, zip, city, state, lat, lng, at, window, json } => {
             let record = TzRecord { zip, city, state, lat, lng };
@@ -478,6 +512,7 @@ fn run(
     trace: Option<&Path>,
     seed: Option<u64>,
     json: bool,
+    principal: Option<&Path>,
     budgets: &BudgetArgs,
     limits: script::LoadLimits,
 ) -> Result<ExitCode> {
@@ -503,9 +538,14 @@ fn run(
     check_db_url(db)?;
     // Everything that can be refused is, before the store is opened.
     runtime.positional_params(&program, &opts.params).map_err(|e| usage(e.to_string()))?;
+    let principal = principal.map(|p| cli::users::read_principal(p, runtime.business_unit())).transpose()?;
 
     let rt = tokio_rt()?;
     rt.block_on(open_store(&runtime, db))?;
+    if let Some(spec) = principal {
+        let resolved = rt.block_on(cli::users::resolve_principal(&runtime, spec));
+        opts.principal = Some(resolved.inspect_err(|_| rt.block_on(runtime.close()))?);
+    }
     let report = rt.block_on(async {
         let r = async {
             if let Some(file) = trace {
@@ -561,82 +601,6 @@ fn run(
         RunStatus::Completed if unfinished.is_empty() => ExitCode::SUCCESS,
         _ => ExitCode::from(1),
     })
-}
-
-fn replay(
-    trace_path: &Path,
-    script: Option<&Path>,
-    scripts: Option<&Path>,
-    json: bool,
-    limits: script::LoadLimits,
-) -> Result<ExitCode> {
-    use prospero::engine::replay::Trace;
-    let text = std::fs::read_to_string(trace_path)
-        .map_err(|e| usage(format!("{}: cannot read the trace: {e}", trace_path.display())))?;
-    let trace = Trace::parse(&text).map_err(|e| usage(format!("{}: {e}", trace_path.display())))?;
-    let script_path = match script {
-        Some(p) => p.to_path_buf(),
-        None => {
-            let file = trace.script.file.as_deref().ok_or_else(|| {
-                usage(format!(
-                    "{}: the traced script '{}' did not come from a file; give it with --script",
-                    trace_path.display(),
-                    trace.script.name
-                ))
-            })?;
-            // As recorded (relative to where the run started), else beside the trace.
-            let p = PathBuf::from(file);
-            match (p.exists(), trace_path.parent()) {
-                (false, Some(dir)) if dir.join(&p).exists() => dir.join(p),
-                _ => p,
-            }
-        }
-    };
-    // No store: an action that reached for one would fail instead of
-    // writing (external actions never do: they give back their recorded
-    // answers).
-    let mut builder = Runtime::builder().without_store("a replay writes nothing").load_limits(limits);
-    if let Some(dir) = scripts {
-        builder = builder.scripts_dir(dir);
-    }
-    let runtime = builder.build();
-    let program = runtime.load(&script_path).map_err(|e| usage(e.lines().join("\n")))?;
-    let changed = program.hash != trace.script.hash;
-    let trace = std::sync::Arc::new(trace);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
-    let report = rt
-        .block_on(runtime.run(&program, RunOptions::new().replay(trace.clone())))
-        .map_err(|e| usage(format!("{}: {e}", trace_path.display())))?;
-    if json {
-        let out = serde_json::json!({
-            "identical": report.divergence.is_none(),
-            "script": report.script,
-            "script_changed": changed,
-            "steps": report.steps,
-            "divergence": report.divergence,
-        });
-        outln!("{}", serde_json::to_string_pretty(&out)?);
-    } else {
-        if changed {
-            outln!("note: {} differs from the traced script (hash {})", script_path.display(), trace.script.hash);
-        }
-        match &report.divergence {
-            None => outln!("identical: {} steps of {}", report.steps, report.script),
-            Some(d) => {
-                outln!(
-                    "diverged at step {}: action {} ({}) in {}: {} differs",
-                    d.step,
-                    d.action,
-                    d.caption,
-                    d.script,
-                    d.what
-                );
-                outln!("  expected: {}", d.expected);
-                outln!("  actual:   {}", d.actual);
-            }
-        }
-    }
-    Ok(if report.divergence.is_none() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 fn print_report(r: &prospero::RunReport) {

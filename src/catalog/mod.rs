@@ -199,8 +199,10 @@ pub struct Manifest {
     /// Whether the script may add branches named after values (CASE).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub custom_branches: bool,
-    /// Permissions a host must grant (e.g. `network` for REST calls).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Permissions the run's principal must hold, every one of them
+    /// (`domain:entity:action`, e.g. `outbound:prospect:add`); the engine
+    /// checks them before the action runs.
+    #[serde(default)]
     pub permissions: Vec<String>,
     /// Whether the action's answers come from outside the script (the
     /// store, the network, other runs). Replay and script tests never
@@ -270,6 +272,12 @@ impl Manifest {
                 return Err(format!("unknown media type \"{m}\""));
             }
         }
+        for p in &self.permissions {
+            let parts: Vec<&str> = p.split(':').collect();
+            if parts.len() != 3 || parts.iter().any(|x| x.is_empty() || x.contains(['*', ' ', '\t'])) {
+                return Err(format!("permission \"{p}\" is not domain:entity:action (no `*`, no blanks)"));
+            }
+        }
         for (i, p) in self.inputs.iter().enumerate() {
             if self.inputs[..i].iter().any(|q| q.matches(&p.name)) {
                 return Err(format!("input \"{}\" is listed twice", p.name));
@@ -337,6 +345,9 @@ impl Manifest {
         let _ = writeln!(s, "### {}{v}\n\n{}\n", self.name, self.summary);
         let media = if self.media.is_empty() { "all".to_string() } else { self.media.join(", ") };
         let _ = writeln!(s, "Media types: {media}.{}\n", if self.terminating { " Ends the script." } else { "" });
+        if !self.permissions.is_empty() {
+            let _ = writeln!(s, "Permissions required: `{}`.\n", self.permissions.join("`, `"));
+        }
         if self.external {
             s.push_str(
                 "External: its answers come from outside the script; replay and script tests give back recorded \
@@ -409,6 +420,8 @@ impl Manifest {
         if self.terminating {
             let _ = writeln!(s, "ends the script");
         }
+        let perms = if self.permissions.is_empty() { "none".to_string() } else { self.permissions.join(", ") };
+        let _ = writeln!(s, "permissions: {perms}");
         if !self.inputs.is_empty() {
             let _ = writeln!(s, "\ninputs:");
             for p in &self.inputs {
@@ -576,5 +589,23 @@ mod tests {
         assert!(matches!(e, ManifestError::Parse { .. }));
         let e = Manifest::from_toml("name = \"X\"\nsummary = \"s\"\nbogus = 1\n", "x.toml").unwrap_err();
         assert!(matches!(e, ManifestError::Parse { .. }));
+        for bad in ["outbound:prospect", "outbound:*:add", "a::b", "a:b:c:d"] {
+            let text = format!("name = \"X\"\nsummary = \"s\"\nterminating = true\npermissions = [\"{bad}\"]\n");
+            let e = Manifest::from_toml(&text, "x.toml").unwrap_err();
+            assert!(e.to_string().contains(bad), "{e}");
+        }
+    }
+
+    #[test]
+    fn every_outbound_manifest_declares_its_permissions() {
+        let c = Catalog::builtin();
+        let m = c.get("CREATEPROSPECTS", 2).unwrap();
+        assert_eq!(m.permissions, ["outbound:prospect:add"]);
+        assert!(m.describe().contains("permissions: outbound:prospect:add"), "{}", m.describe());
+        assert!(m.markdown().contains("Permissions required: `outbound:prospect:add`"));
+        for m in c.all().filter(|m| m.category == "outbound") {
+            assert!(!m.permissions.is_empty(), "{} declares no permission", m.name);
+        }
+        assert!(c.get("ASSIGN", 1).unwrap().permissions.is_empty());
     }
 }

@@ -2,9 +2,9 @@
 //! anything: `check`, `actions`, `graph`, `export` and `tz`.
 
 use crate::{ExportFormat, usage};
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use prospero::script::{self, LoadErrorKind};
-use prospero::{Runtime, Severity};
+use prospero::{RunOptions, Runtime, Severity};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -123,6 +123,7 @@ pub(crate) fn check(
     library: Option<&Path>,
     format: CheckFormat,
     strict: bool,
+    principal: Option<&prospero::Principal>,
     limits: script::LoadLimits,
 ) -> Result<ExitCode> {
     let mut builder = Runtime::builder().load_limits(limits);
@@ -135,7 +136,13 @@ pub(crate) fn check(
     let (mut errors, mut warnings, mut unreadable) = (0usize, 0usize, 0usize);
     for path in paths {
         let mut diags: Vec<prospero::Diagnostic> = match script::load_file_with(path, &limits) {
-            Ok(s) => runtime.check(&s),
+            Ok(s) => {
+                let mut d = runtime.check(&s);
+                if let Some(p) = principal {
+                    d.extend(script::check::permissions::denied(&s, runtime.catalog(), &|n| p.allows(n)));
+                }
+                d
+            }
             Err(e) => {
                 if e.kind == LoadErrorKind::Io {
                     // Not a script with problems but an argument that names
@@ -286,4 +293,81 @@ pub(crate) fn export(path: &Path, format: ExportFormat, limits: script::LoadLimi
     };
     outln!("{text}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// `prospero replay`: re-run a trace and report "identical" or the first divergence.
+pub(crate) fn replay(
+    trace_path: &Path,
+    script: Option<&Path>,
+    scripts: Option<&Path>,
+    json: bool,
+    limits: script::LoadLimits,
+) -> Result<ExitCode> {
+    use prospero::engine::replay::Trace;
+    let text = std::fs::read_to_string(trace_path)
+        .map_err(|e| usage(format!("{}: cannot read the trace: {e}", trace_path.display())))?;
+    let trace = Trace::parse(&text).map_err(|e| usage(format!("{}: {e}", trace_path.display())))?;
+    let script_path = match script {
+        Some(p) => p.to_path_buf(),
+        None => {
+            let file = trace.script.file.as_deref().ok_or_else(|| {
+                usage(format!(
+                    "{}: the traced script '{}' did not come from a file; give it with --script",
+                    trace_path.display(),
+                    trace.script.name
+                ))
+            })?;
+            // As recorded (relative to where the run started), else beside the trace.
+            let p = PathBuf::from(file);
+            match (p.exists(), trace_path.parent()) {
+                (false, Some(dir)) if dir.join(&p).exists() => dir.join(p),
+                _ => p,
+            }
+        }
+    };
+    // No store: an action that reached for one would fail instead of
+    // writing (external actions never do: they give back their recorded
+    // answers).
+    let mut builder = Runtime::builder().without_store("a replay writes nothing").load_limits(limits);
+    if let Some(dir) = scripts {
+        builder = builder.scripts_dir(dir);
+    }
+    let runtime = builder.build();
+    let program = runtime.load(&script_path).map_err(|e| usage(e.lines().join("\n")))?;
+    let changed = program.hash != trace.script.hash;
+    let trace = std::sync::Arc::new(trace);
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
+    let report = rt
+        .block_on(runtime.run(&program, RunOptions::new().replay(trace.clone())))
+        .map_err(|e| usage(format!("{}: {e}", trace_path.display())))?;
+    if json {
+        let out = serde_json::json!({
+            "identical": report.divergence.is_none(),
+            "script": report.script,
+            "script_changed": changed,
+            "steps": report.steps,
+            "divergence": report.divergence,
+        });
+        outln!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        if changed {
+            outln!("note: {} differs from the traced script (hash {})", script_path.display(), trace.script.hash);
+        }
+        match &report.divergence {
+            None => outln!("identical: {} steps of {}", report.steps, report.script),
+            Some(d) => {
+                outln!(
+                    "diverged at step {}: action {} ({}) in {}: {} differs",
+                    d.step,
+                    d.action,
+                    d.caption,
+                    d.script,
+                    d.what
+                );
+                outln!("  expected: {}", d.expected);
+                outln!("  actual:   {}", d.actual);
+            }
+        }
+    }
+    Ok(if report.divergence.is_none() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

@@ -4,3 +4,4 @@ pub(crate) mod inspect;
 pub(crate) mod outbound;
 pub(crate) mod progress;
 pub(crate) mod testing;
+pub(crate) mod users;

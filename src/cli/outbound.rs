@@ -423,6 +423,8 @@ pub(crate) struct DemoArgs<'a> {
     pub pause: u32,
     pub json: bool,
     pub quiet: bool,
+    /// The principal file the demo's scripts run for.
+    pub principal: Option<&'a Path>,
 }
 
 pub(crate) fn demo(args: &DemoArgs) -> Result<ExitCode> {
@@ -435,9 +437,17 @@ pub(crate) fn demo(args: &DemoArgs) -> Result<ExitCode> {
     }
     let runtime = builder.build();
     let files = DemoFiles::load(&runtime, args.scripts)?;
+    let principal = args.principal.map(|p| super::users::read_principal(p, runtime.business_unit())).transpose()?;
     tokio_rt()?.block_on(async {
         open_store(&runtime, &store.db).await?;
-        let r = demo_runs(&runtime, args, &files, at).await;
+        let r = match principal {
+            Some(spec) => super::users::resolve_principal(&runtime, spec).await.map(Some),
+            None => Ok(None),
+        };
+        let r = match r {
+            Ok(principal) => demo_runs(&runtime, args, &files, at, principal).await,
+            Err(e) => Err(e),
+        };
         runtime.close().await;
         r
     })
@@ -451,6 +461,7 @@ async fn demo_runs(
     args: &DemoArgs<'_>,
     files: &DemoFiles,
     at: Option<chrono::DateTime<chrono::Utc>>,
+    principal: Option<prospero::Principal>,
 ) -> Result<ExitCode> {
     use prospero::outbound::model::Skill;
     let st = runtime.domain::<dyn OutboundStore>().await.map_err(|e| usage(e.to_string()))?;
@@ -461,6 +472,7 @@ async fn demo_runs(
     let imported = st.import_leads(unit, DEMO_LEAD_SOURCE, &files.leads).await?;
 
     let mut opts = RunOptions::new().param("sourceName", DEMO_SOURCE);
+    opts.principal = principal.clone();
     if let Some(t) = at {
         opts = opts.at(t);
     }
@@ -479,6 +491,7 @@ async fn demo_runs(
         .param("cycles", args.cycles.to_string())
         .param("batchSize", args.batch.to_string())
         .param("pause", args.pause.to_string());
+    opts.principal = principal;
     if let Some(t) = at {
         opts = opts.at(t);
     }

@@ -31,6 +31,10 @@ pub(crate) struct TestArgs {
     /// implies --coverage.
     #[arg(long, value_name = "FILE")]
     coverage_out: Option<PathBuf>,
+    /// Run every case for this principal: a file with `permissions = [...]`
+    /// (as `run --principal` takes it; a test's store has no users).
+    #[arg(long, value_name = "FILE")]
+    principal: Option<PathBuf>,
 }
 
 /// Create `path` for a report now, so that a path that cannot be written
@@ -62,6 +66,7 @@ pub(crate) fn script_tests(args: &TestArgs) -> Result<ExitCode> {
     let junit_out = report_file("--junit", args.junit.as_deref())?;
     let coverage_out = report_file("--coverage-out", args.coverage_out.as_deref())?;
     let want_coverage = args.coverage || coverage_out.is_some();
+    let principal = args.principal.as_deref().map(super::users::read_test_principal).transpose()?;
 
     let started = chrono::Utc::now();
     let clock = std::time::Instant::now();
@@ -81,6 +86,7 @@ pub(crate) fn script_tests(args: &TestArgs) -> Result<ExitCode> {
         let selection = Selection {
             filter: args.filter.as_deref(),
             coverage: if want_coverage { Some(&mut coverage) } else { None },
+            principal: principal.clone(),
         };
         for r in rt.block_on(scripttest::run_selected(&file, selection)) {
             print_result(args.json, &r);

@@ -16,6 +16,7 @@ mod compare;
 pub mod context;
 pub mod pack;
 pub mod path;
+pub mod principal;
 pub mod program;
 pub mod replay;
 mod report;
@@ -35,6 +36,7 @@ use budget::Budgets;
 use clock::{ClockMode, RunClock};
 use pack::{Domains, Pack};
 pub use path::{PathStep, RunPath};
+pub use principal::Principal;
 use program::{Library, LoadFailure, Program, Step, hash_bytes};
 use report::crash_report;
 pub use report::{ActionAt, Failure, RunReport, RunStatus};
@@ -63,6 +65,8 @@ pub struct RunOptions {
     pub replay: Option<Arc<replay::Trace>>,
     /// Canned answers for chosen actions (script tests).
     pub mocks: Option<replay::Mocks>,
+    /// Who the run acts for (default: every permission of the runtime's unit).
+    pub principal: Option<Principal>,
 }
 
 impl RunOptions {
@@ -95,6 +99,7 @@ impl RunOptions {
         self.params = trace.run_params();
         self.now = Some(trace.clock_start);
         self.seed = Some(trace.seed);
+        self.principal = trace.principal.clone().map(Principal::replayed);
         self.replay = Some(trace);
         self
     }
@@ -103,6 +108,11 @@ impl RunOptions {
     pub fn mocks(mut self, m: replay::Mocks) -> RunOptions {
         self.mocks = Some(m);
         self
+    }
+
+    /// Run for `p`: actions whose manifest needs a permission it lacks take OnError.
+    pub fn principal(self, p: Principal) -> RunOptions {
+        RunOptions { principal: Some(p), ..self }
     }
 
     /// Use these budgets.
@@ -551,6 +561,7 @@ impl Runtime {
             params_json,
             replay: opts.replay.clone().map(replay::ReplayState::new),
             mocks: opts.mocks,
+            principal: Arc::new(opts.principal.unwrap_or_default()),
             spawn_depth: 0,
             spawn_total: Default::default(),
         };
@@ -646,8 +657,7 @@ impl Runtime {
         })
     }
 
-    /// The store id of the runtime's business unit (created on first use;
-    /// see [`Runtime::created_unit`]).
+    /// The store id of the runtime's business unit (created on first use; see [`Runtime::created_unit`]).
     pub async fn unit_id(&self) -> Result<i64, StoreError> {
         let store = self.store().await?;
         self.inner
@@ -663,8 +673,7 @@ impl Runtime {
             .copied()
     }
 
-    /// Whether this runtime created its business unit in the store (the
-    /// first thing that wrote to a new unit was one of its runs).
+    /// Whether this runtime created its business unit in the store (one of its runs wrote to it first).
     pub fn created_unit(&self) -> bool {
         self.inner.created_unit.load(Ordering::Acquire)
     }

@@ -109,6 +109,9 @@ pub struct Trace {
     pub budgets: J,
     /// Catalog and reference-data versions.
     pub versions: J,
+    /// Who the run acted for (absent in traces written before principals:
+    /// the default, every permission).
+    pub principal: Option<crate::engine::Principal>,
     /// The steps, in order.
     pub steps: Vec<RecordedStep>,
     /// End status, return value and step count, when the run finished.
@@ -190,6 +193,13 @@ impl Trace {
                 .ok_or_else(|| TraceError::Field { line, what: "'seed' is not a whole number".into() })?,
             budgets: o.get("budgets").cloned().unwrap_or(J::Null),
             versions: o.get("versions").cloned().unwrap_or(J::Null),
+            principal: match o.get("principal") {
+                Some(p) if !p.is_null() => Some(
+                    crate::engine::Principal::from_json(p)
+                        .map_err(|e| TraceError::Field { line, what: format!("'principal': {e}") })?,
+                ),
+                _ => None,
+            },
             steps: Vec::new(),
             end: None,
         })

@@ -13,6 +13,7 @@
 //! step can reach of the run (variables, evaluation, SPAWN, input
 //! resolution) is in `services.rs`, branch choice in `branch.rs`.
 
+use super::Principal;
 use super::action::{ActionError, Control, Exec, Inputs, Outcome};
 use super::branch::{Taken, branch_name, choose, default_ref};
 use super::compare::{At, Reached};
@@ -96,33 +97,35 @@ impl RunCore {
             canned = m.next(&step.id);
         }
 
-        let result = match self.resolve(step) {
-            Err(e) => Err(e),
-            Ok(values) => {
-                let inputs = Inputs { manifest: &step.manifest, plans: &step.linked.inputs, values };
-                if let Some(t) = &mut trace {
-                    t.resolved = true;
-                    // A replay compares the inputs before the action runs;
-                    // a trace writes them with the event, from `spare`.
-                    if let Some(r) = self.replay.as_deref_mut() {
-                        let actual = self.events.inputs_now(&step.trace.inputs, &inputs.values);
-                        r.check_inputs(at(self.steps, &program.script.name, step), &actual);
-                    }
-                }
-                let r = match canned {
-                    Some(c) => canned_outcome(c),
-                    None => {
-                        let mut ctx = Context { core: self };
-                        match step.action.execute(&mut ctx, &inputs) {
-                            Exec::Ready(r) => r,
-                            Exec::Pending(f) => f.await,
+        let denied = self.principal.missing(&step.manifest.permissions, self.runtime.business_unit());
+        let result =
+            match denied.map_or_else(|| self.resolve(step), |p| Err(ActionError::Permission(Principal::denial(p)))) {
+                Err(e) => Err(e),
+                Ok(values) => {
+                    let inputs = Inputs { manifest: &step.manifest, plans: &step.linked.inputs, values };
+                    if let Some(t) = &mut trace {
+                        t.resolved = true;
+                        // A replay compares the inputs before the action runs;
+                        // a trace writes them with the event, from `spare`.
+                        if let Some(r) = self.replay.as_deref_mut() {
+                            let actual = self.events.inputs_now(&step.trace.inputs, &inputs.values);
+                            r.check_inputs(at(self.steps, &program.script.name, step), &actual);
                         }
                     }
-                };
-                self.spare = inputs.values;
-                r
-            }
-        };
+                    let r = match canned {
+                        Some(c) => canned_outcome(c),
+                        None => {
+                            let mut ctx = Context { core: self };
+                            match step.action.execute(&mut ctx, &inputs) {
+                                Exec::Ready(r) => r,
+                                Exec::Pending(f) => f.await,
+                            }
+                        }
+                    };
+                    self.spare = inputs.values;
+                    r
+                }
+            };
 
         self.conclude(program, step, result, trace)
     }
@@ -507,6 +510,7 @@ impl RunCore {
             seed: self.seed,
             budgets: &self.budgets,
             catalog: self.runtime.catalog_fingerprint(),
+            principal: &self.principal,
         });
         self.events.mark_now();
     }

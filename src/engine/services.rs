@@ -217,6 +217,7 @@ impl RunCore {
             params_json,
             replay: None,
             mocks: None,
+            principal: self.principal.clone(),
             spawn_depth: self.spawn_depth + 1,
             spawn_total: self.spawn_total.clone(),
         };

@@ -83,6 +83,8 @@ pub(crate) struct RunCore {
     pub(super) pending: Option<Failure>,
     /// Failures branches handled (the first few).
     pub(super) handled: Vec<Failure>,
+    /// Who the run acts for.
+    pub(super) principal: Arc<super::Principal>,
 }
 
 /// Settings a run starts with.
@@ -98,6 +100,8 @@ pub(crate) struct Start {
     pub params_json: serde_json::Value,
     pub replay: Option<ReplayState>,
     pub mocks: Option<Mocks>,
+    /// Who the run acts for (SPAWNed runs inherit it).
+    pub principal: Arc<super::Principal>,
     /// How many SPAWNs led to this run (0 for a root run).
     pub spawn_depth: u32,
     /// Runs spawned so far from this run's root, all generations.
@@ -157,6 +161,7 @@ impl RunCore {
             events: StepWriter::new(),
             pending: None,
             handled: Vec::new(),
+            principal: s.principal,
         }
     }
 

@@ -286,6 +286,8 @@ pub struct Selection<'a> {
     pub filter: Option<&'a str>,
     /// Collect the actions and branches the cases exercise.
     pub coverage: Option<&'a mut Coverage>,
+    /// Run every case for this principal (default: every permission).
+    pub principal: Option<crate::Principal>,
 }
 
 impl Selection<'_> {
@@ -316,7 +318,8 @@ pub async fn run_selected(file: &TestFile, mut selection: Selection<'_>) -> Vec<
             }
             let path = dir.join(script);
             let started = Instant::now();
-            let outcome = run_case(&path, file.now.as_deref(), case, selection.coverage.as_deref_mut()).await;
+            let cov = selection.coverage.as_deref_mut();
+            let outcome = run_case(&path, file.now.as_deref(), case, cov, selection.principal.clone()).await;
             let (failures, error) = match outcome {
                 Ok(f) => (f, false),
                 Err(e) => (vec![e], true),
@@ -339,6 +342,7 @@ async fn run_case(
     file_now: Option<&str>,
     case: &TestCase,
     mut coverage: Option<&mut Coverage>,
+    principal: Option<crate::Principal>,
 ) -> Result<Vec<String>, String> {
     // A fresh runtime and in-memory store per test: tests never share state.
     let runtime = Runtime::builder().db("sqlite::memory:").build();
@@ -348,7 +352,7 @@ async fn run_case(
     if let Some(c) = coverage.as_deref_mut() {
         c.add_with_subs(&runtime, &program);
     }
-    let mut opts = RunOptions::new();
+    let mut opts = RunOptions { principal, ..RunOptions::new() };
     for (k, v) in &case.params {
         opts = opts.param(k.clone(), toml_value(v));
     }

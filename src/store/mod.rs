@@ -20,12 +20,14 @@ mod postgres;
 mod rows;
 mod sql;
 pub mod sqlite;
+pub mod users;
 
 use crate::outbound::model::{
     Lead, MapEntry, NewLead, ProspectRow, Saved, Search, Skill, Source, SourceMap, StoredProspect, UserField,
 };
 use async_trait::async_trait;
 use std::sync::Arc;
+pub use users::{Role, UnitUser};
 
 #[cfg(feature = "postgres")]
 pub use postgres::PgStore;
@@ -284,11 +286,51 @@ pub trait Store: Send + Sync + 'static {
     /// The latest runs of a unit, newest first.
     async fn recent_runs(&self, unit: i64, limit: i64) -> Result<Vec<RunRecord>, StoreError>;
 
+    /// The users of a unit, by name. The default (a host's backend without
+    /// users) fails, as every user method below does.
+    async fn users(&self, _unit: i64) -> Result<Vec<UnitUser>, StoreError> {
+        Err(no_users(self.backend()))
+    }
+
+    /// User `name` of a unit.
+    async fn user(&self, unit: i64, name: &str) -> Result<Option<UnitUser>, StoreError> {
+        Ok(self.users(unit).await?.into_iter().find(|u| u.name == name))
+    }
+
+    /// Add user `name` with `roles`; `false` when the unit has one of that name.
+    async fn add_user(&self, _unit: i64, _name: &str, _roles: &[Role]) -> Result<bool, StoreError> {
+        Err(no_users(self.backend()))
+    }
+
+    /// Replace the roles of user `name`; `false` when there is no such user.
+    async fn set_user_roles(&self, _unit: i64, _name: &str, _roles: &[Role]) -> Result<bool, StoreError> {
+        Err(no_users(self.backend()))
+    }
+
+    /// Remove user `name`; `false` when there is no such user.
+    async fn remove_user(&self, _unit: i64, _name: &str) -> Result<bool, StoreError> {
+        Err(no_users(self.backend()))
+    }
+
+    /// A unit setting (`users::TOP_SUPERVISOR`, ...).
+    async fn unit_setting(&self, _unit: i64, _name: &str) -> Result<Option<String>, StoreError> {
+        Err(no_users(self.backend()))
+    }
+
+    /// Set a unit setting.
+    async fn set_unit_setting(&self, _unit: i64, _name: &str, _value: &str) -> Result<(), StoreError> {
+        Err(no_users(self.backend()))
+    }
+
     /// Finish with the store on a clean exit: close its connections, and
     /// leave its files complete on their own (SQLite: the write-ahead log
     /// copied into the database file and removed). Any use after it fails.
     /// The default does nothing.
     async fn close(&self) {}
+}
+
+fn no_users(backend: &str) -> StoreError {
+    StoreError::Unavailable(format!("the {backend} store keeps no users, roles or unit settings"))
 }
 
 /// Each pack's migrations for SQLite, by pack (`migrations/sqlite/<pack>/`).

@@ -141,6 +141,8 @@ pub(crate) struct RunHeader<'a> {
     pub budgets: &'a Budgets,
     /// The catalog's fingerprint.
     pub catalog: &'a str,
+    /// Who the run acts for.
+    pub principal: &'a crate::engine::Principal,
 }
 
 /// What a run's `end` event says.
@@ -175,6 +177,7 @@ impl Recorder {
             "timezone": h.tz.name(),
             "seed": h.seed,
             "budgets": h.budgets.to_json(),
+            "principal": h.principal.to_json(),
             "versions": {
                 "prospero": env!("CARGO_PKG_VERSION"),
                 "catalog": h.catalog,

@@ -43,6 +43,12 @@ pub const CODES: &[(&str, &str, &str)] = &[
     ("missing-script", "error", "a sub script that is not in the script library"),
     ("suspicious-substitution", "warning", "a {...} group that does not parse stays literal text"),
     ("unassigned-variable", "warning", "a variable is read that nothing in the script assigns, with a suggestion"),
+    // With `--principal FILE`.
+    (
+        "permission-denied",
+        "error",
+        "the principal lacks a permission the action's manifest lists (only with --principal); the message names them",
+    ),
 ];
 
 /// The meaning of `code`, when it is one of [`CODES`].
@@ -62,6 +68,7 @@ mod tests {
             include_str!("mod.rs"),
             include_str!("typos.rs"),
             include_str!("unassigned.rs"),
+            include_str!("permissions.rs"),
             include_str!("../mod.rs"),
         ];
         let docs = include_str!("../../../docs/checks.md");

@@ -17,6 +17,7 @@
 
 pub mod codes;
 mod literal;
+pub mod permissions;
 pub mod sarif;
 pub(crate) mod suggest;
 mod typos;
