@@ -7,4 +7,12 @@
 //! host directly, the contacts pack (`packs::contacts`) and the CLI alike.
 
 pub mod email;
+pub mod model;
 pub mod phone;
+pub mod types;
+
+pub use model::{
+    Address, ContactPhone, ContactRecord, ContactSearch, ExternalId, Invalid, OrgChange, OrganizationRecord,
+    apply_changes,
+};
+pub use types::{ContactType, CustomField, CustomFieldError, FieldKind};
