@@ -16,3 +16,6 @@ pub use model::{
     apply_changes,
 };
 pub use types::{ContactType, CustomField, CustomFieldError, FieldKind};
+pub mod stored;
+
+pub use stored::{Contact, ContactRow, Note, OrgLink, Organization};
