@@ -5,6 +5,7 @@
 //! (`sql.rs`) or by a host's own backend (`RuntimeBuilder::domain_store`).
 
 mod actions;
+pub mod api;
 mod sql;
 mod store;
 
