@@ -184,3 +184,26 @@ fn a_second_unit_neither_sees_nor_changes_the_first_units_contacts_on_sqlite() {
 fn a_second_unit_neither_sees_nor_changes_the_first_units_contacts_on_postgres() {
     isolation(PG_URL);
 }
+
+/// The web-Studio copy of the sample is the native script, exported
+/// (`prospero export scripts/caller_lookup.json > scripts/studio/caller_lookup.studio.json`),
+/// and both run the same way: an unknown caller is added, then known.
+#[test]
+fn the_caller_lookup_sample_in_both_formats_adds_then_knows_the_caller() {
+    use prospero::script::{self, studio_json};
+    let root = common::root();
+    let native = script::load_file(&root.join("scripts/caller_lookup.json")).expect("native sample");
+    let studio = root.join("scripts/studio/caller_lookup.studio.json");
+    let copy = std::fs::read_to_string(&studio).expect("studio copy");
+    assert_eq!(copy.trim_end(), studio_json::export_text(&native).trim_end(), "{} is stale", studio.display());
+    for file in ["scripts/caller_lookup.json", "scripts/studio/caller_lookup.studio.json"] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("c.db");
+        let db = db.to_str().expect("UTF-8");
+        let first = prospero(&["run", file, "--param", "ani=(212) 736-5000", "--db", db, "--json"]);
+        assert_eq!(first.0, 0, "{file}: {first:?}");
+        assert!(first.1.contains("added: contact 1"), "{file}: {}", first.1);
+        let again = prospero(&["run", file, "--param", "ani=+1 212 736 5000", "--db", db, "--json"]);
+        assert!(again.1.contains("known: Unknown Caller (1 with this number)"), "{file}: {}", again.1);
+    }
+}
