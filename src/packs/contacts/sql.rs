@@ -233,26 +233,42 @@ macro_rules! contacts_store {
             }
 
             async fn add_contact(&self, unit: i64, row: &ContactRow, now: &str) -> Result<Written, StoreError> {
+                Ok(match self.add_contacts(unit, std::slice::from_ref(row), now).await? {
+                    Ok(ids) => Written::Done(ids[0]),
+                    Err(_) => Written::DuplicateExternalId,
+                })
+            }
+
+            async fn add_contacts(
+                &self,
+                unit: i64,
+                rows: &[ContactRow],
+                now: &str,
+            ) -> Result<Result<Vec<i64>, usize>, StoreError> {
                 let begin: &str = $begin;
                 let mut tx = self.pool().begin_with(begin).await?;
-                let r = &row.record;
-                let (id,): (i64,) = sqlx::query_as(ADD_CONTACT)
-                    .bind(unit)
-                    .bind(&r.first_name)
-                    .bind(&r.last_name)
-                    .bind(name_key(&r.first_name))
-                    .bind(name_key(&r.last_name))
-                    .bind(row.org_id)
-                    .bind(json(r)?)
-                    .bind("[]")
-                    .bind(now)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                let written = write_links!(tx, unit, id, row, Vec::new(), now);
-                if written == Written::Done(id) {
-                    tx.commit().await?;
+                let mut ids = Vec::with_capacity(rows.len());
+                for (i, row) in rows.iter().enumerate() {
+                    let r = &row.record;
+                    let (id,): (i64,) = sqlx::query_as(ADD_CONTACT)
+                        .bind(unit)
+                        .bind(&r.first_name)
+                        .bind(&r.last_name)
+                        .bind(name_key(&r.first_name))
+                        .bind(name_key(&r.last_name))
+                        .bind(row.org_id)
+                        .bind(json(r)?)
+                        .bind("[]")
+                        .bind(now)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    if write_links!(tx, unit, id, row, Vec::new(), now, false) != Written::Done(id) {
+                        return Ok(Err(i));
+                    }
+                    ids.push(id);
                 }
-                Ok(written)
+                tx.commit().await?;
+                Ok(Ok(ids))
             }
 
             async fn update_contact(
@@ -271,7 +287,7 @@ macro_rules! contacts_store {
                 for q in [DROP_PHONES, DROP_EMAILS] {
                     sqlx::query(q).bind(unit).bind(id).execute(&mut *tx).await?;
                 }
-                let written = write_links!(tx, unit, id, row, old, now);
+                let written = write_links!(tx, unit, id, row, old, now, true);
                 if written == Written::Done(id) {
                     tx.commit().await?;
                 }
@@ -354,10 +370,11 @@ macro_rules! contacts_store {
 
 /// Inside a contact write: the phones, emails and new external IDs of
 /// `row` for contact `id`, then the contact's own columns (with the
-/// external IDs it had, `old`, and the new ones). Evaluates to the write's
+/// external IDs it had, `old`, and the new ones; for a new contact
+/// (`$always` false) only when it has new ones). Evaluates to the write's
 /// [`Written`]; a taken external ID leaves the transaction uncommitted.
 macro_rules! write_links {
-    ($tx:ident, $unit:expr, $id:expr, $row:expr, $old:expr, $now:expr) => {{
+    ($tx:ident, $unit:expr, $id:expr, $row:expr, $old:expr, $now:expr, $always:expr) => {{
         let (unit, id, row, now): (i64, i64, &ContactRow, &str) = ($unit, $id, $row, $now);
         let mut ids: Vec<ExternalId> = $old;
         let mut taken = false;
@@ -397,19 +414,22 @@ macro_rules! write_links {
                 sqlx::query(ADD_EMAIL).bind(unit).bind(id).bind(field).bind(email).bind(key).execute(&mut *$tx).await?;
             }
             let r = &row.record;
-            sqlx::query(UPDATE_CONTACT)
-                .bind(unit)
-                .bind(id)
-                .bind(&r.first_name)
-                .bind(&r.last_name)
-                .bind(name_key(&r.first_name))
-                .bind(name_key(&r.last_name))
-                .bind(row.org_id)
-                .bind(json(r)?)
-                .bind(json(&ids)?)
-                .bind(now)
-                .execute(&mut *$tx)
-                .await?;
+            // A new contact's row already holds everything but new external IDs.
+            if $always || !ids.is_empty() {
+                sqlx::query(UPDATE_CONTACT)
+                    .bind(unit)
+                    .bind(id)
+                    .bind(&r.first_name)
+                    .bind(&r.last_name)
+                    .bind(name_key(&r.first_name))
+                    .bind(name_key(&r.last_name))
+                    .bind(row.org_id)
+                    .bind(json(r)?)
+                    .bind(json(&ids)?)
+                    .bind(now)
+                    .execute(&mut *$tx)
+                    .await?;
+            }
             Written::Done(id)
         }
     }};

@@ -50,6 +50,15 @@ pub trait ContactsStore: Send + Sync + 'static {
     async fn find_organizations(&self, unit: i64, key: &str) -> Result<Vec<Organization>, StoreError>;
     /// Add a contact.
     async fn add_contact(&self, unit: i64, row: &ContactRow, now: &str) -> Result<Written, StoreError>;
+    /// Add several contacts in one transaction, all or none: their ids in
+    /// order, or `Err(i)` when row `i` has an external ID already taken
+    /// (then nothing was written).
+    async fn add_contacts(
+        &self,
+        unit: i64,
+        rows: &[ContactRow],
+        now: &str,
+    ) -> Result<Result<Vec<i64>, usize>, StoreError>;
     /// Replace contact `id`'s record and links, adding its new external IDs.
     async fn update_contact(&self, unit: i64, id: i64, row: &ContactRow, now: &str) -> Result<Written, StoreError>;
     /// Contact `id`.
