@@ -235,3 +235,58 @@ async fn every_branch_of_every_contacts_action_on_sqlite() {
 async fn every_branch_of_every_contacts_action_on_postgres() {
     every_branch(PG_URL).await;
 }
+
+/// A second unit's scripts can neither see nor change the first unit's
+/// contacts, organizations or notes.
+async fn units_apart(url: &str) {
+    let first = Runtime::builder().db(url).business_unit(unique_unit()).build();
+    let adding = vec![
+        step("ADDORGANIZATION", json!({"Name": "Acme", "ExternalId": "ACME-9"}), "Default"),
+        add(
+            json!({"workEmail": "ada@example.org", "cellPhone": "212 736 5000", "externalOrganization": "ACME-9"}),
+            "Default",
+        ),
+        step("ADDNOTE", json!({"ContactId": "{contactId}", "Text": "mine"}), "Default"),
+    ];
+    let program = first.load_script(crate::script::load_text(&script(&adding), None).expect("parses")).expect("loads");
+    let opts = RunOptions::new().at("2026-03-08T06:30:00Z".parse().expect("time")).param("blank", "").param("bad", "x");
+    let r = first.run(&program, opts).await.expect("params");
+    let id = text(&r, "contactId");
+    assert_eq!(r.path.len(), 5, "{url}: {:?} {}", r.error, text(&r, "_ERR"));
+    let before = text(&r, "contact");
+    let second = Runtime::builder().db(url).business_unit(unique_unit()).build();
+    let id_prop = json!(id);
+    let probing = vec![
+        step("FINDCONTACT", json!({"Email": "ada@example.org"}), "NotFound"),
+        step("FINDCONTACT", json!({"Phone": "(212) 736-5000"}), "NotFound"),
+        step("FINDCONTACT", json!({"LastName": "Lovelace"}), "NotFound"),
+        step("UPDATECONTACT", json!({"ContactId": id_prop, "Fields": "{\"title\": \"Intruder\"}"}), "NotFound"),
+        step("ADDNOTE", json!({"ContactId": id_prop, "Text": "intrusion"}), "NotFound"),
+        step("DELETECONTACT", json!({"ContactId": id_prop}), "NotFound"),
+        add(json!({"externalOrganization": "ACME-9"}), "OrganizationNotFound"),
+    ];
+    let program =
+        second.load_script(crate::script::load_text(&script(&probing), None).expect("parses")).expect("loads");
+    let opts = RunOptions::new().at("2026-03-08T06:30:00Z".parse().expect("time")).param("blank", "").param("bad", "x");
+    let r = second.run(&program, opts).await.expect("params");
+    let got: Vec<String> = r.path.iter().skip(1).take(probing.len()).map(|p| p.branch.to_string()).collect();
+    let want: Vec<String> = probing.iter().map(|s| s.want.to_string()).collect();
+    assert_eq!(got, want, "{url}: {:?}", text(&r, "_ERR"));
+    let store = first.store().await.expect("store");
+    let unit = first.unit_id().await.expect("unit");
+    let contacts = store_of(&store).expect("contacts");
+    let still = contacts.contact(unit, id.parse().expect("id")).await.expect("read").expect("still there");
+    assert_eq!(Value::from_json(&still.to_json()).to_text().to_string(), before, "{url}: unchanged");
+    assert_eq!(contacts.notes(unit, still.id).await.expect("notes").len(), 1, "{url}: one note, its own");
+}
+
+#[tokio::test]
+async fn a_second_units_scripts_neither_see_nor_change_the_first_units_contacts_on_sqlite() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    units_apart(dir.path().join("c.db").to_str().expect("UTF-8")).await;
+}
+
+#[tokio::test]
+async fn a_second_units_scripts_neither_see_nor_change_the_first_units_contacts_on_postgres() {
+    units_apart(PG_URL).await;
+}
