@@ -312,6 +312,19 @@ enum Command {
         #[arg(long, conflicts_with_all = ["name", "json"])]
         markdown: bool,
     },
+    /// The contacts directory of a business unit: contacts, their notes,
+    /// contact types, external sources and settings.
+    #[cfg(feature = "contacts")]
+    Contacts {
+        #[command(subcommand)]
+        command: cli::contacts::ContactsCommand,
+    },
+    /// External organizations of a business unit.
+    #[cfg(feature = "contacts")]
+    Orgs {
+        #[command(subcommand)]
+        command: cli::contacts::OrgsCommand,
+    },
     /// Outbound skills of a business unit.
     Skills {
         #[command(subcommand)]
@@ -435,6 +448,10 @@ fn main() -> ExitCode {
             graph(&script, trace.as_deref(), coverage.as_deref(), format, limits.limits())
         }
         Command::Skills { command } => skills(command),
+        #[cfg(feature = "contacts")]
+        Command::Contacts { command } => cli::contacts::contacts(command),
+        #[cfg(feature = "contacts")]
+        Command::Orgs { command } => cli::contacts::orgs(command),
         Command::Leads { command: LeadsCommand::Import { file, lead_source, key, json, quiet, store } } => {
             import_leads(&ImportArgs {
                 file: &file,

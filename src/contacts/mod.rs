@@ -7,5 +7,16 @@
 //! host directly, the contacts pack (`packs::contacts`) and the CLI alike.
 
 pub mod email;
+pub mod model;
 pub mod phone;
 mod phone_text;
+pub mod types;
+
+pub use model::{
+    Address, ContactPhone, ContactRecord, ContactSearch, ExternalId, Invalid, OrgChange, OrganizationRecord,
+    apply_changes,
+};
+pub use types::{ContactType, CustomField, CustomFieldError, FieldKind};
+pub mod stored;
+
+pub use stored::{Contact, ContactRow, Note, OrgLink, Organization};

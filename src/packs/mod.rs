@@ -11,6 +11,7 @@
 //! |---|---|---|
 //! | [`core`] | always | flow, assignment, branching, loops, snippets, sub scripts, SPAWN |
 //! | `outbound` | `outbound` (default) | sources, user fields, source maps, CREATEPROSPECTS v2, lead sources |
+//! | `contacts` | `contacts` (default) | contacts, organizations, notes (ADDCONTACT, FINDCONTACT, ...) |
 
 /// An action as a unit struct and its [`Action`](crate::engine::action::Action)
 /// implementation (version 1): `action! { /// docs
@@ -34,6 +35,8 @@ macro_rules! action {
     };
 }
 
+#[cfg(feature = "contacts")]
+pub mod contacts;
 pub mod core;
 #[cfg(feature = "outbound")]
 pub mod outbound;
@@ -49,6 +52,8 @@ pub fn all() -> Vec<Arc<dyn Pack>> {
         core(),
         #[cfg(feature = "outbound")]
         outbound(),
+        #[cfg(feature = "contacts")]
+        contacts(),
     ]
 }
 
@@ -61,6 +66,12 @@ pub fn core() -> Arc<dyn Pack> {
 #[cfg(feature = "outbound")]
 pub fn outbound() -> Arc<dyn Pack> {
     Arc::new(outbound::Outbound)
+}
+
+/// The contacts pack, for [`RuntimeBuilder::with_packs`].
+#[cfg(feature = "contacts")]
+pub fn contacts() -> Arc<dyn Pack> {
+    Arc::new(contacts::Contacts)
 }
 
 impl Runtime {

@@ -1,0 +1,508 @@
+//! The contacts commands: `contacts add|update|find|show|note|delete`,
+//! `contacts settings`, `contacts types add`, `contacts sources add`, and
+//! `orgs add|find`, over the contacts pack's store and library API. Each
+//! works in one business unit (`--unit`) and prints readable text, or JSON
+//! with `--json`.
+//!
+//! Exit codes: 0 done; 1 nothing found (`find`, or an id the unit does not
+//! have); 2 unusable arguments, a refused record (its reason printed), or a
+//! store that cannot be opened.
+
+use super::outbound::{no_unit_message, note_created_unit};
+use crate::{check_db_url, tokio_rt, usage};
+use anyhow::Result;
+use clap::Subcommand;
+use prospero::contacts::{Contact, ContactType, CustomField, Note, Organization};
+use prospero::packs::contacts::ContactsStore;
+use prospero::packs::contacts::api::{self, ContactsError, Lookup};
+use prospero::store::{Store, StoreError};
+use serde_json::{Map, Value as Json, json};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Where the store is and which business unit to work in.
+#[derive(clap::Args, Clone)]
+pub(crate) struct UnitArgs {
+    /// Store URL: a file path, sqlite::memory:, or postgres://...
+    #[arg(long, value_name = "URL", default_value = "prospero.db")]
+    db: String,
+    /// The business unit (created by the first command that writes to it).
+    #[arg(long, value_name = "NAME", default_value = "default", value_parser = prospero::store::unit_name)]
+    unit: String,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// A contact's fields on the command line.
+#[derive(clap::Args, Clone)]
+pub(crate) struct FieldArgs {
+    /// firstName.
+    #[arg(long, value_name = "TEXT")]
+    first_name: Option<String>,
+    /// lastName.
+    #[arg(long, value_name = "TEXT")]
+    last_name: Option<String>,
+    /// Any field, by the anchor's name: `workEmail=ada@example.org`,
+    /// `cellPhone=(212) 736-5000`, `address={"city": "Paris"}` (a value
+    /// starting with `{` or `[` is JSON); repeatable. An empty value clears.
+    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    set: Vec<String>,
+    /// Every field as one JSON object (applied before --set).
+    #[arg(long, value_name = "JSON")]
+    fields: Option<String>,
+    /// The external source of --external-id.
+    #[arg(long, value_name = "NAME", requires = "external_id")]
+    source: Option<String>,
+    /// The contact's identifier in --source.
+    #[arg(long, value_name = "ID", requires = "source")]
+    external_id: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ContactsCommand {
+    /// Add a contact (firstName and lastName are required).
+    Add {
+        #[command(flatten)]
+        fields: FieldArgs,
+        #[command(flatten)]
+        unit: UnitArgs,
+    },
+    /// Change the fields given, leaving the others as they are.
+    Update {
+        /// The contact's id.
+        id: i64,
+        #[command(flatten)]
+        fields: FieldArgs,
+        #[command(flatten)]
+        unit: UnitArgs,
+    },
+    /// Find contacts by one of email, phone, external ID or name; oldest first.
+    Find {
+        #[arg(long)]
+        /// An email (case ignored).
+        email: Option<String>,
+        /// A phone, in any written form.
+        #[arg(long)]
+        phone: Option<String>,
+        /// An external ID (in --source when given).
+        #[arg(long = "external-id", value_name = "ID")]
+        external_id: Option<String>,
+        /// The source of --external-id.
+        #[arg(long, value_name = "NAME", requires = "external_id")]
+        source: Option<String>,
+        /// A last name (case ignored).
+        #[arg(long, value_name = "TEXT")]
+        last_name: Option<String>,
+        /// A first name, with --last-name.
+        #[arg(long, value_name = "TEXT", requires = "last_name")]
+        first_name: Option<String>,
+        /// The most contacts listed.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(i64).range(1..=1000))]
+        limit: i64,
+        #[command(flatten)]
+        unit: UnitArgs,
+    },
+    /// Show a contact and its notes.
+    Show {
+        /// The contact's id.
+        id: i64,
+        #[command(flatten)]
+        unit: UnitArgs,
+    },
+    /// Add a note to a contact.
+    Note {
+        /// The contact's id.
+        id: i64,
+        /// The note.
+        text: String,
+        /// Who writes it.
+        #[arg(long, default_value = "cli")]
+        author: String,
+        #[command(flatten)]
+        unit: UnitArgs,
+    },
+    /// Erase a contact: the contact, its notes, phones, emails and external IDs.
+    Delete {
+        /// The contact's id.
+        id: i64,
+        #[command(flatten)]
+        unit: UnitArgs,
+    },
+    /// Show or change the unit's contacts settings.
+    Settings {
+        /// The country of phones written without a country code (ISO 3166 alpha-2).
+        #[arg(long, value_name = "CC")]
+        default_country: Option<String>,
+        #[command(flatten)]
+        unit: UnitArgs,
+    },
+    /// Contact types and their custom fields.
+    Types {
+        #[command(subcommand)]
+        command: TypesCommand,
+    },
+    /// External sources of contact identifiers.
+    Sources {
+        #[command(subcommand)]
+        command: SourcesCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum TypesCommand {
+    /// Define a contact type.
+    Add {
+        /// The type's name.
+        name: String,
+        /// A custom field: name:text, name:number, name:date, name:boolean or name:list=a|b (repeatable).
+        #[arg(long = "field", value_name = "NAME:KIND")]
+        fields: Vec<String>,
+        #[command(flatten)]
+        unit: UnitArgs,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum SourcesCommand {
+    /// Define an external source.
+    Add {
+        /// The source's name.
+        name: String,
+        #[command(flatten)]
+        unit: UnitArgs,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum OrgsCommand {
+    /// Add an organization.
+    Add {
+        /// Its name.
+        name: String,
+        /// Its external ID (at most 255 characters, unique in the unit).
+        #[arg(long = "external-id", value_name = "ID")]
+        external_id: Option<String>,
+        /// More fields as one JSON object: address, phones, websites.
+        #[arg(long, value_name = "JSON")]
+        fields: Option<String>,
+        #[command(flatten)]
+        unit: UnitArgs,
+    },
+    /// Find organizations by external ID, name (case ignored) or #id.
+    Find {
+        /// The external ID, name or #id.
+        key: String,
+        #[command(flatten)]
+        unit: UnitArgs,
+    },
+}
+
+/// An open store, its contacts side and the business unit's id.
+struct Open {
+    store: Arc<dyn Store>,
+    contacts: Arc<dyn ContactsStore>,
+    unit: i64,
+}
+
+fn refused_store(db: &str, e: StoreError) -> anyhow::Error {
+    match e {
+        StoreError::Open { .. } | StoreError::BadUrl(_) => usage(e.to_string()),
+        other => usage(format!("store {}: {other}", prospero::store::redact(db))),
+    }
+}
+
+async fn open(args: &UnitArgs, write: bool) -> Result<Open> {
+    check_db_url(&args.db)?;
+    let store = prospero::store::open(&args.db).await.map_err(|e| refused_store(&args.db, e))?;
+    let unit = if write {
+        store.ensure_business_unit(&args.unit).await.map(|u| {
+            if u.created {
+                note_created_unit(&u.name);
+            }
+            Some(u.id)
+        })
+    } else {
+        store.find_business_unit(&args.unit).await
+    };
+    let failed = match (unit, prospero::packs::contacts::store(&store)) {
+        (Ok(Some(unit)), Ok(contacts)) => return Ok(Open { store, contacts, unit }),
+        (Ok(None), _) => usage(no_unit_message(&args.unit)),
+        (Err(e), _) => refused_store(&args.db, e),
+        (_, Err(e)) => usage(e.to_string()),
+    };
+    store.close().await;
+    Err(failed)
+}
+
+/// Open the unit, run `f`, close the store whatever happened.
+fn with_unit<F>(args: &UnitArgs, write: bool, f: F) -> Result<ExitCode>
+where
+    F: AsyncFnOnce(&dyn ContactsStore, i64) -> Result<ExitCode>,
+{
+    tokio_rt()?.block_on(async {
+        let o = open(args, write).await?;
+        let r = f(o.contacts.as_ref(), o.unit).await;
+        o.store.close().await;
+        r
+    })
+}
+
+/// A refusal: not found is exit 1, anything else exit 2 with its reason.
+fn failed(e: ContactsError) -> Result<ExitCode> {
+    match e {
+        ContactsError::Refused(r) if r.branch == "NotFound" => not_found(&r.reason),
+        ContactsError::Refused(r) => Err(usage(format!("refused ({}): {}", r.branch, r.reason))),
+        other => Err(usage(other.to_string())),
+    }
+}
+
+fn not_found(what: &str) -> Result<ExitCode> {
+    eprintln!("prospero: {what}");
+    Ok(ExitCode::from(1))
+}
+
+fn now() -> String {
+    prospero::store::now_text()
+}
+
+/// The changes of `--fields` and `--set`.
+fn changes(f: &FieldArgs) -> Result<Map<String, Json>> {
+    let mut m = match &f.fields {
+        Some(text) => match serde_json::from_str::<Json>(text) {
+            Ok(Json::Object(o)) => o,
+            _ => return Err(usage("--fields must be a JSON object")),
+        },
+        None => Map::new(),
+    };
+    for (k, v) in [("firstName", &f.first_name), ("lastName", &f.last_name)] {
+        if let Some(v) = v {
+            m.insert(k.into(), json!(v));
+        }
+    }
+    for s in &f.set {
+        let (k, v) = s.split_once('=').ok_or_else(|| usage(format!("--set {s}: use FIELD=VALUE")))?;
+        let v = v.trim();
+        let value = if v.starts_with('{') || v.starts_with('[') {
+            serde_json::from_str(v).map_err(|e| usage(format!("--set {k}: not JSON ({e})")))?
+        } else {
+            json!(v)
+        };
+        m.insert(k.trim().to_string(), value);
+    }
+    Ok(m)
+}
+
+fn print_json(v: &Json) -> Result<()> {
+    outln!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+/// One line about a contact.
+fn line(c: &Contact) -> String {
+    let r = &c.record;
+    let mut s = format!("contact {}: {} {}", c.id, r.first_name, r.last_name);
+    for e in r.emails.values() {
+        s.push_str(&format!(" <{e}>"));
+    }
+    for p in r.phones.values() {
+        s.push_str(&format!(" {}", p.e164.as_deref().unwrap_or(&p.display)));
+    }
+    if let Some(o) = &c.organization {
+        s.push_str(&format!(" [{}]", o.name));
+    }
+    s
+}
+
+fn show_contact(c: &Contact, notes: &[Note]) {
+    outln!("{}", line(c));
+    if let Json::Object(o) = c.to_json() {
+        for (k, v) in o {
+            if !matches!(k.as_str(), "id" | "firstName" | "lastName") {
+                let v = if let Json::String(s) = &v { s.clone() } else { v.to_string() };
+                outln!("  {k}: {v}");
+            }
+        }
+    }
+    for n in notes {
+        outln!("  note {} by {} at {}: {}", n.id, n.author, n.create_date, n.text);
+    }
+}
+
+fn org_line(o: &Organization) -> String {
+    let ext = o.record.external_id.as_deref().map(|x| format!(" (external ID {x})")).unwrap_or_default();
+    format!("organization {}: {}{ext}", o.id, o.record.name)
+}
+
+pub(crate) fn contacts(command: ContactsCommand) -> Result<ExitCode> {
+    match command {
+        ContactsCommand::Add { fields, unit } => save(None, &fields, &unit),
+        ContactsCommand::Update { id, fields, unit } => save(Some(id), &fields, &unit),
+        ContactsCommand::Find { email, phone, external_id, source, last_name, first_name, limit, unit } => {
+            let by = Lookup { email, phone, external_id, source, first_name, last_name };
+            with_unit(&unit, false, async |st, u| {
+                let found = match api::find(st, u, &by, limit).await {
+                    Ok(found) => found,
+                    Err(e) => return failed(e),
+                };
+                if unit.json {
+                    let list: Vec<Json> = found.iter().map(Contact::to_json).collect();
+                    print_json(&json!({"count": found.len(), "contacts": list}))?;
+                } else {
+                    found.iter().for_each(|c| outln!("{}", line(c)));
+                    outln!("{} contact(s) found", found.len());
+                }
+                Ok(if found.is_empty() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+            })
+        }
+        ContactsCommand::Show { id, unit } => with_unit(&unit, false, async |st, u| {
+            let Some(c) = st.contact(u, id).await? else { return not_found(&format!("no contact {id}")) };
+            let notes = st.notes(u, id).await?;
+            if unit.json {
+                let mut v = c.to_json();
+                v["notes"] = Json::Array(notes.iter().map(Note::to_json).collect());
+                print_json(&v)?;
+            } else {
+                show_contact(&c, &notes);
+            }
+            Ok(ExitCode::SUCCESS)
+        }),
+        ContactsCommand::Note { id, text, author, unit } => {
+            if text.trim().is_empty() {
+                return Err(usage("the note is blank"));
+            }
+            with_unit(&unit, true, async |st, u| {
+                let Some(n) = st.add_note(u, id, author.trim(), text.trim(), &now()).await? else {
+                    return not_found(&format!("no contact {id}"));
+                };
+                if unit.json {
+                    print_json(&n.to_json())?
+                } else {
+                    outln!("note {} added to contact {id}", n.id)
+                }
+                Ok(ExitCode::SUCCESS)
+            })
+        }
+        ContactsCommand::Delete { id, unit } => with_unit(&unit, true, async |st, u| {
+            if !st.delete_contact(u, id).await? {
+                return not_found(&format!("no contact {id}"));
+            }
+            if unit.json {
+                print_json(&json!({"deleted": id}))?
+            } else {
+                outln!("contact {id} erased")
+            }
+            Ok(ExitCode::SUCCESS)
+        }),
+        ContactsCommand::Settings { default_country, unit } => {
+            let country = default_country.map(|c| c.trim().to_ascii_uppercase());
+            if let Some(c) = &country
+                && (c.len() != 2 || !c.chars().all(|ch| ch.is_ascii_alphabetic()))
+            {
+                return Err(usage(format!("--default-country {c}: use a two-letter ISO 3166 code (US, GB, FR, ...)")));
+            }
+            with_unit(&unit, country.is_some(), async |st, u| {
+                if let Some(c) = &country {
+                    st.set_default_country(u, c, &now()).await?;
+                }
+                let c = st.default_country(u).await?;
+                if unit.json {
+                    print_json(&json!({"defaultCountry": c}))?
+                } else {
+                    outln!("default country: {c}")
+                }
+                Ok(ExitCode::SUCCESS)
+            })
+        }
+        ContactsCommand::Types { command: TypesCommand::Add { name, fields, unit } } => {
+            let fields = fields.iter().map(|f| CustomField::parse(f)).collect::<Result<Vec<_>, _>>();
+            let t = fields.and_then(|f| ContactType::new(&name, f)).map_err(|e| usage(e.to_string()))?;
+            if t.name.is_empty() {
+                return Err(usage("the contact type's name is blank"));
+            }
+            with_unit(&unit, true, async |st, u| {
+                if !st.add_contact_type(u, &t, &now()).await? {
+                    return Err(usage(format!("contact type '{}' already exists", t.name)));
+                }
+                if unit.json {
+                    print_json(&serde_json::to_value(&t)?)?;
+                } else {
+                    outln!("contact type '{}' with {} custom field(s)", t.name, t.fields.len());
+                }
+                Ok(ExitCode::SUCCESS)
+            })
+        }
+        ContactsCommand::Sources { command: SourcesCommand::Add { name, unit } } => {
+            if name.trim().is_empty() {
+                return Err(usage("the source's name is blank"));
+            }
+            with_unit(&unit, true, async |st, u| {
+                let Some(id) = st.add_source(u, &name, &now()).await? else {
+                    return Err(usage(format!("external source '{}' already exists", name.trim())));
+                };
+                if unit.json {
+                    print_json(&json!({"id": id, "name": name.trim()}))?;
+                } else {
+                    outln!("external source '{}'", name.trim());
+                }
+                Ok(ExitCode::SUCCESS)
+            })
+        }
+    }
+}
+
+fn save(id: Option<i64>, fields: &FieldArgs, unit: &UnitArgs) -> Result<ExitCode> {
+    let changes = changes(fields)?;
+    let external = fields.source.as_deref().zip(fields.external_id.as_deref());
+    with_unit(unit, true, async |st, u| {
+        let c = match api::save_contact(st, u, id, &changes, external, &now()).await {
+            Ok(c) => c,
+            Err(e) => return failed(e),
+        };
+        if unit.json {
+            print_json(&c.to_json())?;
+        } else {
+            outln!("{} ({})", line(&c), if id.is_some() { "updated" } else { "added" });
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+pub(crate) fn orgs(command: OrgsCommand) -> Result<ExitCode> {
+    match command {
+        OrgsCommand::Add { name, external_id, fields, unit } => {
+            let mut given = match fields.as_deref().map(serde_json::from_str::<Json>) {
+                None => Map::new(),
+                Some(Ok(Json::Object(o))) => o,
+                Some(_) => return Err(usage("--fields must be a JSON object")),
+            };
+            given.insert("name".into(), json!(name));
+            if let Some(x) = external_id {
+                given.insert("externalId".into(), json!(x));
+            }
+            with_unit(&unit, true, async |st, u| {
+                let o = match api::add_organization(st, u, &given, &now()).await {
+                    Ok(o) => o,
+                    Err(e) => return failed(e),
+                };
+                if unit.json {
+                    print_json(&o.to_json())?
+                } else {
+                    outln!("{} (added)", org_line(&o))
+                }
+                Ok(ExitCode::SUCCESS)
+            })
+        }
+        OrgsCommand::Find { key, unit } => with_unit(&unit, false, async |st, u| {
+            let found = st.find_organizations(u, &key).await?;
+            if unit.json {
+                let list: Vec<Json> = found.iter().map(Organization::to_json).collect();
+                print_json(&json!({"count": found.len(), "organizations": list}))?;
+            } else {
+                found.iter().for_each(|o| outln!("{}", org_line(o)));
+                outln!("{} organization(s) found", found.len());
+            }
+            Ok(if found.is_empty() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+        }),
+    }
+}

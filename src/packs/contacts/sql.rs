@@ -1,0 +1,440 @@
+//! [`ContactsStore`] on SQLite and PostgreSQL: one query text per
+//! operation (`$N` placeholders mean the same on both drivers, see
+//! `store::sql`), and one implementation written once and expanded for
+//! each backend's pool type ([`contacts_store!`]). The dialects differ only
+//! in how a write transaction starts (SQLite takes its write lock up front
+//! with `BEGIN IMMEDIATE`).
+
+use super::store::{ContactsStore, Written};
+use crate::contacts::model::{ExternalId, name_key};
+use crate::contacts::{
+    Contact, ContactRecord, ContactRow, ContactSearch, ContactType, CustomField, FieldKind, Note, OrgLink,
+    Organization, OrganizationRecord,
+};
+use crate::store::StoreError;
+
+const COUNTRY: &str = "SELECT default_country FROM contacts_settings WHERE unit_id = $1";
+const SET_COUNTRY: &str = "INSERT INTO contacts_settings (unit_id, default_country, modified_at) VALUES ($1, $2, $3)
+     ON CONFLICT (unit_id) DO UPDATE SET default_country = excluded.default_country, modified_at = excluded.modified_at";
+const ADD_SOURCE: &str = "INSERT INTO external_sources (unit_id, name, name_key, created_at) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (unit_id, name_key) DO NOTHING RETURNING id";
+const SOURCE_ID: &str = "SELECT id FROM external_sources WHERE unit_id = $1 AND name_key = $2";
+const SOURCES: &str = "SELECT name FROM external_sources WHERE unit_id = $1 ORDER BY id";
+const ADD_TYPE: &str = "INSERT INTO contact_types (unit_id, name, name_key, created_at) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (unit_id, name_key) DO NOTHING RETURNING id";
+const ADD_TYPE_FIELD: &str =
+    "INSERT INTO contact_type_fields (unit_id, type_id, position, name, kind, allowed) VALUES ($1, $2, $3, $4, $5, $6)";
+const TYPE: &str = "SELECT id, name FROM contact_types WHERE unit_id = $1 AND name_key = $2";
+const TYPE_FIELDS: &str =
+    "SELECT name, kind, allowed FROM contact_type_fields WHERE unit_id = $1 AND type_id = $2 ORDER BY position";
+const ADD_ORG: &str =
+    "INSERT INTO organizations (unit_id, name, name_key, external_id, record, created_at, modified_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (unit_id, external_id) DO NOTHING RETURNING id";
+const FIND_ORGS: &str = "SELECT id, record, created_at FROM organizations
+     WHERE unit_id = $1 AND (external_id = $2 OR name_key = $3 OR id = $4) ORDER BY created_at, id LIMIT 100";
+const ADD_CONTACT: &str = "INSERT INTO contacts (unit_id, first_name, last_name, first_key, last_key, org_id, record,
+     external_ids, created_at, modified_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id";
+const UPDATE_CONTACT: &str = "UPDATE contacts SET first_name = $3, last_name = $4, first_key = $5, last_key = $6,
+     org_id = $7, record = $8, external_ids = $9, modified_at = $10 WHERE unit_id = $1 AND id = $2";
+const EXTERNAL_IDS_OF: &str = "SELECT external_ids FROM contacts WHERE unit_id = $1 AND id = $2";
+const SOURCE_NAME: &str = "SELECT name FROM external_sources WHERE unit_id = $1 AND id = $2";
+const ADD_PHONE: &str = "INSERT INTO contact_phones (unit_id, contact_id, field, display, e164, extension, sms_enabled)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+const ADD_EMAIL: &str =
+    "INSERT INTO contact_emails (unit_id, contact_id, field, email, email_key) VALUES ($1, $2, $3, $4, $5)";
+const ADD_EXTERNAL_ID: &str =
+    "INSERT INTO contact_external_ids (unit_id, contact_id, source_id, external_id, created_at)
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (unit_id, source_id, external_id) DO NOTHING RETURNING id";
+const DROP_PHONES: &str = "DELETE FROM contact_phones WHERE unit_id = $1 AND contact_id = $2";
+const DROP_EMAILS: &str = "DELETE FROM contact_emails WHERE unit_id = $1 AND contact_id = $2";
+const DROP_EXTERNAL_IDS: &str = "DELETE FROM contact_external_ids WHERE unit_id = $1 AND contact_id = $2";
+const DROP_NOTES: &str = "DELETE FROM contact_notes WHERE unit_id = $1 AND contact_id = $2";
+const DROP_CONTACT: &str = "DELETE FROM contacts WHERE unit_id = $1 AND id = $2";
+const ADD_NOTE: &str = "INSERT INTO contact_notes (unit_id, contact_id, author, text, created_at)
+     SELECT $1, $2, $3, $4, $5 FROM contacts WHERE unit_id = $1 AND id = $2 RETURNING id";
+const NOTES: &str = "SELECT id, contact_id, author, text, created_at FROM contact_notes
+     WHERE unit_id = $1 AND contact_id = $2 ORDER BY created_at, id";
+
+/// The columns every contact read selects, and its join.
+macro_rules! contact_select {
+    ($where:literal) => {
+        concat!(
+            "SELECT c.id, c.record, c.external_ids, c.created_at, c.modified_at, c.org_id, o.name, o.external_id
+             FROM contacts c LEFT JOIN organizations o ON o.id = c.org_id WHERE c.unit_id = $1 AND ",
+            $where,
+            " ORDER BY c.created_at, c.id LIMIT $3"
+        )
+    };
+}
+
+const CONTACT: &str = contact_select!("c.id = $2");
+const BY_EMAIL: &str =
+    contact_select!("c.id IN (SELECT contact_id FROM contact_emails WHERE unit_id = $1 AND email_key = $2)");
+const BY_PHONE: &str =
+    contact_select!("c.id IN (SELECT contact_id FROM contact_phones WHERE unit_id = $1 AND e164 = $2)");
+const BY_EXTERNAL_ID: &str =
+    contact_select!("c.id IN (SELECT contact_id FROM contact_external_ids WHERE unit_id = $1 AND external_id = $2)");
+const BY_SOURCE_AND_ID: &str = contact_select!(
+    "c.id IN (SELECT x.contact_id FROM contact_external_ids x JOIN external_sources s ON s.id = x.source_id
+     WHERE x.unit_id = $1 AND x.external_id = $2 AND s.name_key = $4)"
+);
+const BY_LAST_NAME: &str = contact_select!("c.last_key = $2");
+const BY_NAME: &str = contact_select!("c.last_key = $2 AND c.first_key = $4");
+
+/// A contact row as selected by [`contact_select!`].
+type ContactCols = (i64, String, String, String, String, Option<i64>, Option<String>, Option<String>);
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Query(format!("unreadable {what}: {e}"))
+}
+
+fn contact_of(c: ContactCols) -> Result<Contact, StoreError> {
+    let (id, record, ids, create_date, modify_date, org_id, org_name, org_external_id) = c;
+    let record: ContactRecord = serde_json::from_str(&record).map_err(|e| corrupt("contact record", e))?;
+    let external_ids: Vec<ExternalId> = serde_json::from_str(&ids).map_err(|e| corrupt("external IDs", e))?;
+    let organization =
+        org_id.map(|id| OrgLink { id, name: org_name.unwrap_or_default(), external_id: org_external_id });
+    Ok(Contact { id, record, organization, external_ids, create_date, modify_date })
+}
+
+fn org_of((id, record, create_date): (i64, String, String)) -> Result<Organization, StoreError> {
+    let record: OrganizationRecord = serde_json::from_str(&record).map_err(|e| corrupt("organization", e))?;
+    Ok(Organization { id, record, create_date })
+}
+
+fn field_of((name, kind, allowed): (String, String, String)) -> Result<CustomField, StoreError> {
+    let values: Vec<String> = serde_json::from_str(&allowed).map_err(|e| corrupt("field values", e))?;
+    let kind = FieldKind::from_parts(&kind, &values).ok_or_else(|| corrupt("field kind", &kind))?;
+    Ok(CustomField { name, kind })
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(|e| StoreError::Query(e.to_string()))
+}
+
+/// The search query and its extra text parameter (`$4`).
+fn search_sql(search: &ContactSearch) -> (&'static str, &str, Option<String>) {
+    match search {
+        ContactSearch::Email(k) => (BY_EMAIL, k, None),
+        ContactSearch::Phone(e) => (BY_PHONE, e, None),
+        ContactSearch::ExternalId { source: None, id } => (BY_EXTERNAL_ID, id, None),
+        ContactSearch::ExternalId { source: Some(s), id } => (BY_SOURCE_AND_ID, id, Some(name_key(s))),
+        ContactSearch::Name { first: None, last } => (BY_LAST_NAME, last, None),
+        ContactSearch::Name { first: Some(f), last } => (BY_NAME, last, Some(f.clone())),
+    }
+}
+
+/// `ContactsStore` for a store type with a `pool()` of driver `$db`;
+/// `$begin` opens a write transaction.
+macro_rules! contacts_store {
+    ($store:ty, $begin:expr) => {
+        #[async_trait::async_trait]
+        impl ContactsStore for $store {
+            async fn default_country(&self, unit: i64) -> Result<String, StoreError> {
+                let row: Option<(String,)> = sqlx::query_as(COUNTRY).bind(unit).fetch_optional(self.pool()).await?;
+                Ok(row.map(|r| r.0).unwrap_or_else(|| crate::contacts::phone::DEFAULT_COUNTRY.to_string()))
+            }
+
+            async fn set_default_country(&self, unit: i64, country: &str, now: &str) -> Result<(), StoreError> {
+                sqlx::query(SET_COUNTRY).bind(unit).bind(country).bind(now).execute(self.pool()).await?;
+                Ok(())
+            }
+
+            async fn add_source(&self, unit: i64, name: &str, now: &str) -> Result<Option<i64>, StoreError> {
+                let row: Option<(i64,)> = sqlx::query_as(ADD_SOURCE)
+                    .bind(unit)
+                    .bind(name.trim())
+                    .bind(name_key(name))
+                    .bind(now)
+                    .fetch_optional(self.pool())
+                    .await?;
+                Ok(row.map(|r| r.0))
+            }
+
+            async fn source_id(&self, unit: i64, name: &str) -> Result<Option<i64>, StoreError> {
+                let row: Option<(i64,)> =
+                    sqlx::query_as(SOURCE_ID).bind(unit).bind(name_key(name)).fetch_optional(self.pool()).await?;
+                Ok(row.map(|r| r.0))
+            }
+
+            async fn sources(&self, unit: i64) -> Result<Vec<String>, StoreError> {
+                let rows: Vec<(String,)> = sqlx::query_as(SOURCES).bind(unit).fetch_all(self.pool()).await?;
+                Ok(rows.into_iter().map(|r| r.0).collect())
+            }
+
+            async fn add_contact_type(&self, unit: i64, t: &ContactType, now: &str) -> Result<bool, StoreError> {
+                let begin: &str = $begin;
+                let mut tx = self.pool().begin_with(begin).await?;
+                let row: Option<(i64,)> = sqlx::query_as(ADD_TYPE)
+                    .bind(unit)
+                    .bind(&t.name)
+                    .bind(name_key(&t.name))
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some((type_id,)) = row else { return Ok(false) };
+                for (i, f) in t.fields.iter().enumerate() {
+                    let allowed = match &f.kind {
+                        FieldKind::List(v) => json(v)?,
+                        _ => "[]".to_string(),
+                    };
+                    sqlx::query(ADD_TYPE_FIELD)
+                        .bind(unit)
+                        .bind(type_id)
+                        .bind(i as i64)
+                        .bind(&f.name)
+                        .bind(f.kind.name())
+                        .bind(allowed)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn contact_type(&self, unit: i64, name: &str) -> Result<Option<ContactType>, StoreError> {
+                let row: Option<(i64, String)> =
+                    sqlx::query_as(TYPE).bind(unit).bind(name_key(name)).fetch_optional(self.pool()).await?;
+                let Some((id, name)) = row else { return Ok(None) };
+                let rows: Vec<(String, String, String)> =
+                    sqlx::query_as(TYPE_FIELDS).bind(unit).bind(id).fetch_all(self.pool()).await?;
+                let fields = rows.into_iter().map(field_of).collect::<Result<Vec<_>, _>>()?;
+                Ok(Some(ContactType { name, fields }))
+            }
+
+            async fn add_organization(
+                &self,
+                unit: i64,
+                org: &OrganizationRecord,
+                now: &str,
+            ) -> Result<Option<Organization>, StoreError> {
+                let row: Option<(i64,)> = sqlx::query_as(ADD_ORG)
+                    .bind(unit)
+                    .bind(&org.name)
+                    .bind(name_key(&org.name))
+                    .bind(org.external_id.as_deref())
+                    .bind(json(org)?)
+                    .bind(now)
+                    .fetch_optional(self.pool())
+                    .await?;
+                Ok(row.map(|(id,)| Organization { id, record: org.clone(), create_date: now.to_string() }))
+            }
+
+            async fn find_organizations(&self, unit: i64, key: &str) -> Result<Vec<Organization>, StoreError> {
+                let id = key.trim().strip_prefix('#').and_then(|n| n.parse::<i64>().ok()).unwrap_or(-1);
+                let rows: Vec<(i64, String, String)> = sqlx::query_as(FIND_ORGS)
+                    .bind(unit)
+                    .bind(key.trim())
+                    .bind(name_key(key))
+                    .bind(id)
+                    .fetch_all(self.pool())
+                    .await?;
+                rows.into_iter().map(org_of).collect()
+            }
+
+            async fn add_contact(&self, unit: i64, row: &ContactRow, now: &str) -> Result<Written, StoreError> {
+                Ok(match self.add_contacts(unit, std::slice::from_ref(row), now).await? {
+                    Ok(ids) => Written::Done(ids[0]),
+                    Err(_) => Written::DuplicateExternalId,
+                })
+            }
+
+            async fn add_contacts(
+                &self,
+                unit: i64,
+                rows: &[ContactRow],
+                now: &str,
+            ) -> Result<Result<Vec<i64>, usize>, StoreError> {
+                let begin: &str = $begin;
+                let mut tx = self.pool().begin_with(begin).await?;
+                let mut ids = Vec::with_capacity(rows.len());
+                for (i, row) in rows.iter().enumerate() {
+                    let r = &row.record;
+                    let (id,): (i64,) = sqlx::query_as(ADD_CONTACT)
+                        .bind(unit)
+                        .bind(&r.first_name)
+                        .bind(&r.last_name)
+                        .bind(name_key(&r.first_name))
+                        .bind(name_key(&r.last_name))
+                        .bind(row.org_id)
+                        .bind(json(r)?)
+                        .bind("[]")
+                        .bind(now)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    if write_links!(tx, unit, id, row, Vec::new(), now, false) != Written::Done(id) {
+                        return Ok(Err(i));
+                    }
+                    ids.push(id);
+                }
+                tx.commit().await?;
+                Ok(Ok(ids))
+            }
+
+            async fn update_contact(
+                &self,
+                unit: i64,
+                id: i64,
+                row: &ContactRow,
+                now: &str,
+            ) -> Result<Written, StoreError> {
+                let begin: &str = $begin;
+                let mut tx = self.pool().begin_with(begin).await?;
+                let old: Option<(String,)> =
+                    sqlx::query_as(EXTERNAL_IDS_OF).bind(unit).bind(id).fetch_optional(&mut *tx).await?;
+                let Some((old,)) = old else { return Ok(Written::NotFound) };
+                let old: Vec<ExternalId> = serde_json::from_str(&old).map_err(|e| corrupt("external IDs", e))?;
+                for q in [DROP_PHONES, DROP_EMAILS] {
+                    sqlx::query(q).bind(unit).bind(id).execute(&mut *tx).await?;
+                }
+                let written = write_links!(tx, unit, id, row, old, now, true);
+                if written == Written::Done(id) {
+                    tx.commit().await?;
+                }
+                Ok(written)
+            }
+
+            async fn contact(&self, unit: i64, id: i64) -> Result<Option<Contact>, StoreError> {
+                let row: Option<ContactCols> =
+                    sqlx::query_as(CONTACT).bind(unit).bind(id).bind(1i64).fetch_optional(self.pool()).await?;
+                row.map(contact_of).transpose()
+            }
+
+            async fn find_contacts(
+                &self,
+                unit: i64,
+                search: &ContactSearch,
+                limit: i64,
+            ) -> Result<Vec<Contact>, StoreError> {
+                let (sql, key, extra) = search_sql(search);
+                let mut q = sqlx::query_as::<_, ContactCols>(sql).bind(unit).bind(key).bind(limit);
+                if let Some(extra) = extra {
+                    q = q.bind(extra);
+                }
+                q.fetch_all(self.pool()).await?.into_iter().map(contact_of).collect()
+            }
+
+            async fn add_note(
+                &self,
+                unit: i64,
+                contact: i64,
+                author: &str,
+                text: &str,
+                now: &str,
+            ) -> Result<Option<Note>, StoreError> {
+                let row: Option<(i64,)> = sqlx::query_as(ADD_NOTE)
+                    .bind(unit)
+                    .bind(contact)
+                    .bind(author)
+                    .bind(text)
+                    .bind(now)
+                    .fetch_optional(self.pool())
+                    .await?;
+                Ok(row.map(|(id,)| Note {
+                    id,
+                    contact_id: contact,
+                    author: author.to_string(),
+                    text: text.to_string(),
+                    create_date: now.to_string(),
+                }))
+            }
+
+            async fn notes(&self, unit: i64, contact: i64) -> Result<Vec<Note>, StoreError> {
+                let rows: Vec<(i64, i64, String, String, String)> =
+                    sqlx::query_as(NOTES).bind(unit).bind(contact).fetch_all(self.pool()).await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, contact_id, author, text, create_date)| Note {
+                        id,
+                        contact_id,
+                        author,
+                        text,
+                        create_date,
+                    })
+                    .collect())
+            }
+
+            async fn delete_contact(&self, unit: i64, id: i64) -> Result<bool, StoreError> {
+                let begin: &str = $begin;
+                let mut tx = self.pool().begin_with(begin).await?;
+                for q in [DROP_NOTES, DROP_PHONES, DROP_EMAILS, DROP_EXTERNAL_IDS] {
+                    sqlx::query(q).bind(unit).bind(id).execute(&mut *tx).await?;
+                }
+                let gone = sqlx::query(DROP_CONTACT).bind(unit).bind(id).execute(&mut *tx).await?.rows_affected();
+                tx.commit().await?;
+                Ok(gone > 0)
+            }
+        }
+    };
+}
+
+/// Inside a contact write: the phones, emails and new external IDs of
+/// `row` for contact `id`, then the contact's own columns (with the
+/// external IDs it had, `old`, and the new ones; for a new contact
+/// (`$always` false) only when it has new ones). Evaluates to the write's
+/// [`Written`]; a taken external ID leaves the transaction uncommitted.
+macro_rules! write_links {
+    ($tx:ident, $unit:expr, $id:expr, $row:expr, $old:expr, $now:expr, $always:expr) => {{
+        let (unit, id, row, now): (i64, i64, &ContactRow, &str) = ($unit, $id, $row, $now);
+        let mut ids: Vec<ExternalId> = $old;
+        let mut taken = false;
+        for (source, external) in &row.new_external_ids {
+            let added: Option<(i64,)> = sqlx::query_as(ADD_EXTERNAL_ID)
+                .bind(unit)
+                .bind(id)
+                .bind(*source)
+                .bind(external)
+                .bind(now)
+                .fetch_optional(&mut *$tx)
+                .await?;
+            if added.is_none() {
+                taken = true;
+                break;
+            }
+            let (name,): (String,) = sqlx::query_as(SOURCE_NAME).bind(unit).bind(*source).fetch_one(&mut *$tx).await?;
+            ids.push(ExternalId { source: name, id: external.clone() });
+        }
+        if taken {
+            Written::DuplicateExternalId
+        } else {
+            for (field, p) in &row.record.phones {
+                sqlx::query(ADD_PHONE)
+                    .bind(unit)
+                    .bind(id)
+                    .bind(field)
+                    .bind(&p.display)
+                    .bind(p.e164.as_deref())
+                    .bind(p.extension.as_deref())
+                    .bind(p.sms_enabled as i64)
+                    .execute(&mut *$tx)
+                    .await?;
+            }
+            for (field, key) in &row.email_keys {
+                let email = row.record.emails.get(field).map(String::as_str).unwrap_or_default();
+                sqlx::query(ADD_EMAIL).bind(unit).bind(id).bind(field).bind(email).bind(key).execute(&mut *$tx).await?;
+            }
+            let r = &row.record;
+            // A new contact's row already holds everything but new external IDs.
+            if $always || !ids.is_empty() {
+                sqlx::query(UPDATE_CONTACT)
+                    .bind(unit)
+                    .bind(id)
+                    .bind(&r.first_name)
+                    .bind(&r.last_name)
+                    .bind(name_key(&r.first_name))
+                    .bind(name_key(&r.last_name))
+                    .bind(row.org_id)
+                    .bind(json(r)?)
+                    .bind(json(&ids)?)
+                    .bind(now)
+                    .execute(&mut *$tx)
+                    .await?;
+            }
+            Written::Done(id)
+        }
+    }};
+}
+
+contacts_store!(crate::store::SqliteStore, "BEGIN IMMEDIATE");
+#[cfg(feature = "postgres")]
+contacts_store!(crate::store::PgStore, "BEGIN");
