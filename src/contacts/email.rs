@@ -45,3 +45,34 @@ pub fn check_email(text: &str) -> Result<String, EmailError> {
 pub fn email_key(text: &str) -> String {
     text.trim().to_lowercase()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn complete_emails_come_back_trimmed() {
+        assert_eq!(check_email(" ada@example.com\t"), Ok("ada@example.com".to_string()));
+        assert_eq!(check_email("ä.ß@mail-1.example.co.uk"), Ok("ä.ß@mail-1.example.co.uk".to_string()));
+    }
+
+    #[test]
+    fn each_rule_names_its_reason() {
+        let reason = |t: &str| check_email(t).expect_err(t).reason;
+        assert!(reason("a@b@c.com").contains("exactly one '@'"));
+        assert!(reason("a b@c.com").contains("without spaces"));
+        assert!(reason(&format!("{}@c.com", "é".repeat(65))).contains("1 to 64"));
+        assert!(check_email(&format!("{}@c.com", "é".repeat(64))).is_ok());
+        assert!(reason("a@localhost").contains("two or more labels"));
+        assert!(reason("a@ex-.com").contains("inner hyphens"));
+        assert!(reason("a@ex.c_m").contains("letters, digits"));
+        assert!(reason(&format!("a@{}.com", "x".repeat(300))).contains("255"));
+        assert_eq!(check_email("").expect_err("empty").text, "");
+    }
+
+    #[test]
+    fn keys_ignore_case_and_blanks() {
+        assert_eq!(email_key(" Ada@EXAMPLE.com "), "ada@example.com");
+        assert_eq!(email_key("ÄDA@example.com"), "äda@example.com");
+    }
+}

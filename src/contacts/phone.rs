@@ -21,8 +21,8 @@
 
 use super::phone_text::{self, Read, Written};
 use crate::timezone::{PhoneError, parse_phone};
-use phonenumber::metadata::DATABASE;
-use std::sync::LazyLock;
+use phonenumber::metadata::{DATABASE, Database};
+use std::sync::{LazyLock, Once};
 
 /// A phone as stored: what was entered, and what makes it searchable.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,11 +75,29 @@ pub fn phone_data_version() -> &'static str {
     VERSION.as_str()
 }
 
+/// Compiled patterns the crate keeps (it keeps 100 for its whole
+/// metadata, so numbers of many countries in turn recompiled patterns on
+/// nearly every call; libphonenumber 9.0.43 has about 2,100 distinct ones).
+const PATTERN_CACHE: usize = 4096;
+
+/// The crate's metadata, its pattern cache widened to [`PATTERN_CACHE`]
+/// once. Every crate call goes through here first.
+fn database() -> &'static Database {
+    static WIDENED: Once = Once::new();
+    WIDENED.call_once(|| {
+        // The cache is shared by every pattern of the metadata.
+        if let Ok(mut cache) = DATABASE.cache().lock() {
+            *cache = regex_cache::RegexCache::new(PATTERN_CACHE);
+        }
+    });
+    &DATABASE
+}
+
 /// Whether `country` (ISO 3166 alpha-2, any case) is a region
 /// libphonenumber knows, so it can be a unit's default country.
 pub fn is_known_country(country: &str) -> bool {
     let id = country.trim().to_ascii_uppercase();
-    is_nanp_fast(&id) || DATABASE.by_id(id.as_str()).is_some()
+    is_nanp_fast(&id) || database().by_id(id.as_str()).is_some()
 }
 
 /// The two NANP regions that need no metadata lookup.
@@ -148,7 +166,7 @@ fn e164_of(w: &Written, region: &str) -> Result<String, String> {
             _ => nanp_national(&w.digits, region),
         };
     }
-    let Some(meta) = DATABASE.by_id(region) else {
+    let Some(meta) = database().by_id(region) else {
         return Err(format!("no country code, and the default country '{region}' is not a known country"));
     };
     if let Some(rest) = strip_idd(meta, &w.digits) {
@@ -175,7 +193,7 @@ fn international(digits: &str) -> Result<String, String> {
     }
     // Without the default country: the crate would apply its national
     // prefix to a number of another country.
-    let parsed = phonenumber::parse(None, format!("+{digits}"));
+    let parsed = phonenumber::parse_with(database(), None, format!("+{digits}"));
     let parsed = parsed.map(|n| {
         let cc = n.code().value().to_string();
         let after_cc = digits.strip_prefix(cc.as_str()).unwrap_or(digits);
@@ -234,11 +252,11 @@ fn national(digits: &str, region: &str) -> Result<String, String> {
     let Ok(id) = region.parse::<phonenumber::country::Id>() else {
         return Err(format!("no country code, and the default country '{region}' is not a known country"));
     };
-    let parsed = phonenumber::parse(Some(id), digits).map(|n| {
+    let parsed = phonenumber::parse_with(database(), Some(id), digits).map(|n| {
         // Cut short by the region's country code (`250 123 456` in Rwanda)?
         // Then the number as written, or without the national prefix.
         let cc = n.code().value();
-        let prefix = DATABASE.by_id(region).and_then(|m| m.national_prefix()).unwrap_or("");
+        let prefix = database().by_id(region).and_then(|m| m.national_prefix()).unwrap_or("");
         let written = digits.strip_prefix(prefix).filter(|_| !prefix.is_empty());
         let n = unstripped(n, digits);
         match written {
@@ -375,7 +393,7 @@ mod tests {
     #[test]
     fn every_region_takes_odd_digits_without_panicking() {
         let mut rng = fastrand::Rng::with_seed(17);
-        let regions: Vec<String> = DATABASE.iter().map(|m| m.id().to_string()).collect();
+        let regions: Vec<String> = database().iter().map(|m| m.id().to_string()).collect();
         assert!(regions.len() > 200, "{} regions", regions.len());
         let mut valid = 0;
         for region in &regions {
