@@ -97,35 +97,39 @@ impl RunCore {
             canned = m.next(&step.id);
         }
 
-        let denied = self.principal.missing(&step.manifest.permissions, self.runtime.business_unit());
-        let result =
-            match denied.map_or_else(|| self.resolve(step), |p| Err(ActionError::Permission(Principal::denial(p)))) {
-                Err(e) => Err(e),
-                Ok(values) => {
-                    let inputs = Inputs { manifest: &step.manifest, plans: &step.linked.inputs, values };
-                    if let Some(t) = &mut trace {
-                        t.resolved = true;
-                        // A replay compares the inputs before the action runs;
-                        // a trace writes them with the event, from `spare`.
-                        if let Some(r) = self.replay.as_deref_mut() {
-                            let actual = self.events.inputs_now(&step.trace.inputs, &inputs.values);
-                            r.check_inputs(at(self.steps, &program.script.name, step), &actual);
+        // A permission the principal lacks: the action is neither resolved
+        // nor executed, and takes OnError.
+        let resolved = match self.principal.missing(&step.manifest.permissions, self.runtime.business_unit()) {
+            Some(p) => Err(ActionError::Permission(Principal::denial(p))),
+            None => self.resolve(step),
+        };
+        let result = match resolved {
+            Err(e) => Err(e),
+            Ok(values) => {
+                let inputs = Inputs { manifest: &step.manifest, plans: &step.linked.inputs, values };
+                if let Some(t) = &mut trace {
+                    t.resolved = true;
+                    // A replay compares the inputs before the action runs;
+                    // a trace writes them with the event, from `spare`.
+                    if let Some(r) = self.replay.as_deref_mut() {
+                        let actual = self.events.inputs_now(&step.trace.inputs, &inputs.values);
+                        r.check_inputs(at(self.steps, &program.script.name, step), &actual);
+                    }
+                }
+                let r = match canned {
+                    Some(c) => canned_outcome(c),
+                    None => {
+                        let mut ctx = Context { core: self };
+                        match step.action.execute(&mut ctx, &inputs) {
+                            Exec::Ready(r) => r,
+                            Exec::Pending(f) => f.await,
                         }
                     }
-                    let r = match canned {
-                        Some(c) => canned_outcome(c),
-                        None => {
-                            let mut ctx = Context { core: self };
-                            match step.action.execute(&mut ctx, &inputs) {
-                                Exec::Ready(r) => r,
-                                Exec::Pending(f) => f.await,
-                            }
-                        }
-                    };
-                    self.spare = inputs.values;
-                    r
-                }
-            };
+                };
+                self.spare = inputs.values;
+                r
+            }
+        };
 
         self.conclude(program, step, result, trace)
     }
