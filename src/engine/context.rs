@@ -125,6 +125,15 @@ impl Context<'_> {
         Ok(self.core.runtime.domain::<T>().await?)
     }
 
+    /// A domain store and the run's business unit id, which scopes every
+    /// read and write through it (what each pack's `ctx.<pack>()` gives).
+    pub async fn unit_domain<T: ?Sized + Send + Sync + 'static>(
+        &self,
+    ) -> Result<(std::sync::Arc<T>, i64), ActionError> {
+        let store = self.domain::<T>().await?;
+        Ok((store, self.unit_id().await?))
+    }
+
     /// The store id of the run's business unit: every domain read and
     /// write is scoped to it.
     pub async fn unit_id(&self) -> Result<i64, ActionError> {

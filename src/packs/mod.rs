@@ -35,6 +35,39 @@ macro_rules! action {
     };
 }
 
+/// A pack's `store_of` and `store` for its store trait: the trait object
+/// over an opened SQLite or PostgreSQL store, which implement every
+/// built-in pack's store (`None` / an error for a host's own backend, which
+/// then registers its own with `RuntimeBuilder::domain_store`).
+#[allow(unused_macros)] // a build with no storing pack (features off)
+macro_rules! backend_stores {
+    ($trait:ident, $label:literal) => {
+        #[doc = concat!("The ", $label, " store of an opened SQLite or PostgreSQL store (`None` for")]
+        /// a backend this pack does not know: a host then registers its own).
+        pub fn store_of(store: &Arc<dyn Store>) -> Option<Arc<dyn $trait>> {
+            let any = store.as_any();
+            if let Some(s) = any.downcast_ref::<$crate::store::SqliteStore>() {
+                return Some(Arc::new(s.clone()));
+            }
+            #[cfg(feature = "postgres")]
+            if let Some(s) = any.downcast_ref::<$crate::store::PgStore>() {
+                return Some(Arc::new(s.clone()));
+            }
+            None
+        }
+
+        #[doc = concat!("The ", $label, " store of a runtime's store, or why there is none.")]
+        pub fn store(store: &Arc<dyn Store>) -> Result<Arc<dyn $trait>, StoreError> {
+            store_of(store).ok_or_else(|| {
+                StoreError::Unavailable(format!(
+                    concat!("the {} store has no ", $label, " store (register one)"),
+                    store.backend()
+                ))
+            })
+        }
+    };
+}
+
 #[cfg(feature = "contacts")]
 pub mod contacts;
 pub mod core;

@@ -14,7 +14,7 @@ pub use store::{ContactsStore, Written};
 use crate::engine::action::Action;
 use crate::engine::action::{ActionError, Context};
 use crate::engine::pack::{Domains, Pack};
-use crate::store::{SqliteStore, Store, StoreError};
+use crate::store::{Store, StoreError};
 use std::future::Future;
 use std::sync::Arc;
 
@@ -48,26 +48,7 @@ impl Pack for Contacts {
     }
 }
 
-/// The contacts store of an opened SQLite or PostgreSQL store (`None` for
-/// a backend this pack does not know: a host then registers its own).
-pub fn store_of(store: &Arc<dyn Store>) -> Option<Arc<dyn ContactsStore>> {
-    let any = store.as_any();
-    if let Some(s) = any.downcast_ref::<SqliteStore>() {
-        return Some(Arc::new(s.clone()));
-    }
-    #[cfg(feature = "postgres")]
-    if let Some(s) = any.downcast_ref::<crate::store::PgStore>() {
-        return Some(Arc::new(s.clone()));
-    }
-    None
-}
-
-/// The contacts store of a runtime's store, or why there is none.
-pub fn store(store: &Arc<dyn Store>) -> Result<Arc<dyn ContactsStore>, StoreError> {
-    store_of(store).ok_or_else(|| {
-        StoreError::Unavailable(format!("the {} store has no contacts store (register one)", store.backend()))
-    })
-}
+backend_stores!(ContactsStore, "contacts");
 
 /// `ctx.contacts()`: the contacts store and the run's business unit, which
 /// scopes every contacts read and write.
@@ -78,8 +59,7 @@ pub trait ContactsContext {
 
 impl ContactsContext for Context<'_> {
     async fn contacts(&self) -> Result<(Arc<dyn ContactsStore>, i64), ActionError> {
-        let store = self.domain::<dyn ContactsStore>().await?;
-        Ok((store, self.unit_id().await?))
+        self.unit_domain::<dyn ContactsStore>().await
     }
 }
 

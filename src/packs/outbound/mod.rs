@@ -12,7 +12,7 @@ pub use crate::store::OutboundStore;
 
 use crate::engine::action::{Action, ActionError, Context};
 use crate::engine::pack::{Domains, Pack};
-use crate::store::{SqliteStore, Store, StoreError};
+use crate::store::{Store, StoreError};
 use std::future::Future;
 use std::sync::Arc;
 
@@ -53,26 +53,7 @@ impl Pack for Outbound {
     }
 }
 
-/// The outbound store of an opened SQLite or PostgreSQL store (`None` for
-/// a backend this pack does not know: a host then registers its own).
-pub fn store_of(store: &Arc<dyn Store>) -> Option<Arc<dyn OutboundStore>> {
-    let any = store.as_any();
-    if let Some(s) = any.downcast_ref::<SqliteStore>() {
-        return Some(Arc::new(s.clone()));
-    }
-    #[cfg(feature = "postgres")]
-    if let Some(s) = any.downcast_ref::<crate::store::PgStore>() {
-        return Some(Arc::new(s.clone()));
-    }
-    None
-}
-
-/// The outbound store of a runtime's store, or why there is none.
-pub fn store(store: &Arc<dyn Store>) -> Result<Arc<dyn OutboundStore>, StoreError> {
-    store_of(store).ok_or_else(|| {
-        StoreError::Unavailable(format!("the {} store has no outbound store (register one)", store.backend()))
-    })
-}
+backend_stores!(OutboundStore, "outbound");
 
 /// `ctx.outbound()`: the outbound store and the run's business unit, which
 /// scopes every outbound read and write.
@@ -83,7 +64,6 @@ pub trait OutboundContext {
 
 impl OutboundContext for Context<'_> {
     async fn outbound(&self) -> Result<(Arc<dyn OutboundStore>, i64), ActionError> {
-        let store = self.domain::<dyn OutboundStore>().await?;
-        Ok((store, self.unit_id().await?))
+        self.unit_domain::<dyn OutboundStore>().await
     }
 }
