@@ -372,3 +372,52 @@ fn script_tests_run_for_the_principal() {
     assert_eq!(code, 2);
     assert!(err.contains("no users"), "{err}");
 }
+
+/// ADDCONTACT without `externalContacts:contact:add`: OnError naming it,
+/// and the unit's data (contacts, phones, emails, notes, ...) as it was.
+async fn denied_add_contact_writes_nothing(db: &str, dir: &Path) {
+    let unit = unique("contacts-perms");
+    let text = r#"{"name": "add_one", "actions": [
+        {"id": "b", "action": "BEGIN", "Parameters": ["first"], "next": "add"},
+        {"id": "add", "action": "ADDCONTACT",
+         "Fields": "{\"firstName\": \"{first}\", \"lastName\": \"Lovelace\", \"workEmail\": \"{first}@example.com\", \"workPhone\": \"(212) 736-5000\"}",
+         "branches": {"Default": "ok", "OnError": "err"}},
+        {"id": "ok", "action": "RETURN", "ReturnValue": "added"},
+        {"id": "err", "action": "RETURN", "ReturnValue": "{_ERR}"}]}"#;
+    let script = dir.join("add_one.json");
+    std::fs::write(&script, text).unwrap();
+    let script = script.to_str().unwrap();
+    let r = run_json(dir, &["run", script, "--param", "first=ada", "--db", db, "--unit", &unit, "--json"]);
+    assert_eq!(r["return"], "added", "{r}");
+
+    let principal = dir.join("contacts_principal.toml");
+    std::fs::write(
+        &principal,
+        format!(
+            "unit = \"{unit}\"\npermissions = [\"externalContacts:contact:edit\", \"externalContacts:contact:view\"]\n"
+        ),
+    )
+    .unwrap();
+    let before = dump_unit(db, &unit, &["runs"]).await;
+    assert!(before.iter().any(|l| l.contains("Lovelace")), "the dump sees the unit's contacts: {before:?}");
+    let p = principal.to_str().unwrap();
+    let r = run_json(
+        dir,
+        &["run", script, "--param", "first=bob", "--db", db, "--unit", &unit, "--principal", p, "--json"],
+    );
+    assert_eq!(r["return"], "permission denied: externalContacts:contact:add", "{r}");
+    assert_eq!(dump_unit(db, &unit, &["runs"]).await, before, "a denied ADDCONTACT wrote something");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_principal_without_contact_add_takes_on_error_and_writes_nothing_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("contacts_perms.db");
+    denied_add_contact_writes_nothing(db.to_str().unwrap(), dir.path()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_principal_without_contact_add_takes_on_error_and_writes_nothing_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    denied_add_contact_writes_nothing(PG_URL, dir.path()).await;
+}
