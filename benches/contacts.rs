@@ -63,12 +63,12 @@ const BARE_PHONE: &str =
      VALUES ($1, $2, $3, $4, $5, NULL, 0)";
 const BARE_EMAIL: &str =
     "INSERT INTO contact_emails (unit_id, contact_id, field, email, email_key) VALUES ($1, $2, $3, $4, $5)";
-const BARE_BY_PHONE: &str = "SELECT c.id, c.record, c.external_ids, c.created_at, c.modified_at, c.org_id, o.name, o.external_id
-     FROM contacts c LEFT JOIN organizations o ON o.id = c.org_id WHERE c.unit_id = $1 AND
-     c.id IN (SELECT contact_id FROM contact_phones WHERE unit_id = $1 AND e164 = $2) ORDER BY c.created_at, c.id LIMIT 100";
-const BARE_BY_EMAIL: &str = "SELECT c.id, c.record, c.external_ids, c.created_at, c.modified_at, c.org_id, o.name, o.external_id
-     FROM contacts c LEFT JOIN organizations o ON o.id = c.org_id WHERE c.unit_id = $1 AND
-     c.id IN (SELECT contact_id FROM contact_emails WHERE unit_id = $1 AND email_key = $2) ORDER BY c.created_at, c.id LIMIT 100";
+const BARE_BY_PHONE: &str = "SELECT DISTINCT c.id, c.record, c.external_ids, c.created_at, c.modified_at, c.org_id, o.name,
+     o.external_id FROM contact_phones x JOIN contacts c ON c.id = x.contact_id LEFT JOIN organizations o ON o.id = c.org_id
+     WHERE x.unit_id = $1 AND c.unit_id = $1 AND x.e164 = $2 ORDER BY c.created_at, c.id LIMIT 100";
+const BARE_BY_EMAIL: &str = "SELECT DISTINCT c.id, c.record, c.external_ids, c.created_at, c.modified_at, c.org_id, o.name,
+     o.external_id FROM contact_emails x JOIN contacts c ON c.id = x.contact_id LEFT JOIN organizations o ON o.id = c.org_id
+     WHERE x.unit_id = $1 AND c.unit_id = $1 AND x.email_key = $2 ORDER BY c.created_at, c.id LIMIT 100";
 
 type Cols = (i64, String, String, String, String, Option<i64>, Option<String>, Option<String>);
 
