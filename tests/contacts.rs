@@ -138,6 +138,23 @@ fn refused_contacts_exit_2_with_their_reason_and_nothing_found_exits_1() {
     assert_eq!(code, 2, "a unit that does not exist: {err}");
 }
 
+/// Regression: `contacts settings --default-country ZZ` used to exit 0 and
+/// store a country no number can be read in.
+#[test]
+fn contacts_settings_refuses_an_unknown_country_and_keeps_the_old_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("c.db");
+    let db = db.to_str().expect("UTF-8");
+    let unit = "countries";
+    assert_eq!(json(db, unit, &["contacts", "settings", "--default-country", " fr "], 0)["defaultCountry"], "FR");
+    for bad in ["ZZ", "XX", "zz", "U$"] {
+        let (code, out, err) = run(db, unit, &["contacts", "settings", "--default-country", bad]);
+        assert_eq!(code, 2, "{bad}: {out} {err}");
+        assert!(err.contains("ISO 3166") && err.contains(bad.trim()), "{bad}: {err}");
+    }
+    assert_eq!(json(db, unit, &["contacts", "settings"], 0)["defaultCountry"], "FR", "the old country stays");
+}
+
 fn isolation(db: &str) {
     let (a, b) = (unique("unit-a"), unique("unit-b"));
     let id = seed(db, &a);

@@ -42,6 +42,19 @@ const STEPS: &[Step] = &[
     Step { starts: "prospero run scripts/source_setup.json", code: 0, key: "return: map stored" },
     Step { starts: "prospero run scripts/brain.json", code: 0, key: "\"Received\":\"500\"" },
     Step { starts: "prospero demo --db postgres://", code: 0, key: "received   1200" },
+    Step { starts: "prospero users add ann --role agent", code: 0, key: "added ann" },
+    Step { starts: "prospero contacts add --first-name Ada", code: 0, key: "+12127365000 (added)" },
+    Step { starts: "prospero contacts find --phone", code: 0, key: "1 contact(s) found" },
+    Step {
+        starts: "prospero run scripts/caller_lookup.json --param ani=212.736.5000",
+        code: 0,
+        key: "return: known: Ada Lovelace (1 with this number)",
+    },
+    Step {
+        starts: "prospero run scripts/caller_lookup.json --param ani=\"(646) 555-0123\"",
+        code: 0,
+        key: "permission denied: externalContacts:contact:add",
+    },
     Step { starts: "prospero tz 270-202-0100 213-555-0142", code: 0, key: "mismatch" },
 ];
 

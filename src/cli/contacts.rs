@@ -12,6 +12,7 @@ use super::outbound::{no_unit_message, note_created_unit};
 use crate::{check_db_url, tokio_rt, usage};
 use anyhow::Result;
 use clap::Subcommand;
+use prospero::contacts::phone::known_country_code;
 use prospero::contacts::{Contact, ContactType, CustomField, Note, Organization};
 use prospero::packs::contacts::ContactsStore;
 use prospero::packs::contacts::api::{self, ContactsError, Lookup};
@@ -395,15 +396,18 @@ pub(crate) fn contacts(command: ContactsCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }),
         ContactsCommand::Settings { default_country, unit } => {
-            let country = default_country.map(|c| c.trim().to_ascii_uppercase());
-            if let Some(c) = &country
-                && (c.len() != 2 || !c.chars().all(|ch| ch.is_ascii_alphabetic()))
+            // Refused before the store is opened, so a typo changes nothing.
+            if let Some(c) = &default_country
+                && known_country_code(c).is_none()
             {
-                return Err(usage(format!("--default-country {c}: use a two-letter ISO 3166 code (US, GB, FR, ...)")));
+                let c = c.trim();
+                return Err(usage(format!(
+                    "--default-country {c}: not a country libphonenumber knows; use a two-letter ISO 3166 code (US, GB, FR, ...)"
+                )));
             }
-            with_unit(&unit, country.is_some(), async |st, u| {
-                if let Some(c) = &country {
-                    st.set_default_country(u, c, &now()).await?;
+            with_unit(&unit, default_country.is_some(), async |st, u| {
+                if let Some(c) = &default_country {
+                    api::set_default_country(st, u, c, &now()).await?;
                 }
                 let c = st.default_country(u).await?;
                 if unit.json {

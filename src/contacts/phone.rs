@@ -100,6 +100,14 @@ pub fn is_known_country(country: &str) -> bool {
     is_nanp_fast(&id) || database().by_id(id.as_str()).is_some()
 }
 
+/// `country` as a unit's default country: trimmed and upper-cased when it
+/// is a region libphonenumber knows (`" gb "` gives `"GB"`), `None`
+/// otherwise, so an unknown code never reaches a unit's settings.
+pub fn known_country_code(country: &str) -> Option<String> {
+    let id = country.trim().to_ascii_uppercase();
+    is_known_country(&id).then_some(id)
+}
+
 /// The two NANP regions that need no metadata lookup.
 fn is_nanp_fast(region: &str) -> bool {
     matches!(region, "US" | "CA")
@@ -367,6 +375,9 @@ mod tests {
         assert!(p.flag.as_deref().is_some_and(|f| f.contains("'XX' is not a known country")), "{p:?}");
         assert_eq!(e164("+44 20 7946 0958", "XX").as_deref(), Some("+442079460958"));
         assert!(is_known_country("fr") && is_known_country("US") && !is_known_country("XX"));
+        assert_eq!(known_country_code(" gb "), Some("GB".into()));
+        assert_eq!(known_country_code("ZZ"), None);
+        assert_eq!(known_country_code("Narnia"), None);
     }
 
     #[test]

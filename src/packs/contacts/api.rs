@@ -6,7 +6,7 @@
 use super::{ContactsStore, Written};
 use crate::contacts::email::email_key;
 use crate::contacts::model::{self, Invalid, OrgChange, name_key};
-use crate::contacts::phone::phone_key;
+use crate::contacts::phone::{known_country_code, phone_key};
 use crate::contacts::{Contact, ContactRow, ContactSearch, CustomFieldError, Organization};
 use crate::store::StoreError;
 use serde_json::{Map, Value as Json};
@@ -196,4 +196,23 @@ pub async fn find(
         ContactSearch::Name { first: by.first_name.as_deref().map(name_key), last }
     };
     Ok(store.find_contacts(unit, &search, limit).await?)
+}
+
+/// Set the unit's default country (the country of numbers written without
+/// a country code) and return it as stored; a code libphonenumber does not
+/// know is refused and nothing is written.
+pub async fn set_default_country(
+    store: &dyn ContactsStore,
+    unit: i64,
+    country: &str,
+    now: &str,
+) -> Result<String, ContactsError> {
+    let code = known_country_code(country).ok_or_else(|| {
+        ContactsError::Input(format!(
+            "unknown country {:?}: use a two-letter ISO 3166 code (US, GB, FR, ...)",
+            country.trim()
+        ))
+    })?;
+    store.set_default_country(unit, &code, now).await?;
+    Ok(code)
 }

@@ -290,3 +290,62 @@ async fn a_second_units_scripts_neither_see_nor_change_the_first_units_contacts_
 async fn a_second_units_scripts_neither_see_nor_change_the_first_units_contacts_on_postgres() {
     units_apart(PG_URL).await;
 }
+
+/// Numbers written without a country code take the unit's default
+/// country, through the actions: a British unit reads `020 7946 0018` as
+/// +44 and finds it again in international form; a US number written
+/// nationally is not a British one. A code the phone library does not know
+/// is refused by the library and the country stays.
+async fn default_country_through_actions(url: &str) {
+    use super::api;
+    let rt = Runtime::builder().db(url).business_unit(unique_unit()).build();
+    let store = rt.store().await.unwrap_or_else(|e| panic!("opening {url}: {e} (is PostgreSQL running?)"));
+    let contacts = store_of(&store).expect("SQLite and PostgreSQL serve contacts");
+    let unit = rt.unit_id().await.expect("unit");
+    let at = "2026-03-01T00:00:00Z";
+    assert_eq!(contacts.default_country(unit).await.expect("read"), "US", "{url}: +1 unless set");
+    assert_eq!(api::set_default_country(&*contacts, unit, "gb", at).await.expect("GB is known"), "GB");
+    let refused = api::set_default_country(&*contacts, unit, "ZZ", at).await;
+    assert!(matches!(refused, Err(api::ContactsError::Input(ref m)) if m.contains("ZZ")), "{url}: {refused:?}");
+    assert_eq!(contacts.default_country(unit).await.expect("read"), "GB", "{url}: a refused code changes nothing");
+    let steps = vec![
+        add(json!({"workPhone": "020 7946 0018"}), "Default"),
+        step("FINDCONTACT", json!({"Phone": "+44 20 7946 0018", "Contact": "uk", "Count": "n"}), "Default"),
+        step("FINDCONTACT", json!({"Phone": "(020) 7946-0018", "Count": "again"}), "Default"),
+        step("FINDCONTACT", json!({"Phone": "(212) 736-5000", "Count": "us"}), "NotFound"),
+    ];
+    let program = rt.load_script(crate::script::load_text(&script(&steps), None).expect("parses")).expect("loads");
+    let r = rt.run(&program, RunOptions::new().param("blank", "").param("bad", "")).await.expect("params");
+    let got: Vec<String> = r.path.iter().skip(1).take(steps.len()).map(|p| p.branch.to_string()).collect();
+    assert_eq!(got, ["Default", "Default", "Default", "NotFound"], "{url}: notes {:?}", r.notes);
+    assert_eq!(text(&r, "uk.workPhone.e164"), "+442079460018", "{url}");
+    assert_eq!((text(&r, "n"), text(&r, "again")), ("1".into(), "1".into()), "{url}");
+
+    assert_eq!(api::set_default_country(&*contacts, unit, "FR", at).await.expect("FR is known"), "FR");
+    let steps = vec![
+        step(
+            "ADDCONTACT",
+            json!({"Fields": contact(json!({"firstName": "Marie", "lastName": "Curie", "cellPhone": "06 12 34 56 78"}))}),
+            "Default",
+        ),
+        step("FINDCONTACT", json!({"Phone": "+33 6 12 34 56 78", "Contact": "fr"}), "Default"),
+        step("FINDCONTACT", json!({"Phone": "020 7946 0018", "Count": "ukNational"}), "NotFound"),
+    ];
+    let program = rt.load_script(crate::script::load_text(&script(&steps), None).expect("parses")).expect("loads");
+    let r = rt.run(&program, RunOptions::new().param("blank", "").param("bad", "")).await.expect("params");
+    let got: Vec<String> = r.path.iter().skip(1).take(steps.len()).map(|p| p.branch.to_string()).collect();
+    assert_eq!(got, ["Default", "Default", "NotFound"], "{url}: notes {:?}", r.notes);
+    assert_eq!(text(&r, "fr.cellPhone.e164"), "+33612345678", "{url}");
+    assert_eq!(text(&r, "fr.lastName"), "Curie", "{url}");
+}
+
+#[tokio::test]
+async fn numbers_without_a_country_code_take_the_units_default_country_on_sqlite() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    default_country_through_actions(dir.path().join("c.db").to_str().expect("UTF-8")).await;
+}
+
+#[tokio::test]
+async fn numbers_without_a_country_code_take_the_units_default_country_on_postgres() {
+    default_country_through_actions(PG_URL).await;
+}
