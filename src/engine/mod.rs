@@ -141,10 +141,13 @@ pub enum ParamError {
     OutOfRange(usize),
 }
 
-struct Inner {
+/// What a [`RuntimeBuilder`] gathers and the built [`Runtime`] keeps as
+/// it was given: declared once, so a new setting is one field here.
+struct Settings {
     catalog: Catalog,
-    actions: HashMap<(String, u32), Arc<dyn Action>>,
-    library: Library,
+    packs: Vec<Arc<dyn Pack>>,
+    /// Domain stores a host registered (they win over the packs' own).
+    provided: Domains,
     budgets: Budgets,
     load_limits: sc::LoadLimits,
     timezone: chrono_tz::Tz,
@@ -152,13 +155,32 @@ struct Inner {
     db_url: String,
     /// Built without a store: why (every store access fails with it).
     no_store: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            catalog: Catalog::default(),
+            packs: Vec::new(),
+            provided: Domains::default(),
+            budgets: Budgets::default(),
+            load_limits: sc::LoadLimits::default(),
+            timezone: chrono_tz::UTC,
+            business_unit: "default".into(),
+            db_url: "prospero.db".into(),
+            no_store: None,
+        }
+    }
+}
+
+struct Inner {
+    settings: Settings,
+    actions: HashMap<(String, u32), Arc<dyn Action>>,
+    library: Library,
     store: OnceCell<Arc<dyn Store>>,
     /// The store was opened from `db_url` (not given by the host), so
     /// [`Runtime::close`] closes it.
     owns_store: bool,
-    packs: Vec<Arc<dyn Pack>>,
-    /// Domain stores a host registered (they win over the packs' own).
-    provided: Domains,
     /// The provided stores and those the packs made for the opened store.
     domains: OnceCell<Domains>,
     unit_id: OnceCell<i64>,
@@ -179,17 +201,9 @@ pub struct Runtime {
 /// starts with every pack compiled into this build,
 /// [`RuntimeBuilder::with_packs`] with the ones given.
 pub struct RuntimeBuilder {
-    catalog: Catalog,
+    settings: Settings,
     actions: Vec<Arc<dyn Action>>,
-    packs: Vec<Arc<dyn Pack>>,
-    provided: Domains,
     dirs: Vec<PathBuf>,
-    budgets: Budgets,
-    load_limits: sc::LoadLimits,
-    timezone: chrono_tz::Tz,
-    business_unit: String,
-    db_url: String,
-    no_store: Option<String>,
     store: Option<Arc<dyn Store>>,
 }
 
@@ -197,20 +211,8 @@ impl RuntimeBuilder {
     /// A builder with these packs (in order: a later pack's manifest or
     /// action of the same name and version replaces an earlier one's).
     pub fn with_packs(packs: impl IntoIterator<Item = Arc<dyn Pack>>) -> RuntimeBuilder {
-        let mut b = RuntimeBuilder {
-            catalog: Catalog::default(),
-            actions: Vec::new(),
-            packs: Vec::new(),
-            provided: Domains::default(),
-            dirs: Vec::new(),
-            budgets: Budgets::default(),
-            load_limits: sc::LoadLimits::default(),
-            timezone: chrono_tz::UTC,
-            business_unit: "default".into(),
-            db_url: "prospero.db".into(),
-            no_store: None,
-            store: None,
-        };
+        let mut b =
+            RuntimeBuilder { settings: Settings::default(), actions: Vec::new(), dirs: Vec::new(), store: None };
         for p in packs {
             b = b.pack(p);
         }
@@ -219,9 +221,9 @@ impl RuntimeBuilder {
 
     /// Add a pack: its manifests, its actions and its stores.
     pub fn pack(mut self, pack: Arc<dyn Pack>) -> RuntimeBuilder {
-        self.catalog.add_embedded(pack.manifests());
+        self.settings.catalog.add_embedded(pack.manifests());
         self.actions.extend(pack.actions());
-        self.packs.push(pack);
+        self.settings.packs.push(pack);
         self
     }
 
@@ -230,13 +232,13 @@ impl RuntimeBuilder {
     /// platform's own backend for one domain, with the rest on SQLite or
     /// PostgreSQL.
     pub fn domain_store<T: ?Sized + Send + Sync + 'static>(mut self, store: Arc<T>) -> RuntimeBuilder {
-        self.provided.provide(store);
+        self.settings.provided.provide(store);
         self
     }
 
     /// Add a host action: its manifest and its implementation.
     pub fn action(mut self, manifest: Manifest, implementation: impl Action) -> RuntimeBuilder {
-        self.catalog.add(manifest);
+        self.settings.catalog.add(manifest);
         self.actions.push(Arc::new(implementation));
         self
     }
@@ -249,21 +251,21 @@ impl RuntimeBuilder {
 
     /// Default budgets for runs.
     pub fn budgets(mut self, b: Budgets) -> RuntimeBuilder {
-        self.budgets = b;
+        self.settings.budgets = b;
         self
     }
 
     /// Size limits for loading scripts (the script and the sub scripts it
     /// names); see [`LoadLimits`](crate::script::LoadLimits).
     pub fn load_limits(mut self, limits: sc::LoadLimits) -> RuntimeBuilder {
-        self.load_limits = limits;
+        self.settings.load_limits = limits;
         self
     }
 
     /// The business unit's time zone (what `now()` reads in until a
     /// TIMEZONE action changes it).
     pub fn timezone(mut self, tz: chrono_tz::Tz) -> RuntimeBuilder {
-        self.timezone = tz;
+        self.settings.timezone = tz;
         self
     }
 
@@ -274,20 +276,20 @@ impl RuntimeBuilder {
     /// `unit_name` to refuse them early.
     pub fn business_unit(mut self, name: impl Into<String>) -> RuntimeBuilder {
         let name = name.into();
-        self.business_unit = crate::store::unit_name(&name).unwrap_or(name);
+        self.settings.business_unit = crate::store::unit_name(&name).unwrap_or(name);
         self
     }
 
     /// The store URL (default: `prospero.db` in the working directory).
     pub fn db(mut self, url: impl Into<String>) -> RuntimeBuilder {
-        self.db_url = url.into();
+        self.settings.db_url = url.into();
         self
     }
 
     /// Build without a store: every action that reaches for one fails with
     /// `why`, and nothing is opened or written (a replay runs this way).
     pub fn without_store(mut self, why: impl Into<String>) -> RuntimeBuilder {
-        self.no_store = Some(why.into());
+        self.settings.no_store = Some(why.into());
         self
     }
 
@@ -301,22 +303,14 @@ impl RuntimeBuilder {
     /// Build the runtime.
     pub fn build(self) -> Runtime {
         let actions = self.actions.into_iter().map(|a| ((a.name().to_ascii_uppercase(), a.version()), a)).collect();
-        let fingerprint = self.catalog.fingerprint();
+        let fingerprint = self.settings.catalog.fingerprint();
         Runtime {
             inner: Arc::new(Inner {
-                catalog: self.catalog,
+                settings: self.settings,
                 actions,
                 library: Library::new(self.dirs),
-                budgets: self.budgets,
-                load_limits: self.load_limits,
-                timezone: self.timezone,
-                business_unit: self.business_unit,
-                db_url: self.db_url,
-                no_store: self.no_store,
                 owns_store: self.store.is_none(),
                 store: OnceCell::new_with(self.store),
-                packs: self.packs,
-                provided: self.provided,
                 domains: OnceCell::new(),
                 unit_id: OnceCell::new(),
                 created_unit: std::sync::atomic::AtomicBool::new(false),
@@ -331,7 +325,7 @@ impl RuntimeBuilder {
 impl Runtime {
     /// The action catalog.
     pub fn catalog(&self) -> &Catalog {
-        &self.inner.catalog
+        &self.inner.settings.catalog
     }
 
     pub(crate) fn catalog_fingerprint(&self) -> &str {
@@ -340,12 +334,12 @@ impl Runtime {
 
     /// The limits scripts are loaded within.
     pub fn load_limits(&self) -> &sc::LoadLimits {
-        &self.inner.load_limits
+        &self.inner.settings.load_limits
     }
 
     /// The business unit runs work in.
     pub fn business_unit(&self) -> &str {
-        &self.inner.business_unit
+        &self.inner.settings.business_unit
     }
 
     /// Check a script without running it: every problem, errors and
@@ -357,7 +351,7 @@ impl Runtime {
         let exists = |name: &str| self.inner.library.exists(name) || name.eq_ignore_ascii_case(&script.name);
         let lend = |name: &str, f: &mut dyn FnMut(&Script)| self.lend_script(name, f);
         let env = CheckEnv {
-            catalog: &self.inner.catalog,
+            catalog: &self.inner.settings.catalog,
             script_exists: &exists,
             implemented: None,
             lend_script: Some(&lend),
@@ -378,7 +372,7 @@ impl Runtime {
             return f(&p.script);
         }
         if let Some(path) = self.inner.library.find_file(name)
-            && let Ok(s) = sc::load_file_with(&path, &self.inner.load_limits)
+            && let Ok(s) = sc::load_file_with(&path, &self.inner.settings.load_limits)
         {
             f(&s);
         }
@@ -388,7 +382,7 @@ impl Runtime {
     /// (so their problems show before anything runs). The script's folder
     /// joins the library.
     pub fn load(&self, path: &Path) -> Result<Arc<Program>, LoadFailure> {
-        let limits = &self.inner.load_limits;
+        let limits = &self.inner.settings.load_limits;
         let bytes = sc::read_file(path, limits)?;
         let text = sc::bytes_to_text(&path.display().to_string(), &bytes)?;
         let script = sc::load_text_with(&text, Some(path), limits)?;
@@ -416,7 +410,7 @@ impl Runtime {
         let implemented = |name: &str, version: u32| inner.actions.contains_key(&(name.to_string(), version));
         let lend = |name: &str, f: &mut dyn FnMut(&Script)| self.lend_script(name, f);
         let env = CheckEnv {
-            catalog: &inner.catalog,
+            catalog: &inner.settings.catalog,
             script_exists: &exists,
             implemented: Some(&implemented),
             lend_script: Some(&lend),
@@ -483,7 +477,7 @@ impl Runtime {
             return Ok(p);
         }
         let path = self.inner.library.find_file(name).ok_or_else(|| LoadFailure::NotFound(name.to_string()))?;
-        let limits = &self.inner.load_limits;
+        let limits = &self.inner.settings.load_limits;
         let bytes = sc::read_file(&path, limits)?;
         let text = sc::bytes_to_text(&path.display().to_string(), &bytes)?;
         let script = sc::load_text_with(&text, Some(&path), limits)?;
@@ -554,9 +548,9 @@ impl Runtime {
             program: program.clone(),
             params,
             clock,
-            tz: opts.replay.as_ref().and_then(|t| t.timezone.parse().ok()).unwrap_or(self.inner.timezone),
+            tz: opts.replay.as_ref().and_then(|t| t.timezone.parse().ok()).unwrap_or(self.inner.settings.timezone),
             seed,
-            budgets: opts.budgets.unwrap_or_else(|| self.inner.budgets.clone()),
+            budgets: opts.budgets.unwrap_or_else(|| self.inner.settings.budgets.clone()),
             trace: opts.trace,
             params_json,
             replay: opts.replay.clone().map(replay::ReplayState::new),
@@ -614,10 +608,10 @@ impl Runtime {
 
     /// The store, opened (and migrated) on first use.
     pub async fn store(&self) -> Result<Arc<dyn Store>, StoreError> {
-        if let Some(why) = &self.inner.no_store {
+        if let Some(why) = &self.inner.settings.no_store {
             return Err(StoreError::Unavailable(why.clone()));
         }
-        self.inner.store.get_or_try_init(|| crate::store::open(&self.inner.db_url)).await.cloned()
+        self.inner.store.get_or_try_init(|| crate::store::open(&self.inner.settings.db_url)).await.cloned()
     }
 
     /// Finish with the store on a clean exit, once the runtime's runs are
@@ -636,7 +630,7 @@ impl Runtime {
     /// gave [`RuntimeBuilder::domain_store`], or else the one a pack made
     /// for the opened store.
     pub async fn domain<T: ?Sized + Send + Sync + 'static>(&self) -> Result<Arc<T>, StoreError> {
-        if let Some(s) = self.inner.provided.get::<T>() {
+        if let Some(s) = self.inner.settings.provided.get::<T>() {
             return Ok(s);
         }
         let store = self.store().await?;
@@ -644,8 +638,8 @@ impl Runtime {
             .inner
             .domains
             .get_or_init(|| async {
-                let mut d = self.inner.provided.clone();
-                for p in &self.inner.packs {
+                let mut d = self.inner.settings.provided.clone();
+                for p in &self.inner.settings.packs {
                     p.open_stores(&store, &mut d);
                 }
                 d
@@ -663,7 +657,7 @@ impl Runtime {
         self.inner
             .unit_id
             .get_or_try_init(|| async {
-                let unit = store.ensure_business_unit(&self.inner.business_unit).await?;
+                let unit = store.ensure_business_unit(&self.inner.settings.business_unit).await?;
                 if unit.created {
                     self.inner.created_unit.store(true, Ordering::Release);
                 }
