@@ -1,6 +1,6 @@
 //! The contacts directory at size: N contacts (each with a name, two
 //! emails and two phones) created through the domain API, and looked up by
-//! phone and by email through FINDCONTACT, one script run per lookup —
+//! phone (E.164, and a national form) and by email through FINDCONTACT, one script run per lookup —
 //! each against its anchor, measured in the same run, through the same
 //! driver and pool:
 //!
@@ -17,8 +17,11 @@
 //! Run with `cargo bench --bench contacts`. `BENCH_CONTACTS` sets N on
 //! SQLite (default 1,000,000), `BENCH_PG_CONTACTS` on PostgreSQL (default
 //! 100,000; `PROSPERO_BENCH_PG=0` skips it, 127.0.0.1:5432 database `test`),
-//! `BENCH_LOOKUPS` the lookups per kind (default 20,000), `BENCH_BATCH` the
-//! creation batch (default 10,000).
+//! `BENCH_LOOKUPS` the lookups per kind (default 20,000),
+//! `BENCH_CONCURRENCY` how many lookups are in flight at once on both
+//! sides, a list (default `1,8`: one caller at a time, then eight callers
+//! arriving together),
+//! `BENCH_BATCH` the creation batch (default 10,000).
 
 use prospero::contacts::model::name_key;
 use prospero::contacts::{ContactRow, apply_changes};
@@ -37,10 +40,19 @@ fn env(name: &str, default: usize) -> usize {
 
 /// Contact `i` as a script or host gives it: phones in mixed written forms.
 fn given(i: usize) -> Map<String, Json> {
-    let npa = [212, 312, 415, 602, 303, 617, 713, 206][i % 8];
-    let (a, b) = (2_000_000 + (i % 7_000_000), 2_000_000 + ((i * 7 + 3) % 7_000_000));
-    let cell = format!("({npa}) {}-{:04}", a / 10_000, a % 10_000);
-    let work = format!("+1 {npa} {} {:04}", b / 10_000, b % 10_000);
+    const NPAS: [u32; 8] = [212, 312, 415, 602, 303, 617, 713, 206];
+    // Number `k` of 64 million valid ones: exchanges 200-999 but the N11
+    // service codes, which are not phone numbers.
+    let number = |k: usize| {
+        let (npa, rest) = (NPAS[k % 8], k / 8);
+        let nxx = 200 + (rest / 10_000) % 800;
+        let nxx = if nxx % 100 == 11 { nxx + 1 } else { nxx };
+        (npa, nxx, rest % 10_000)
+    };
+    let (npa, nxx, line) = number(i);
+    let cell = format!("({npa}) {nxx}-{line:04}");
+    let (npa, nxx, line) = number(i * 7 + 3);
+    let work = format!("+1 {npa} {nxx} {line:04}");
     let v = json!({"firstName": format!("First{i}"), "lastName": format!("Last{}", i % 50_000),
         "workEmail": format!("c{i}@work.example.com"), "personalEmail": format!("C{i}@Home.example.org"),
         "cellPhone": cell, "workPhone": work});
@@ -136,7 +148,7 @@ fn rate(n: usize, secs: f64) -> String {
     format!("{:>9.0}/s", n as f64 / secs)
 }
 
-async fn bench(url: &str, n: usize, batch: usize, lookups: usize, pool_of: &str) {
+async fn bench(url: &str, n: usize, batch: usize, lookups: usize, concurrency: &[usize], pool_of: &str) {
     let unit_name = format!("bench-{}-{}", std::process::id(), pool_of);
     let rt = Runtime::builder().db(url).business_unit(unit_name.clone()).build();
     let store = rt.store().await.unwrap_or_else(|e| panic!("opening {url}: {e}"));
@@ -168,46 +180,67 @@ async fn bench(url: &str, n: usize, batch: usize, lookups: usize, pool_of: &str)
     println!("  domain API    {:>8.2} s {}   ({:.2}x the bare insert)", ours, rate(n, ours), ours / bare);
     println!("  bare insert   {:>8.2} s {}", bare, rate(n, bare));
 
-    // Looking up, by phone (another written form) and by email (other case).
+    // Looking up, by phone (another written form) and by email (other case),
+    // `concurrency` lookups in flight on both sides (callers arrive together).
     let program = rt.load_script(prospero::script::load_text(SCRIPT, None).expect("parses")).expect("loads");
     let mut rng = fastrand::Rng::with_seed(17);
-    for kind in ["phone", "email"] {
-        let keys: Vec<(String, String)> = (0..lookups)
+    // E.164 and email are the measures; a national form (the unit's
+    // default country read from the store first) is shown beside them.
+    let kinds = [("E.164", "phone"), ("email", "email"), ("national", "phone")];
+    for (concurrency, (label, kind)) in concurrency.iter().flat_map(|c| kinds.map(|k| (*c, k))) {
+        let keys: Vec<String> = (0..lookups)
             .map(|_| {
                 let g = given(rng.usize(..n));
-                let phone = g["cellPhone"].as_str().unwrap_or_default().to_string();
-                let email = g["workEmail"].as_str().unwrap_or_default().to_string();
-                (phone, email)
+                let text = |f: &str| g[f].as_str().unwrap_or_default().to_string();
+                match label {
+                    "E.164" => prospero::contacts::phone::phone_key(&text("cellPhone"), "US").expect("valid"),
+                    "email" => text("workEmail"),
+                    _ => text("cellPhone"),
+                }
             })
             .collect();
+        let chunks: Vec<Vec<String>> = keys.chunks(lookups.div_ceil(concurrency)).map(<[String]>::to_vec).collect();
         let t = Instant::now();
-        let mut found = 0;
-        for (phone, email) in &keys {
-            let opts = RunOptions::new().at(NOW.parse().expect("time"));
-            let opts =
-                if kind == "phone" { opts.param("phone", phone.as_str()) } else { opts.param("email", email.as_str()) };
-            let r = rt.run(&program, opts).await.expect("params");
-            found += usize::from(r.path.get(1).is_some_and(|s| s.branch == "Default"));
+        let mut tasks = tokio::task::JoinSet::new();
+        for chunk in chunks.clone() {
+            let (rt, program) = (rt.clone(), program.clone());
+            tasks.spawn(async move {
+                let mut found = 0;
+                for key in &chunk {
+                    let opts = RunOptions::new().at(NOW.parse().expect("time")).param(kind, key.as_str());
+                    let r = rt.run(&program, opts).await.expect("params");
+                    found += usize::from(r.path.get(1).is_some_and(|s| s.branch == "Default"));
+                }
+                found
+            });
         }
+        let found: usize = tasks.join_all().await.into_iter().sum();
         let ours = t.elapsed().as_secs_f64();
-        assert_eq!(found, lookups, "every {kind} lookup finds its contact");
+        assert_eq!(found, lookups, "every {label} lookup finds its contact");
         let t = Instant::now();
-        for (phone, email) in &keys {
-            let (sql, key) = if kind == "phone" {
-                (BARE_BY_PHONE, prospero::contacts::phone::phone_key(phone, "US").expect("valid"))
-            } else {
-                (BARE_BY_EMAIL, prospero::contacts::email::email_key(email))
-            };
-            let got = match (&sqlite, &pg) {
-                (Some(p), _) => bare_select_sqlite(p, unit, sql, &key).await,
-                (_, Some(p)) => bare_select_pg(p, unit, sql, &key).await,
-                _ => unreachable!("a known backend"),
-            };
-            assert!(got >= 1, "the bare SELECT finds {key}");
+        let mut tasks = tokio::task::JoinSet::new();
+        for chunk in chunks {
+            let (sqlite, pg) = (sqlite.clone(), pg.clone());
+            tasks.spawn(async move {
+                for key in &chunk {
+                    let (sql, key) = if kind == "phone" {
+                        (BARE_BY_PHONE, prospero::contacts::phone::phone_key(key, "US").expect("valid"))
+                    } else {
+                        (BARE_BY_EMAIL, prospero::contacts::email::email_key(key))
+                    };
+                    let got = match (&sqlite, &pg) {
+                        (Some(p), _) => bare_select_sqlite(p, unit, sql, &key).await,
+                        (_, Some(p)) => bare_select_pg(p, unit, sql, &key).await,
+                        _ => unreachable!("a known backend"),
+                    };
+                    assert!(got >= 1, "the bare SELECT finds {key}");
+                }
+            });
         }
+        tasks.join_all().await;
         let bare = t.elapsed().as_secs_f64();
         println!(
-            "  FINDCONTACT by {kind:<5} {} ({:.2}x the bare SELECT {})",
+            "  FINDCONTACT by {label:<8} {} ({:.2}x the bare SELECT {}), {concurrency} in flight",
             rate(lookups, ours),
             ours / bare,
             rate(lookups, bare)
@@ -220,10 +253,23 @@ fn main() {
     let tokio = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio");
     let batch = env("BENCH_BATCH", 10_000);
     let lookups = env("BENCH_LOOKUPS", 20_000);
+    let concurrency: Vec<usize> = std::env::var("BENCH_CONCURRENCY")
+        .unwrap_or_else(|_| "1,8".into())
+        .split(',')
+        .filter_map(|c| c.trim().parse::<usize>().ok())
+        .map(|c| c.max(1))
+        .collect();
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("contacts.db");
-    tokio.block_on(bench(file.to_str().expect("UTF-8"), env("BENCH_CONTACTS", 1_000_000), batch, lookups, "sqlite"));
+    tokio.block_on(bench(
+        file.to_str().expect("UTF-8"),
+        env("BENCH_CONTACTS", 1_000_000),
+        batch,
+        lookups,
+        &concurrency,
+        "sqlite",
+    ));
     if std::env::var("PROSPERO_BENCH_PG").as_deref() != Ok("0") {
-        tokio.block_on(bench(PG_URL, env("BENCH_PG_CONTACTS", 100_000), batch, lookups, "postgres"));
+        tokio.block_on(bench(PG_URL, env("BENCH_PG_CONTACTS", 100_000), batch, lookups, &concurrency, "postgres"));
     }
 }

@@ -376,6 +376,16 @@ mod tests {
         assert_eq!(e164("+44 20 7946 0958", "XX").as_deref(), Some("+442079460958"));
         assert!(is_known_country("fr") && is_known_country("US") && !is_known_country("XX"));
         assert_eq!(known_country_code(" gb "), Some("GB".into()));
+        // FINDCONTACT skips the unit's default country for these.
+        for text in
+            ["+1 212-736-5000", " +44 20 7946 0018", "+33 6 12 34 56 78", "+882 16 1234 5678", "+1 (800) FLOWERS"]
+        {
+            let us = phone_key(text, "US");
+            assert!(us.is_some(), "{text}");
+            for country in ["GB", "FR", "DE", "CA", "JP"] {
+                assert_eq!(phone_key(text, country), us, "{text} in {country}");
+            }
+        }
         assert_eq!(known_country_code("ZZ"), None);
         assert_eq!(known_country_code("Narnia"), None);
     }

@@ -6,6 +6,7 @@
 
 mod actions;
 pub mod api;
+mod bulk;
 mod sql;
 mod store;
 

@@ -32,17 +32,20 @@ const ADD_ORG: &str =
      VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (unit_id, external_id) DO NOTHING RETURNING id";
 const FIND_ORGS: &str = "SELECT id, record, created_at FROM organizations
      WHERE unit_id = $1 AND (external_id = $2 OR name_key = $3 OR id = $4) ORDER BY created_at, id LIMIT 100";
-const ADD_CONTACT: &str = "INSERT INTO contacts (unit_id, first_name, last_name, first_key, last_key, org_id, record,
+pub(super) const ADD_CONTACT: &str =
+    "INSERT INTO contacts (unit_id, first_name, last_name, first_key, last_key, org_id, record,
      external_ids, created_at, modified_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id";
-const UPDATE_CONTACT: &str = "UPDATE contacts SET first_name = $3, last_name = $4, first_key = $5, last_key = $6,
+pub(super) const UPDATE_CONTACT: &str =
+    "UPDATE contacts SET first_name = $3, last_name = $4, first_key = $5, last_key = $6,
      org_id = $7, record = $8, external_ids = $9, modified_at = $10 WHERE unit_id = $1 AND id = $2";
 const EXTERNAL_IDS_OF: &str = "SELECT external_ids FROM contacts WHERE unit_id = $1 AND id = $2";
-const SOURCE_NAME: &str = "SELECT name FROM external_sources WHERE unit_id = $1 AND id = $2";
-const ADD_PHONE: &str = "INSERT INTO contact_phones (unit_id, contact_id, field, display, e164, extension, sms_enabled)
+pub(super) const SOURCE_NAME: &str = "SELECT name FROM external_sources WHERE unit_id = $1 AND id = $2";
+pub(super) const ADD_PHONE: &str =
+    "INSERT INTO contact_phones (unit_id, contact_id, field, display, e164, extension, sms_enabled)
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
-const ADD_EMAIL: &str =
+pub(super) const ADD_EMAIL: &str =
     "INSERT INTO contact_emails (unit_id, contact_id, field, email, email_key) VALUES ($1, $2, $3, $4, $5)";
-const ADD_EXTERNAL_ID: &str =
+pub(super) const ADD_EXTERNAL_ID: &str =
     "INSERT INTO contact_external_ids (unit_id, contact_id, source_id, external_id, created_at)
      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (unit_id, source_id, external_id) DO NOTHING RETURNING id";
 const DROP_PHONES: &str = "DELETE FROM contact_phones WHERE unit_id = $1 AND contact_id = $2";
@@ -123,7 +126,7 @@ fn field_of((name, kind, allowed): (String, String, String)) -> Result<CustomFie
     Ok(CustomField { name, kind })
 }
 
-fn json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
+pub(super) fn json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(|e| StoreError::Query(e.to_string()))
 }
 
@@ -140,9 +143,10 @@ fn search_sql(search: &ContactSearch) -> (&'static str, &str, Option<String>) {
 }
 
 /// `ContactsStore` for a store type with a `pool()` of driver `$db`;
-/// `$begin` opens a write transaction.
+/// `$begin` opens a write transaction; `$add_contacts` writes new contacts
+/// in bulk (on SQLite through its C API, see `bulk.rs`).
 macro_rules! contacts_store {
-    ($store:ty, $begin:expr) => {
+    ($store:ty, $begin:expr, $add_contacts:path) => {
         #[async_trait::async_trait]
         impl ContactsStore for $store {
             async fn default_country(&self, unit: i64) -> Result<String, StoreError> {
@@ -260,30 +264,7 @@ macro_rules! contacts_store {
                 rows: &[ContactRow],
                 now: &str,
             ) -> Result<Result<Vec<i64>, usize>, StoreError> {
-                let begin: &str = $begin;
-                let mut tx = self.pool().begin_with(begin).await?;
-                let mut ids = Vec::with_capacity(rows.len());
-                for (i, row) in rows.iter().enumerate() {
-                    let r = &row.record;
-                    let (id,): (i64,) = sqlx::query_as(ADD_CONTACT)
-                        .bind(unit)
-                        .bind(&r.first_name)
-                        .bind(&r.last_name)
-                        .bind(name_key(&r.first_name))
-                        .bind(name_key(&r.last_name))
-                        .bind(row.org_id)
-                        .bind(json(r)?)
-                        .bind("[]")
-                        .bind(now)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    if write_links!(tx, unit, id, row, Vec::new(), now, false) != Written::Done(id) {
-                        return Ok(Err(i));
-                    }
-                    ids.push(id);
-                }
-                tx.commit().await?;
-                Ok(Ok(ids))
+                $add_contacts(self, unit, rows, now).await
             }
 
             async fn update_contact(
@@ -450,6 +431,39 @@ macro_rules! write_links {
     }};
 }
 
-contacts_store!(crate::store::SqliteStore, "BEGIN IMMEDIATE");
+/// New contacts through sqlx, one statement per row, in one transaction.
 #[cfg(feature = "postgres")]
-contacts_store!(crate::store::PgStore, "BEGIN");
+async fn add_contacts_pg(
+    store: &crate::store::PgStore,
+    unit: i64,
+    rows: &[ContactRow],
+    now: &str,
+) -> Result<Result<Vec<i64>, usize>, StoreError> {
+    let mut tx = store.pool().begin().await?;
+    let mut ids = Vec::with_capacity(rows.len());
+    for (i, row) in rows.iter().enumerate() {
+        let r = &row.record;
+        let (id,): (i64,) = sqlx::query_as(ADD_CONTACT)
+            .bind(unit)
+            .bind(&r.first_name)
+            .bind(&r.last_name)
+            .bind(name_key(&r.first_name))
+            .bind(name_key(&r.last_name))
+            .bind(row.org_id)
+            .bind(json(r)?)
+            .bind("[]")
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+        if write_links!(tx, unit, id, row, Vec::new(), now, false) != Written::Done(id) {
+            return Ok(Err(i));
+        }
+        ids.push(id);
+    }
+    tx.commit().await?;
+    Ok(Ok(ids))
+}
+
+contacts_store!(crate::store::SqliteStore, "BEGIN IMMEDIATE", super::bulk::add_contacts);
+#[cfg(feature = "postgres")]
+contacts_store!(crate::store::PgStore, "BEGIN", add_contacts_pg);

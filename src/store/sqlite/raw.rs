@@ -71,9 +71,15 @@ impl<'c> RawConnection<'c> {
         };
         match NonNull::new(stmt) {
             Some(stmt) if rc == ffi::SQLITE_OK => {
-                // SAFETY: a freshly prepared statement.
-                let params = unsafe { ffi::sqlite3_bind_parameter_count(stmt.as_ptr()) } as usize;
-                Ok(RawStatement { conn: self, stmt, params })
+                let slots = match value_slots(stmt) {
+                    Ok(slots) => slots,
+                    Err(e) => {
+                        // SAFETY: finalizing the statement we got, once.
+                        unsafe { ffi::sqlite3_finalize(stmt.as_ptr()) };
+                        return Err(e);
+                    }
+                };
+                Ok(RawStatement { conn: self, stmt, slots })
             }
             Some(stmt) => {
                 let err = self.error("preparing a statement");
@@ -86,12 +92,39 @@ impl<'c> RawConnection<'c> {
     }
 }
 
-/// A prepared statement, run once per [`RawStatement::execute`] or
-/// [`RawStatement::first_int`].
+/// For each parameter of `stmt` (SQLite numbers them from 1), the index
+/// of the value it takes: `?` parameters take the values in order, and
+/// `$N` / `?N` take value N, so the queries written for both drivers
+/// (`$N` may appear out of order, and twice) bind the same values here.
+fn value_slots(stmt: NonNull<ffi::sqlite3_stmt>) -> Result<Vec<usize>, StoreError> {
+    // SAFETY: a live, freshly prepared statement.
+    let count = unsafe { ffi::sqlite3_bind_parameter_count(stmt.as_ptr()) };
+    (1..=count)
+        .map(|at| {
+            // SAFETY: `at` is a parameter index of the live statement; the
+            // name (NULL for a bare `?`) is owned by SQLite and read at once.
+            let name = unsafe { ffi::sqlite3_bind_parameter_name(stmt.as_ptr(), at) };
+            if name.is_null() {
+                return Ok(at as usize - 1);
+            }
+            // SAFETY: a NUL-terminated string owned by the statement.
+            let name = unsafe { CStr::from_ptr(name) }.to_string_lossy();
+            name.get(1..)
+                .and_then(|n| n.parse::<usize>().ok())
+                .filter(|n| *n >= 1)
+                .map(|n| n - 1)
+                .ok_or_else(|| StoreError::Query(format!("parameter {name}: bulk statements take ? or $N")))
+        })
+        .collect()
+}
+
+/// A prepared statement, run once per [`RawStatement::execute`],
+/// [`RawStatement::first_int`] or [`RawStatement::first_text`].
 pub struct RawStatement<'s, 'c> {
     conn: &'s RawConnection<'c>,
     stmt: NonNull<ffi::sqlite3_stmt>,
-    params: usize,
+    /// The value each parameter takes (see [`value_slots`]).
+    slots: Vec<usize>,
 }
 
 impl RawStatement<'_, '_> {
@@ -110,6 +143,23 @@ impl RawStatement<'_, '_> {
         })
     }
 
+    /// Bind `values` and return the first column of the first row as text
+    /// (`None` when there is no row; a NULL reads as empty text).
+    pub fn first_text(&mut self, values: &[Param<'_>]) -> Result<Option<String>, StoreError> {
+        self.run(values, |stmt| {
+            // SAFETY: called only while `stmt` sits on a row; the text is
+            // owned by SQLite until the next step, and copied before it.
+            unsafe {
+                let text = ffi::sqlite3_column_text(stmt, 0);
+                let len = ffi::sqlite3_column_bytes(stmt, 0);
+                if text.is_null() || len <= 0 {
+                    return String::new();
+                }
+                String::from_utf8_lossy(std::slice::from_raw_parts(text, len as usize)).into_owned()
+            }
+        })
+    }
+
     /// Bind, step until done (reading the first row with `row`), reset and
     /// unbind.
     fn run<T>(
@@ -117,13 +167,14 @@ impl RawStatement<'_, '_> {
         values: &[Param<'_>],
         row: impl FnOnce(*mut ffi::sqlite3_stmt) -> T,
     ) -> Result<Option<T>, StoreError> {
-        if values.len() != self.params {
-            return Err(StoreError::Query(format!("statement takes {} values, {} given", self.params, values.len())));
+        let wanted = self.slots.iter().max().map_or(0, |m| m + 1);
+        if values.len() != wanted {
+            return Err(StoreError::Query(format!("statement takes {wanted} values, {} given", values.len())));
         }
         let stmt = self.stmt.as_ptr();
         let mut rc = ffi::SQLITE_OK;
-        for (i, v) in values.iter().enumerate() {
-            let at = i as c_int + 1;
+        for (i, slot) in self.slots.iter().enumerate() {
+            let (at, v) = (i as c_int + 1, &values[*slot]);
             // SAFETY: `stmt` is live; text stays borrowed until the bindings
             // are cleared below (SQLITE_STATIC: SQLite does not copy it).
             rc = unsafe {
@@ -173,5 +224,31 @@ impl Drop for RawStatement<'_, '_> {
     fn drop(&mut self) {
         // SAFETY: finalized exactly once, while the connection is still lent.
         unsafe { ffi::sqlite3_finalize(self.stmt.as_ptr()) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::Connection;
+
+    /// `$N` parameters take value N wherever they stand, and may repeat,
+    /// as in the queries shared with the sqlx driver.
+    #[tokio::test]
+    async fn numbered_parameters_take_their_own_values_in_any_order() {
+        let mut conn = SqliteConnection::connect("sqlite::memory:").await.expect("memory database");
+        let raw = RawConnection::lock(&mut conn).await.expect("handle");
+        let mut swapped = raw.prepare("SELECT $2 || '-' || $1 || '-' || $2").expect("prepares");
+        assert_eq!(
+            swapped.first_text(&[Param::Text(Some("a")), Param::Text(Some("b"))]).expect("runs"),
+            Some("b-a-b".into())
+        );
+        let err = swapped.first_text(&[Param::Text(Some("a"))]).expect_err("one value short");
+        assert!(err.to_string().contains("takes 2 values, 1 given"), "{err}");
+        let mut plain = raw.prepare("SELECT ? - ?").expect("prepares");
+        assert_eq!(plain.first_int(&[Param::Int(10), Param::Int(3)]).expect("runs"), Some(7));
+        let mut none = raw.prepare("SELECT 1 WHERE 0").expect("prepares");
+        assert_eq!(none.first_text(&[]).expect("runs"), None);
+        assert!(raw.prepare("SELECT :name").is_err(), "named parameters other than $N are refused");
     }
 }
