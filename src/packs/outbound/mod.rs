@@ -8,7 +8,7 @@ mod actions;
 mod leads;
 
 pub use crate::outbound::model;
-pub use crate::store::OutboundStore;
+pub use crate::store::{Batch, CheckIn, CheckOut, NewSourceMap, OutboundStore};
 
 use crate::store::{Store, StoreError};
 use std::sync::Arc;
