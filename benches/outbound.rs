@@ -24,7 +24,7 @@
 
 use prospero::outbound::model::{MapEntry, ProspectRow, Skill, SourceMap};
 use prospero::outbound::prospects::{self, BatchSettings};
-use prospero::store;
+use prospero::store::{self, NewSourceMap};
 use prospero::{RunOptions, Runtime, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -153,7 +153,8 @@ impl Bench {
         self.sources += 1;
         let name = format!("bench source {}", self.sources);
         let src = self.outbound.create_source(self.unit, &name, NOW).await.expect("source").expect("new");
-        self.outbound.store_source_map(self.unit, src.id, &mapping(), NOW).await.expect("map");
+        let map = NewSourceMap { source: src.id, entries: &mapping(), now: NOW };
+        self.outbound.store_source_map(self.unit, map).await.expect("map");
         (name, src.id)
     }
 

@@ -15,10 +15,8 @@
 //! Run with `cargo run --example custom_outbound`.
 
 use async_trait::async_trait;
-use prospero::outbound::model::{
-    Lead, MapEntry, NewLead, ProspectRow, Saved, Search, Skill, Source, SourceMap, StoredProspect, UserField,
-};
-use prospero::packs::outbound::OutboundStore;
+use prospero::outbound::model::{Lead, NewLead, Saved, Search, Skill, Source, SourceMap, StoredProspect, UserField};
+use prospero::packs::outbound::{Batch, CheckIn, CheckOut, NewSourceMap, OutboundStore};
 use prospero::store::StoreError;
 use prospero::{RunOptions, RunStatus, Runtime};
 use std::collections::BTreeMap;
@@ -149,13 +147,8 @@ impl OutboundStore for MemoryOutbound {
         Ok(self.tables()?.maps.get(&(unit, source)).and_then(|versions| versions.last().cloned()))
     }
 
-    async fn store_source_map(
-        &self,
-        unit: i64,
-        source: i64,
-        entries: &[MapEntry],
-        _now: &str,
-    ) -> Result<i64, StoreError> {
+    async fn store_source_map(&self, unit: i64, map: NewSourceMap<'_>) -> Result<i64, StoreError> {
+        let NewSourceMap { source, entries, .. } = map;
         let mut t = self.tables()?;
         let versions = t.maps.entry((unit, source)).or_default();
         let version = versions.len() as i64 + 1;
@@ -163,14 +156,8 @@ impl OutboundStore for MemoryOutbound {
         Ok(version)
     }
 
-    async fn save_prospects(
-        &self,
-        unit: i64,
-        source: i64,
-        skill_no: i64,
-        rows: &[ProspectRow],
-        _now: &str,
-    ) -> Result<Vec<Saved>, StoreError> {
+    async fn save_prospects(&self, unit: i64, batch: Batch<'_>) -> Result<Vec<Saved>, StoreError> {
+        let Batch { source, skill_no, rows, .. } = batch;
         // All or nothing comes free: nothing below can fail half-way.
         let mut t = self.tables()?;
         let mut saved = Vec::with_capacity(rows.len());
@@ -254,15 +241,8 @@ impl OutboundStore for MemoryOutbound {
         Ok(leads.len() as u64)
     }
 
-    async fn check_out_leads(
-        &self,
-        unit: i64,
-        lead_source: &str,
-        max: i64,
-        run_id: &str,
-        now: &str,
-        lease_until: &str,
-    ) -> Result<Vec<Lead>, StoreError> {
+    async fn check_out_leads(&self, unit: i64, checkout: CheckOut<'_>) -> Result<Vec<Lead>, StoreError> {
+        let CheckOut { lead_source, max, run_id, now, lease_until } = checkout;
         let mut t = self.tables()?;
         let mut taken = Vec::new();
         // By id, so records go out in the order they came in.
@@ -283,13 +263,8 @@ impl OutboundStore for MemoryOutbound {
         Ok(taken)
     }
 
-    async fn check_in_leads(
-        &self,
-        unit: i64,
-        run_id: &str,
-        items: &[(i64, String)],
-        _now: &str,
-    ) -> Result<Vec<bool>, StoreError> {
+    async fn check_in_leads(&self, unit: i64, checkin: CheckIn<'_>) -> Result<Vec<bool>, StoreError> {
+        let CheckIn { run_id, items, .. } = checkin;
         let mut t = self.tables()?;
         let mut accepted = Vec::with_capacity(items.len());
         for (id, outcome) in items {

@@ -6,7 +6,7 @@
 //! The PostgreSQL tests fail when the server cannot be reached.
 
 use prospero::outbound::model::{Search, Skill};
-use prospero::packs::outbound::OutboundStore;
+use prospero::packs::outbound::{CheckOut, OutboundStore};
 use prospero::store::{self, Store};
 use prospero::{RunOptions, RunReport, RunStatus, Runtime, Value};
 use serde_json::{Value as J, json};
@@ -1018,8 +1018,19 @@ async fn a_second_unit_cannot_see_or_change_the_first(b: Backend) {
     assert_eq!(f.prospects("Leads").await.len(), 2);
     let src = f.outbound.source(f.unit, "Leads").await.expect("read").expect("source");
     assert_eq!(f.outbound.source_map(f.unit, src.id).await.expect("map").expect("map").version, 1);
-    let leads =
-        f.outbound.check_out_leads(f.unit, "crm", 10, "owner", "2026-11-21T15:00:00Z", "2026-11-21T16:00:00Z").await;
+    let leads = f
+        .outbound
+        .check_out_leads(
+            f.unit,
+            CheckOut {
+                lead_source: "crm",
+                max: 10,
+                run_id: "owner",
+                now: "2026-11-21T15:00:00Z",
+                lease_until: "2026-11-21T16:00:00Z",
+            },
+        )
+        .await;
     assert_eq!(leads.expect("checkout").len(), 3, "the first unit's leads were not touched");
 }
 

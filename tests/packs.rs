@@ -10,10 +10,8 @@
 
 use async_trait::async_trait;
 use prospero::engine::pack::{Domains, Pack};
-use prospero::outbound::model::{
-    Lead, MapEntry, NewLead, ProspectRow, Saved, Search, Skill, Source, SourceMap, StoredProspect, UserField,
-};
-use prospero::packs::outbound::OutboundStore;
+use prospero::outbound::model::{Lead, NewLead, Saved, Search, Skill, Source, SourceMap, StoredProspect, UserField};
+use prospero::packs::outbound::{Batch, CheckIn, CheckOut, NewSourceMap, OutboundStore};
 use prospero::store::{PgStore, SqliteStore, Store, StoreError};
 use prospero::{
     Action, Context, Exec, Inputs, Outcome, RunOptions, RunReport, RunStatus, Runtime, RuntimeBuilder, Severity, Value,
@@ -294,17 +292,10 @@ impl OutboundStore for SourcesOnly {
     async fn source_map(&self, _: i64, _: i64) -> Result<Option<SourceMap>, StoreError> {
         not_here()
     }
-    async fn store_source_map(&self, _: i64, _: i64, _: &[MapEntry], _: &str) -> Result<i64, StoreError> {
+    async fn store_source_map(&self, _: i64, _: NewSourceMap<'_>) -> Result<i64, StoreError> {
         not_here()
     }
-    async fn save_prospects(
-        &self,
-        _: i64,
-        _: i64,
-        _: i64,
-        _: &[ProspectRow],
-        _: &str,
-    ) -> Result<Vec<Saved>, StoreError> {
+    async fn save_prospects(&self, _: i64, _: Batch<'_>) -> Result<Vec<Saved>, StoreError> {
         not_here()
     }
     async fn find_prospects(&self, _: i64, _: i64, _: &Search) -> Result<Vec<StoredProspect>, StoreError> {
@@ -319,18 +310,10 @@ impl OutboundStore for SourcesOnly {
     async fn import_leads(&self, _: i64, _: &str, _: &[NewLead]) -> Result<u64, StoreError> {
         not_here()
     }
-    async fn check_out_leads(
-        &self,
-        _: i64,
-        _: &str,
-        _: i64,
-        _: &str,
-        _: &str,
-        _: &str,
-    ) -> Result<Vec<Lead>, StoreError> {
+    async fn check_out_leads(&self, _: i64, _: CheckOut<'_>) -> Result<Vec<Lead>, StoreError> {
         not_here()
     }
-    async fn check_in_leads(&self, _: i64, _: &str, _: &[(i64, String)], _: &str) -> Result<Vec<bool>, StoreError> {
+    async fn check_in_leads(&self, _: i64, _: CheckIn<'_>) -> Result<Vec<bool>, StoreError> {
         not_here()
     }
 }

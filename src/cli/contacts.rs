@@ -8,7 +8,7 @@
 //! have); 2 unusable arguments, a refused record (its reason printed), or a
 //! store that cannot be opened.
 
-use super::outbound::{no_unit_message, note_created_unit};
+use super::outbound::{UnitUse, open_unit_of, store_refused};
 use crate::{check_db_url, tokio_rt, usage};
 use anyhow::Result;
 use clap::Subcommand;
@@ -16,10 +16,8 @@ use prospero::contacts::phone::known_country_code;
 use prospero::contacts::{Contact, ContactType, CustomField, Note, Organization};
 use prospero::packs::contacts::ContactsStore;
 use prospero::packs::contacts::api::{self, ContactsError, Lookup};
-use prospero::store::{Store, StoreError};
 use serde_json::{Map, Value as Json, json};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 /// Where the store is and which business unit to work in.
 #[derive(clap::Args, Clone)]
@@ -199,52 +197,17 @@ pub(crate) enum OrgsCommand {
     },
 }
 
-/// An open store, its contacts side and the business unit's id.
-struct Open {
-    store: Arc<dyn Store>,
-    contacts: Arc<dyn ContactsStore>,
-    unit: i64,
-}
-
-fn refused_store(db: &str, e: StoreError) -> anyhow::Error {
-    match e {
-        StoreError::Open { .. } | StoreError::BadUrl(_) => usage(e.to_string()),
-        other => usage(format!("store {}: {other}", prospero::store::redact(db))),
-    }
-}
-
-async fn open(args: &UnitArgs, write: bool) -> Result<Open> {
-    check_db_url(&args.db)?;
-    let store = prospero::store::open(&args.db).await.map_err(|e| refused_store(&args.db, e))?;
-    let unit = if write {
-        store.ensure_business_unit(&args.unit).await.map(|u| {
-            if u.created {
-                note_created_unit(&u.name);
-            }
-            Some(u.id)
-        })
-    } else {
-        store.find_business_unit(&args.unit).await
-    };
-    let failed = match (unit, prospero::packs::contacts::store(&store)) {
-        (Ok(Some(unit)), Ok(contacts)) => return Ok(Open { store, contacts, unit }),
-        (Ok(None), _) => usage(no_unit_message(&args.unit)),
-        (Err(e), _) => refused_store(&args.db, e),
-        (_, Err(e)) => usage(e.to_string()),
-    };
-    store.close().await;
-    Err(failed)
-}
-
 /// Open the unit, run `f`, close the store whatever happened.
-fn with_unit<F>(args: &UnitArgs, write: bool, f: F) -> Result<ExitCode>
+fn with_unit<F>(args: &UnitArgs, mode: UnitUse, f: F) -> Result<ExitCode>
 where
     F: AsyncFnOnce(&dyn ContactsStore, i64) -> Result<ExitCode>,
 {
     tokio_rt()?.block_on(async {
-        let o = open(args, write).await?;
-        let r = f(o.contacts.as_ref(), o.unit).await;
-        o.store.close().await;
+        check_db_url(&args.db)?;
+        let contacts = prospero::packs::contacts::store;
+        let o = open_unit_of(&args.db, &args.unit, mode, |e| store_refused(&args.db, e), contacts).await?;
+        let r = f(o.domain.as_ref(), o.unit).await;
+        o.close().await;
         r
     })
 }
@@ -299,6 +262,26 @@ fn print_json(v: &Json) -> Result<()> {
     Ok(())
 }
 
+/// What `find` found, `kind` (`contact`, `organization`) each: JSON
+/// `{"count": n, "<kind>s": [...]}`, or a line each and the count; exit 1
+/// when nothing was found.
+fn print_found<T>(
+    json: bool,
+    found: &[T],
+    kind: &str,
+    to_json: fn(&T) -> Json,
+    line: fn(&T) -> String,
+) -> Result<ExitCode> {
+    if json {
+        let list: Vec<Json> = found.iter().map(to_json).collect();
+        print_json(&json!({"count": found.len(), format!("{kind}s"): list}))?;
+    } else {
+        found.iter().for_each(|x| outln!("{}", line(x)));
+        outln!("{} {kind}(s) found", found.len());
+    }
+    Ok(if found.is_empty() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
 /// One line about a contact.
 fn line(c: &Contact) -> String {
     let r = &c.record;
@@ -341,22 +324,15 @@ pub(crate) fn contacts(command: ContactsCommand) -> Result<ExitCode> {
         ContactsCommand::Update { id, fields, unit } => save(Some(id), &fields, &unit),
         ContactsCommand::Find { email, phone, external_id, source, last_name, first_name, limit, unit } => {
             let by = Lookup { email, phone, external_id, source, first_name, last_name };
-            with_unit(&unit, false, async |st, u| {
+            with_unit(&unit, UnitUse::Read, async |st, u| {
                 let found = match api::find(st, u, &by, limit).await {
                     Ok(found) => found,
                     Err(e) => return failed(e),
                 };
-                if unit.json {
-                    let list: Vec<Json> = found.iter().map(Contact::to_json).collect();
-                    print_json(&json!({"count": found.len(), "contacts": list}))?;
-                } else {
-                    found.iter().for_each(|c| outln!("{}", line(c)));
-                    outln!("{} contact(s) found", found.len());
-                }
-                Ok(if found.is_empty() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+                print_found(unit.json, &found, "contact", Contact::to_json, line)
             })
         }
-        ContactsCommand::Show { id, unit } => with_unit(&unit, false, async |st, u| {
+        ContactsCommand::Show { id, unit } => with_unit(&unit, UnitUse::Read, async |st, u| {
             let Some(c) = st.contact(u, id).await? else { return not_found(&format!("no contact {id}")) };
             let notes = st.notes(u, id).await?;
             if unit.json {
@@ -372,7 +348,7 @@ pub(crate) fn contacts(command: ContactsCommand) -> Result<ExitCode> {
             if text.trim().is_empty() {
                 return Err(usage("the note is blank"));
             }
-            with_unit(&unit, true, async |st, u| {
+            with_unit(&unit, UnitUse::Write, async |st, u| {
                 let Some(n) = st.add_note(u, id, author.trim(), text.trim(), &now()).await? else {
                     return not_found(&format!("no contact {id}"));
                 };
@@ -384,7 +360,7 @@ pub(crate) fn contacts(command: ContactsCommand) -> Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             })
         }
-        ContactsCommand::Delete { id, unit } => with_unit(&unit, true, async |st, u| {
+        ContactsCommand::Delete { id, unit } => with_unit(&unit, UnitUse::Write, async |st, u| {
             if !st.delete_contact(u, id).await? {
                 return not_found(&format!("no contact {id}"));
             }
@@ -405,7 +381,8 @@ pub(crate) fn contacts(command: ContactsCommand) -> Result<ExitCode> {
                     "--default-country {c}: not a country libphonenumber knows; use a two-letter ISO 3166 code (US, GB, FR, ...)"
                 )));
             }
-            with_unit(&unit, default_country.is_some(), async |st, u| {
+            let mode = if default_country.is_some() { UnitUse::Write } else { UnitUse::Read };
+            with_unit(&unit, mode, async |st, u| {
                 if let Some(c) = &default_country {
                     api::set_default_country(st, u, c, &now()).await?;
                 }
@@ -424,7 +401,7 @@ pub(crate) fn contacts(command: ContactsCommand) -> Result<ExitCode> {
             if t.name.is_empty() {
                 return Err(usage("the contact type's name is blank"));
             }
-            with_unit(&unit, true, async |st, u| {
+            with_unit(&unit, UnitUse::Write, async |st, u| {
                 if !st.add_contact_type(u, &t, &now()).await? {
                     return Err(usage(format!("contact type '{}' already exists", t.name)));
                 }
@@ -440,7 +417,7 @@ pub(crate) fn contacts(command: ContactsCommand) -> Result<ExitCode> {
             if name.trim().is_empty() {
                 return Err(usage("the source's name is blank"));
             }
-            with_unit(&unit, true, async |st, u| {
+            with_unit(&unit, UnitUse::Write, async |st, u| {
                 let Some(id) = st.add_source(u, &name, &now()).await? else {
                     return Err(usage(format!("external source '{}' already exists", name.trim())));
                 };
@@ -458,7 +435,7 @@ pub(crate) fn contacts(command: ContactsCommand) -> Result<ExitCode> {
 fn save(id: Option<i64>, fields: &FieldArgs, unit: &UnitArgs) -> Result<ExitCode> {
     let changes = changes(fields)?;
     let external = fields.source.as_deref().zip(fields.external_id.as_deref());
-    with_unit(unit, true, async |st, u| {
+    with_unit(unit, UnitUse::Write, async |st, u| {
         let c = match api::save_contact(st, u, id, &changes, external, &now()).await {
             Ok(c) => c,
             Err(e) => return failed(e),
@@ -484,7 +461,7 @@ pub(crate) fn orgs(command: OrgsCommand) -> Result<ExitCode> {
             if let Some(x) = external_id {
                 given.insert("externalId".into(), json!(x));
             }
-            with_unit(&unit, true, async |st, u| {
+            with_unit(&unit, UnitUse::Write, async |st, u| {
                 let o = match api::add_organization(st, u, &given, &now()).await {
                     Ok(o) => o,
                     Err(e) => return failed(e),
@@ -497,16 +474,9 @@ pub(crate) fn orgs(command: OrgsCommand) -> Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             })
         }
-        OrgsCommand::Find { key, unit } => with_unit(&unit, false, async |st, u| {
+        OrgsCommand::Find { key, unit } => with_unit(&unit, UnitUse::Read, async |st, u| {
             let found = st.find_organizations(u, &key).await?;
-            if unit.json {
-                let list: Vec<Json> = found.iter().map(Organization::to_json).collect();
-                print_json(&json!({"count": found.len(), "organizations": list}))?;
-            } else {
-                found.iter().for_each(|o| outln!("{}", org_line(o)));
-                outln!("{} organization(s) found", found.len());
-            }
-            Ok(if found.is_empty() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+            print_found(unit.json, &found, "organization", Organization::to_json, org_line)
         }),
     }
 }

@@ -93,54 +93,59 @@ pub(crate) enum UnitUse {
     Read,
 }
 
-/// An open store, its outbound side and the business unit's id.
-pub(crate) struct OpenUnit {
+/// An open store, one pack's side of it (`T`, the pack's store trait) and
+/// the business unit's id.
+pub(crate) struct OpenUnit<T: ?Sized> {
     store: Arc<dyn Store>,
-    outbound: Arc<dyn OutboundStore>,
-    unit: i64,
+    pub(crate) domain: Arc<T>,
+    pub(crate) unit: i64,
 }
 
-impl OpenUnit {
+impl<T: ?Sized> OpenUnit<T> {
     /// Close the store (every exit path after opening one goes through
     /// here, so an SQLite file is left complete on its own).
-    async fn close(self) {
+    pub(crate) async fn close(self) {
         self.store.close().await;
     }
 }
 
-/// Open the store and find the business unit; for [`UnitUse::Write`],
-/// create it when new (and say so on stderr, once: the first time). A
-/// store that cannot be opened or migrated, or a unit that cannot be had,
-/// is exit 2.
-pub(crate) async fn open_unit(args: &StoreArgs, mode: UnitUse) -> Result<OpenUnit> {
-    let store = prospero::store::open(&args.db).await.map_err(|e| store_refused(&args.db, e))?;
-    let unit = match mode {
-        UnitUse::Write => store.ensure_business_unit(&args.unit).await.map(|unit| {
-            if unit.created {
-                note_created_unit(&unit.name);
+/// Open the store at `db`, find business unit `unit` and take `domain` of
+/// the store (a pack's `store`, its side of it); for [`UnitUse::Write`],
+/// create the unit when new (and say so on stderr, once: the first time).
+/// `refused` words a store error for the command; whatever cannot be had,
+/// the store is closed again before the error (exit 2) returns. Every
+/// command that works in one unit opens it here.
+pub(crate) async fn open_unit_of<T: ?Sized>(
+    db: &str,
+    unit: &str,
+    mode: UnitUse,
+    refused: impl Fn(StoreError) -> anyhow::Error,
+    domain: impl FnOnce(&Arc<dyn Store>) -> Result<Arc<T>, StoreError>,
+) -> Result<OpenUnit<T>> {
+    let store = prospero::store::open(db).await.map_err(&refused)?;
+    let found = match mode {
+        UnitUse::Write => store.ensure_business_unit(unit).await.map(|created| {
+            if created.created {
+                note_created_unit(&created.name);
             }
-            Some(unit.id)
+            Some(created.id)
         }),
-        UnitUse::Read => store.find_business_unit(&args.unit).await,
+        UnitUse::Read => store.find_business_unit(unit).await,
     };
-    let unit = match unit {
-        Ok(Some(unit)) => unit,
-        Ok(None) => {
-            store.close().await;
-            return Err(usage(no_unit_message(&args.unit)));
-        }
-        Err(e) => {
-            store.close().await;
-            return Err(store_refused(&args.db, e));
-        }
+    let failed = match (found, domain(&store)) {
+        (Ok(Some(unit)), Ok(domain)) => return Ok(OpenUnit { store, domain, unit }),
+        (Ok(None), _) => usage(no_unit_message(unit)),
+        (Err(e), _) => refused(e),
+        (_, Err(e)) => usage(e.to_string()),
     };
-    match prospero::packs::outbound::store(&store) {
-        Ok(outbound) => Ok(OpenUnit { store, outbound, unit }),
-        Err(e) => {
-            store.close().await;
-            Err(usage(e.to_string()))
-        }
-    }
+    store.close().await;
+    Err(failed)
+}
+
+/// The outbound side of the store and unit `args` name (see
+/// [`open_unit_of`]).
+async fn open_unit(args: &StoreArgs, mode: UnitUse) -> Result<OpenUnit<dyn OutboundStore>> {
+    open_unit_of(&args.db, &args.unit, mode, |e| store_refused(&args.db, e), prospero::packs::outbound::store).await
 }
 
 /// Open `runtime`'s store and its business unit (created when new) before
@@ -159,7 +164,7 @@ pub(crate) async fn open_store(runtime: &Runtime, db: &str) -> Result<()> {
 
 /// A store error as a usage error (exit 2) that names the store (its
 /// password hidden).
-fn store_refused(db: &str, e: StoreError) -> anyhow::Error {
+pub(crate) fn store_refused(db: &str, e: StoreError) -> anyhow::Error {
     match e {
         // These name the URL themselves.
         StoreError::Open { .. } | StoreError::BadUrl(_) => usage(e.to_string()),
@@ -200,7 +205,7 @@ pub(crate) fn skills(command: SkillsCommand) -> Result<ExitCode> {
                 .map_err(|e| usage(format!("--windows: {e}")))?;
             tokio_rt()?.block_on(async {
                 let open = open_unit(&store, UnitUse::Write).await?;
-                let (st, unit) = (&open.outbound, open.unit);
+                let (st, unit) = (&open.domain, open.unit);
                 let r = async {
                     let mut skill = st.skill(unit, number).await?.unwrap_or_else(|| Skill::new(number, name.trim()));
                     skill.name = name.trim().to_string();
@@ -239,7 +244,7 @@ pub(crate) fn skills(command: SkillsCommand) -> Result<ExitCode> {
             check_db_url(&store.db)?;
             tokio_rt()?.block_on(async {
                 let open = open_unit(&store, UnitUse::Read).await?;
-                let (st, unit) = (&open.outbound, open.unit);
+                let (st, unit) = (&open.domain, open.unit);
                 let r = async {
                     let skills = st.skills(unit).await?;
                     let now = prospero::store::now_text();
@@ -311,7 +316,7 @@ pub(crate) fn import_leads(a: &ImportArgs<'_>) -> Result<ExitCode> {
     tokio_rt()?.block_on(async {
         let open = open_unit(a.store, UnitUse::Write).await?;
         let writing = progress::spinner(&format!("writing {} record(s)", leads.len()), a.quiet);
-        let imported = open.outbound.import_leads(open.unit, lead_source, &leads).await;
+        let imported = open.domain.import_leads(open.unit, lead_source, &leads).await;
         writing.finish_and_clear();
         open.close().await;
         let n = imported?;

@@ -1,7 +1,7 @@
 //! Users, roles and unit settings (`users`, `units`), and the principal
 //! file `--principal FILE` reads.
 
-use super::outbound::{no_unit_message, note_created_unit};
+use super::outbound::{OpenUnit, UnitUse, open_unit_of};
 use crate::{check_db_url, tokio_rt, usage};
 use anyhow::Result;
 use clap::Subcommand;
@@ -10,7 +10,6 @@ use prospero::store::{Role, Store};
 use prospero::{Principal, Runtime};
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 /// Where the store is and which business unit to work in.
 #[derive(clap::Args, Clone)]
@@ -81,32 +80,12 @@ pub(crate) enum UnitsCommand {
     },
 }
 
-/// Open the store and the unit (created when `write`); exit 2 when either
-/// cannot be had.
-async fn open(args: &UnitArgs, write: bool) -> Result<(Arc<dyn Store>, i64)> {
+/// Open the store and the unit (created for [`UnitUse::Write`]); exit 2
+/// when either cannot be had. Users are the core store's own, so the
+/// unit's side of the store is the store itself.
+async fn open(args: &UnitArgs, mode: UnitUse) -> Result<OpenUnit<dyn Store>> {
     let refused = |e: prospero::store::StoreError| usage(format!("store {}: {e}", prospero::store::redact(&args.db)));
-    let store = prospero::store::open(&args.db).await.map_err(refused)?;
-    let unit = if write {
-        store.ensure_business_unit(&args.unit).await.map(|u| {
-            if u.created {
-                note_created_unit(&u.name);
-            }
-            Some(u.id)
-        })
-    } else {
-        store.find_business_unit(&args.unit).await
-    };
-    match unit {
-        Ok(Some(id)) => Ok((store, id)),
-        Ok(None) => {
-            store.close().await;
-            Err(usage(no_unit_message(&args.unit)))
-        }
-        Err(e) => {
-            store.close().await;
-            Err(refused(e))
-        }
-    }
+    open_unit_of(&args.db, &args.unit, mode, refused, |store| Ok(store.clone())).await
 }
 
 fn name_arg(raw: &str) -> Result<String> {
@@ -123,10 +102,10 @@ pub(crate) fn users(command: UsersCommand) -> Result<ExitCode> {
     check_db_url(&args.db)?;
     let rt = tokio_rt()?;
     rt.block_on(async {
-        let write = !matches!(command, UsersCommand::List { .. });
-        let (store, unit) = open(&args, write).await?;
-        let r = users_in(&*store, unit, &args.unit, command).await;
-        store.close().await;
+        let mode = if matches!(command, UsersCommand::List { .. }) { UnitUse::Read } else { UnitUse::Write };
+        let open = open(&args, mode).await?;
+        let r = users_in(&*open.domain, open.unit, &args.unit, command).await;
+        open.close().await;
         r
     })
 }
@@ -194,7 +173,8 @@ pub(crate) fn units(command: UnitsCommand) -> Result<ExitCode> {
     check_db_url(&args.db)?;
     let name = name_arg(&top_supervisor)?;
     tokio_rt()?.block_on(async {
-        let (store, unit) = open(&args, true).await?;
+        let open = open(&args, UnitUse::Write).await?;
+        let (store, unit) = (&open.domain, open.unit);
         let r = async {
             let refused = |e: prospero::store::StoreError| usage(e.to_string());
             if store.user(unit, &name).await.map_err(refused)?.is_none() {
@@ -208,7 +188,7 @@ pub(crate) fn units(command: UnitsCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         .await;
-        store.close().await;
+        open.close().await;
         r
     })
 }

@@ -2,29 +2,26 @@
 //! with its id, dates and links, and the object scripts read.
 
 use super::model::{ContactRecord, ExternalId, OrganizationRecord, search_keys};
+use serde::Serialize;
 use serde_json::{Map, Value as Json, json};
 
-/// An organization as stored.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// An organization as stored. Its fields stand in the order of its JSON.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Organization {
+    /// The record.
+    #[serde(flatten)]
+    pub record: OrganizationRecord,
     /// The store id.
     pub id: i64,
-    /// The record.
-    pub record: OrganizationRecord,
     /// When it was created (RFC 3339).
     pub create_date: String,
 }
 
 impl Organization {
-    /// The organization as JSON (`id`, the record's fields, `createDate`).
+    /// The organization as JSON (the record's fields, `id`, `createDate`).
     pub fn to_json(&self) -> Json {
-        let mut o = match serde_json::to_value(&self.record) {
-            Ok(Json::Object(o)) => o,
-            _ => Map::new(),
-        };
-        o.insert("id".into(), json!(self.id));
-        o.insert("createDate".into(), json!(self.create_date));
-        Json::Object(o)
+        serde_json::to_value(self).unwrap_or_default()
     }
 }
 
@@ -107,8 +104,9 @@ impl Contact {
     }
 }
 
-/// A contact's note.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A contact's note. Its fields stand in the order of its JSON.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Note {
     /// The store id.
     pub id: i64,
@@ -123,10 +121,9 @@ pub struct Note {
 }
 
 impl Note {
-    /// The note as JSON.
+    /// The note as JSON (`id`, `contactId`, `author`, `text`, `createDate`).
     pub fn to_json(&self) -> Json {
-        json!({"id": self.id, "contactId": self.contact_id, "author": self.author, "text": self.text,
-            "createDate": self.create_date})
+        serde_json::to_value(self).unwrap_or_default()
     }
 }
 

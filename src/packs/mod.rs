@@ -35,13 +35,59 @@ macro_rules! action {
     };
 }
 
-/// A pack's `store_of` and `store` for its store trait: the trait object
-/// over an opened SQLite or PostgreSQL store, which implement every
-/// built-in pack's store (`None` / an error for a host's own backend, which
-/// then registers its own with `RuntimeBuilder::domain_store`).
+/// A built-in pack's unit struct and its [`Pack`] implementation:
+/// `pack! { /// docs
+/// Name = "name", actions: [module::Action, ...] }`, plus `stores:
+/// StoreTrait` for a pack that stores anything. Its manifests are the ones
+/// build.rs embedded from `actions/<name>/`, so the pack's name and its
+/// manifest folder are written once; a storing pack registers its store
+/// for the opened backend through the `store_of` of [`backend_stores!`].
+macro_rules! pack {
+    (
+        $(#[$doc:meta])* $ty:ident = $name:literal,
+        actions: [$($action:expr),* $(,)?]
+        $(, stores: $store:ident)? $(,)?
+    ) => {
+        $(#[$doc])*
+        pub struct $ty;
+
+        impl $crate::engine::pack::Pack for $ty {
+            fn name(&self) -> &'static str {
+                $name
+            }
+
+            fn manifests(&self) -> &'static [(&'static str, &'static str)] {
+                include!(concat!(env!("OUT_DIR"), "/manifests_", $name, ".rs"))
+            }
+
+            fn actions(&self) -> Vec<std::sync::Arc<dyn $crate::engine::action::Action>> {
+                vec![$(std::sync::Arc::new($action)),*]
+            }
+
+            $(
+                fn open_stores(
+                    &self,
+                    store: &std::sync::Arc<dyn $crate::store::Store>,
+                    domains: &mut $crate::engine::pack::Domains,
+                ) {
+                    if let Some(s) = store_of(store) {
+                        domains.provide::<dyn $store>(s);
+                    }
+                }
+            )?
+        }
+    };
+}
+
+/// A storing pack's `store_of` and `store` for its store trait (the trait
+/// object over an opened SQLite or PostgreSQL store, which implement every
+/// built-in pack's store; `None` / an error for a host's own backend, which
+/// then registers its own with `RuntimeBuilder::domain_store`), and its
+/// context trait, `ctx.<method>()`, through which its actions reach that
+/// store and the run's business unit.
 #[allow(unused_macros)] // a build with no storing pack (features off)
 macro_rules! backend_stores {
-    ($trait:ident, $label:literal) => {
+    ($trait:ident, $label:literal, $context:ident :: $method:ident) => {
         #[doc = concat!("The ", $label, " store of an opened SQLite or PostgreSQL store (`None` for")]
         /// a backend this pack does not know: a host then registers its own).
         pub fn store_of(store: &Arc<dyn Store>) -> Option<Arc<dyn $trait>> {
@@ -64,6 +110,22 @@ macro_rules! backend_stores {
                     store.backend()
                 ))
             })
+        }
+
+        #[doc = concat!("`ctx.", stringify!($method), "()`: the ", $label, " store and the run's business unit, which")]
+        #[doc = concat!("scopes every ", $label, " read and write.")]
+        pub trait $context {
+            #[doc = concat!("The run's ", $label, " store and business unit id.")]
+            fn $method(
+                &self,
+            ) -> impl std::future::Future<Output = Result<(Arc<dyn $trait>, i64), $crate::engine::action::ActionError>>
+            + Send;
+        }
+
+        impl $context for $crate::engine::action::Context<'_> {
+            async fn $method(&self) -> Result<(Arc<dyn $trait>, i64), $crate::engine::action::ActionError> {
+                self.unit_domain::<dyn $trait>().await
+            }
         }
     };
 }

@@ -193,26 +193,14 @@ pub trait OutboundStore: Send + Sync + 'static {
     /// The current (latest) map of a source.
     async fn source_map(&self, unit: i64, source: i64) -> Result<Option<SourceMap>, StoreError>;
 
-    /// Store a new map version; returns its version number.
-    async fn store_source_map(
-        &self,
-        unit: i64,
-        source: i64,
-        entries: &[MapEntry],
-        now: &str,
-    ) -> Result<i64, StoreError>;
+    /// Store a new map version (see [`NewSourceMap`]); returns its version
+    /// number.
+    async fn store_source_map(&self, unit: i64, map: NewSourceMap<'_>) -> Result<i64, StoreError>;
 
     /// Create or replace prospects of a source, all in one transaction:
     /// either every row is written or none is. Rows have distinct external
     /// ids. Returns one [`Saved`] per row, in order.
-    async fn save_prospects(
-        &self,
-        unit: i64,
-        source: i64,
-        skill_no: i64,
-        rows: &[ProspectRow],
-        now: &str,
-    ) -> Result<Vec<Saved>, StoreError>;
+    async fn save_prospects(&self, unit: i64, batch: Batch<'_>) -> Result<Vec<Saved>, StoreError>;
 
     /// Prospects of a source matching `search`, by id.
     async fn find_prospects(&self, unit: i64, source: i64, search: &Search) -> Result<Vec<StoredProspect>, StoreError>;
@@ -230,28 +218,71 @@ pub trait OutboundStore: Send + Sync + 'static {
     async fn import_leads(&self, unit: i64, lead_source: &str, leads: &[NewLead]) -> Result<u64, StoreError>;
 
     /// Check out up to `max` available records for run `run_id`, leased
-    /// until `lease_until`. A record is available when it waits, or when
-    /// another run's lease on it has ended. No record is ever handed to two
-    /// runs whose leases overlap.
-    async fn check_out_leads(
-        &self,
-        unit: i64,
-        lead_source: &str,
-        max: i64,
-        run_id: &str,
-        now: &str,
-        lease_until: &str,
-    ) -> Result<Vec<Lead>, StoreError>;
+    /// until `lease_until` (see [`CheckOut`]). A record is available when
+    /// it waits, or when another run's lease on it has ended. No record is
+    /// ever handed to two runs whose leases overlap.
+    async fn check_out_leads(&self, unit: i64, checkout: CheckOut<'_>) -> Result<Vec<Lead>, StoreError>;
 
-    /// Check records back in with an outcome; only records this run holds
-    /// are accepted (`true`), others are refused (`false`).
-    async fn check_in_leads(
-        &self,
-        unit: i64,
-        run_id: &str,
-        items: &[(i64, String)],
-        now: &str,
-    ) -> Result<Vec<bool>, StoreError>;
+    /// Check records back in with an outcome (see [`CheckIn`]); only
+    /// records this run holds are accepted (`true`), others are refused
+    /// (`false`).
+    async fn check_in_leads(&self, unit: i64, checkin: CheckIn<'_>) -> Result<Vec<bool>, StoreError>;
+}
+
+// The writes below take three values or more besides the unit, two or more
+// of them of one type (ids, or text): a struct with named fields keeps a
+// call from passing them in the wrong order, which a positional call would
+// compile.
+
+/// A new version of a source's map ([`OutboundStore::store_source_map`]).
+#[derive(Clone, Copy, Debug)]
+pub struct NewSourceMap<'a> {
+    /// The source the map belongs to.
+    pub source: i64,
+    /// The map's entries, in order.
+    pub entries: &'a [MapEntry],
+    /// The write time.
+    pub now: &'a str,
+}
+
+/// One batch of prospects to write ([`OutboundStore::save_prospects`]):
+/// where to, and when.
+#[derive(Clone, Copy, Debug)]
+pub struct Batch<'a> {
+    /// The source the prospects belong to.
+    pub source: i64,
+    /// The skill they are dialed for.
+    pub skill_no: i64,
+    /// The rows, with distinct external ids.
+    pub rows: &'a [ProspectRow],
+    /// The write time.
+    pub now: &'a str,
+}
+
+/// A lead check-out ([`OutboundStore::check_out_leads`]).
+#[derive(Clone, Copy, Debug)]
+pub struct CheckOut<'a> {
+    /// The lead source the records come from.
+    pub lead_source: &'a str,
+    /// The most records handed out.
+    pub max: i64,
+    /// The run that takes them.
+    pub run_id: &'a str,
+    /// The time of the check-out: leases that ended by then are free.
+    pub now: &'a str,
+    /// When this run's lease ends.
+    pub lease_until: &'a str,
+}
+
+/// A lead check-in ([`OutboundStore::check_in_leads`]).
+#[derive(Clone, Copy, Debug)]
+pub struct CheckIn<'a> {
+    /// The run that holds the records.
+    pub run_id: &'a str,
+    /// Each record's id and its outcome.
+    pub items: &'a [(i64, String)],
+    /// The time of the check-in.
+    pub now: &'a str,
 }
 
 /// What the runtime needs from storage: business units and the run log.

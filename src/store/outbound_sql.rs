@@ -18,10 +18,8 @@
 
 use super::rows as decode;
 use super::sql::{Cols, Param, Param::Int, Param::Text, Result, RowOf, SqlStore, query, text};
-use super::{OutboundStore, StoreError, json_list, json_pairs};
-use crate::outbound::model::{
-    Lead, MapEntry, NewLead, ProspectRow, Saved, Search, Skill, Source, SourceMap, StoredProspect, UserField,
-};
+use super::{Batch, CheckIn, CheckOut, NewSourceMap, OutboundStore, StoreError, json_list, json_pairs};
+use crate::outbound::model::{Lead, NewLead, Saved, Search, Skill, Source, SourceMap, StoredProspect, UserField};
 use async_trait::async_trait;
 use sqlx::{Database, Executor, SqlStr};
 
@@ -144,21 +142,6 @@ pub(crate) const SEARCH_POSTGRES: &str = concat!(
      ORDER BY p.id"
 );
 
-/// One batch of prospects to write: where to, and when.
-#[derive(Clone, Copy, Debug)]
-pub struct Batch<'a> {
-    /// The business unit.
-    pub unit: i64,
-    /// The source the prospects belong to.
-    pub source: i64,
-    /// The skill they are dialed for.
-    pub skill_no: i64,
-    /// The rows, with distinct external ids.
-    pub rows: &'a [ProspectRow],
-    /// The write time.
-    pub now: &'a str,
-}
-
 /// What each backend does its own way (see the module notes); everything
 /// else of [`OutboundStore`] is shared.
 #[async_trait]
@@ -173,7 +156,7 @@ pub trait SqlOutbound: SqlStore {
     const CHECK_OUT: &'static str;
 
     /// [`OutboundStore::save_prospects`] of a batch that is not empty.
-    async fn save_batch(&self, batch: Batch<'_>) -> Result<Vec<Saved>>;
+    async fn save_batch(&self, unit: i64, batch: Batch<'_>) -> Result<Vec<Saved>>;
 
     /// The prospect search for `search` ([`SEARCH_POSTGRES`], or
     /// [`search_sqlite`] of it).
@@ -191,7 +174,7 @@ pub trait SqlOutbound: SqlStore {
     async fn import_batch(&self, unit: i64, lead_source: &str, leads: &[NewLead]) -> Result<u64>;
 
     /// [`OutboundStore::check_in_leads`].
-    async fn check_in_batch(&self, unit: i64, run: &str, items: &[(i64, String)], now: &str) -> Result<Vec<bool>>;
+    async fn check_in_batch(&self, unit: i64, checkin: CheckIn<'_>) -> Result<Vec<bool>>;
 }
 
 #[async_trait]
@@ -267,13 +250,8 @@ where
         row.as_ref().map(decode::source_map).transpose()
     }
 
-    async fn store_source_map(
-        &self,
-        unit: i64,
-        source: i64,
-        entries: &[MapEntry],
-        now: &str,
-    ) -> Result<i64, StoreError> {
+    async fn store_source_map(&self, unit: i64, map: NewSourceMap<'_>) -> Result<i64, StoreError> {
+        let NewSourceMap { source, entries, now } = map;
         let pairs: Vec<(String, String)> = entries.iter().map(|e| (e.field.clone(), e.label.clone())).collect();
         let mapping = json_pairs(&pairs);
         let mut tx = self.begin_write().await?;
@@ -286,18 +264,11 @@ where
         row.int("version")
     }
 
-    async fn save_prospects(
-        &self,
-        unit: i64,
-        source: i64,
-        skill_no: i64,
-        rows: &[ProspectRow],
-        now: &str,
-    ) -> Result<Vec<Saved>, StoreError> {
-        if rows.is_empty() {
+    async fn save_prospects(&self, unit: i64, batch: Batch<'_>) -> Result<Vec<Saved>, StoreError> {
+        if batch.rows.is_empty() {
             return Ok(Vec::new());
         }
-        self.save_batch(Batch { unit, source, skill_no, rows, now }).await
+        self.save_batch(unit, batch).await
     }
 
     async fn find_prospects(&self, unit: i64, source: i64, search: &Search) -> Result<Vec<StoredProspect>, StoreError> {
@@ -326,16 +297,8 @@ where
         self.import_batch(unit, lead_source, leads).await
     }
 
-    async fn check_out_leads(
-        &self,
-        unit: i64,
-        lead_source: &str,
-        max: i64,
-        run_id: &str,
-        now: &str,
-        lease_until: &str,
-    ) -> Result<Vec<Lead>, StoreError> {
-        let params = [Int(unit), text(lead_source), Int(max), text(run_id), text(now), text(lease_until)];
+    async fn check_out_leads(&self, unit: i64, c: CheckOut<'_>) -> Result<Vec<Lead>, StoreError> {
+        let params = [Int(unit), text(c.lead_source), Int(c.max), text(c.run_id), text(c.now), text(c.lease_until)];
         let mut tx = self.begin_write().await?;
         let rows = query(S::CHECK_OUT, &params).fetch_all(&mut *tx).await?;
         tx.commit().await?;
@@ -344,13 +307,7 @@ where
         Ok(leads)
     }
 
-    async fn check_in_leads(
-        &self,
-        unit: i64,
-        run_id: &str,
-        items: &[(i64, String)],
-        now: &str,
-    ) -> Result<Vec<bool>, StoreError> {
-        self.check_in_batch(unit, run_id, items, now).await
+    async fn check_in_leads(&self, unit: i64, checkin: CheckIn<'_>) -> Result<Vec<bool>, StoreError> {
+        self.check_in_batch(unit, checkin).await
     }
 }

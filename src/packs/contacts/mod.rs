@@ -12,57 +12,24 @@ mod store;
 
 pub use store::{ContactsStore, Written};
 
-use crate::engine::action::Action;
-use crate::engine::action::{ActionError, Context};
-use crate::engine::pack::{Domains, Pack};
 use crate::store::{Store, StoreError};
-use std::future::Future;
 use std::sync::Arc;
 
-/// The contacts pack.
-pub struct Contacts;
-
-impl Pack for Contacts {
-    fn name(&self) -> &'static str {
-        "contacts"
-    }
-
-    fn manifests(&self) -> &'static [(&'static str, &'static str)] {
-        include!(concat!(env!("OUT_DIR"), "/manifests_contacts.rs"))
-    }
-
-    fn actions(&self) -> Vec<Arc<dyn Action>> {
-        vec![
-            Arc::new(actions::AddContact),
-            Arc::new(actions::UpdateContact),
-            Arc::new(actions::FindContact),
-            Arc::new(actions::AddOrganization),
-            Arc::new(actions::AddNote),
-            Arc::new(actions::DeleteContact),
-        ]
-    }
-
-    fn open_stores(&self, store: &Arc<dyn Store>, domains: &mut Domains) {
-        if let Some(s) = store_of(store) {
-            domains.provide(s);
-        }
-    }
+pack! {
+    /// The contacts pack.
+    Contacts = "contacts",
+    actions: [
+        actions::AddContact,
+        actions::UpdateContact,
+        actions::FindContact,
+        actions::AddOrganization,
+        actions::AddNote,
+        actions::DeleteContact,
+    ],
+    stores: ContactsStore,
 }
 
-backend_stores!(ContactsStore, "contacts");
-
-/// `ctx.contacts()`: the contacts store and the run's business unit, which
-/// scopes every contacts read and write.
-pub trait ContactsContext {
-    /// The run's contacts store and business unit id.
-    fn contacts(&self) -> impl Future<Output = Result<(Arc<dyn ContactsStore>, i64), ActionError>> + Send;
-}
-
-impl ContactsContext for Context<'_> {
-    async fn contacts(&self) -> Result<(Arc<dyn ContactsStore>, i64), ActionError> {
-        self.unit_domain::<dyn ContactsStore>().await
-    }
-}
+backend_stores!(ContactsStore, "contacts", ContactsContext::contacts);
 
 #[cfg(test)]
 mod tests;

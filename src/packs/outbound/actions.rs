@@ -15,7 +15,7 @@ use crate::outbound::fields::{
 use crate::outbound::model::{DEFAULT_MAX_DESTINATIONS, SOURCE_NAME_MAX_LEN, Search, StoredProspect, UserField};
 use crate::outbound::prospects::{self, BatchSettings};
 use crate::outbound::source_map::{self, MapVerdict};
-use crate::store::time_text;
+use crate::store::{Batch, NewSourceMap, time_text};
 use crate::value::{Object, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -207,7 +207,8 @@ action! {
             let branch = match verdict {
                 MapVerdict::Store(entries) => {
                     let now = time_text(ctx.now());
-                    let v = store.store_source_map(unit, source.id, &entries, &now).await?;
+                    let map = NewSourceMap { source: source.id, entries: &entries, now: &now };
+                    let v = store.store_source_map(unit, map).await?;
                     ctx.note(format!("stored version {v} of the map of '{}'", source.name));
                     return Ok(Outcome::default());
                 }
@@ -332,12 +333,16 @@ impl Action for CreateProspects {
                     let windows = skill.windows.clone();
                     tokio::task::spawn_blocking(move || prospects::draft_results(&b.0, &b.1, &windows))
                 };
-                let saved = store.save_prospects(unit, source.id, skill_no, &batch.1.rows, &stamp).await;
+                let saved = store
+                    .save_prospects(unit, Batch { source: source.id, skill_no, rows: &batch.1.rows, now: &stamp })
+                    .await;
                 let draft =
                     drafting.await.map_err(|e| ActionError::failed(format!("building the results failed: {e}")))?;
                 (draft, saved)
             } else {
-                let saved = store.save_prospects(unit, source.id, skill_no, &prepared.rows, &stamp).await;
+                let saved = store
+                    .save_prospects(unit, Batch { source: source.id, skill_no, rows: &prepared.rows, now: &stamp })
+                    .await;
                 (prospects::draft_results(&records, &prepared, &skill.windows), saved)
             };
             let saved = saved.map_err(|e| ActionError::failed(format!("nothing of the batch was stored: {e}")))?;

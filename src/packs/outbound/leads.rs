@@ -7,7 +7,7 @@
 
 use super::OutboundContext;
 use crate::engine::action::{Action, ActionError, Context, Exec, Inputs, Outcome};
-use crate::store::time_text;
+use crate::store::{CheckIn, CheckOut, time_text};
 use crate::value::{Object, Value};
 use std::sync::Arc;
 
@@ -41,9 +41,10 @@ action! {
             let now = ctx.now();
             let until = now + chrono::Duration::milliseconds((lease * 1000.0) as i64);
             let run_id = ctx.run_id().to_string();
-            let leads = store
-                .check_out_leads(unit, &lead_source, max, &run_id, &time_text(now), &time_text(until))
-                .await?;
+            let (now, lease_until) = (time_text(now), time_text(until));
+            let checkout =
+                CheckOut { lead_source: &lead_source, max, run_id: &run_id, now: &now, lease_until: &lease_until };
+            let leads = store.check_out_leads(unit, checkout).await?;
             let list: Vec<Value> = leads
                 .iter()
                 .map(|l| {
@@ -107,7 +108,8 @@ impl Action for CheckInLeads {
         Exec::pending(async move {
             let (store, unit) = ctx.outbound().await?;
             let run_id = ctx.run_id().to_string();
-            let done = store.check_in_leads(unit, &run_id, &items, &time_text(ctx.now())).await?;
+            let now = time_text(ctx.now());
+            let done = store.check_in_leads(unit, CheckIn { run_id: &run_id, items: &items, now: &now }).await?;
             let checked = done.iter().filter(|d| **d).count();
             refused += done.len() - checked;
             ctx.note(format!("checked in {checked}, refused {refused}"));

@@ -11,8 +11,9 @@
 
 use super::PgStore;
 use crate::outbound::model::{NewLead, ProspectRow, Saved, Search};
-use crate::store::StoreError;
-use crate::store::outbound_sql::{Batch, CHECK_OUT_POSTGRES, SEARCH_POSTGRES, SOURCE_LOCK_POSTGRES, SqlOutbound};
+use crate::store::outbound_sql::{CHECK_OUT_POSTGRES, SEARCH_POSTGRES, SOURCE_LOCK_POSTGRES, SqlOutbound};
+use crate::store::{Batch, CheckIn, StoreError};
+
 use crate::store::sql::{Param::Int, Result, query, text};
 use async_trait::async_trait;
 use sqlx::PgConnection;
@@ -72,7 +73,7 @@ const DESTINATIONS_INSERT: &str = "INSERT INTO destinations (prospect_id, ordina
 
 /// Upsert a batch's prospects in one statement; returns what became of
 /// each row, in the batch's order.
-async fn upsert_prospects(tx: &mut PgConnection, b: Batch<'_>) -> Result<Vec<Saved>> {
+async fn upsert_prospects(tx: &mut PgConnection, unit: i64, b: Batch<'_>) -> Result<Vec<Saved>> {
     let rows = b.rows;
     // A fixed lock order (by external id) across concurrent batches.
     let mut order: Vec<usize> = (0..rows.len()).collect();
@@ -90,7 +91,7 @@ async fn upsert_prospects(tx: &mut PgConnection, b: Batch<'_>) -> Result<Vec<Sav
         col(&|r| Some(r.time_zone.as_str())),
         col(&|r| Some(r.tz_source.as_str())),
     ];
-    let upsert = sqlx::query(PROSPECTS_UPSERT).bind(b.unit).bind(b.source).bind(b.skill_no).bind(b.now);
+    let upsert = sqlx::query(PROSPECTS_UPSERT).bind(unit).bind(b.source).bind(b.skill_no).bind(b.now);
     let returned = columns.iter().fold(upsert, |q, c| q.bind(c)).fetch_all(&mut *tx).await?;
     let mut by_key: HashMap<String, Saved> = HashMap::with_capacity(returned.len());
     for r in &returned {
@@ -146,14 +147,14 @@ impl SqlOutbound for PgStore {
         SEARCH_POSTGRES.into_sql_str()
     }
 
-    async fn save_batch(&self, batch: Batch<'_>) -> Result<Vec<Saved>> {
+    async fn save_batch(&self, unit: i64, batch: Batch<'_>) -> Result<Vec<Saved>> {
         let mut tx = self.pool.begin().await?;
-        let saved = upsert_prospects(&mut tx, batch).await?;
+        let saved = upsert_prospects(&mut tx, unit, batch).await?;
         let replaced: Vec<i64> = saved.iter().filter(|s| !s.created).map(|s| s.id).collect();
         if !replaced.is_empty() {
             sqlx::query(DESTINATIONS_CLEAR).bind(&replaced).execute(&mut *tx).await?;
         }
-        insert_destinations(&mut tx, batch.unit, batch.rows, &saved).await?;
+        insert_destinations(&mut tx, unit, batch.rows, &saved).await?;
         tx.commit().await?;
         Ok(saved)
     }
@@ -181,7 +182,8 @@ impl SqlOutbound for PgStore {
         Ok(import.execute(&self.pool).await?.rows_affected())
     }
 
-    async fn check_in_batch(&self, unit: i64, run: &str, items: &[(i64, String)], now: &str) -> Result<Vec<bool>> {
+    async fn check_in_batch(&self, unit: i64, checkin: CheckIn<'_>) -> Result<Vec<bool>> {
+        let CheckIn { run_id: run, items, now } = checkin;
         let ids: Vec<i64> = items.iter().map(|(id, _)| *id).collect();
         let outcomes: Vec<&str> = items.iter().map(|(_, o)| o.as_str()).collect();
         let check_in = query(LEADS_CHECK_IN, &[Int(unit), text(run), text(now)]).bind(&ids).bind(&outcomes);

@@ -18,8 +18,9 @@
 use super::SqliteStore;
 use super::raw::RawConnection;
 use crate::outbound::model::{NewLead, Saved, Search};
-use crate::store::StoreError;
-use crate::store::outbound_sql::{Batch, CHECK_OUT_SQLITE, SqlOutbound, search_sqlite};
+use crate::store::outbound_sql::{CHECK_OUT_SQLITE, SqlOutbound, search_sqlite};
+use crate::store::{Batch, CheckIn, StoreError};
+
 use crate::store::sql::{Param::Int, Param::Text, Result, SqlStore, query, text};
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
@@ -63,8 +64,12 @@ const LEAD_CHECK_IN: &str =
 /// stored already? (then its old destinations go), write the prospect,
 /// write its destinations. Returns the saved ids and the number of rows
 /// written (for the checkpointer).
-async fn write_prospects(tx: &mut Transaction<'static, Sqlite>, b: Batch<'_>) -> Result<(Vec<Saved>, usize)> {
-    let Batch { unit, source, skill_no, rows, now } = b;
+async fn write_prospects(
+    tx: &mut Transaction<'static, Sqlite>,
+    unit: i64,
+    b: Batch<'_>,
+) -> Result<(Vec<Saved>, usize)> {
+    let Batch { source, skill_no, rows, now } = b;
     let raw = RawConnection::lock(tx).await?;
     // The write lock is ours until commit: new ids can be handed out here
     // without racing another writer.
@@ -126,9 +131,9 @@ impl SqlOutbound for SqliteStore {
     const SOURCE_LOCK: Option<&'static str> = None;
     const CHECK_OUT: &'static str = CHECK_OUT_SQLITE;
 
-    async fn save_batch(&self, batch: Batch<'_>) -> Result<Vec<Saved>> {
+    async fn save_batch(&self, unit: i64, batch: Batch<'_>) -> Result<Vec<Saved>> {
         let mut tx = self.begin_write().await?;
-        let (saved, written) = write_prospects(&mut tx, batch).await?;
+        let (saved, written) = write_prospects(&mut tx, unit, batch).await?;
         tx.commit().await?;
         self.wrote(written);
         Ok(saved)
@@ -166,7 +171,8 @@ impl SqlOutbound for SqliteStore {
         Ok(n)
     }
 
-    async fn check_in_batch(&self, unit: i64, run: &str, items: &[(i64, String)], now: &str) -> Result<Vec<bool>> {
+    async fn check_in_batch(&self, unit: i64, checkin: CheckIn<'_>) -> Result<Vec<bool>> {
+        let CheckIn { run_id: run, items, now } = checkin;
         let mut tx = self.begin_write().await?;
         let mut out = Vec::with_capacity(items.len());
         for (id, outcome) in items {
