@@ -99,10 +99,17 @@ fn round_trip(db: &str) {
     assert_eq!(run(db, &unit, &["contacts", "delete", &id]).0, 1);
 }
 
+/// A fresh SQLite file in a temporary folder (kept while the folder lives).
+fn sqlite_file() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("c.db").to_str().expect("UTF-8").to_string();
+    (dir, db)
+}
+
 #[test]
 fn a_contact_is_added_found_in_another_written_form_noted_updated_and_erased_on_sqlite() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    round_trip(dir.path().join("c.db").to_str().expect("UTF-8"));
+    let (_dir, db) = sqlite_file();
+    round_trip(&db);
 }
 
 #[test]
@@ -112,9 +119,8 @@ fn a_contact_is_added_found_in_another_written_form_noted_updated_and_erased_on_
 
 #[test]
 fn refused_contacts_exit_2_with_their_reason_and_nothing_found_exits_1() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("c.db");
-    let db = db.to_str().expect("UTF-8");
+    let (_dir, db) = sqlite_file();
+    let db = db.as_str();
     let unit = "refusals";
     let cases: [(&[&str], &str); 5] = [
         (&["contacts", "add", "--first-name", "Ada"], "lastName is required"),
@@ -142,9 +148,8 @@ fn refused_contacts_exit_2_with_their_reason_and_nothing_found_exits_1() {
 /// store a country no number can be read in.
 #[test]
 fn contacts_settings_refuses_an_unknown_country_and_keeps_the_old_one() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("c.db");
-    let db = db.to_str().expect("UTF-8");
+    let (_dir, db) = sqlite_file();
+    let db = db.as_str();
     let unit = "countries";
     assert_eq!(json(db, unit, &["contacts", "settings", "--default-country", " fr "], 0)["defaultCountry"], "FR");
     for bad in ["ZZ", "XX", "zz", "U$"] {
@@ -193,8 +198,8 @@ fn isolation(db: &str) {
 
 #[test]
 fn a_second_unit_neither_sees_nor_changes_the_first_units_contacts_on_sqlite() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    isolation(dir.path().join("c.db").to_str().expect("UTF-8"));
+    let (_dir, db) = sqlite_file();
+    isolation(&db);
 }
 
 #[test]
@@ -214,9 +219,8 @@ fn the_caller_lookup_sample_in_both_formats_adds_then_knows_the_caller() {
     let copy = std::fs::read_to_string(&studio).expect("studio copy");
     assert_eq!(copy.trim_end(), studio_json::export_text(&native).trim_end(), "{} is stale", studio.display());
     for file in ["scripts/caller_lookup.json", "scripts/studio/caller_lookup.studio.json"] {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let db = dir.path().join("c.db");
-        let db = db.to_str().expect("UTF-8");
+        let (_dir, db) = sqlite_file();
+        let db = db.as_str();
         let first = prospero(&["run", file, "--param", "ani=(212) 736-5000", "--db", db, "--json"]);
         assert_eq!(first.0, 0, "{file}: {first:?}");
         assert!(first.1.contains("added: contact 1"), "{file}: {}", first.1);

@@ -100,6 +100,13 @@ pub fn is_known_country(country: &str) -> bool {
     is_nanp_fast(&id) || database().by_id(id.as_str()).is_some()
 }
 
+/// Whether reading `text` depends on the default country: a number written
+/// with `+` and its country code reads the same in every unit, so a
+/// search for it need not look the unit's country up.
+pub fn needs_default_country(text: &str) -> bool {
+    !text.trim_start().starts_with('+')
+}
+
 /// `country` as a unit's default country: trimmed and upper-cased when it
 /// is a region libphonenumber knows (`" gb "` gives `"GB"`), `None`
 /// otherwise, so an unknown code never reaches a unit's settings.
@@ -377,6 +384,7 @@ mod tests {
         assert!(is_known_country("fr") && is_known_country("US") && !is_known_country("XX"));
         assert_eq!(known_country_code(" gb "), Some("GB".into()));
         // FINDCONTACT skips the unit's default country for these.
+        assert!(needs_default_country("(212) 736-5000") && !needs_default_country(" +1 212 736 5000"));
         for text in
             ["+1 212-736-5000", " +44 20 7946 0018", "+33 6 12 34 56 78", "+882 16 1234 5678", "+1 (800) FLOWERS"]
         {

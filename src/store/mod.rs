@@ -18,7 +18,7 @@ mod outbound_sql;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod rows;
-mod sql;
+pub(crate) mod sql;
 pub mod sqlite;
 pub mod users;
 

@@ -27,6 +27,9 @@ pub(crate) type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub enum Param<'a> {
     /// An integer.
     Int(i64),
+    /// An integer, or NULL (a typed NULL: PostgreSQL refuses a text NULL
+    /// in an integer column).
+    OptInt(Option<i64>),
     /// Text, or NULL.
     Text(Option<&'a str>),
 }
@@ -74,11 +77,13 @@ impl<DB> Backend for DB
 where
     DB: Database<Row: Cols, Arguments: IntoArguments<DB>>,
     i64: for<'q> Encode<'q, DB> + Type<DB>,
+    Option<i64>: for<'q> Encode<'q, DB> + Type<DB>,
     for<'a> Option<&'a str>: Encode<'a, DB> + Type<DB>,
 {
     fn bind(query: Query<'static, DB, DB::Arguments>, param: Param<'_>) -> Query<'static, DB, DB::Arguments> {
         match param {
             Param::Int(n) => query.bind(n),
+            Param::OptInt(n) => query.bind(n),
             Param::Text(t) => query.bind(t),
         }
     }

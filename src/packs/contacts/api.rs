@@ -6,7 +6,7 @@
 use super::{ContactsStore, Written};
 use crate::contacts::email::email_key;
 use crate::contacts::model::{self, Invalid, OrgChange, name_key};
-use crate::contacts::phone::{DEFAULT_COUNTRY, known_country_code, phone_key};
+use crate::contacts::phone::{DEFAULT_COUNTRY, known_country_code, needs_default_country, phone_key};
 use crate::contacts::{Contact, ContactRow, ContactSearch, CustomFieldError, Organization};
 use crate::store::StoreError;
 use serde_json::{Map, Value as Json};
@@ -184,12 +184,8 @@ pub async fn find(
     let search = if let Some(e) = &by.email {
         ContactSearch::Email(email_key(e))
     } else if let Some(p) = &by.phone {
-        // A number written with its country code reads the same in every
-        // unit: no need to ask the store for the unit's default country.
-        let country = match p.trim_start().starts_with('+') {
-            true => DEFAULT_COUNTRY.to_string(),
-            false => store.default_country(unit).await?,
-        };
+        let country =
+            if needs_default_country(p) { store.default_country(unit).await? } else { DEFAULT_COUNTRY.to_string() };
         match phone_key(p, &country) {
             Some(key) => ContactSearch::Phone(key),
             None => return Ok(Vec::new()),

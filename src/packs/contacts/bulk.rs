@@ -6,16 +6,15 @@
 //! allocation and handed to the connection's thread, which is most of the
 //! time a bulk load takes.
 
-use super::sql::{ADD_CONTACT, ADD_EMAIL, ADD_EXTERNAL_ID, ADD_PHONE, SOURCE_NAME, UPDATE_CONTACT, json};
+use super::sql::{
+    ADD_CONTACT, ADD_EMAIL, ADD_EXTERNAL_ID, ADD_PHONE, SOURCE_NAME, UPDATE_CONTACT, contact_params, email_params,
+    json, name_keys, phone_params,
+};
 use crate::contacts::ContactRow;
-use crate::contacts::model::{ExternalId, name_key};
-use crate::store::sqlite::raw::Param::{self, Int, Text};
+use crate::contacts::model::ExternalId;
+use crate::store::sql::{Param::Int, text};
 use crate::store::sqlite::raw::{RawConnection, RawStatement};
 use crate::store::{SqliteStore, StoreError};
-
-fn text(s: &str) -> Param<'_> {
-    Text(Some(s))
-}
 
 /// A statement prepared the first time it is needed (most contacts carry
 /// no external IDs, so most batches never prepare those).
@@ -62,14 +61,9 @@ fn write(
     let (mut external, mut source_name, mut update) = (None, None, None);
     let mut ids = Vec::with_capacity(rows.len());
     for (i, row) in rows.iter().enumerate() {
-        let r = &row.record;
-        let record = json(r)?;
-        let (first_key, last_key) = (name_key(&r.first_name), name_key(&r.last_name));
-        let org = row.org_id.map_or(Text(None), Int);
-        let names = [text(&r.first_name), text(&r.last_name), text(&first_key), text(&last_key), org];
-        let [a, b, c, d, e] = names;
+        let (keys, record) = (name_keys(&row.record), json(&row.record)?);
         let id = contact
-            .first_int(&[Int(unit), a, b, c, d, e, text(&record), text("[]"), text(now)])?
+            .first_int(&contact_params(unit, row, &keys, &record, "[]", now))?
             .ok_or_else(|| StoreError::Query("a new contact got no id".into()))?;
         let mut external_ids = Vec::new();
         for (source, value) in &row.new_external_ids {
@@ -82,37 +76,18 @@ fn write(
                 .ok_or_else(|| StoreError::Query(format!("no external source {source}")))?;
             external_ids.push(ExternalId { source: name, id: value.clone() });
         }
-        for (field, p) in &r.phones {
-            let sms = Int(i64::from(p.sms_enabled));
-            phone.execute(&[
-                Int(unit),
-                Int(id),
-                text(field),
-                text(&p.display),
-                Text(p.e164.as_deref()),
-                Text(p.extension.as_deref()),
-                sms,
-            ])?;
+        for (field, p) in &row.record.phones {
+            phone.execute(&phone_params(unit, id, field, p))?;
         }
         for (field, key) in &row.email_keys {
-            let address = r.emails.get(field).map(String::as_str).unwrap_or_default();
-            email.execute(&[Int(unit), Int(id), text(field), text(address), text(key)])?;
+            email.execute(&email_params(unit, id, row, field, key))?;
         }
         // A new contact's row already holds everything but new external IDs.
         if !external_ids.is_empty() {
             let ids_json = json(&external_ids)?;
-            prepared(&mut update, raw, UPDATE_CONTACT)?.execute(&[
-                Int(unit),
-                Int(id),
-                a,
-                b,
-                c,
-                d,
-                e,
-                text(&record),
-                text(&ids_json),
-                text(now),
-            ])?;
+            let mut params = contact_params(unit, row, &keys, &record, &ids_json, now).to_vec();
+            params.push(Int(id));
+            prepared(&mut update, raw, UPDATE_CONTACT)?.execute(&params)?;
         }
         ids.push(id);
     }

@@ -8,10 +8,11 @@
 use super::store::{ContactsStore, Written};
 use crate::contacts::model::{ExternalId, name_key};
 use crate::contacts::{
-    Contact, ContactRecord, ContactRow, ContactSearch, ContactType, CustomField, FieldKind, Note, OrgLink,
-    Organization, OrganizationRecord,
+    Contact, ContactPhone, ContactRecord, ContactRow, ContactSearch, ContactType, CustomField, FieldKind, Note,
+    OrgLink, Organization, OrganizationRecord,
 };
 use crate::store::StoreError;
+use crate::store::sql::{Cols, Param, Param::Int, Param::OptInt, Param::Text, query, text};
 
 const COUNTRY: &str = "SELECT default_country FROM contacts_settings WHERE unit_id = $1";
 const SET_COUNTRY: &str = "INSERT INTO contacts_settings (unit_id, default_country, modified_at) VALUES ($1, $2, $3)
@@ -36,8 +37,8 @@ pub(super) const ADD_CONTACT: &str =
     "INSERT INTO contacts (unit_id, first_name, last_name, first_key, last_key, org_id, record,
      external_ids, created_at, modified_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id";
 pub(super) const UPDATE_CONTACT: &str =
-    "UPDATE contacts SET first_name = $3, last_name = $4, first_key = $5, last_key = $6,
-     org_id = $7, record = $8, external_ids = $9, modified_at = $10 WHERE unit_id = $1 AND id = $2";
+    "UPDATE contacts SET first_name = $2, last_name = $3, first_key = $4, last_key = $5,
+     org_id = $6, record = $7, external_ids = $8, modified_at = $9 WHERE unit_id = $1 AND id = $10";
 const EXTERNAL_IDS_OF: &str = "SELECT external_ids FROM contacts WHERE unit_id = $1 AND id = $2";
 pub(super) const SOURCE_NAME: &str = "SELECT name FROM external_sources WHERE unit_id = $1 AND id = $2";
 pub(super) const ADD_PHONE: &str =
@@ -128,6 +129,56 @@ fn field_of((name, kind, allowed): (String, String, String)) -> Result<CustomFie
 
 pub(super) fn json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(|e| StoreError::Query(e.to_string()))
+}
+
+/// A contact's search keys: its first and last name as searched.
+pub(super) fn name_keys(r: &ContactRecord) -> [String; 2] {
+    [name_key(&r.first_name), name_key(&r.last_name)]
+}
+
+/// `$1` to `$9` of [`ADD_CONTACT`] and [`UPDATE_CONTACT`] (which adds the
+/// contact's id as `$10`): the unit, the names and their `keys`, the
+/// organization, the record and external IDs as JSON, and the time.
+pub(super) fn contact_params<'a>(
+    unit: i64,
+    row: &'a ContactRow,
+    keys: &'a [String; 2],
+    record: &'a str,
+    external_ids: &'a str,
+    now: &'a str,
+) -> [Param<'a>; 9] {
+    let r = &row.record;
+    let [first_key, last_key] = keys;
+    [
+        Int(unit),
+        text(&r.first_name),
+        text(&r.last_name),
+        text(first_key),
+        text(last_key),
+        OptInt(row.org_id),
+        text(record),
+        text(external_ids),
+        text(now),
+    ]
+}
+
+/// The values of [`ADD_PHONE`] for phone `field` of contact `id`.
+pub(super) fn phone_params<'a>(unit: i64, id: i64, field: &'a str, p: &'a ContactPhone) -> [Param<'a>; 7] {
+    let sms = Int(i64::from(p.sms_enabled));
+    [Int(unit), Int(id), text(field), text(&p.display), Text(p.e164.as_deref()), Text(p.extension.as_deref()), sms]
+}
+
+/// The values of [`ADD_EMAIL`] for email `field` (search key `key`) of
+/// contact `id`.
+pub(super) fn email_params<'a>(
+    unit: i64,
+    id: i64,
+    row: &'a ContactRow,
+    field: &'a str,
+    key: &'a str,
+) -> [Param<'a>; 5] {
+    let address = row.record.emails.get(field).map(String::as_str).unwrap_or_default();
+    [Int(unit), Int(id), text(field), text(address), text(key)]
 }
 
 /// The search query and its extra text parameter (`$4`).
@@ -394,37 +445,17 @@ macro_rules! write_links {
             Written::DuplicateExternalId
         } else {
             for (field, p) in &row.record.phones {
-                sqlx::query(ADD_PHONE)
-                    .bind(unit)
-                    .bind(id)
-                    .bind(field)
-                    .bind(&p.display)
-                    .bind(p.e164.as_deref())
-                    .bind(p.extension.as_deref())
-                    .bind(p.sms_enabled as i64)
-                    .execute(&mut *$tx)
-                    .await?;
+                query(ADD_PHONE, &phone_params(unit, id, field, p)).execute(&mut *$tx).await?;
             }
             for (field, key) in &row.email_keys {
-                let email = row.record.emails.get(field).map(String::as_str).unwrap_or_default();
-                sqlx::query(ADD_EMAIL).bind(unit).bind(id).bind(field).bind(email).bind(key).execute(&mut *$tx).await?;
+                query(ADD_EMAIL, &email_params(unit, id, row, field, key)).execute(&mut *$tx).await?;
             }
-            let r = &row.record;
             // A new contact's row already holds everything but new external IDs.
             if $always || !ids.is_empty() {
-                sqlx::query(UPDATE_CONTACT)
-                    .bind(unit)
-                    .bind(id)
-                    .bind(&r.first_name)
-                    .bind(&r.last_name)
-                    .bind(name_key(&r.first_name))
-                    .bind(name_key(&r.last_name))
-                    .bind(row.org_id)
-                    .bind(json(r)?)
-                    .bind(json(&ids)?)
-                    .bind(now)
-                    .execute(&mut *$tx)
-                    .await?;
+                let (keys, record, ids) = (name_keys(&row.record), json(&row.record)?, json(&ids)?);
+                let mut params = contact_params(unit, row, &keys, &record, &ids, now).to_vec();
+                params.push(Int(id));
+                query(UPDATE_CONTACT, &params).execute(&mut *$tx).await?;
             }
             Written::Done(id)
         }
@@ -442,19 +473,10 @@ async fn add_contacts_pg(
     let mut tx = store.pool().begin().await?;
     let mut ids = Vec::with_capacity(rows.len());
     for (i, row) in rows.iter().enumerate() {
-        let r = &row.record;
-        let (id,): (i64,) = sqlx::query_as(ADD_CONTACT)
-            .bind(unit)
-            .bind(&r.first_name)
-            .bind(&r.last_name)
-            .bind(name_key(&r.first_name))
-            .bind(name_key(&r.last_name))
-            .bind(row.org_id)
-            .bind(json(r)?)
-            .bind("[]")
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await?;
+        let (keys, record) = (name_keys(&row.record), json(&row.record)?);
+        let added =
+            query(ADD_CONTACT, &contact_params(unit, row, &keys, &record, "[]", now)).fetch_one(&mut *tx).await?;
+        let id = added.int("id")?;
         if write_links!(tx, unit, id, row, Vec::new(), now, false) != Written::Done(id) {
             return Ok(Err(i));
         }

@@ -179,8 +179,8 @@ impl RawStatement<'_, '_> {
             // are cleared below (SQLITE_STATIC: SQLite does not copy it).
             rc = unsafe {
                 match v {
-                    Param::Int(n) => ffi::sqlite3_bind_int64(stmt, at, *n),
-                    Param::Text(None) => ffi::sqlite3_bind_null(stmt, at),
+                    Param::Int(n) | Param::OptInt(Some(n)) => ffi::sqlite3_bind_int64(stmt, at, *n),
+                    Param::Text(None) | Param::OptInt(None) => ffi::sqlite3_bind_null(stmt, at),
                     Param::Text(Some(s)) => ffi::sqlite3_bind_text64(
                         stmt,
                         at,
