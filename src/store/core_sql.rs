@@ -20,7 +20,7 @@ const RUN_RECORD: &str =
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
 const RUNS_RECENT: &str = "SELECT run_id, script, script_hash, status, steps, error, return_value, finished_at
-     FROM runs WHERE unit_id = $1 ORDER BY id DESC LIMIT $2";
+     FROM runs WHERE unit_id = $1 ORDER BY id DESC LIMIT CAST($2 AS BIGINT)";
 
 const USERS: &str = "SELECT name, roles, created_at, modified_at FROM unit_users WHERE unit_id = $1 ORDER BY name, id";
 

@@ -69,14 +69,15 @@ const COUNT_DIALABLE: &str = "SELECT COUNT(*) AS n FROM prospects WHERE unit_id 
 
 /// Lead check-out: up to `$3` records of lead source `$2` that wait, or
 /// whose lease ended by `$5`, go to run `$4` until `$6`. The dialects differ
-/// in one clause, the `$lock` of the inner SELECT.
+/// in one clause, the `$lock` of the inner SELECT. The CAST keeps SQLite from
+/// re-preparing the statement at every bind (see contacts' `contact_select`).
 macro_rules! check_out {
     ($lock:literal) => {
         concat!(
             "UPDATE lead_records SET status = 'checked_out', checked_out_by = $4, lease_until = $6
              WHERE id IN (SELECT id FROM lead_records WHERE unit_id = $1 AND lead_source = $2
                  AND (status = 'waiting' OR (status = 'checked_out' AND lease_until <= $5))
-                 ORDER BY id LIMIT $3",
+                 ORDER BY id LIMIT CAST($3 AS BIGINT)",
             $lock,
             ") RETURNING id, record_key, fields"
         )
