@@ -315,3 +315,30 @@ async fn runtime_record_sqlite_memory() {
 async fn runtime_record_postgres() {
     check_runtime_record(PG_URL, &format!("\nhint: {PG_HINT}")).await;
 }
+
+/// Regression: `lookups_reprepared_at_every_bind`. SQLite (3.46+) treats a
+/// bare bound LIMIT as an input of the query plan and re-prepares the
+/// statement whenever it is bound again; every query in `src/` passes its
+/// limit through a CAST instead.
+#[test]
+fn lookups_reprepared_at_every_bind_no_query_binds_a_bare_limit() {
+    fn walk(dir: &std::path::Path, hits: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).expect("src readable") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                walk(&path, hits);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).expect("utf-8 source");
+                for (n, line) in text.lines().enumerate() {
+                    let upper = line.to_ascii_uppercase();
+                    if upper.contains("LIMIT $") || upper.contains("LIMIT ?") {
+                        hits.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
+                    }
+                }
+            }
+        }
+    }
+    let mut hits = Vec::new();
+    walk(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut hits);
+    assert!(hits.is_empty(), "bare bound LIMITs:\n{}", hits.join("\n"));
+}
