@@ -6,6 +6,7 @@
 //! store backends or the snippet dialect: its types and functions serve a
 //! host directly, the contacts pack (`packs::contacts`) and the CLI alike.
 
+pub mod batch;
 pub mod email;
 pub mod merge;
 pub mod model;
