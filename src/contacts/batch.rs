@@ -15,7 +15,7 @@
 //! needs both names.
 
 use super::merge::merge_ranked;
-use super::model::{ContactRecord, ExternalId, Invalid, OrgChange, apply_changes, search_keys};
+use super::model::{ContactRecord, ExternalId, Invalid, OrgChange, apply_changes, name_key, search_keys};
 use super::stored::{Contact, OrgLink};
 use super::types::ContactType;
 use serde_json::{Map, Value as Json};
@@ -104,6 +104,9 @@ pub enum RowOutcome {
     Rejected(Invalid),
     /// Not imported: the row names a contact type the unit does not have.
     UnknownContactType(String),
+    /// Not imported: the row's external ID names another contact (one the
+    /// row's identifiers did not match).
+    ExternalIdTaken(String),
 }
 
 /// What the store writes for a batch. Ids below zero name what the batch
@@ -133,6 +136,21 @@ pub struct Planned {
     pub org_id: Option<i64>,
     /// External IDs in the job's source that the store does not hold yet.
     pub new_external_ids: Vec<String>,
+}
+
+/// The stable reason code of a refused field, as an import log gives it.
+pub fn reason_code(e: &Invalid) -> &'static str {
+    match e {
+        Invalid::MissingRequiredField(f) if f == "firstName" => "missing_first_name",
+        Invalid::MissingRequiredField(f) if f == "lastName" => "missing_last_name",
+        Invalid::MissingRequiredField(_) => "missing_required_field",
+        Invalid::IncompleteEmail { .. } => "incomplete_email",
+        Invalid::PhoneRejected { .. } => "unparseable_phone",
+        Invalid::CustomField(_) => "invalid_custom_field",
+        Invalid::UnknownField(_) => "unknown_field",
+        Invalid::WrongShape { .. } => "wrong_shape",
+        Invalid::TooLong { .. } => "field_too_long",
+    }
 }
 
 /// The working set: every contact the batch can see, and where each
@@ -185,6 +203,13 @@ fn plan_row(
             }
         }
     };
+    if let Some(x) = &row.external_id {
+        let owners = w.find(&MatchKey::ExternalId(x.clone()));
+        let target = base.as_ref().map(|c| c.id);
+        if owners.iter().any(|o| Some(*o) != target && !gone.contains(o)) {
+            return RowOutcome::ExternalIdTaken(x.clone());
+        }
+    }
     let type_name = match row.changes.get("contactType") {
         Some(Json::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
         Some(_) => None,
@@ -209,12 +234,11 @@ fn plan_row(
     if let Some(o) = &row.organization {
         contact.organization = Some(link(orgs, plan, &mut w.next_org, o));
     }
-    if let Some(id) = &row.external_id {
-        let x = ExternalId { source: source.to_string(), id: id.clone() };
-        if !contact.external_ids.contains(&x) {
-            contact.external_ids.push(x);
-            plan.contacts.entry(contact.id).or_insert_with(|| planned(&contact)).new_external_ids.push(id.clone());
-        }
+    if let Some(id) = &row.external_id
+        && !contact.external_ids.iter().any(|e| e.id == *id && name_key(&e.source) == name_key(source))
+    {
+        contact.external_ids.push(ExternalId { source: source.to_string(), id: id.clone() });
+        plan.contacts.entry(contact.id).or_insert_with(|| planned(&contact)).new_external_ids.push(id.clone());
     }
     for gone_id in &gone {
         let moved = plan.contacts.remove(gone_id).map(|p| p.new_external_ids).unwrap_or_default();
@@ -310,7 +334,10 @@ impl Working {
         let (emails, phones) = search_keys(&c.record);
         let mut keys: Vec<MatchKey> = emails.into_iter().map(|(_, k)| MatchKey::Email(k)).collect();
         keys.extend(phones.into_iter().map(|(_, k)| MatchKey::Phone(k)));
-        keys.extend(c.external_ids.iter().filter(|x| x.source == source).map(|x| MatchKey::ExternalId(x.id.clone())));
+        let source = name_key(source);
+        keys.extend(
+            c.external_ids.iter().filter(|x| name_key(&x.source) == source).map(|x| MatchKey::ExternalId(x.id.clone())),
+        );
         for key in &keys {
             let ids = self.index.entry(key.clone()).or_default();
             if !ids.contains(&c.id) {
@@ -499,6 +526,17 @@ mod tests {
         assert_eq!(p.outcomes[0].1, RowOutcome::Created(-1), "C-1 of another source is not a match");
         assert_eq!(p.outcomes[1].1, RowOutcome::Updated { id: -1, merged: 0 });
         assert_eq!(p.contacts[&-1].new_external_ids, ["C-1"]);
+    }
+
+    #[test]
+    fn an_external_id_of_another_contact_is_refused() {
+        let mut owner = stored(4, "2026-01-01", json!({"firstName": "O", "lastName": "W"}));
+        owner.external_ids.push(ExternalId { source: "crm".into(), id: "C-4".into() });
+        let mut r = row(2, vec![email("z@x.org")], json!({"firstName": "Z", "lastName": "Z"}));
+        r.external_id = Some("C-4".into());
+        let p = plan(&[r], with(vec![owner]), "crm", MergeMode::MergeAll);
+        assert_eq!(p.outcomes[0].1, RowOutcome::ExternalIdTaken("C-4".into()));
+        assert!(p.contacts.is_empty());
     }
 
     #[test]

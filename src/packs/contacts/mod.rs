@@ -7,6 +7,8 @@
 mod actions;
 pub mod api;
 mod bulk;
+mod import_sql;
+pub mod imports;
 mod sql;
 mod store;
 
@@ -31,5 +33,7 @@ pack! {
 
 backend_stores!(ContactsStore, "contacts", ContactsContext::contacts);
 
+#[cfg(test)]
+mod import_tests;
 #[cfg(test)]
 mod tests;

@@ -14,21 +14,22 @@ use crate::contacts::{
 use crate::store::StoreError;
 use crate::store::sql::{Cols, Param, Param::Int, Param::OptInt, Param::Text, query, text};
 
-const COUNTRY: &str = "SELECT default_country FROM contacts_settings WHERE unit_id = $1";
+pub(super) const COUNTRY: &str = "SELECT default_country FROM contacts_settings WHERE unit_id = $1";
 const SET_COUNTRY: &str = "INSERT INTO contacts_settings (unit_id, default_country, modified_at) VALUES ($1, $2, $3)
      ON CONFLICT (unit_id) DO UPDATE SET default_country = excluded.default_country, modified_at = excluded.modified_at";
-const ADD_SOURCE: &str = "INSERT INTO external_sources (unit_id, name, name_key, created_at) VALUES ($1, $2, $3, $4)
+pub(super) const ADD_SOURCE: &str =
+    "INSERT INTO external_sources (unit_id, name, name_key, created_at) VALUES ($1, $2, $3, $4)
      ON CONFLICT (unit_id, name_key) DO NOTHING RETURNING id";
-const SOURCE_ID: &str = "SELECT id FROM external_sources WHERE unit_id = $1 AND name_key = $2";
+pub(super) const SOURCE_ID: &str = "SELECT id FROM external_sources WHERE unit_id = $1 AND name_key = $2";
 const SOURCES: &str = "SELECT name FROM external_sources WHERE unit_id = $1 ORDER BY id";
 const ADD_TYPE: &str = "INSERT INTO contact_types (unit_id, name, name_key, created_at) VALUES ($1, $2, $3, $4)
      ON CONFLICT (unit_id, name_key) DO NOTHING RETURNING id";
 const ADD_TYPE_FIELD: &str =
     "INSERT INTO contact_type_fields (unit_id, type_id, position, name, kind, allowed) VALUES ($1, $2, $3, $4, $5, $6)";
 const TYPE: &str = "SELECT id, name FROM contact_types WHERE unit_id = $1 AND name_key = $2";
-const TYPE_FIELDS: &str =
+pub(super) const TYPE_FIELDS: &str =
     "SELECT name, kind, allowed FROM contact_type_fields WHERE unit_id = $1 AND type_id = $2 ORDER BY position";
-const ADD_ORG: &str =
+pub(super) const ADD_ORG: &str =
     "INSERT INTO organizations (unit_id, name, name_key, external_id, record, created_at, modified_at)
      VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (unit_id, external_id) DO NOTHING RETURNING id";
 const FIND_ORGS: &str = "SELECT id, record, created_at FROM organizations
@@ -39,7 +40,7 @@ pub(super) const ADD_CONTACT: &str =
 pub(super) const UPDATE_CONTACT: &str =
     "UPDATE contacts SET first_name = $2, last_name = $3, first_key = $4, last_key = $5,
      org_id = $6, record = $7, external_ids = $8, modified_at = $9 WHERE unit_id = $1 AND id = $10";
-const EXTERNAL_IDS_OF: &str = "SELECT external_ids FROM contacts WHERE unit_id = $1 AND id = $2";
+pub(super) const EXTERNAL_IDS_OF: &str = "SELECT external_ids FROM contacts WHERE unit_id = $1 AND id = $2";
 pub(super) const SOURCE_NAME: &str = "SELECT name FROM external_sources WHERE unit_id = $1 AND id = $2";
 pub(super) const ADD_PHONE: &str =
     "INSERT INTO contact_phones (unit_id, contact_id, field, display, e164, extension, sms_enabled)
@@ -49,11 +50,11 @@ pub(super) const ADD_EMAIL: &str =
 pub(super) const ADD_EXTERNAL_ID: &str =
     "INSERT INTO contact_external_ids (unit_id, contact_id, source_id, external_id, created_at)
      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (unit_id, source_id, external_id) DO NOTHING RETURNING id";
-const DROP_PHONES: &str = "DELETE FROM contact_phones WHERE unit_id = $1 AND contact_id = $2";
-const DROP_EMAILS: &str = "DELETE FROM contact_emails WHERE unit_id = $1 AND contact_id = $2";
+pub(super) const DROP_PHONES: &str = "DELETE FROM contact_phones WHERE unit_id = $1 AND contact_id = $2";
+pub(super) const DROP_EMAILS: &str = "DELETE FROM contact_emails WHERE unit_id = $1 AND contact_id = $2";
 const DROP_EXTERNAL_IDS: &str = "DELETE FROM contact_external_ids WHERE unit_id = $1 AND contact_id = $2";
 const DROP_NOTES: &str = "DELETE FROM contact_notes WHERE unit_id = $1 AND contact_id = $2";
-const DROP_CONTACT: &str = "DELETE FROM contacts WHERE unit_id = $1 AND id = $2";
+pub(super) const DROP_CONTACT: &str = "DELETE FROM contacts WHERE unit_id = $1 AND id = $2";
 const ADD_NOTE: &str = "INSERT INTO contact_notes (unit_id, contact_id, author, text, created_at)
      SELECT $1, $2, $3, $4, $5 FROM contacts WHERE unit_id = $1 AND id = $2 RETURNING id";
 const NOTES: &str = "SELECT id, contact_id, author, text, created_at FROM contact_notes
@@ -104,13 +105,13 @@ const BY_LAST_NAME: &str = contact_select!("c.last_key = $2");
 const BY_NAME: &str = contact_select!("c.last_key = $2 AND c.first_key = $4");
 
 /// A contact row as selected by [`contact_select!`].
-type ContactCols = (i64, String, String, String, String, Option<i64>, Option<String>, Option<String>);
+pub(super) type ContactCols = (i64, String, String, String, String, Option<i64>, Option<String>, Option<String>);
 
-fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+pub(super) fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Query(format!("unreadable {what}: {e}"))
 }
 
-fn contact_of(c: ContactCols) -> Result<Contact, StoreError> {
+pub(super) fn contact_of(c: ContactCols) -> Result<Contact, StoreError> {
     let (id, record, ids, create_date, modify_date, org_id, org_name, org_external_id) = c;
     let record: ContactRecord = serde_json::from_str(&record).map_err(|e| corrupt("contact record", e))?;
     let external_ids: Vec<ExternalId> = serde_json::from_str(&ids).map_err(|e| corrupt("external IDs", e))?;
@@ -124,7 +125,7 @@ fn org_of((id, record, create_date): (i64, String, String)) -> Result<Organizati
     Ok(Organization { id, record, create_date })
 }
 
-fn field_of((name, kind, allowed): (String, String, String)) -> Result<CustomField, StoreError> {
+pub(super) fn field_of((name, kind, allowed): (String, String, String)) -> Result<CustomField, StoreError> {
     let values: Vec<String> = serde_json::from_str(&allowed).map_err(|e| corrupt("field values", e))?;
     let kind = FieldKind::from_parts(&kind, &values).ok_or_else(|| corrupt("field kind", &kind))?;
     Ok(CustomField { name, kind })
@@ -464,6 +465,7 @@ macro_rules! write_links {
         }
     }};
 }
+pub(super) use write_links;
 
 /// New contacts through sqlx, one statement per row, in one transaction.
 #[cfg(feature = "postgres")]
