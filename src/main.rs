@@ -58,10 +58,9 @@ macro_rules! out {
 
 mod cli;
 
+use cli::StoreArgs;
 use cli::inspect::{CheckFormat, TzRecord, actions, check, export, graph, replay, tz};
-use cli::outbound::{
-    DemoArgs, ImportArgs, LeadsCommand, SkillsCommand, StoreArgs, demo, import_leads, open_store, skills,
-};
+use cli::outbound::{DemoArgs, ImportArgs, LeadsCommand, SkillsCommand, demo, import_leads, open_store, skills};
 
 /// Run budgets (defaults in `docs/decisions.md`).
 #[derive(clap::Args, Clone, Debug, Default)]

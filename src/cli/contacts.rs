@@ -8,6 +8,7 @@
 //! have); 2 unusable arguments, a refused record (its reason printed), or a
 //! store that cannot be opened.
 
+use super::StoreArgs;
 use super::outbound::{UnitUse, open_unit_of, store_refused};
 use crate::{check_db_url, tokio_rt, usage};
 use anyhow::Result;
@@ -19,15 +20,12 @@ use prospero::packs::contacts::api::{self, ContactsError, Lookup};
 use serde_json::{Map, Value as Json, json};
 use std::process::ExitCode;
 
-/// Where the store is and which business unit to work in.
+/// Where the store is, which business unit to work in, and whether to
+/// print JSON.
 #[derive(clap::Args, Clone)]
 pub(crate) struct UnitArgs {
-    /// Store URL: a file path, sqlite::memory:, or postgres://...
-    #[arg(long, value_name = "URL", default_value = "prospero.db")]
-    db: String,
-    /// The business unit (created by the first command that writes to it).
-    #[arg(long, value_name = "NAME", default_value = "default", value_parser = prospero::store::unit_name)]
-    unit: String,
+    #[command(flatten)]
+    store: StoreArgs,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -202,10 +200,11 @@ fn with_unit<F>(args: &UnitArgs, mode: UnitUse, f: F) -> Result<ExitCode>
 where
     F: AsyncFnOnce(&dyn ContactsStore, i64) -> Result<ExitCode>,
 {
+    let StoreArgs { db, unit } = &args.store;
     tokio_rt()?.block_on(async {
-        check_db_url(&args.db)?;
+        check_db_url(db)?;
         let contacts = prospero::packs::contacts::store;
-        let o = open_unit_of(&args.db, &args.unit, mode, |e| store_refused(&args.db, e), contacts).await?;
+        let o = open_unit_of(db, unit, mode, |e| store_refused(db, e), contacts).await?;
         let r = f(o.domain.as_ref(), o.unit).await;
         o.close().await;
         r

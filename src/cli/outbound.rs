@@ -1,7 +1,7 @@
 //! The outbound commands: `skills`, `leads import` and `demo`, over the
 //! outbound pack's store.
 
-use super::progress;
+use super::{StoreArgs, progress};
 use crate::{check_db_url, parse_now, tokio_rt, usage};
 use anyhow::Result;
 use clap::Subcommand;
@@ -11,18 +11,6 @@ use prospero::{RunOptions, RunStatus, Runtime};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-
-/// Where the store is and which business unit to work in.
-#[derive(clap::Args, Clone)]
-pub(crate) struct StoreArgs {
-    /// Store URL: a file path, sqlite::memory:, or postgres://...
-    #[arg(long, value_name = "URL", default_value = "prospero.db")]
-    db: String,
-    /// The business unit (trimmed, lowercased; created by the first command
-    /// that writes to it, an error for commands that only read).
-    #[arg(long, value_name = "NAME", default_value = "default", value_parser = prospero::store::unit_name)]
-    unit: String,
-}
 
 #[derive(Subcommand)]
 pub(crate) enum SkillsCommand {

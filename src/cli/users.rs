@@ -1,6 +1,7 @@
 //! Users, roles and unit settings (`users`, `units`), and the principal
 //! file `--principal FILE` reads.
 
+use super::StoreArgs;
 use super::outbound::{OpenUnit, UnitUse, open_unit_of};
 use crate::{check_db_url, tokio_rt, usage};
 use anyhow::Result;
@@ -10,18 +11,6 @@ use prospero::store::{Role, Store};
 use prospero::{Principal, Runtime};
 use std::path::Path;
 use std::process::ExitCode;
-
-/// Where the store is and which business unit to work in.
-#[derive(clap::Args, Clone)]
-pub(crate) struct UnitArgs {
-    /// Store URL: a file path, sqlite::memory:, or postgres://...
-    #[arg(long, value_name = "URL", default_value = "prospero.db")]
-    db: String,
-    /// The business unit (trimmed, lowercased; created by the first command
-    /// that writes to it, an error for `users list` when it does not exist).
-    #[arg(long, value_name = "NAME", default_value = "default", value_parser = prospero::store::unit_name)]
-    unit: String,
-}
 
 fn role(text: &str) -> Result<Role, String> {
     Role::parse(text).map_err(|e| e.to_string())
@@ -38,7 +27,7 @@ pub(crate) enum UsersCommand {
         #[arg(long = "role", value_name = "ROLE", required = true, num_args = 1.., value_parser = role)]
         roles: Vec<Role>,
         #[command(flatten)]
-        unit: UnitArgs,
+        unit: StoreArgs,
     },
     /// List the unit's users, their roles and permissions, and its top
     /// supervisor.
@@ -47,7 +36,7 @@ pub(crate) enum UsersCommand {
         #[arg(long)]
         json: bool,
         #[command(flatten)]
-        unit: UnitArgs,
+        unit: StoreArgs,
     },
     /// Replace a user's roles.
     Set {
@@ -57,14 +46,14 @@ pub(crate) enum UsersCommand {
         #[arg(long = "role", value_name = "ROLE", required = true, num_args = 1.., value_parser = role)]
         roles: Vec<Role>,
         #[command(flatten)]
-        unit: UnitArgs,
+        unit: StoreArgs,
     },
     /// Remove a user (and its top-supervisor mark).
     Remove {
         /// The user's name.
         name: String,
         #[command(flatten)]
-        unit: UnitArgs,
+        unit: StoreArgs,
     },
 }
 
@@ -76,14 +65,14 @@ pub(crate) enum UnitsCommand {
         #[arg(long, value_name = "NAME", required = true)]
         top_supervisor: String,
         #[command(flatten)]
-        unit: UnitArgs,
+        unit: StoreArgs,
     },
 }
 
 /// Open the store and the unit (created for [`UnitUse::Write`]); exit 2
 /// when either cannot be had. Users are the core store's own, so the
 /// unit's side of the store is the store itself.
-async fn open(args: &UnitArgs, mode: UnitUse) -> Result<OpenUnit<dyn Store>> {
+async fn open(args: &StoreArgs, mode: UnitUse) -> Result<OpenUnit<dyn Store>> {
     let refused = |e: prospero::store::StoreError| usage(format!("store {}: {e}", prospero::store::redact(&args.db)));
     open_unit_of(&args.db, &args.unit, mode, refused, |store| Ok(store.clone())).await
 }

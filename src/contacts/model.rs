@@ -89,14 +89,14 @@ pub struct ContactRecord {
     pub first_name: String,
     /// Required.
     pub last_name: String,
+    /// Middle name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[allow(missing_docs)]
     pub middle_name: Option<String>,
+    /// Salutation (`Dr.`, `Ms.`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[allow(missing_docs)]
     pub salutation: Option<String>,
+    /// Title.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[allow(missing_docs)]
     pub title: Option<String>,
     /// Emails by field name (`workEmail`, ...), as entered (trimmed).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -104,11 +104,11 @@ pub struct ContactRecord {
     /// Phones by field name (`workPhone`, ...).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub phones: BTreeMap<String, ContactPhone>,
+    /// Postal address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[allow(missing_docs)]
     pub address: Option<Address>,
+    /// A link to the contact in an external system.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[allow(missing_docs)]
     pub external_system_url: Option<String>,
     /// Social handles by network (`twitter`, `facebook`, ...).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -343,8 +343,8 @@ pub struct OrganizationRecord {
     /// At most [`EXTERNAL_ID_MAX`] characters; unique in the unit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
+    /// Postal address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[allow(missing_docs)]
     pub address: Option<Address>,
     /// Phones, normalized like a contact's.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -315,6 +315,14 @@ mod tests {
         normalize_phone(text, country).expect(text).e164
     }
 
+    /// Each case: a number as written, the default country, and its E.164
+    /// form (`None`: not a valid number).
+    fn assert_e164(cases: &[(&str, &str, Option<&str>)]) {
+        for &(text, country, expected) in cases {
+            assert_eq!(e164(text, country).as_deref(), expected, "{text} in {country}");
+        }
+    }
+
     #[test]
     fn us_and_canadian_numbers_in_the_usual_forms() {
         for text in
@@ -322,44 +330,49 @@ mod tests {
         {
             assert_eq!(e164(text, "US").as_deref(), Some("+12127365000"), "{text}");
         }
-        assert_eq!(e164("(416) 979-5000", "US").as_deref(), Some("+14169795000"));
-        assert_eq!(e164("416 979 5000", "CA").as_deref(), Some("+14169795000"));
+        assert_e164(&[("(416) 979-5000", "US", Some("+14169795000")), ("416 979 5000", "CA", Some("+14169795000"))]);
     }
 
     #[test]
     fn national_numbers_take_the_default_country() {
-        assert_eq!(e164("020 7946 0958", "GB").as_deref(), Some("+442079460958"));
-        assert_eq!(e164("020 7946 0958", "gb").as_deref(), Some("+442079460958"));
-        assert_eq!(e164("01 23 45 67 89", "FR").as_deref(), Some("+33123456789"));
-        assert_eq!(e164("01 23 45 67 89", "US"), None);
-        assert_eq!(e164("+1 212 736 5000", "FR").as_deref(), Some("+12127365000"));
-        // The Bahamas completes a 7-digit local number with its area code.
-        assert_eq!(e164("357-1000", "BS").as_deref(), Some("+12423571000"));
-        assert_eq!(e164("357-1000", "US"), None);
+        assert_e164(&[
+            ("020 7946 0958", "GB", Some("+442079460958")),
+            ("020 7946 0958", "gb", Some("+442079460958")),
+            ("01 23 45 67 89", "FR", Some("+33123456789")),
+            ("01 23 45 67 89", "US", None),
+            ("+1 212 736 5000", "FR", Some("+12127365000")),
+            // The Bahamas completes a 7-digit local number with its area code.
+            ("357-1000", "BS", Some("+12423571000")),
+            ("357-1000", "US", None),
+        ]);
     }
 
     #[test]
     fn the_crate_is_corrected_where_it_departs_from_libphonenumber() {
         // Parsed with the default country, the crate strips US's national
         // prefix 1 from these and calls them invalid.
-        assert_eq!(e164("+882 16 1234 5678", "US").as_deref(), Some("+8821612345678"));
-        assert_eq!(e164("011 882 16 1234 5678", "US").as_deref(), Some("+8821612345678"));
-        assert_eq!(e164("+33 1 23 45 67 89", "US").as_deref(), Some("+33123456789"));
-        assert_eq!(e164("+86 10 1234 5678", "US").as_deref(), Some("+861012345678"));
-        assert_eq!(e164("00 882 16 1234 5678", "FR").as_deref(), Some("+8821612345678"));
+        assert_e164(&[
+            ("+882 16 1234 5678", "US", Some("+8821612345678")),
+            ("011 882 16 1234 5678", "US", Some("+8821612345678")),
+            ("+33 1 23 45 67 89", "US", Some("+33123456789")),
+            ("+86 10 1234 5678", "US", Some("+861012345678")),
+            ("00 882 16 1234 5678", "FR", Some("+8821612345678")),
+        ]);
         // The crate reads an extension alone as +123.
         assert_eq!(normalize_phone("x123", "US"), Err(PhoneRejected::ExtensionOnly("x123".into())));
     }
 
     #[test]
     fn prefixes_the_crate_cuts_wrongly_are_kept() {
-        assert_eq!(e164("+7 800 123-45-67", "US").as_deref(), Some("+78001234567"));
-        assert_eq!(e164("8 (800) 123-45-67", "RU").as_deref(), Some("+78001234567"));
-        assert_eq!(e164("+375 801 123 4567", "GB").as_deref(), Some("+3758011234567"));
-        assert_eq!(e164("+370 800 12 345", "US").as_deref(), Some("+37080012345"));
-        assert_eq!(e164("250 123 456", "RW").as_deref(), Some("+250250123456"));
-        // Still invalid when neither reading is valid.
-        assert_eq!(e164("+7 800 123", "US"), None);
+        assert_e164(&[
+            ("+7 800 123-45-67", "US", Some("+78001234567")),
+            ("8 (800) 123-45-67", "RU", Some("+78001234567")),
+            ("+375 801 123 4567", "GB", Some("+3758011234567")),
+            ("+370 800 12 345", "US", Some("+37080012345")),
+            ("250 123 456", "RW", Some("+250250123456")),
+            // Still invalid when neither reading is valid.
+            ("+7 800 123", "US", None),
+        ]);
     }
 
     #[test]

@@ -387,9 +387,9 @@ mod tests {
         assert_eq!(e.pos, Pos::new(4, 13));
         let e = parse_expression("f(1,", Pos::new(1, 1)).unwrap_err();
         assert!(e.message.contains("expected a value"), "{e}");
-        assert!(parse_expression("", Pos::new(1, 1)).is_err());
-        assert!(parse_expression("(1", Pos::new(1, 1)).is_err());
-        assert!(parse_expression("1 2", Pos::new(1, 1)).is_err());
+        for bad in ["", "(1", "1 2"] {
+            assert!(parse_expression(bad, Pos::new(1, 1)).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

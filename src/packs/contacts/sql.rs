@@ -197,6 +197,12 @@ fn search_sql(search: &ContactSearch) -> (&'static str, &str, Option<String>) {
     }
 }
 
+/// The id an `INSERT ... RETURNING id` gave back; `None` when it inserted
+/// nothing (the row was there already, or a note's contact was not).
+fn new_id(row: Option<impl Cols>) -> Result<Option<i64>, StoreError> {
+    row.map(|r| r.int("id")).transpose()
+}
+
 /// `ContactsStore` for a store type with a `pool()` of driver `$db`;
 /// `$begin` opens a write transaction; `$add_contacts` writes new contacts
 /// in bulk (on SQLite through its C API, see `bulk.rs`).
@@ -215,14 +221,9 @@ macro_rules! contacts_store {
             }
 
             async fn add_source(&self, unit: i64, name: &str, now: &str) -> Result<Option<i64>, StoreError> {
-                let row: Option<(i64,)> = sqlx::query_as(ADD_SOURCE)
-                    .bind(unit)
-                    .bind(name.trim())
-                    .bind(name_key(name))
-                    .bind(now)
-                    .fetch_optional(self.pool())
-                    .await?;
-                Ok(row.map(|r| r.0))
+                let key = name_key(name);
+                let params = [Int(unit), text(name.trim()), text(&key), text(now)];
+                new_id(query(ADD_SOURCE, &params).fetch_optional(self.pool()).await?)
             }
 
             async fn source_id(&self, unit: i64, name: &str) -> Result<Option<i64>, StoreError> {
@@ -239,28 +240,19 @@ macro_rules! contacts_store {
             async fn add_contact_type(&self, unit: i64, t: &ContactType, now: &str) -> Result<bool, StoreError> {
                 let begin: &str = $begin;
                 let mut tx = self.pool().begin_with(begin).await?;
-                let row: Option<(i64,)> = sqlx::query_as(ADD_TYPE)
-                    .bind(unit)
-                    .bind(&t.name)
-                    .bind(name_key(&t.name))
-                    .bind(now)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                let Some((type_id,)) = row else { return Ok(false) };
+                let key = name_key(&t.name);
+                let params = [Int(unit), text(&t.name), text(&key), text(now)];
+                let Some(type_id) = new_id(query(ADD_TYPE, &params).fetch_optional(&mut *tx).await?)? else {
+                    return Ok(false);
+                };
                 for (i, f) in t.fields.iter().enumerate() {
                     let allowed = match &f.kind {
                         FieldKind::List(v) => json(v)?,
                         _ => "[]".to_string(),
                     };
-                    sqlx::query(ADD_TYPE_FIELD)
-                        .bind(unit)
-                        .bind(type_id)
-                        .bind(i as i64)
-                        .bind(&f.name)
-                        .bind(f.kind.name())
-                        .bind(allowed)
-                        .execute(&mut *tx)
-                        .await?;
+                    let params =
+                        [Int(unit), Int(type_id), Int(i as i64), text(&f.name), text(f.kind.name()), text(&allowed)];
+                    query(ADD_TYPE_FIELD, &params).execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
                 Ok(true)
@@ -282,16 +274,17 @@ macro_rules! contacts_store {
                 org: &OrganizationRecord,
                 now: &str,
             ) -> Result<Option<Organization>, StoreError> {
-                let row: Option<(i64,)> = sqlx::query_as(ADD_ORG)
-                    .bind(unit)
-                    .bind(&org.name)
-                    .bind(name_key(&org.name))
-                    .bind(org.external_id.as_deref())
-                    .bind(json(org)?)
-                    .bind(now)
-                    .fetch_optional(self.pool())
-                    .await?;
-                Ok(row.map(|(id,)| Organization { id, record: org.clone(), create_date: now.to_string() }))
+                let (key, record) = (name_key(&org.name), json(org)?);
+                let params = [
+                    Int(unit),
+                    text(&org.name),
+                    text(&key),
+                    Text(org.external_id.as_deref()),
+                    text(&record),
+                    text(now),
+                ];
+                let id = new_id(query(ADD_ORG, &params).fetch_optional(self.pool()).await?)?;
+                Ok(id.map(|id| Organization { id, record: org.clone(), create_date: now.to_string() }))
             }
 
             async fn find_organizations(&self, unit: i64, key: &str) -> Result<Vec<Organization>, StoreError> {
@@ -373,15 +366,9 @@ macro_rules! contacts_store {
                 text: &str,
                 now: &str,
             ) -> Result<Option<Note>, StoreError> {
-                let row: Option<(i64,)> = sqlx::query_as(ADD_NOTE)
-                    .bind(unit)
-                    .bind(contact)
-                    .bind(author)
-                    .bind(text)
-                    .bind(now)
-                    .fetch_optional(self.pool())
-                    .await?;
-                Ok(row.map(|(id,)| Note {
+                let params = [Int(unit), Int(contact), Text(Some(author)), Text(Some(text)), Text(Some(now))];
+                let id = new_id(query(ADD_NOTE, &params).fetch_optional(self.pool()).await?)?;
+                Ok(id.map(|id| Note {
                     id,
                     contact_id: contact,
                     author: author.to_string(),

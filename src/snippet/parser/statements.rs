@@ -492,17 +492,19 @@ mod tests {
 
     #[test]
     fn statement_errors_point_at_the_problem() {
-        let e = parse_program("x = 1\nIF x {\n y = 2\n", Pos::new(1, 1)).unwrap_err();
-        assert!(e.message.contains("missing '}'"), "{e}");
+        for (code, says) in [
+            ("x = 1\nIF x {\n y = 2\n", "missing '}'"),
+            ("f(1) = 2", "cannot be assigned"),
+            ("IF x { FUNCTION f() { } }", "top level"),
+        ] {
+            let e = parse_program(code, Pos::new(1, 1)).unwrap_err();
+            assert!(e.message.contains(says), "{code:?}: {e}");
+        }
         let e = parse_program("x = 1\n  y + 2", Pos::new(1, 1)).unwrap_err();
         assert_eq!(e.pos.line, 2, "{e}");
-        let e = parse_program("f(1) = 2", Pos::new(1, 1)).unwrap_err();
-        assert!(e.message.contains("cannot be assigned"), "{e}");
-        let e = parse_program("IF x { FUNCTION f() { } }", Pos::new(1, 1)).unwrap_err();
-        assert!(e.message.contains("top level"), "{e}");
-        assert!(parse_program("FOR i = 1 { }", Pos::new(1, 1)).is_err());
-        assert!(parse_program("x = 1 y = 2", Pos::new(1, 1)).is_err());
-        assert!(parse_program("FUNCTION len(x) { }", Pos::new(1, 1)).is_err());
+        for bad in ["FOR i = 1 { }", "x = 1 y = 2", "FUNCTION len(x) { }"] {
+            assert!(parse_program(bad, Pos::new(1, 1)).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
