@@ -59,11 +59,15 @@ const LEADS_CHECK_IN: &str =
      WHERE l.id = u.id AND l.unit_id = $1 AND l.status = 'checked_out' AND l.checked_out_by = $2
      RETURNING l.id";
 
-/// The prospects of source `$1` among the external ids `$2` that exist,
-/// locked in external-id order: two batches that share keys take their
-/// locks in the same order and so cannot deadlock.
-const PROSPECTS_LOCK: &str = "SELECT id, external_id FROM prospects WHERE source_id = $1 AND external_id = ANY($2)
-     ORDER BY external_id FOR UPDATE";
+/// The prospects of source `$1` among the external ids `$2` (sorted) that
+/// exist, locked in the array's order: two batches that share keys take
+/// their locks in the same order and so cannot deadlock. Each key is one
+/// probe of the unique index: the subquery with `FOR UPDATE` stays a
+/// per-key lookup, where a plain `external_id = ANY($2)` may be planned
+/// (generic plan, one row per source estimated) as a scan of the whole
+/// source with the array as a filter, which grows with every batch.
+const PROSPECTS_LOCK: &str = "SELECT p.id, p.external_id FROM UNNEST($2::text[]) AS k(ext),
+     LATERAL (SELECT id, external_id FROM prospects WHERE source_id = $1 AND external_id = k.ext FOR UPDATE) p";
 
 /// Existing prospects (ids `$5`, already locked), updated in place: `$1`
 /// unit, `$2` source, `$3` skill, `$4` the time, then one array per column.
