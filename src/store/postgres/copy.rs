@@ -336,7 +336,9 @@ mod tests {
             &long,
         ];
         // Enough rows to cross several chunks.
-        let rows: Vec<(i64, &str, Option<&str>, Option<i64>, bool)> = (0..3000)
+        // n, t, o, i, b.
+        type Row<'a> = (i64, &'a str, Option<&'a str>, Option<i64>, bool);
+        let rows: Vec<Row> = (0..3000)
             .map(|n| {
                 let t = texts[n % texts.len()];
                 let o = if n % 3 == 0 { None } else { Some(texts[(n + 1) % texts.len()]) };
