@@ -1143,3 +1143,117 @@ async fn sample_scripts_run_end_to_end(b: Backend) {
         }
     }
 }
+
+// PostgreSQL writes a batch's new prospects through COPY, which has no
+// ON CONFLICT: a key another writer inserts between the batch's look at
+// its keys and its COPY fails the COPY, and the batch is tried again.
+
+/// A stored-ready prospect with two destinations, tagged by its writer.
+fn race_row(key: &str, writer: &str) -> prospero::outbound::model::ProspectRow {
+    use prospero::outbound::model::{DestinationRow, ProspectRow};
+    let dest = |n: u32| DestinationRow {
+        field: if n == 1 { "PhoneNumber".into() } else { "CellPhone".into() },
+        e164: format!("+1212736{n:04}"),
+        raw: format!("{writer}\t{n}\\"),
+        kind: "geographic",
+        time_zone: Some("America/New_York".into()),
+        tz_source: "npa-nxx".into(),
+        companions: None,
+    };
+    ProspectRow {
+        external_id: key.to_string(),
+        first_name: Some(writer.to_string()),
+        last_name: None,
+        fields: format!("{{\"Writer\": \"{writer}\"}}"),
+        expires_at: None,
+        time_zone: "America/New_York".into(),
+        tz_source: "default".into(),
+        destinations: vec![dest(1), dest(2)],
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_key_inserted_by_another_writer_mid_batch_becomes_an_update() {
+    use sqlx::Connection;
+    let f = fx(Backend::Postgres).await;
+    let source = f.outbound.create_source(f.unit, "Race", NOW).await.expect("source").expect("new");
+    // Another writer's uncommitted K2.
+    let mut other = sqlx::PgConnection::connect(PG_URL).await.expect("connect");
+    let mut tx = other.begin().await.expect("tx");
+    let theirs: i64 = sqlx::query_scalar(
+        "INSERT INTO prospects (unit_id, source_id, external_id, skill_no, fields, time_zone, tz_source, created_at,
+             updated_at) VALUES ($1, $2, 'K2', 100, '{}', 'UTC', 'default', $3, $3) RETURNING id",
+    )
+    .bind(f.unit)
+    .bind(source.id)
+    .bind(NOW)
+    .fetch_one(&mut *tx)
+    .await
+    .expect("their insert");
+    let rows: Vec<_> = ["K1", "K2", "K3"].iter().map(|k| race_row(k, "ours")).collect();
+    let (outbound, unit) = (f.outbound.clone(), f.unit);
+    let save = tokio::spawn(async move {
+        let batch = prospero::packs::outbound::Batch { source: source.id, skill_no: 100, rows: &rows, now: NOW };
+        outbound.save_prospects(unit, batch).await
+    });
+    // Our COPY of K2 waits for their transaction...
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    assert!(!save.is_finished(), "the batch waits on the other writer's K2");
+    // ...which commits: the COPY fails, and the batch is tried again.
+    tx.commit().await.expect("their commit");
+    let saved = save.await.expect("join").expect("the batch is saved after a retry");
+    assert!(saved[0].created && saved[2].created, "{saved:?}");
+    assert_eq!((saved[1].id, saved[1].created), (theirs, false), "K2 updated in place: {saved:?}");
+    let stored = f.outbound.find_prospects(f.unit, source.id, &Search::default()).await.expect("find");
+    assert_eq!(stored.len(), 3);
+    for p in &stored {
+        assert!(p.fields.contains("ours"), "{}: {}", p.external_id, p.fields);
+        assert_eq!(p.destinations.len(), 2, "{}", p.external_id);
+        assert_eq!(p.destinations[0].raw, "ours\t1\\", "text through COPY comes back as written");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_concurrent_loads_of_the_same_new_keys_lose_and_double_nothing() {
+    let f = fx(Backend::Postgres).await;
+    let source = f.outbound.create_source(f.unit, "Race", NOW).await.expect("source").expect("new");
+    let (rounds, per) = (12usize, 150usize);
+    let barrier = Arc::new(tokio::sync::Barrier::new(2));
+    let mut handles = Vec::new();
+    for writer in ["A", "B"] {
+        let (outbound, unit, barrier) = (f.outbound.clone(), f.unit, barrier.clone());
+        handles.push(tokio::spawn(async move {
+            let mut results = Vec::new();
+            for round in 0..rounds {
+                // Both writers load the same new keys at the same moment,
+                // listed in opposite orders.
+                let mut rows: Vec<_> = (0..per).map(|i| race_row(&format!("R{round}-{i}"), writer)).collect();
+                if writer == "B" {
+                    rows.reverse();
+                }
+                barrier.wait().await;
+                let batch =
+                    prospero::packs::outbound::Batch { source: source.id, skill_no: 100, rows: &rows, now: NOW };
+                let saved = outbound.save_prospects(unit, batch).await.expect("save");
+                let created = saved.iter().filter(|s| s.created).count();
+                results.push((created, saved.len()));
+            }
+            results
+        }));
+    }
+    let a = handles.remove(0).await.expect("join");
+    let b = handles.remove(0).await.expect("join");
+    for (round, (ra, rb)) in a.iter().zip(&b).enumerate() {
+        assert_eq!((ra.1, rb.1), (per, per), "round {round}: every record saved");
+        assert_eq!(ra.0 + rb.0, per, "round {round}: each key created once ({} + {})", ra.0, rb.0);
+    }
+    let stored = f.outbound.find_prospects(f.unit, source.id, &Search::default()).await.expect("find");
+    let keys: HashSet<&str> = stored.iter().map(|p| p.external_id.as_str()).collect();
+    assert_eq!(stored.len(), rounds * per, "no record lost");
+    assert_eq!(keys.len(), rounds * per, "no key doubled");
+    for p in &stored {
+        assert_eq!(p.destinations.len(), 2, "{}: destinations neither lost nor doubled", p.external_id);
+        let writer = if p.fields.contains("\"A\"") { "A" } else { "B" };
+        assert!(p.destinations.iter().all(|d| d.raw.starts_with(writer)), "{}: one writer's row whole", p.external_id);
+    }
+}

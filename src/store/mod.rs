@@ -16,7 +16,7 @@
 mod core_sql;
 mod outbound_sql;
 #[cfg(feature = "postgres")]
-mod postgres;
+pub mod postgres;
 mod rows;
 pub(crate) mod sql;
 pub mod sqlite;

@@ -1,7 +1,9 @@
 //! The PostgreSQL store (several runtime processes sharing units):
 //! connecting and migrating. The queries it shares with SQLite are in
-//! `core_sql` and `outbound_sql`; its own (array writes) in `outbound`.
+//! `core_sql` and `outbound_sql`; its own (array and COPY writes) in
+//! `outbound`, on the COPY writer of [`copy`].
 
+pub mod copy;
 mod outbound;
 
 use super::sql::SqlStore;
