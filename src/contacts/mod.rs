@@ -7,6 +7,7 @@
 //! host directly, the contacts pack (`packs::contacts`) and the CLI alike.
 
 pub mod email;
+pub mod import;
 pub mod model;
 pub mod phone;
 mod phone_text;
