@@ -299,11 +299,7 @@ fn legacy_required(plan: &Plan, header: &[String], line: u64) -> Result<(), File
             continue;
         }
         let hint = match header.iter().position(|h| h.eq_ignore_ascii_case(name)) {
-            Some(i) => format!(
-                " (column {} is '{}': legacy keys are case-sensitive)",
-                i + 1,
-                header[i]
-            ),
+            Some(i) => format!(" (column {} is '{}': legacy keys are case-sensitive)", i + 1, header[i]),
             None => String::new(),
         };
         return Err(FileError::MissingColumn { line, name: name.to_string(), hint });
@@ -350,8 +346,10 @@ mod tests {
         assert_eq!(e.code(), "unknown_header");
         let e = plan(&["Contact Id", "Contact Id"], &legacy).unwrap_err();
         assert_eq!(e.code(), "duplicate_header");
-        assert!(plan(&["Contact Id", "contact id", "Contact First Name", "Contact Last Name"], &legacy)
-            .is_err_and(|e| e.code() == "unknown_header"));
+        assert!(
+            plan(&["Contact Id", "contact id", "Contact First Name", "Contact Last Name"], &legacy)
+                .is_err_and(|e| e.code() == "unknown_header")
+        );
     }
 
     #[test]

@@ -168,7 +168,10 @@ mod tests {
             "line,reason,detail\n4,incomplete_email,column 2 'Work Email': incomplete email 'a@'\n\
              9,wrong_column_count,3 cells where the header has 2\n"
         );
-        assert_eq!(log.summary(), "5 imported (3 created, 2 updated), 2 not imported; organizations: 1 created, 0 updated");
+        assert_eq!(
+            log.summary(),
+            "5 imported (3 created, 2 updated), 2 not imported; organizations: 1 created, 0 updated"
+        );
     }
 
     #[test]

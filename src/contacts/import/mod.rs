@@ -11,6 +11,7 @@
 //! holds one record and a few kilobytes of input.
 
 pub mod file;
+mod guard;
 pub mod layout;
 pub mod log;
 pub mod preview;
@@ -74,12 +75,7 @@ pub struct ImportReader<'c, R: Read> {
 
 impl<'c, R: Read> ImportReader<'c, R> {
     /// Open `input` for `profile` (its header resolves as [`check_file`] resolved it).
-    pub fn open(
-        input: R,
-        profile: &ImportProfile,
-        ctx: RowContext<'c>,
-        limits: &Limits,
-    ) -> Result<Self, FileError> {
+    pub fn open(input: R, profile: &ImportProfile, ctx: RowContext<'c>, limits: &Limits) -> Result<Self, FileError> {
         let records = Records::open(input, limits)?;
         let plan = resolve(records.header(), records.header_line(), profile)?;
         Ok(ImportReader { records, plan, profile: profile.clone(), ctx, blank_rows: 0 })

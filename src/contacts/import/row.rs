@@ -249,18 +249,9 @@ pub fn read_row(
         }
     }
     let record = record.unwrap_or_default();
-    let flagged_phones =
-        record.phones.iter().filter_map(|(k, p)| p.flag.clone().map(|why| (k.clone(), why))).collect();
+    let flagged_phones = record.phones.iter().filter_map(|(k, p)| p.flag.clone().map(|why| (k.clone(), why))).collect();
     let match_keys = match_keys(&record, external_id.as_deref(), profile);
-    Ok(ImportRow {
-        line,
-        contact,
-        external_id,
-        match_keys,
-        organization,
-        missing_names,
-        flagged_phones,
-    })
+    Ok(ImportRow { line, contact, external_id, match_keys, organization, missing_names, flagged_phones })
 }
 
 /// The column name of `field` for a detail: `column 3 'Work Email'`.
@@ -401,7 +392,10 @@ fn check_custom(
                 continue;
             }
             let e = CustomFieldError::NoContactType(name.clone());
-            return Err((Reason::InvalidCustomField, format!("{label}: {e}; name one in the profile or a contactType column")));
+            return Err((
+                Reason::InvalidCustomField,
+                format!("{label}: {e}; name one in the profile or a contactType column"),
+            ));
         };
         let Some(field) = t.field(name) else {
             let e = CustomFieldError::UnknownField { contact_type: t.name.clone(), field: name.clone() };
@@ -437,7 +431,8 @@ fn match_keys(record: &ContactRecord, external_id: Option<&str>, profile: &Impor
     for field in profile.identifiers() {
         match field {
             Field::ExternalId => keys.extend(
-                external_id.map(|id| ContactSearch::ExternalId { source: profile.external_source.clone(), id: id.into() }),
+                external_id
+                    .map(|id| ContactSearch::ExternalId { source: profile.external_source.clone(), id: id.into() }),
             ),
             Field::Contact(name) => {
                 if let Some(e) = record.emails.get(name) {
