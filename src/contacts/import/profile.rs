@@ -246,10 +246,13 @@ mod tests {
         assert!(serde_json::from_value::<ImportProfile>(json!({"name": "x", "colour": 1})).is_err());
     }
 
+    /// A change to a profile.
+    type Change = Box<dyn Fn(&mut ImportProfile)>;
+
     #[test]
     fn each_fault_of_a_profile_has_its_code() {
         let base = ImportProfile::default_for(Layout::New);
-        let cases: Vec<(Box<dyn Fn(&mut ImportProfile)>, &str)> = vec![
+        let cases: Vec<(Change, &str)> = vec![
             (Box::new(|p| p.name = " ".into()), "blank_name"),
             (Box::new(|p| p.mapping.push(FieldMapping::new("A", "shoeSize"))), "unknown_field"),
             (Box::new(|p| p.mapping.push(FieldMapping::new(" ", "title"))), "blank_column"),

@@ -446,3 +446,7 @@ fn match_keys(record: &ContactRecord, external_id: Option<&str>, profile: &Impor
     }
     keys
 }
+
+#[cfg(test)]
+#[path = "row_tests.rs"]
+mod tests;
