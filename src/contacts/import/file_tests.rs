@@ -37,14 +37,17 @@ fn big(n: usize) -> String {
     "x".repeat(n)
 }
 
-#[test]
-fn at_least_thirty_kinds_of_bad_file_end_in_a_clear_error_or_row_entries() {
-    use Layout::{Legacy, New};
+/// A bad (or tricky but valid) file: its name, bytes, layout and outcome.
+type Case = (&'static str, Vec<u8>, Layout, Want);
+
+/// The table of files: at least thirty kinds of bad file, and valid ones beside them.
+fn bad_files() -> Vec<Case> {
+    use Layout::New;
     use Want::{File, Rows};
     let wide: String = (0..10_000).map(|i| format!("c{i}")).collect::<Vec<_>>().join(",");
     let wide_row: String = vec!["1"; 10_000].join(",");
     let huge_record = vec![big(60_000); 20].join(",");
-    let cases: Vec<(&str, Vec<u8>, Layout, Want)> = vec![
+    vec![
         ("empty", vec![], New, File("empty_file", "the file is empty")),
         ("header only", lines(&[H]), New, File("no_rows", "line 1: the file has a header row but no rows")),
         ("BOM only", b"\xEF\xBB\xBF".to_vec(), New, File("empty_file", "empty")),
@@ -124,6 +127,14 @@ fn at_least_thirty_kinds_of_bad_file_end_in_a_clear_error_or_row_entries() {
             New,
             File("record_too_large", "line 2: a row longer than 1048576 bytes"),
         ),
+    ]
+}
+
+/// The second half of the table: headers, layouts, line ends and valid files.
+fn header_and_valid_files() -> Vec<Case> {
+    use Layout::{Legacy, New};
+    use Want::{File, Rows};
+    vec![
         (
             "duplicate headers, case ignored",
             lines(&["First Name,Last Name,FIRST NAME", "a,b,c"]),
@@ -206,7 +217,14 @@ fn at_least_thirty_kinds_of_bad_file_end_in_a_clear_error_or_row_entries() {
         ),
         ("a stray quote inside a cell", lines(&[H, "5'11\",Smith,"]), New, Rows(1, &[])),
         ("blank lines before the header", lines(&["", H, "Bo,Smith,bo@"]), New, Rows(1, &[(3, "incomplete_email")])),
-    ];
+    ]
+}
+
+#[test]
+fn at_least_thirty_kinds_of_bad_file_end_in_a_clear_error_or_row_entries() {
+    use Want::{File, Rows};
+    let mut cases = bad_files();
+    cases.extend(header_and_valid_files());
     assert!(cases.len() >= 30, "{} kinds", cases.len());
     for (name, bytes, layout, want) in cases {
         let got = std::panic::catch_unwind(|| run(&bytes, layout)).unwrap_or_else(|_| panic!("{name}: panicked"));
