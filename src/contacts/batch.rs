@@ -14,6 +14,7 @@
 //! the row to the oldest alone. No match creates a contact, which then
 //! needs both names.
 
+pub use super::import::MergeMode;
 use super::merge::merge_ranked;
 use super::model::{ContactRecord, ExternalId, Invalid, OrgChange, apply_changes, name_key, search_keys};
 use super::stored::{Contact, OrgLink};
@@ -30,17 +31,6 @@ pub enum MatchKey {
     Email(String),
     /// An E.164 phone, whatever field holds it.
     Phone(String),
-}
-
-/// What to do with the contacts one identifier found.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum MergeMode {
-    /// Make one record of all of them and the row.
-    #[default]
-    MergeAll,
-    /// Change only the first (oldest).
-    UpdateFirst,
 }
 
 /// An organization a row names, by its external ID (the only way an

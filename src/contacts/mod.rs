@@ -8,6 +8,7 @@
 
 pub mod batch;
 pub mod email;
+pub mod import;
 pub mod merge;
 pub mod model;
 pub mod phone;
