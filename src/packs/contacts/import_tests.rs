@@ -10,7 +10,7 @@ use crate::contacts::{ContactSearch, email::email_key};
 use crate::engine::Runtime;
 use serde_json::{Value as Json, json};
 
-const PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+use super::tests::PG_URL;
 const NOW: &str = "2026-03-08T06:30:00Z";
 
 fn unique_unit() -> String {
@@ -126,21 +126,6 @@ async fn merge_batches(url: &str) {
     let j = imports.job(unit, job).await.expect("read").expect("there");
     assert_eq!((j.rows_done, j.created, j.updated, j.rejected, j.organizations_created), (5, 2, 1, 2, 1));
     rt.close().await;
-}
-
-macro_rules! on_both_backends {
-    ($check:ident => sqlite: $sqlite:ident, postgres: $postgres:ident $(,)?) => {
-        #[tokio::test]
-        async fn $sqlite() {
-            let dir = tempfile::tempdir().expect("temp dir");
-            $check(dir.path().join("i.db").to_str().expect("UTF-8")).await;
-        }
-
-        #[tokio::test]
-        async fn $postgres() {
-            $check(PG_URL).await;
-        }
-    };
 }
 
 on_both_backends!(profiles_and_jobs =>

@@ -33,7 +33,9 @@ pack! {
 
 backend_stores!(ContactsStore, "contacts", ContactsContext::contacts);
 
+// `tests` first: its `on_both_backends!` serves `import_tests` too.
+#[cfg(test)]
+#[macro_use]
+mod tests;
 #[cfg(test)]
 mod import_tests;
-#[cfg(test)]
-mod tests;

@@ -9,7 +9,7 @@ use crate::engine::{RunOptions, RunReport, Runtime};
 use crate::value::Value;
 use serde_json::{Value as Json, json};
 
-const PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+pub(super) const PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 fn unique_unit() -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
