@@ -14,7 +14,8 @@
 //! the row to the oldest alone. No match creates a contact, which then
 //! needs both names.
 
-pub use super::import::MergeMode;
+use super::import::Reason;
+pub use super::import::{MergeMode, OrgRef};
 use super::merge::merge_ranked;
 use super::model::{ContactRecord, ExternalId, Invalid, OrgChange, apply_changes, name_key, search_keys};
 use super::stored::{Contact, OrgLink};
@@ -31,16 +32,6 @@ pub enum MatchKey {
     Email(String),
     /// An E.164 phone, whatever field holds it.
     Phone(String),
-}
-
-/// An organization a row names, by its external ID (the only way an
-/// import matches organizations) and its name.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OrgRef {
-    /// Its external ID.
-    pub external_id: String,
-    /// Its name, when the row gives one.
-    pub name: Option<String>,
 }
 
 /// One row, read and checked: its file line, its identifiers in the
@@ -128,19 +119,22 @@ pub struct Planned {
     pub new_external_ids: Vec<String>,
 }
 
-/// The stable reason code of a refused field, as an import log gives it.
+/// The stable reason code of a refused field, from the import's table
+/// ([`Reason`]); refusals the row checks already turn away (unknown
+/// fields, wrong shapes) are `invalid_value`.
 pub fn reason_code(e: &Invalid) -> &'static str {
-    match e {
-        Invalid::MissingRequiredField(f) if f == "firstName" => "missing_first_name",
-        Invalid::MissingRequiredField(f) if f == "lastName" => "missing_last_name",
-        Invalid::MissingRequiredField(_) => "missing_required_field",
-        Invalid::IncompleteEmail { .. } => "incomplete_email",
-        Invalid::PhoneRejected { .. } => "unparseable_phone",
-        Invalid::CustomField(_) => "invalid_custom_field",
-        Invalid::UnknownField(_) => "unknown_field",
-        Invalid::WrongShape { .. } => "wrong_shape",
-        Invalid::TooLong { .. } => "field_too_long",
-    }
+    let reason = match e {
+        Invalid::MissingRequiredField(f) if f == "firstName" => Reason::MissingFirstName,
+        Invalid::MissingRequiredField(f) if f == "lastName" => Reason::MissingLastName,
+        Invalid::IncompleteEmail { .. } => Reason::IncompleteEmail,
+        Invalid::PhoneRejected { .. } => Reason::UnparseablePhone,
+        Invalid::CustomField(_) => Reason::InvalidCustomField,
+        Invalid::TooLong { .. } => Reason::FieldTooLong,
+        Invalid::MissingRequiredField(_) | Invalid::UnknownField(_) | Invalid::WrongShape { .. } => {
+            Reason::InvalidValue
+        }
+    };
+    reason.code()
 }
 
 /// The working set: every contact the batch can see, and where each

@@ -14,6 +14,7 @@ use super::sql::{
 };
 use super::store::Written;
 use crate::contacts::batch::{MatchKey, Plan, RowOutcome, Stored};
+use crate::contacts::import::Reason;
 use crate::contacts::model::{ExternalId, name_key};
 use crate::contacts::{ContactRow, ContactType, OrganizationRecord};
 use crate::store::StoreError;
@@ -125,7 +126,9 @@ fn rejection(line: u64, o: &RowOutcome) -> Option<LogEntry> {
     let (reason, detail) = match o {
         RowOutcome::Created(_) | RowOutcome::Updated { .. } => return None,
         RowOutcome::Rejected(e) => (crate::contacts::batch::reason_code(e), e.to_string()),
-        RowOutcome::UnknownContactType(t) => ("unknown_contact_type", format!("no contact type named '{t}'")),
+        RowOutcome::UnknownContactType(t) => {
+            (Reason::UnknownContactType.code(), format!("no contact type named '{t}'"))
+        }
         RowOutcome::ExternalIdTaken(x) => ("external_id_taken", format!("external ID '{x}' names another contact")),
     };
     Some(LogEntry { line, reason: reason.into(), detail })
