@@ -144,6 +144,21 @@ pub(crate) enum ContactsCommand {
         #[command(subcommand)]
         command: SourcesCommand,
     },
+    /// Import contacts and organizations from a CSV file (a job: checked
+    /// whole, then committed in batches; see `contacts jobs`, `resume`).
+    Import(super::imports::ImportArgs),
+    /// Saved import profiles.
+    Profiles {
+        #[command(subcommand)]
+        command: super::imports::ProfilesCommand,
+    },
+    /// List import jobs, or show one with its log.
+    Jobs(super::imports::JobsArgs),
+    /// Finish an import job that stopped (a crash, a kill): from its last
+    /// committed batch, with the same file.
+    Resume(super::imports::JobArgs),
+    /// Cancel an import job; what it committed stays.
+    Cancel(super::imports::JobArgs),
 }
 
 #[derive(Subcommand)]
@@ -319,6 +334,11 @@ fn org_line(o: &Organization) -> String {
 
 pub(crate) fn contacts(command: ContactsCommand) -> Result<ExitCode> {
     match command {
+        ContactsCommand::Import(args) => super::imports::import(args),
+        ContactsCommand::Profiles { command } => super::imports::profiles(command),
+        ContactsCommand::Jobs(args) => super::imports::jobs(args),
+        ContactsCommand::Resume(args) => super::imports::resume(args),
+        ContactsCommand::Cancel(args) => super::imports::cancel(args),
         ContactsCommand::Add { fields, unit } => save(None, &fields, &unit),
         ContactsCommand::Update { id, fields, unit } => save(Some(id), &fields, &unit),
         ContactsCommand::Find { email, phone, external_id, source, last_name, first_name, limit, unit } => {

@@ -2,6 +2,8 @@
 
 #[cfg(feature = "contacts")]
 pub(crate) mod contacts;
+#[cfg(feature = "contacts")]
+pub(crate) mod imports;
 pub(crate) mod inspect;
 pub(crate) mod outbound;
 pub(crate) mod progress;

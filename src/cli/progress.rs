@@ -1,5 +1,5 @@
 //! Progress on the terminal for the long commands (`leads import`,
-//! `demo`): a bar with rate and time left when the total is known, a
+//! `contacts import`, `demo`): a bar with rate and time left when the total is known, a
 //! spinner with the time so far when it is not. Drawn on stderr only when
 //! stderr is a terminal and `--quiet` was not given, so pipes, files, CI
 //! logs and `--json` output never see it.
@@ -20,6 +20,18 @@ fn target(quiet: bool) -> ProgressDrawTarget {
 pub(crate) fn bytes(total: u64, message: &str, quiet: bool) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(Some(total), target(quiet));
     let style = ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}, {eta} left")
+        .map(|s| s.progress_chars("=> "))
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar.set_message(message.to_string());
+    bar
+}
+
+/// A bar over `total` rows, with rate and time left (the total may be
+/// set later, [`ProgressBar::set_length`]).
+pub(crate) fn rows(total: u64, message: &str, quiet: bool) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(total), target(quiet));
+    let style = ProgressStyle::with_template("{msg} [{bar:30}] {human_pos}/{human_len} rows {per_sec}, {eta} left")
         .map(|s| s.progress_chars("=> "))
         .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);

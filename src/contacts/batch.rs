@@ -14,8 +14,8 @@
 //! the row to the oldest alone. No match creates a contact, which then
 //! needs both names.
 
-use super::import::Reason;
 pub use super::import::{MergeMode, OrgRef};
+use super::import::{Reason, lay_over};
 use super::merge::merge_ranked;
 use super::model::{ContactRecord, ExternalId, Invalid, OrgChange, apply_changes, name_key, search_keys};
 use super::stored::{Contact, OrgLink};
@@ -43,9 +43,11 @@ pub struct RowInput {
     pub line: u64,
     /// Identifiers in match order.
     pub keys: Vec<MatchKey>,
-    /// The row's fields as changes ([`apply_changes`]); blank cells are not
-    /// in it unless the profile makes blanks clear.
-    pub changes: Map<String, Json>,
+    /// The row's fields as changes ([`apply_changes`]; address parts are
+    /// laid over the matched contact's address, [`lay_over`]); blank cells
+    /// are not in it unless the profile makes blanks clear. `None`: the row
+    /// names only an organization, which it creates or renames.
+    pub changes: Option<Map<String, Json>>,
     /// The organization the row links the contact to.
     pub organization: Option<OrgRef>,
     /// The row's external ID in the job's source (kept on the contact).
@@ -88,6 +90,39 @@ pub enum RowOutcome {
     /// Not imported: the row's external ID names another contact (one the
     /// row's identifiers did not match).
     ExternalIdTaken(String),
+    /// Not imported: the row names an organization by an external ID alone
+    /// and no organization has it.
+    OrganizationNotFound(String),
+    /// Not imported: the row holds neither contact values nor an
+    /// organization.
+    Empty,
+    /// An organization-only row: the organization it created (`created`)
+    /// or renamed.
+    Organization {
+        /// The organization (negative: created by this batch).
+        id: i64,
+        /// Whether this row created it.
+        created: bool,
+    },
+}
+
+impl RowOutcome {
+    /// Why the row is not imported, with a sentence; `None` when it is.
+    pub fn refusal(&self) -> Option<(Reason, String)> {
+        Some(match self {
+            RowOutcome::Created(_) | RowOutcome::Updated { .. } | RowOutcome::Organization { .. } => return None,
+            RowOutcome::Rejected(e) => (reason_of(e), e.to_string()),
+            RowOutcome::Empty => (Reason::NothingToImport, "the row holds no value to import".into()),
+            RowOutcome::UnknownContactType(t) => (Reason::UnknownContactType, format!("no contact type named '{t}'")),
+            RowOutcome::ExternalIdTaken(x) => {
+                (Reason::ExternalIdTaken, format!("the external ID '{x}' belongs to another contact"))
+            }
+            RowOutcome::OrganizationNotFound(x) => (
+                Reason::OrganizationNotFound,
+                format!("no organization has the external ID '{x}' and the row gives no name to create it"),
+            ),
+        })
+    }
 }
 
 /// What the store writes for a batch. Ids below zero name what the batch
@@ -119,11 +154,11 @@ pub struct Planned {
     pub new_external_ids: Vec<String>,
 }
 
-/// The stable reason code of a refused field, from the import's table
-/// ([`Reason`]); refusals the row checks already turn away (unknown
-/// fields, wrong shapes) are `invalid_value`.
-pub fn reason_code(e: &Invalid) -> &'static str {
-    let reason = match e {
+/// The import's reason for a refused field ([`Reason`]); refusals the row
+/// checks already turn away (unknown fields, wrong shapes) are
+/// `invalid_value`.
+pub fn reason_of(e: &Invalid) -> Reason {
+    match e {
         Invalid::MissingRequiredField(f) if f == "firstName" => Reason::MissingFirstName,
         Invalid::MissingRequiredField(f) if f == "lastName" => Reason::MissingLastName,
         Invalid::IncompleteEmail { .. } => Reason::IncompleteEmail,
@@ -133,8 +168,7 @@ pub fn reason_code(e: &Invalid) -> &'static str {
         Invalid::MissingRequiredField(_) | Invalid::UnknownField(_) | Invalid::WrongShape { .. } => {
             Reason::InvalidValue
         }
-    };
-    reason.code()
+    }
 }
 
 /// The working set: every contact the batch can see, and where each
@@ -175,6 +209,22 @@ fn plan_row(
     source: &str,
     mode: MergeMode,
 ) -> RowOutcome {
+    if let Some(o) = &row.organization
+        && o.name.as_deref().is_none_or(|n| n.trim().is_empty())
+        && !orgs.contains_key(&o.external_id)
+    {
+        return RowOutcome::OrganizationNotFound(o.external_id.clone());
+    }
+    let Some(changes) = &row.changes else {
+        return match &row.organization {
+            Some(o) => {
+                let before = plan.new_organizations.len();
+                let id = link(orgs, plan, &mut w.next_org, o).id;
+                RowOutcome::Organization { id, created: plan.new_organizations.len() > before }
+            }
+            None => RowOutcome::Empty,
+        };
+    };
     let found = row.keys.iter().map(|k| w.find(k)).find(|ids| !ids.is_empty()).unwrap_or_default();
     let (base, gone) = match (found.as_slice(), mode) {
         ([], _) => (None, Vec::new()),
@@ -194,7 +244,8 @@ fn plan_row(
             return RowOutcome::ExternalIdTaken(x.clone());
         }
     }
-    let type_name = match row.changes.get("contactType") {
+    let changes = lay_over(changes, base.as_ref().map(|c| &c.record));
+    let type_name = match changes.get("contactType") {
         Some(Json::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
         Some(_) => None,
         None => base.as_ref().and_then(|c| c.record.contact_type.clone()),
@@ -204,11 +255,10 @@ fn plan_row(
         return RowOutcome::UnknownContactType(name);
     }
     // An import links organizations through `organization`, by external ID.
-    let (record, org_change) =
-        match apply_changes(base.as_ref().map(|c| &c.record), &row.changes, contact_type, country) {
-            Ok(done) => done,
-            Err(e) => return RowOutcome::Rejected(e),
-        };
+    let (record, org_change) = match apply_changes(base.as_ref().map(|c| &c.record), &changes, contact_type, country) {
+        Ok(done) => done,
+        Err(e) => return RowOutcome::Rejected(e),
+    };
     let mut contact = base.unwrap_or_else(|| w.new_contact());
     contact.record = record;
     contact.record.contact_type = contact_type.map(|t| t.name.clone());
@@ -375,7 +425,7 @@ mod tests {
     }
 
     fn row(line: u64, keys: Vec<MatchKey>, fields: Json) -> RowInput {
-        RowInput { line, keys, changes: changes(fields), organization: None, external_id: None }
+        RowInput { line, keys, changes: Some(changes(fields)), organization: None, external_id: None }
     }
 
     fn email(e: &str) -> MatchKey {

@@ -23,7 +23,7 @@ pub use layout::{Field, Layout, Plan, Target, resolve};
 pub use log::{ImportLog, LogEntry, RejectedWriter};
 pub use preview::{Preview, PreviewRow, preview};
 pub use profile::{FieldMapping, ImportProfile, MergeMode, ProfileError};
-pub use row::{ImportRow, OrgRef, Reason, Rejected, RowContext, read_row};
+pub use row::{ImportRow, OrgRef, Reason, Rejected, RowContext, lay_over, read_row};
 
 use std::io::Read;
 

@@ -54,11 +54,13 @@ pub enum Reason {
     InvalidValue,
     /// Nothing to import: every imported cell is blank.
     NothingToImport,
+    /// The row's external ID names another contact than the one it matched.
+    ExternalIdTaken,
 }
 
 impl Reason {
     /// Every reason, in code order of the docs.
-    pub const ALL: [Reason; 14] = [
+    pub const ALL: [Reason; 15] = [
         Reason::WrongColumnCount,
         Reason::IncompleteEmail,
         Reason::MissingFirstName,
@@ -73,6 +75,7 @@ impl Reason {
         Reason::UnknownContactType,
         Reason::InvalidValue,
         Reason::NothingToImport,
+        Reason::ExternalIdTaken,
     ];
 
     /// The stable snake_case code.
@@ -92,6 +95,7 @@ impl Reason {
             Reason::UnknownContactType => "unknown_contact_type",
             Reason::InvalidValue => "invalid_value",
             Reason::NothingToImport => "nothing_to_import",
+            Reason::ExternalIdTaken => "external_id_taken",
         }
     }
 
@@ -168,24 +172,30 @@ impl ImportRow {
     }
 
     /// The changes to apply over `base` (the matched contact, `None` for
-    /// a new one): the row's address parts are laid over the base's address,
-    /// so a blank part never erases one ([`apply_changes`] replaces a whole
-    /// address).
+    /// a new one): see [`lay_over`].
     pub fn changes_for(&self, base: Option<&ContactRecord>) -> Map<String, Json> {
-        let mut changes = self.contact.clone().unwrap_or_default();
-        if let (Some(Json::Object(parts)), Some(a)) = (changes.get("address"), base.and_then(|b| b.address.as_ref())) {
-            let mut merged = match serde_json::to_value(a) {
-                Ok(Json::Object(o)) => o,
-                _ => Map::new(),
-            };
-            for (k, v) in parts {
-                merged.insert(k.clone(), v.clone());
-            }
-            merged.retain(|_, v| !v.is_null());
-            changes.insert("address".into(), Json::Object(merged));
-        }
-        changes
+        lay_over(self.contact.as_ref().unwrap_or(&Map::new()), base)
     }
+}
+
+/// A row's `changes` made ready for [`apply_changes`] over `base` (the
+/// matched contact, `None` for a new one): the row's address parts are
+/// laid over the base's address, so a blank part never erases one
+/// ([`apply_changes`] replaces a whole address).
+pub fn lay_over(changes: &Map<String, Json>, base: Option<&ContactRecord>) -> Map<String, Json> {
+    let mut changes = changes.clone();
+    if let (Some(Json::Object(parts)), Some(a)) = (changes.get("address"), base.and_then(|b| b.address.as_ref())) {
+        let mut merged = match serde_json::to_value(a) {
+            Ok(Json::Object(o)) => o,
+            _ => Map::new(),
+        };
+        for (k, v) in parts {
+            merged.insert(k.clone(), v.clone());
+        }
+        merged.retain(|_, v| !v.is_null());
+        changes.insert("address".into(), Json::Object(merged));
+    }
+    changes
 }
 
 /// What the row step needs besides the plan and the profile.

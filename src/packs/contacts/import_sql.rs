@@ -115,6 +115,7 @@ fn counts(plan: &Plan) -> (u64, u64, u64) {
         match o {
             RowOutcome::Created(_) => c.0 += 1,
             RowOutcome::Updated { .. } => c.1 += 1,
+            RowOutcome::Organization { .. } => {}
             _ => c.2 += 1,
         }
     }
@@ -123,15 +124,13 @@ fn counts(plan: &Plan) -> (u64, u64, u64) {
 
 /// A planned rejection as a log entry.
 fn rejection(line: u64, o: &RowOutcome) -> Option<LogEntry> {
-    let (reason, detail) = match o {
-        RowOutcome::Created(_) | RowOutcome::Updated { .. } => return None,
-        RowOutcome::Rejected(e) => (crate::contacts::batch::reason_code(e), e.to_string()),
-        RowOutcome::UnknownContactType(t) => {
-            (Reason::UnknownContactType.code(), format!("no contact type named '{t}'"))
-        }
-        RowOutcome::ExternalIdTaken(x) => ("external_id_taken", format!("external ID '{x}' names another contact")),
-    };
-    Some(LogEntry { line, reason: reason.into(), detail })
+    o.refusal().map(|(reason, detail)| LogEntry { line, reason, detail })
+}
+
+/// A stored log row.
+fn entry_of((line, reason, detail): (i64, String, String)) -> Result<LogEntry, StoreError> {
+    let reason = Reason::from_code(&reason).ok_or_else(|| corrupt("import log reason", &reason))?;
+    Ok(LogEntry { line: u64::try_from(line).unwrap_or(0), reason, detail })
 }
 
 /// `ImportStore` for a store type with a `pool()`; `$begin` opens a write
@@ -210,13 +209,25 @@ macro_rules! import_store {
                 Ok(done.rows_affected() > 0)
             }
 
+            async fn unit_context(&self, unit: i64) -> Result<(String, Vec<ContactType>), StoreError> {
+                let mut types = Vec::new();
+                let named: Vec<(i64, String)> = sqlx::query_as(TYPES).bind(unit).fetch_all(self.pool()).await?;
+                for (id, name) in named {
+                    let fields: Vec<(String, String, String)> =
+                        sqlx::query_as(TYPE_FIELDS).bind(unit).bind(id).fetch_all(self.pool()).await?;
+                    let fields = fields.into_iter().map(field_of).collect::<Result<Vec<_>, _>>()?;
+                    types.push(ContactType::new(&name, fields).map_err(|e| corrupt("contact type", e))?);
+                }
+                let country: Option<(String,)> = sqlx::query_as(COUNTRY).bind(unit).fetch_optional(self.pool()).await?;
+                let country =
+                    country.map(|r| r.0).unwrap_or_else(|| crate::contacts::phone::DEFAULT_COUNTRY.to_string());
+                Ok((country, types))
+            }
+
             async fn job_log(&self, unit: i64, id: i64) -> Result<Vec<LogEntry>, StoreError> {
                 let rows: Vec<(i64, String, String)> =
                     sqlx::query_as(JOB_LOG).bind(unit).bind(id).fetch_all(self.pool()).await?;
-                Ok(rows
-                    .into_iter()
-                    .map(|(line, reason, detail)| LogEntry { line: u64::try_from(line).unwrap_or(0), reason, detail })
-                    .collect())
+                rows.into_iter().map(entry_of).collect()
             }
 
             async fn import_batch(
@@ -275,19 +286,7 @@ macro_rules! import_store {
                     organizations.insert(external_id, (id, record.name.clone()));
                     org_records.insert(id, record);
                 }
-                let mut types = HashMap::new();
-                let named: Vec<(i64, String)> = sqlx::query_as(TYPES).bind(unit).fetch_all(&mut *tx).await?;
-                for (id, name) in named {
-                    let fields: Vec<(String, String, String)> =
-                        sqlx::query_as(TYPE_FIELDS).bind(unit).bind(id).fetch_all(&mut *tx).await?;
-                    let fields = fields.into_iter().map(field_of).collect::<Result<Vec<_>, _>>()?;
-                    let t = ContactType::new(&name, fields).map_err(|e| corrupt("contact type", e))?;
-                    types.insert(name.to_lowercase(), t);
-                }
-                let country: Option<(String,)> = sqlx::query_as(COUNTRY).bind(unit).fetch_optional(&mut *tx).await?;
-                let default_country =
-                    country.map(|r| r.0).unwrap_or_else(|| crate::contacts::phone::DEFAULT_COUNTRY.to_string());
-                let mut plan = planner(Stored { contacts, organizations, types, default_country });
+                let mut plan = planner(Stored { contacts, organizations, ..Stored::default() });
 
                 // Organizations first: contacts link to them.
                 let mut org_ids: HashMap<i64, i64> = HashMap::new();
@@ -380,7 +379,7 @@ macro_rules! import_store {
                 let mut log: Vec<LogEntry> = batch.rejected.clone();
                 log.extend(plan.outcomes.iter().filter_map(|(line, o)| rejection(*line, o)));
                 for e in &log {
-                    let params = [Int(unit), Int(job), Int(as_i64(e.line)), text(&e.reason), text(&e.detail)];
+                    let params = [Int(unit), Int(job), Int(as_i64(e.line)), text(e.reason.code()), text(&e.detail)];
                     query(ADD_LOG, &params).execute(&mut *tx).await?;
                 }
                 let rejected = planned_rejects + batch.rejected.len() as u64;

@@ -5,7 +5,8 @@
 
 use super::imports::{self, Batch, BatchDone, JobStatus, LogEntry, NewJob};
 use super::store_of;
-use crate::contacts::batch::{MatchKey, MergeMode, OrgRef, RowInput, plan};
+use crate::contacts::batch::{MatchKey, MergeMode, OrgRef, Plan, RowInput, Stored, plan};
+use crate::contacts::import::Reason;
 use crate::contacts::{ContactSearch, email::email_key};
 use crate::engine::Runtime;
 use serde_json::{Value as Json, json};
@@ -20,7 +21,21 @@ fn unique_unit() -> String {
 
 fn row(line: u64, email: &str, fields: Json) -> RowInput {
     let Json::Object(changes) = fields else { panic!("an object") };
-    RowInput { line, keys: vec![MatchKey::Email(email_key(email))], changes, organization: None, external_id: None }
+    RowInput {
+        line,
+        keys: vec![MatchKey::Email(email_key(email))],
+        changes: Some(changes),
+        organization: None,
+        external_id: None,
+    }
+}
+
+/// The runner's planner: what the store read, with the unit's country.
+fn planner_of(rows: &[RowInput]) -> impl FnMut(Stored) -> Plan + Send + '_ {
+    move |mut s: Stored| {
+        s.default_country = "US".into();
+        plan(rows, s, "CRM", MergeMode::MergeAll)
+    }
 }
 
 fn batch_of(rows: &[RowInput], after_rows: u64) -> Batch {
@@ -52,7 +67,7 @@ async fn profiles_and_jobs(url: &str) {
     let job = imports.job(unit, id).await.expect("read").expect("there");
     assert_eq!((job.status, job.rows_total, job.rows_done), (JobStatus::Validating, 3, 0));
     let rows = [row(2, "a@x.org", json!({"firstName": "A", "lastName": "B", "workEmail": "a@x.org"}))];
-    let mut planner = |s| plan(&rows, s, "CRM", MergeMode::MergeAll);
+    let mut planner = planner_of(&rows);
     let early = imports.import_batch(unit, id, &batch_of(&rows, 0), &mut planner, NOW).await.expect("batch");
     assert_eq!(early, BatchDone::Stale, "{url}: a job that is not importing takes no batch");
     assert!(imports.set_job_status(unit, id, JobStatus::Importing, None, NOW).await.expect("status"));
@@ -92,10 +107,10 @@ async fn merge_batches(url: &str) {
     ];
     first[1].external_id = Some("C-2".into());
     first[0].organization = Some(OrgRef { external_id: "ACME-1".into(), name: Some("Acme".into()) });
-    let mut planner = |s| plan(&first, s, "CRM", MergeMode::MergeAll);
+    let mut planner = planner_of(&first);
     let mut b = batch_of(&first, 0);
     b.keys.push(MatchKey::ExternalId("C-2".into()));
-    b.rejected.push(LogEntry { line: 5, reason: "wrong_column_count".into(), detail: "3 cells, 4 columns".into() });
+    b.rejected.push(LogEntry { line: 5, reason: Reason::WrongColumnCount, detail: "3 cells, 4 columns".into() });
     b.rows += 1;
     b.last_line = 5;
     let done = imports.import_batch(unit, job, &b, &mut planner, NOW).await.expect("batch");
@@ -105,7 +120,7 @@ async fn merge_batches(url: &str) {
     contacts.add_note(unit, young_id, "agent", "called back", NOW).await.expect("note");
 
     let second = [row(6, "s@x.org", json!({"title": "Dr"}))];
-    let mut planner = |s| plan(&second, s, "CRM", MergeMode::MergeAll);
+    let mut planner = planner_of(&second);
     let done = imports.import_batch(unit, job, &batch_of(&second, 4), &mut planner, NOW).await.expect("batch");
     assert_eq!(done, BatchDone::Applied { created: 0, updated: 1, rejected: 0, organizations_created: 0 });
     let found = contacts.find_contacts(unit, &ContactSearch::Email(email_key("s@x.org")), 5).await.expect("find");
@@ -121,7 +136,7 @@ async fn merge_batches(url: &str) {
     assert_eq!(contacts.notes(unit, survivor.id).await.expect("notes").len(), 1, "{url}: the note moved");
     assert!(contacts.contact(unit, young_id).await.expect("read").is_none(), "{url}: the merged-away contact is gone");
     let log = imports.job_log(unit, job).await.expect("log");
-    let lines: Vec<(u64, &str)> = log.iter().map(|e| (e.line, e.reason.as_str())).collect();
+    let lines: Vec<(u64, &str)> = log.iter().map(|e| (e.line, e.reason.code())).collect();
     assert_eq!(lines, [(4, "missing_last_name"), (5, "wrong_column_count")]);
     let j = imports.job(unit, job).await.expect("read").expect("there");
     assert_eq!((j.rows_done, j.created, j.updated, j.rejected, j.organizations_created), (5, 2, 1, 2, 1));

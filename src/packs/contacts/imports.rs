@@ -5,7 +5,9 @@
 //! transaction. The SQLite and PostgreSQL stores serve it
 //! (`import_sql.rs`).
 
+use crate::contacts::ContactType;
 use crate::contacts::batch::{MatchKey, Plan, Stored};
+pub use crate::contacts::import::LogEntry;
 use crate::store::{Store, StoreError};
 use async_trait::async_trait;
 use serde::Serialize;
@@ -106,17 +108,6 @@ pub struct Job {
     pub modified_at: String,
 }
 
-/// One rejected row of a job's log.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct LogEntry {
-    /// The file line the row starts on.
-    pub line: u64,
-    /// The stable reason code.
-    pub reason: String,
-    /// What was wrong, for a person.
-    pub detail: String,
-}
-
 /// One batch to apply: the identifiers and organization external IDs its
 /// rows name (what the store reads before planning), the rows rejected
 /// before planning, and the job's progress after it.
@@ -192,11 +183,18 @@ pub trait ImportStore: Send + Sync + 'static {
         error: Option<&str>,
         now: &str,
     ) -> Result<bool, StoreError>;
+    /// The unit's default country and contact types: what rows are read
+    /// and planned with.
+    async fn unit_context(&self, unit: i64) -> Result<(String, Vec<ContactType>), StoreError>;
     /// Job `id`'s rejected rows, by line.
     async fn job_log(&self, unit: i64, id: i64) -> Result<Vec<LogEntry>, StoreError>;
     /// In one transaction: read what `batch`'s identifiers and
-    /// organizations find, plan with `planner`, write the plan, the
-    /// rejected rows and the job's progress.
+    /// organizations find (the contacts and organizations of [`Stored`];
+    /// the planner adds the unit's types and country, [`unit_context`]),
+    /// plan with `planner`, write the plan, the rejected rows and the job's
+    /// progress.
+    ///
+    /// [`unit_context`]: ImportStore::unit_context
     async fn import_batch(
         &self,
         unit: i64,
