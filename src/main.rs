@@ -451,13 +451,13 @@ fn main() -> ExitCode {
         Command::Contacts { command } => cli::contacts::contacts(command),
         #[cfg(feature = "contacts")]
         Command::Orgs { command } => cli::contacts::orgs(command),
-        Command::Leads { command: LeadsCommand::Import { file, lead_source, key, json, quiet, store } } => {
+        Command::Leads { command: LeadsCommand::Import { file, lead_source, key, output, store } } => {
             import_leads(&ImportArgs {
                 file: &file,
                 lead_source: &lead_source,
                 key: key.as_deref(),
-                json,
-                quiet,
+                json: output.json,
+                quiet: output.quiet,
                 store: &store,
             })
         }

@@ -144,6 +144,26 @@ fn refused_contacts_exit_2_with_their_reason_and_nothing_found_exits_1() {
     assert_eq!(code, 2, "a unit that does not exist: {err}");
 }
 
+/// Regression: a `contacts add` the rules refuse used to create its
+/// business unit before refusing the record.
+#[test]
+fn a_refused_contacts_add_creates_no_business_unit() {
+    let (_dir, db) = sqlite_file();
+    let db = db.as_str();
+    for args in [
+        &["contacts", "add", "--first-name", "Ada"][..],
+        &["contacts", "add", "--first-name", "A", "--last-name", "B", "--set", "workEmail=a@"],
+        &["contacts", "add", "--first-name", "A", "--last-name", "B", "--set", "homePhone=x12"],
+    ] {
+        let (code, _, err) = run(db, "refused-first", args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(!err.contains("created business unit"), "{args:?}: {err}");
+        let (code, _, err) = run(db, "refused-first", &["contacts", "find", "--email", "a@b.org"]);
+        assert_eq!(code, 2, "{args:?}: the unit must not exist: {err}");
+        assert!(err.contains("refused-first"), "{err}");
+    }
+}
+
 /// Regression: `contacts settings --default-country ZZ` used to exit 0 and
 /// store a country no number can be read in.
 #[test]

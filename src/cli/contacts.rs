@@ -451,9 +451,27 @@ pub(crate) fn contacts(command: ContactsCommand) -> Result<ExitCode> {
     }
 }
 
+/// A new record the rules refuse whatever the store holds (a missing
+/// name, an incomplete email, a phone that is only an extension) is refused
+/// before the store is opened, so a refused `contacts add` creates no unit.
+/// What needs the store (contact type, organization) is checked there.
+fn refuse_early(changes: &Map<String, Json>) -> Result<()> {
+    let mut probe = changes.clone();
+    for needs_store in ["contactType", "customFields", "externalOrganization"] {
+        probe.remove(needs_store);
+    }
+    match prospero::contacts::model::apply_changes(None, &probe, None, prospero::contacts::phone::DEFAULT_COUNTRY) {
+        Ok(_) => Ok(()),
+        Err(e) => failed(api::invalid(e)).map(|_| ()),
+    }
+}
+
 fn save(id: Option<i64>, fields: &FieldArgs, unit: &UnitArgs) -> Result<ExitCode> {
     let changes = changes(fields)?;
     let external = fields.source.as_deref().zip(fields.external_id.as_deref());
+    if id.is_none() {
+        refuse_early(&changes)?;
+    }
     with_unit(unit, UnitUse::Write, async |st, u| {
         let c = match api::save_contact(st, u, id, &changes, external, &now()).await {
             Ok(c) => c,

@@ -79,12 +79,8 @@ pub(crate) struct ImportArgs {
     #[arg(long, value_name = "N", default_value_t = prospero::packs::contacts::importer::BATCH_ROWS,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
     batch: usize,
-    /// Print one JSON summary.
-    #[arg(long)]
-    json: bool,
-    /// No progress bar.
-    #[arg(long)]
-    quiet: bool,
+    #[command(flatten)]
+    output: super::Output,
     #[command(flatten)]
     store: StoreArgs,
 }
@@ -364,7 +360,7 @@ pub(crate) fn import(args: ImportArgs) -> Result<ExitCode> {
             if let Some(p) = &args.log {
                 write_log(p, &v.log)?;
             }
-            if args.json {
+            if args.output.json {
                 let mut out = v.log.to_json();
                 out["validateOnly"] = json!(true);
                 out["rows"] = json!(v.summary.rows);
@@ -385,7 +381,7 @@ pub(crate) fn import(args: ImportArgs) -> Result<ExitCode> {
             }
             return Ok(ExitCode::SUCCESS);
         }
-        let bar = progress::rows(0, "importing", args.quiet || args.json);
+        let bar = progress::rows(0, "importing", args.output.quiet || args.output.json);
         let mut on_progress = |p: Progress| {
             bar.set_length(p.rows_total);
             bar.set_position(p.rows_done);
@@ -393,7 +389,7 @@ pub(crate) fn import(args: ImportArgs) -> Result<ExitCode> {
         let job = imp.start(&args.file, &profile, &mut on_progress).await;
         bar.finish_and_clear();
         let job = job.map_err(refused)?;
-        report(&imp, &job, &args.file, args.json, args.log.as_deref(), args.rejected.as_deref()).await
+        report(&imp, &job, &args.file, args.output.json, args.log.as_deref(), args.rejected.as_deref()).await
     })
 }
 
@@ -407,7 +403,7 @@ async fn show_preview(
     let ctx = RowContext { unit_country: &country, contact_types: &types };
     let file = std::fs::File::open(&args.file).map_err(|e| usage(format!("{}: {e}", args.file.display())))?;
     let p = preview(file, profile, &ctx, &Limits::default()).map_err(|e| usage(format!("{e} ({})", e.code())))?;
-    if args.json {
+    if args.output.json {
         let rows: Vec<Json> = p
             .rows
             .iter()

@@ -23,3 +23,15 @@ pub(crate) struct StoreArgs {
     #[arg(long, value_name = "NAME", default_value = "default", value_parser = prospero::store::unit_name)]
     pub(crate) unit: String,
 }
+
+/// How a long command reports: one JSON object instead of text, and no
+/// progress bar (drawn only on a terminal anyway).
+#[derive(clap::Args, Clone, Copy)]
+pub(crate) struct Output {
+    /// Print one JSON object.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// No progress bar (it is drawn only on a terminal anyway).
+    #[arg(long)]
+    pub(crate) quiet: bool,
+}

@@ -62,12 +62,9 @@ pub(crate) enum LeadsCommand {
         /// The column that keys records (default: the row number).
         #[arg(long, value_name = "COLUMN")]
         key: Option<String>,
-        /// Print one JSON object: file, lead_source, unit, records.
-        #[arg(long)]
-        json: bool,
-        /// No progress bar (it is drawn only on a terminal anyway).
-        #[arg(long)]
-        quiet: bool,
+        /// `--json` prints one object: file, lead_source, unit, records.
+        #[command(flatten)]
+        output: super::Output,
         #[command(flatten)]
         store: StoreArgs,
     },

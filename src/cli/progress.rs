@@ -16,10 +16,10 @@ fn target(quiet: bool) -> ProgressDrawTarget {
     if shown(quiet) { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() }
 }
 
-/// A bar over `total` bytes, with rate and time left.
-pub(crate) fn bytes(total: u64, message: &str, quiet: bool) -> ProgressBar {
+/// A bar over `total` units drawn with `template`'s `{...}` counts.
+fn bar(total: u64, template: &str, message: &str, quiet: bool) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(Some(total), target(quiet));
-    let style = ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}, {eta} left")
+    let style = ProgressStyle::with_template(&format!("{{msg}} [{{bar:30}}] {template}, {{eta}} left"))
         .map(|s| s.progress_chars("=> "))
         .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
@@ -27,16 +27,15 @@ pub(crate) fn bytes(total: u64, message: &str, quiet: bool) -> ProgressBar {
     bar
 }
 
+/// A bar over `total` bytes, with rate and time left.
+pub(crate) fn bytes(total: u64, message: &str, quiet: bool) -> ProgressBar {
+    bar(total, "{bytes}/{total_bytes} {bytes_per_sec}", message, quiet)
+}
+
 /// A bar over `total` rows, with rate and time left (the total may be
 /// set later, [`ProgressBar::set_length`]).
 pub(crate) fn rows(total: u64, message: &str, quiet: bool) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(Some(total), target(quiet));
-    let style = ProgressStyle::with_template("{msg} [{bar:30}] {human_pos}/{human_len} rows {per_sec}, {eta} left")
-        .map(|s| s.progress_chars("=> "))
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
-    bar.set_style(style);
-    bar.set_message(message.to_string());
-    bar
+    bar(total, "{human_pos}/{human_len} rows {per_sec}", message, quiet)
 }
 
 /// A spinner for work of unknown length, with the time so far.

@@ -38,7 +38,8 @@ macro_rules! action {
 /// A built-in pack's unit struct and its [`Pack`] implementation:
 /// `pack! { /// docs
 /// Name = "name", actions: [module::Action, ...] }`, plus `stores:
-/// StoreTrait` for a pack that stores anything. Its manifests are the ones
+/// StoreTrait` for a pack that stores anything (`+ OtherTrait in module`
+/// for each further store trait, whose module has its `store_of`). Its manifests are the ones
 /// build.rs embedded from `actions/<name>/`, so the pack's name and its
 /// manifest folder are written once; a storing pack registers its store
 /// for the opened backend through the `store_of` of [`backend_stores!`].
@@ -46,7 +47,7 @@ macro_rules! pack {
     (
         $(#[$doc:meta])* $ty:ident = $name:literal,
         actions: [$($action:expr),* $(,)?]
-        $(, stores: $store:ident)? $(,)?
+        $(, stores: $store:ident $(+ $more:ident in $module:ident)*)? $(,)?
     ) => {
         $(#[$doc])*
         pub struct $ty;
@@ -73,6 +74,11 @@ macro_rules! pack {
                     if let Some(s) = store_of(store) {
                         domains.provide::<dyn $store>(s);
                     }
+                    $(
+                        if let Some(s) = $module::store_of(store) {
+                            domains.provide::<dyn $more>(s);
+                        }
+                    )*
                 }
             )?
         }

@@ -1,5 +1,6 @@
 //! The contacts actions: ADDCONTACT, UPDATECONTACT, FINDCONTACT,
-//! ADDORGANIZATION, ADDNOTE and DELETECONTACT.
+//! ADDORGANIZATION, ADDNOTE, DELETECONTACT and IMPORTCONTACTS (a bulk
+//! import job, run by [`Importer`]).
 //!
 //! Each reads and writes only the run's business unit, through
 //! [`super::ContactsStore`] and the operations in `api.rs`; the record
@@ -9,10 +10,13 @@
 
 use super::ContactsContext;
 use super::api::{self, ContactsError, Lookup};
+use super::importer::{ImportError, Importer};
+use super::imports::{ImportsContext, JobStatus};
+use crate::contacts::import::{ImportProfile, Layout};
 use crate::engine::action::{ActionError, Context, Exec, Inputs, Outcome};
 use crate::store::time_text;
 use crate::value::Value;
-use serde_json::{Map, Value as Json};
+use serde_json::{Map, Value as Json, json};
 
 /// The most contacts FINDCONTACT returns unless MaxResults says otherwise.
 const DEFAULT_MAX_RESULTS: i64 = 100;
@@ -198,6 +202,71 @@ action! {
         Exec::pending(async move {
             let (store, unit) = ctx.contacts().await?;
             Ok(if store.delete_contact(unit, id).await? { Outcome::default() } else { Outcome::branch("NotFound") })
+        })
+    }
+}
+
+action! {
+    /// IMPORTCONTACTS.
+    ImportContacts = "IMPORTCONTACTS", |ctx, inputs| {
+        let file = inputs.text("File").trim().to_string();
+        if file.is_empty() {
+            return Exec::branch("MissingRequiredField");
+        }
+        let profile_name = Some(inputs.text("Profile").trim().to_string()).filter(|p| !p.is_empty());
+        let layout = match inputs.text("Layout").trim().to_ascii_lowercase().as_str() {
+            "" | "new" => Layout::New,
+            "legacy" => Layout::Legacy,
+            other => return Exec::fail(format!("Layout '{other}' is not new or legacy")),
+        };
+        let validate_only = inputs.boolean("ValidateOnly");
+        Exec::pending(async move {
+            let (store, unit) = ctx.imports().await?;
+            let profile = match &profile_name {
+                None => ImportProfile::default_for(layout),
+                Some(name) => match store.profile(unit, name).await? {
+                    Some(text) => serde_json::from_str(&text)
+                        .map_err(|e| ActionError::failed(format!("import profile '{name}' is unreadable: {e}")))?,
+                    None => {
+                        ctx.note(format!("no import profile named '{name}'"));
+                        return Ok(Outcome::branch("ProfileNotFound"));
+                    }
+                },
+            };
+            let importer = Importer::new(store, unit);
+            let path = std::path::PathBuf::from(&file);
+            let done = if validate_only {
+                importer.validate(&path, &profile).await.map(|v| (None, v.log))
+            } else {
+                match importer.start(&path, &profile, &mut |_| {}).await {
+                    Ok(job) => importer.log(job.id).await.map(|log| (Some(job), log)),
+                    Err(e) => Err(e),
+                }
+            };
+            let (job, log) = match done {
+                Ok(done) => done,
+                Err(e @ (ImportError::File(_) | ImportError::Profile(_))) => {
+                    ctx.note(format!("{file}: {e} ({})", e.code()));
+                    let branch = if matches!(e, ImportError::File(_)) { "FileRejected" } else { "InvalidProfile" };
+                    return Ok(Outcome::branch(branch).output("Log", Value::from_json(&json!({"error": e.code()}))));
+                }
+                Err(ImportError::Store(e)) => return Err(e.into()),
+                Err(e) => return Err(ActionError::failed(e.to_string())),
+            };
+            let count = |n: u64| Value::Number(n as f64);
+            let mut o = match &job {
+                Some(j) if j.status != JobStatus::Completed => Outcome::branch("Cancelled"),
+                _ => Outcome::default(),
+            };
+            if let Some(j) = &job {
+                o = o.output("JobId", count(j.id as u64));
+            }
+            ctx.note(log.summary());
+            Ok(o.output("Created", count(log.created))
+                .output("Updated", count(log.updated))
+                .output("Imported", count(log.imported()))
+                .output("NotImported", count(log.not_imported))
+                .output("Log", Value::from_json(&log.to_json())))
         })
     }
 }

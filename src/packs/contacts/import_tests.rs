@@ -11,13 +11,8 @@ use crate::contacts::{ContactSearch, email::email_key};
 use crate::engine::Runtime;
 use serde_json::{Value as Json, json};
 
-use super::tests::PG_URL;
+use super::tests::{PG_URL, run_steps, step, text, unique_unit};
 const NOW: &str = "2026-03-08T06:30:00Z";
-
-fn unique_unit() -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    format!("imports-{}-{nanos}", std::process::id())
-}
 
 fn row(line: u64, email: &str, fields: Json) -> RowInput {
     let Json::Object(changes) = fields else { panic!("an object") };
@@ -150,4 +145,115 @@ on_both_backends!(profiles_and_jobs =>
 on_both_backends!(merge_batches =>
     sqlite: import_batches_merge_and_log_on_sqlite,
     postgres: import_batches_merge_and_log_on_postgres,
+);
+
+const GOOD: &str = "First Name,Last Name,Work Email,Cell Phone,External ID\n\
+    Ada,Lovelace,ada@example.org,212 736 5000,C-1\n\
+    Bob,,bob@,,C-2\n\
+    Grace,Hopper,grace@example.org,,C-3\n";
+
+/// Every branch of IMPORTCONTACTS but Cancelled (which needs a second
+/// process: `importer_cancel_and_resume` covers it through the library).
+async fn import_action_branches(url: &str) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let good = dir.path().join("good.csv");
+    std::fs::write(&good, GOOD).expect("file");
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, b"First Name,Last Name\n\xff\xfe,x\n").expect("file");
+    let rt = Runtime::builder().db(url).business_unit(unique_unit()).build();
+    let store = rt.store().await.unwrap_or_else(|e| panic!("opening {url}: {e} (is PostgreSQL running?)"));
+    let imports = imports::store_of(&store).expect("imports");
+    let unit = rt.unit_id().await.expect("unit");
+    imports.save_profile(unit, "broken", r#"{"name": "broken", "matchOn": []}"#, NOW).await.expect("saved");
+    let file = good.to_str().expect("UTF-8");
+    let steps = [
+        step(
+            "IMPORTCONTACTS",
+            json!({"File": file, "JobId": "job", "Log": "log", "Created": "made", "NotImported": "refused"}),
+            "Default",
+        ),
+        step("IMPORTCONTACTS", json!({"File": file, "ValidateOnly": "true", "Log": "checked"}), "Default"),
+        step("IMPORTCONTACTS", json!({"File": "{blank}"}), "MissingRequiredField"),
+        step("IMPORTCONTACTS", json!({"File": bad.to_str().expect("UTF-8")}), "FileRejected"),
+        step("IMPORTCONTACTS", json!({"File": file, "Profile": "nope"}), "ProfileNotFound"),
+        step("IMPORTCONTACTS", json!({"File": file, "Profile": "broken"}), "InvalidProfile"),
+        step("IMPORTCONTACTS", json!({"File": file, "Layout": "sideways"}), "OnError"),
+    ];
+    let (r, got, want) = run_steps(&rt, &steps, "bad").await;
+    assert_eq!(got, want, "{url}: notes {:?}; _ERR {}", r.notes, text(&r, "_ERR"));
+    assert_eq!((text(&r, "made"), text(&r, "refused")), ("2".into(), "1".into()), "{url}");
+    assert_eq!(text(&r, "log.entries.1.line"), "3");
+    assert_eq!(text(&r, "log.entries.1.reason"), "incomplete_email");
+    assert_eq!(text(&r, "checked.notImported"), "1", "{url}: validate-only reports the same rejection");
+    let jobs = imports.jobs(unit, 10).await.expect("jobs");
+    assert_eq!(jobs.len(), 1, "{url}: only the real import made a job");
+    assert_eq!(text(&r, "job"), jobs[0].id.to_string());
+    assert_eq!((jobs[0].status, jobs[0].created, jobs[0].rejected), (JobStatus::Completed, 2, 1));
+    rt.close().await;
+}
+
+/// Cancel between batches keeps what was committed; a resume of the
+/// cancelled job is refused; a job left importing (a killed process) is
+/// resumed to the same counts as an import never interrupted, and a resume
+/// from another file is refused before anything is written.
+async fn importer_cancel_and_resume(url: &str) {
+    use super::importer::{ImportError, Importer};
+    use crate::contacts::import::ImportProfile;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("rows.csv");
+    let mut csv = String::from("First Name,Last Name,Work Email\n");
+    for i in 0..9 {
+        csv.push_str(&format!("F{i},L{i},p{i}@example.org\n"));
+    }
+    std::fs::write(&path, &csv).expect("file");
+    let rt = Runtime::builder().db(url).business_unit(unique_unit()).build();
+    let store = rt.store().await.unwrap_or_else(|e| panic!("opening {url}: {e} (is PostgreSQL running?)"));
+    let unit = rt.unit_id().await.expect("unit");
+    let imports = imports::store_of(&store).expect("imports");
+    let mut imp = Importer::new(imports.clone(), unit);
+    imp.batch_rows = 2;
+    let profile = ImportProfile::default_for(Default::default());
+
+    // Cancel from the progress callback after the second batch.
+    let handle = tokio::runtime::Handle::current();
+    let (cancel_store, mut batches) = (imports.clone(), 0);
+    let mut on_progress = |_| {
+        batches += 1;
+        if batches == 2 {
+            let s = cancel_store.clone();
+            tokio::task::block_in_place(|| {
+                handle.block_on(async move {
+                    let id = s.jobs(unit, 1).await.expect("jobs")[0].id;
+                    s.set_job_status(unit, id, JobStatus::Cancelled, None, NOW).await.expect("cancel")
+                })
+            });
+        }
+    };
+    let job = imp.start(&path, &profile, &mut on_progress).await.expect("ran");
+    assert_eq!((job.status, job.rows_done, job.last_line, job.created), (JobStatus::Cancelled, 4, 5, 4), "{url}");
+    assert!(matches!(imp.resume(job.id, &path, &mut |_| {}).await, Err(ImportError::WrongStatus { .. })));
+
+    // A killed process leaves the job importing: resume finishes it.
+    imports.set_job_status(unit, job.id, JobStatus::Importing, None, NOW).await.expect("status");
+    let other = dir.path().join("other.csv");
+    std::fs::write(&other, csv.replace("F8", "G8")).expect("file");
+    let refused = imp.resume(job.id, &other, &mut |_| {}).await;
+    assert!(matches!(refused, Err(ImportError::ChangedFile { .. })), "{url}: {refused:?}");
+    assert_eq!(imp.job(job.id).await.expect("job").rows_done, 4, "{url}: the refused resume wrote nothing");
+    let done = imp.resume(job.id, &path, &mut |_| {}).await.expect("resumed");
+    assert_eq!((done.status, done.rows_done, done.created, done.updated), (JobStatus::Completed, 9, 9, 0), "{url}");
+    assert!(matches!(imp.cancel(done.id).await, Err(ImportError::WrongStatus { .. })));
+    // The same file again updates every contact.
+    let again = imp.start(&path, &profile, &mut |_| {}).await.expect("again");
+    assert_eq!((again.created, again.updated), (0, 9), "{url}");
+    rt.close().await;
+}
+
+on_both_backends!(import_action_branches =>
+    sqlite: every_branch_of_importcontacts_on_sqlite,
+    postgres: every_branch_of_importcontacts_on_postgres,
+);
+on_both_backends!(importer_cancel_and_resume =>
+    sqlite: an_import_cancels_between_batches_and_resumes_after_a_kill_on_sqlite,
+    postgres: an_import_cancels_between_batches_and_resumes_after_a_kill_on_postgres,
 );

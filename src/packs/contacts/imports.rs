@@ -205,16 +205,4 @@ pub trait ImportStore: Send + Sync + 'static {
     ) -> Result<BatchDone, StoreError>;
 }
 
-/// The import store of an opened SQLite or PostgreSQL store (`None` for a
-/// backend this pack does not know).
-pub fn store_of(store: &Arc<dyn Store>) -> Option<Arc<dyn ImportStore>> {
-    let any = store.as_any();
-    if let Some(s) = any.downcast_ref::<crate::store::SqliteStore>() {
-        return Some(Arc::new(s.clone()));
-    }
-    #[cfg(feature = "postgres")]
-    if let Some(s) = any.downcast_ref::<crate::store::PgStore>() {
-        return Some(Arc::new(s.clone()));
-    }
-    None
-}
+backend_stores!(ImportStore, "import", ImportsContext::imports);

@@ -1,8 +1,11 @@
 //! The contacts pack: ADDCONTACT, UPDATECONTACT, FINDCONTACT,
-//! ADDORGANIZATION, ADDNOTE and DELETECONTACT over the contacts domain in
+//! ADDORGANIZATION, ADDNOTE, DELETECONTACT and IMPORTCONTACTS over the
+//! contacts domain in
 //! [`crate::contacts`] (which knows nothing of runs) and the
 //! [`ContactsStore`] trait, served by the SQLite and PostgreSQL stores
-//! (`sql.rs`) or by a host's own backend (`RuntimeBuilder::domain_store`).
+//! (`sql.rs`) or by a host's own backend (`RuntimeBuilder::domain_store`);
+//! bulk imports keep their profiles and jobs in an [`ImportStore`]
+//! (`imports.rs`, run by `importer.rs`).
 
 mod actions;
 pub mod api;
@@ -13,6 +16,7 @@ pub mod imports;
 mod sql;
 mod store;
 
+pub use imports::ImportStore;
 pub use store::{ContactsStore, Written};
 
 use crate::store::{Store, StoreError};
@@ -28,8 +32,9 @@ pack! {
         actions::AddOrganization,
         actions::AddNote,
         actions::DeleteContact,
+        actions::ImportContacts,
     ],
-    stores: ContactsStore,
+    stores: ContactsStore + ImportStore in imports,
 }
 
 backend_stores!(ContactsStore, "contacts", ContactsContext::contacts);

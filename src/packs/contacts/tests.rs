@@ -11,7 +11,7 @@ use serde_json::{Value as Json, json};
 
 pub(super) const PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
-fn unique_unit() -> String {
+pub(super) fn unique_unit() -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
@@ -20,13 +20,13 @@ fn unique_unit() -> String {
 
 /// One step: `action` with `props`, each of `branches` going on to the
 /// next step (`want` is the branch the test expects it to take).
-struct Step {
+pub(super) struct Step {
     action: &'static str,
     props: Json,
     want: &'static str,
 }
 
-fn step(action: &'static str, props: Json, want: &'static str) -> Step {
+pub(super) fn step(action: &'static str, props: Json, want: &'static str) -> Step {
     Step { action, props, want }
 }
 
@@ -57,6 +57,15 @@ fn branches(action: &str) -> Vec<&'static str> {
             ]
         }
         "ADDNOTE" => vec!["Default", "MissingRequiredField", "NotFound", "OnError"],
+        "IMPORTCONTACTS" => vec![
+            "Default",
+            "MissingRequiredField",
+            "FileRejected",
+            "ProfileNotFound",
+            "InvalidProfile",
+            "Cancelled",
+            "OnError",
+        ],
         _ => vec!["Default", "NotFound", "OnError"],
     }
 }
@@ -80,7 +89,7 @@ fn script(steps: &[Step]) -> String {
     json!({"name": "contacts_branches", "actions": actions}).to_string()
 }
 
-fn text(r: &RunReport, path: &str) -> String {
+pub(super) fn text(r: &RunReport, path: &str) -> String {
     let mut parts = path.split('.');
     let mut v = r.var(parts.next().unwrap_or_default()).cloned().unwrap_or(Value::Null);
     for p in parts {
@@ -180,7 +189,7 @@ fn steps() -> Vec<Step> {
 /// Run the script of `steps` on `rt` (parameters `blank` empty and `bad`
 /// set to `bad`, on a virtual clock): the report, the branch each step
 /// took and the branch each step wants.
-async fn run_steps(rt: &Runtime, steps: &[Step], bad: &str) -> (RunReport, Vec<String>, Vec<String>) {
+pub(super) async fn run_steps(rt: &Runtime, steps: &[Step], bad: &str) -> (RunReport, Vec<String>, Vec<String>) {
     let program = rt.load_script(crate::script::load_text(&script(steps), None).expect("parses")).expect("loads");
     let opts = RunOptions::new().at("2026-03-08T06:30:00Z".parse().expect("time")).param("blank", "").param("bad", bad);
     let r = rt.run(&program, opts).await.expect("params");
@@ -193,13 +202,13 @@ async fn run_steps(rt: &Runtime, steps: &[Step], bad: &str) -> (RunReport, Vec<S
 /// file of its own, one on PostgreSQL.
 macro_rules! on_both_backends {
     ($check:ident => sqlite: $sqlite:ident, postgres: $postgres:ident $(,)?) => {
-        #[tokio::test]
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $sqlite() {
             let dir = tempfile::tempdir().expect("temp dir");
             $check(dir.path().join("c.db").to_str().expect("UTF-8")).await;
         }
 
-        #[tokio::test]
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $postgres() {
             $check(PG_URL).await;
         }
