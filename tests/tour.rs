@@ -45,6 +45,9 @@ const STEPS: &[Step] = &[
     Step { starts: "prospero users add ann --role agent", code: 0, key: "added ann" },
     Step { starts: "prospero contacts add --first-name Ada", code: 0, key: "+12127365000 (added)" },
     Step { starts: "prospero contacts find --phone", code: 0, key: "1 contact(s) found" },
+    Step { starts: "prospero contacts import scripts/data/crm-export.csv --validate-only", code: 0, key: "6 valid" },
+    Step { starts: "prospero contacts import scripts/data/crm-export.csv --log", code: 0, key: "7 not imported" },
+    Step { starts: "prospero contacts jobs", code: 0, key: "completed" },
     Step {
         starts: "prospero run scripts/caller_lookup.json --param ani=212.736.5000",
         code: 0,
