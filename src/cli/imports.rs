@@ -10,19 +10,23 @@
 //! goes on from its last committed batch).
 
 use super::StoreArgs;
-use super::outbound::{OpenUnit, UnitUse, open_unit_of, store_refused};
+use super::outbound::{OpenUnit, UnitUse, no_unit_message, open_unit_of, store_refused};
 use super::progress;
 use crate::{check_db_url, tokio_rt, usage};
 use anyhow::Result;
 use clap::{Subcommand, ValueEnum};
 use prospero::contacts::import::{
-    FieldMapping, ImportLog, ImportProfile, Layout, Limits, MergeMode, RowContext, check_path, preview,
+    FieldMapping, FileError, ImportLog, ImportProfile, Layout, Limits, MergeMode, Preview, RowContext, check_path,
+    preview, validate,
 };
+use prospero::contacts::phone::DEFAULT_COUNTRY;
 use prospero::packs::contacts::importer::{ImportError, Importer, Progress};
 use prospero::packs::contacts::imports::{self, ImportStore, Job, JobStatus};
+use prospero::store::Store;
 use serde_json::{Value as Json, json};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// Which header layout a file uses.
 #[derive(Clone, Copy, ValueEnum)]
@@ -327,13 +331,41 @@ async fn report(
     Ok(job_exit(job))
 }
 
-/// The profile a command names, or the default of `layout`.
-async fn profile_of(store: &dyn ImportStore, unit: i64, name: Option<&str>, layout: Layout) -> Result<ImportProfile> {
-    let Some(name) = name else { return Ok(ImportProfile::default_for(layout)) };
-    let Some(text) = store.profile(unit, name).await? else {
-        return Err(usage(format!("no import profile named '{name}' (see `prospero contacts profiles list`)")));
-    };
-    serde_json::from_str(&text).map_err(|e| usage(format!("import profile '{name}' is unreadable: {e}")))
+/// The profile a command names, or the default of `layout`; `None` when
+/// the unit has no profile of that name.
+async fn profile_of(
+    store: &dyn ImportStore,
+    unit: i64,
+    name: Option<&str>,
+    layout: Layout,
+) -> Result<Option<ImportProfile>> {
+    let Some(name) = name else { return Ok(Some(ImportProfile::default_for(layout))) };
+    let Some(text) = store.profile(unit, name).await? else { return Ok(None) };
+    serde_json::from_str(&text).map(Some).map_err(|e| usage(format!("import profile '{name}' is unreadable: {e}")))
+}
+
+fn no_profile(name: Option<&str>) -> Result<ExitCode> {
+    let name = name.unwrap_or_default();
+    not_found(&format!("no import profile named '{name}' (see `prospero contacts profiles list`)"))
+}
+
+/// A file refused whole, as the exit it makes: the message names the file
+/// (then the line, the column or the byte where it applies) and the code.
+fn file_refused(path: &Path, e: &FileError) -> anyhow::Error {
+    let (file, text) = (path.display().to_string(), e.to_string());
+    if text.contains(&file) {
+        usage(format!("{text} ({})", e.code()))
+    } else {
+        usage(format!("{file}: {text} ({})", e.code()))
+    }
+}
+
+/// An import error about `path`, as the exit it makes.
+fn import_refused(path: &Path, e: ImportError) -> anyhow::Error {
+    match e {
+        ImportError::File(f) => file_refused(path, &f),
+        other => refused(other),
+    }
 }
 
 /// `contacts import`.
@@ -343,44 +375,19 @@ pub(crate) fn import(args: ImportArgs) -> Result<ExitCode> {
     // opened: a refused file leaves no trace.
     if args.profile.is_none() && !args.preview {
         let profile = ImportProfile::default_for(layout);
-        check_path(&args.file, &profile, &Limits::default()).map_err(|e| usage(format!("{e} ({})", e.code())))?;
+        check_path(&args.file, &profile, &Limits::default()).map_err(|e| file_refused(&args.file, &e))?;
+    }
+    if args.preview || args.validate_only {
+        return without_writing(&args, layout);
     }
     // A named profile needs its unit; otherwise the unit is created on
-    // first use, as by every command that writes (on an existing unit
-    // that writes nothing, so a validate-only run leaves the store as it was).
+    // first use, as by every command that writes.
     let mode = if args.profile.is_some() { UnitUse::Read } else { UnitUse::Write };
     with_imports(&args.store, mode, async |o| {
-        let profile = profile_of(o.domain.as_ref(), o.unit, args.profile.as_deref(), layout).await?;
+        let Some(profile) = profile_of(o.domain.as_ref(), o.unit, args.profile.as_deref(), layout).await? else {
+            return no_profile(args.profile.as_deref());
+        };
         let imp = importer(o, args.batch);
-        if args.preview {
-            return show_preview(&imp, o, &args, &profile).await;
-        }
-        if args.validate_only {
-            let v = imp.validate(&args.file, &profile).await.map_err(refused)?;
-            if let Some(p) = &args.log {
-                write_log(p, &v.log)?;
-            }
-            if args.output.json {
-                let mut out = v.log.to_json();
-                out["validateOnly"] = json!(true);
-                out["rows"] = json!(v.summary.rows);
-                out["validRows"] = json!(v.valid_rows);
-                out["file"] = json!(args.file.display().to_string());
-                print_json(&out)?;
-            } else {
-                println!(
-                    "{}: {} rows, {} valid, {} not importable (validate only: nothing written)",
-                    args.file.display(),
-                    v.summary.rows,
-                    v.valid_rows,
-                    v.log.not_imported
-                );
-                for e in v.log.entries.iter().take(20) {
-                    println!("  line {}: {}: {}", e.line, e.reason, e.detail);
-                }
-            }
-            return Ok(ExitCode::SUCCESS);
-        }
         let bar = progress::rows(0, "importing", args.output.quiet || args.output.json);
         let mut on_progress = |p: Progress| {
             bar.set_length(p.rows_total);
@@ -388,21 +395,83 @@ pub(crate) fn import(args: ImportArgs) -> Result<ExitCode> {
         };
         let job = imp.start(&args.file, &profile, &mut on_progress).await;
         bar.finish_and_clear();
-        let job = job.map_err(refused)?;
+        let job = job.map_err(|e| import_refused(&args.file, e))?;
         report(&imp, &job, &args.file, args.output.json, args.log.as_deref(), args.rejected.as_deref()).await
     })
 }
 
-async fn show_preview(
-    imp: &Importer,
-    o: &OpenUnit<dyn ImportStore>,
-    args: &ImportArgs,
-    profile: &ImportProfile,
-) -> Result<ExitCode> {
-    let (country, types) = imp.store().unit_context(o.unit).await?;
+/// `--preview` and `--validate-only`, which write nothing at all: the store
+/// is opened to read only (an SQLite file stays byte for byte as it was,
+/// [`prospero::store::open_read_only`]), and a store or unit that does not
+/// exist yet is not created: the file is read with the defaults (country
+/// [`DEFAULT_COUNTRY`], no contact types). A named profile needs its unit.
+fn without_writing(args: &ImportArgs, layout: Layout) -> Result<ExitCode> {
+    let db = &args.store.db;
+    tokio_rt()?.block_on(async {
+        check_db_url(db)?;
+        let store = prospero::store::open_read_only(db).await.map_err(|e| store_refused(db, e))?;
+        let r = read_only(store.as_ref(), args, layout).await;
+        if let Some(s) = &store {
+            s.close().await;
+        }
+        r
+    })
+}
+
+async fn read_only(store: Option<&Arc<dyn Store>>, args: &ImportArgs, layout: Layout) -> Result<ExitCode> {
+    let StoreArgs { db, unit } = &args.store;
+    let found = match store {
+        Some(s) => s.find_business_unit(unit).await.map_err(|e| store_refused(db, e))?.map(|id| (s, id)),
+        None => None,
+    };
+    let (profile, country, types) = match found {
+        Some((s, id)) => {
+            let domain = import_store(s).map_err(|e| usage(e.to_string()))?;
+            let Some(profile) = profile_of(domain.as_ref(), id, args.profile.as_deref(), layout).await? else {
+                return no_profile(args.profile.as_deref());
+            };
+            let (country, types) = domain.unit_context(id).await?;
+            (profile, country, types)
+        }
+        None if args.profile.is_some() => return Err(usage(no_unit_message(unit))),
+        None => (ImportProfile::default_for(layout), DEFAULT_COUNTRY.to_string(), Vec::new()),
+    };
+    profile.validate().map_err(|e| usage(format!("{e} ({})", e.code())))?;
     let ctx = RowContext { unit_country: &country, contact_types: &types };
-    let file = std::fs::File::open(&args.file).map_err(|e| usage(format!("{}: {e}", args.file.display())))?;
-    let p = preview(file, profile, &ctx, &Limits::default()).map_err(|e| usage(format!("{e} ({})", e.code())))?;
+    let file = std::fs::File::open(&args.file)
+        .map_err(|e| file_refused(&args.file, &FileError::Io(format!("{}: {e}", args.file.display()))))?;
+    let file = std::io::BufReader::new(file);
+    if args.preview {
+        let p = preview(file, &profile, &ctx, &Limits::default()).map_err(|e| file_refused(&args.file, &e))?;
+        return show_preview(args, &p);
+    }
+    let v = validate(file, &profile, &ctx, &Limits::default()).map_err(|e| file_refused(&args.file, &e))?;
+    if let Some(p) = &args.log {
+        write_log(p, &v.log)?;
+    }
+    if args.output.json {
+        let mut out = v.log.to_json();
+        out["validateOnly"] = json!(true);
+        out["rows"] = json!(v.summary.rows);
+        out["validRows"] = json!(v.valid_rows);
+        out["file"] = json!(args.file.display().to_string());
+        print_json(&out)?;
+    } else {
+        println!(
+            "{}: {} rows, {} valid, {} not importable (validate only: nothing written)",
+            args.file.display(),
+            v.summary.rows,
+            v.valid_rows,
+            v.log.not_imported
+        );
+        for e in v.log.entries.iter().take(20) {
+            println!("  line {}: {}: {}", e.line, e.reason, e.detail);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn show_preview(args: &ImportArgs, p: &Preview) -> Result<ExitCode> {
     if args.output.json {
         let rows: Vec<Json> = p
             .rows
@@ -478,7 +547,7 @@ pub(crate) fn resume(args: JobArgs) -> Result<ExitCode> {
         let mut on_progress = |p: Progress| bar.set_position(p.rows_done);
         let done = imp.resume(args.id, &file, &mut on_progress).await;
         bar.finish_and_clear();
-        let job = done.map_err(refused)?;
+        let job = done.map_err(|e| import_refused(&file, e))?;
         report(&imp, &job, &file, args.unit.json, args.log.as_deref(), None).await
     })
 }

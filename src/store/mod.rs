@@ -414,6 +414,20 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     Ok(Arc::new(SqliteStore::open(u).await?))
 }
 
+/// Open the store at `url` to read only, creating, migrating and changing
+/// nothing: an SQLite file is opened read-only and left byte for byte as it
+/// was ([`SqliteStore::open_read_only`]); `None` when the file does not
+/// exist. PostgreSQL and memory databases open as [`open`] opens them (a
+/// migrated PostgreSQL database is not written by opening it).
+pub async fn open_read_only(url: &str) -> Result<Option<Arc<dyn Store>>, StoreError> {
+    let u = url.trim();
+    let sqlite_file = !u.contains(":memory:") && (!u.contains("://") || u.starts_with("sqlite:"));
+    if !sqlite_file {
+        return open(u).await.map(Some);
+    }
+    Ok(SqliteStore::open_read_only(u).await?.map(|s| Arc::new(s) as Arc<dyn Store>))
+}
+
 /// A URL with its password hidden, for messages.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

@@ -12,6 +12,8 @@
 //! - refuses NUL bytes (binary files, UTF-16 without a BOM);
 //! - turns lone CR and CRLF line ends into LF, so old Mac files read and
 //!   the `csv` crate counts the same lines a text editor shows;
+//! - refuses text after a closing quote (`"Bo"xyz`), which RFC 4180 does
+//!   not allow and the `csv` crate would silently glue on (`Boxyz`);
 //! - follows RFC 4180 quoting as the `csv` crate does, to name the line where
 //!   a quote that never closes was opened, to cap a field's bytes, a record's
 //!   bytes and a record's columns ([`Limits`]), so memory stays bounded
@@ -102,6 +104,18 @@ pub enum FileError {
     UnterminatedQuote {
         /// Where the quote opened.
         line: u64,
+    },
+    /// Text between a quoted field's closing quote and the next comma or
+    /// line end (`"Bo"xyz`): usually a quote inside a quoted field that was
+    /// not doubled; read on, the row would be silently changed.
+    #[error(
+        "line {line}, column {column}: text after the closing quote of a quoted field (a quote inside a quoted field is written twice: \"\")"
+    )]
+    TextAfterQuote {
+        /// The line of the text.
+        line: u64,
+        /// Its column.
+        column: usize,
     },
     /// A field over [`Limits::max_field_bytes`].
     #[error("line {line}, column {column}: a field longer than {limit} bytes (often a quote that is never closed)")]
@@ -210,6 +224,7 @@ impl FileError {
             FileError::Utf16 => "utf16",
             FileError::Binary { .. } => "binary",
             FileError::UnterminatedQuote { .. } => "unterminated_quote",
+            FileError::TextAfterQuote { .. } => "text_after_quote",
             FileError::FieldTooLarge { .. } => "field_too_large",
             FileError::RecordTooLarge { .. } => "record_too_large",
             FileError::TooManyColumns { .. } => "too_many_columns",

@@ -95,6 +95,20 @@ fn bad_files() -> Vec<Case> {
             New,
             File("unterminated_quote", "line 1"),
         ),
+        // Regression (text_after_a_closing_quote_was_glued_on): `"Bo"xyz`
+        // was read as `Boxyz` and imported.
+        (
+            "text after a closing quote",
+            lines(&[H, "Ada,Lovelace,", "\"Bo\"xyz,Smith,"]),
+            New,
+            File("text_after_quote", "line 3, column 1: text after the closing quote"),
+        ),
+        (
+            "an undoubled quote inside a quoted field",
+            lines(&[H, "Ada,\"the \"real\" Lovelace\","]),
+            New,
+            File("text_after_quote", "line 2, column 2"),
+        ),
         (
             "ragged rows",
             lines(&[H, "Ada,Lovelace,", "Bo", "Cy,Doe,c@x.io,extra", "Di,Ek,"]),

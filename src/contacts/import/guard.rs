@@ -204,10 +204,9 @@ impl<R: Read> Guard<R> {
                 self.state = State::InQuoted;
                 self.grow()
             }
-            (State::QuoteInQuoted, _) => {
-                self.state = State::InField;
-                self.grow()
-            }
+            // `"Bo"xyz`: the `csv` crate would read `Boxyz`, silently; most
+            // often a quote inside a quoted field that was not doubled.
+            (State::QuoteInQuoted, _) => Err(FileError::TextAfterQuote { line: self.line, column: self.fields }),
             (State::InField | State::InQuoted, _) => self.grow(),
         }
     }

@@ -70,6 +70,27 @@ impl SqliteStore {
         Ok(SqliteStore { pool, checkpoints, file })
     }
 
+    /// Open the existing database at `url` to read only: no migration, no
+    /// change of journal mode, a read-only connection, so the file is left
+    /// byte for byte as it was (a store opened by [`SqliteStore::open`]
+    /// turns WAL on and off again, which rewrites the header). `None` when
+    /// the file does not exist.
+    pub async fn open_read_only(url: &str) -> Result<Option<SqliteStore>, StoreError> {
+        let fail = |reason: String| StoreError::Open { url: url.to_string(), reason };
+        let opts = if url.starts_with("sqlite:") {
+            SqliteConnectOptions::from_str(url).map_err(|e| fail(e.to_string()))?
+        } else {
+            SqliteConnectOptions::new().filename(url)
+        };
+        if !opts.get_filename().exists() {
+            return Ok(None);
+        }
+        let opts = opts.read_only(true).create_if_missing(false).busy_timeout(Duration::from_secs(10));
+        let pool =
+            SqlitePoolOptions::new().max_connections(2).connect_with(opts).await.map_err(|e| fail(e.to_string()))?;
+        Ok(Some(SqliteStore { pool, checkpoints: None, file: None }))
+    }
+
     /// `rows` rows were committed: once enough have gathered since the last
     /// checkpoint, let the background task checkpoint the WAL. (Small
     /// writes alone would otherwise cost a checkpoint and its fsync each.)
