@@ -72,7 +72,7 @@ fn stored(i: usize) -> Map<String, Json> {
 
 /// Row `i` of the file: its cells.
 fn row(i: usize, stored_count: usize) -> [String; 11] {
-    let work = if i % 2 == 0 && i / 2 < stored_count {
+    let work = if i.is_multiple_of(2) && i / 2 < stored_count {
         format!("s{}@work.example.com", i / 2)
     } else {
         format!("w{i}@work.example.com")
@@ -138,6 +138,8 @@ struct Imported {
 }
 
 /// Run the import of `file` into `unit` in a child process.
+// The child is reaped by `wait4` (for its rusage), which clippy cannot see.
+#[allow(clippy::zombie_processes)]
 fn import_in_child(url: &str, unit: &str, file: &Path) -> Imported {
     let exe = std::env::current_exe().expect("this bench");
     let child = std::process::Command::new(exe)
@@ -289,7 +291,7 @@ async fn bare_pg(
         .await
         .expect("ids");
     let mut w = CopyWriter::start(
-        &mut *tx,
+        &mut tx,
         "organizations",
         &["id", "unit_id", "name", "name_key", "external_id", "record", "created_at", "modified_at"],
     )
@@ -304,7 +306,7 @@ async fn bare_pg(
     let ids: Vec<i64> =
         sqlx::query_scalar(IDS).bind("contacts_id_seq").bind(rows.len() as i64).fetch_all(&mut *tx).await.expect("ids");
     let mut w = CopyWriter::start(
-        &mut *tx,
+        &mut tx,
         "contacts",
         &[
             "id",
@@ -330,7 +332,7 @@ async fn bare_pg(
     }
     w.finish().await.expect("contacts");
     let mut w = CopyWriter::start(
-        &mut *tx,
+        &mut tx,
         "contact_phones",
         &["unit_id", "contact_id", "field", "display", "e164", "extension", "sms_enabled"],
     )
@@ -343,10 +345,9 @@ async fn bare_pg(
         }
     }
     w.finish().await.expect("phones");
-    let mut w =
-        CopyWriter::start(&mut *tx, "contact_emails", &["unit_id", "contact_id", "field", "email", "email_key"])
-            .await
-            .expect("copy");
+    let mut w = CopyWriter::start(&mut tx, "contact_emails", &["unit_id", "contact_id", "field", "email", "email_key"])
+        .await
+        .expect("copy");
     for ((row, ..), id) in rows.iter().zip(&ids) {
         for (field, key) in &row.email_keys {
             w.int(unit).int(*id).text(field).text(&row.record.emails[field]).text(key).end_row().await.expect("row");
