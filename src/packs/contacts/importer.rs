@@ -257,6 +257,12 @@ impl Importer {
     /// Read `path` again, skip the rows `job` committed, plan and write the
     /// rest batch by batch; then check the bytes read were the checked
     /// file's and complete the job.
+    ///
+    /// The file is read, and its rows checked and normalized, on a thread
+    /// of its own ([`read_batches`]) while the store writes the batch
+    /// before: reading costs about what writing does, so overlapping them
+    /// nearly halves an import. The channel holds one batch, so memory
+    /// stays a few batches whatever the file's size.
     async fn run(
         &self,
         job: Job,
@@ -265,47 +271,36 @@ impl Importer {
         progress: OnProgress<'_>,
     ) -> Result<Job, ImportError> {
         let (unit_country, types) = self.store.unit_context(self.unit).await?;
-        let ctx = RowContext { unit_country: &unit_country, contact_types: &types };
         let planning = Planning::new(profile, &unit_country, &types);
-        let mut reader = ImportReader::open(BufReader::new(open(path)?), profile, ctx, &self.limits)?;
-        let mut rows_read = 0u64;
+        let reading = Reading {
+            file: open(path)?,
+            profile: profile.clone(),
+            unit_country,
+            types,
+            limits: self.limits,
+            batch_rows: self.batch_rows.max(1),
+            skip: job.rows_done,
+            checksum: job.checksum.clone(),
+        };
+        let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+        std::thread::Builder::new()
+            .name("import-reader".into())
+            .spawn(move || read_batches(reading, &tx))
+            .map_err(|e| ImportError::Output(format!("cannot start the file reader: {e}")))?;
         let mut done = job.rows_done;
-        let mut batch = planning.batch(done);
-        let mut inputs = Vec::with_capacity(self.batch_rows);
         loop {
-            let row = match reader.next_row() {
-                Ok(row) => row,
-                Err(e) => return self.fail(job.id, e.into()).await,
-            };
-            let Some(row) = row else { break };
-            rows_read += 1;
-            if rows_read <= done {
-                continue;
-            }
-            batch.rows += 1;
-            batch.last_line = row.record.line();
-            match row.outcome {
-                Ok(r) => inputs.push(planning.input(r, &mut batch)),
-                Err(r) => batch.rejected.push(LogEntry { line: r.line, reason: r.reason, detail: r.detail }),
-            }
-            if batch.rows as usize >= self.batch_rows.max(1) {
-                if let Some(stopped) = self.commit(&job, &planning, &mut batch, &mut inputs).await? {
-                    return Ok(stopped);
+            match rx.recv().await {
+                Some(Read::Batch(mut batch, mut inputs)) => {
+                    if let Some(stopped) = self.commit(&job, &planning, &mut batch, &mut inputs).await? {
+                        return Ok(stopped);
+                    }
+                    done += batch.rows;
+                    progress(Progress { rows_done: done, rows_total: job.rows_total });
                 }
-                done += std::mem::take(&mut batch.rows);
-                batch = planning.batch(done);
-                progress(Progress { rows_done: done, rows_total: job.rows_total });
+                Some(Read::End(Ok(()))) => break,
+                Some(Read::End(Err(e))) => return self.fail(job.id, e.into()).await,
+                None => return Err(ImportError::Output("the file reader stopped".into())),
             }
-        }
-        if batch.rows > 0 {
-            if let Some(stopped) = self.commit(&job, &planning, &mut batch, &mut inputs).await? {
-                return Ok(stopped);
-            }
-            done += batch.rows;
-            progress(Progress { rows_done: done, rows_total: job.rows_total });
-        }
-        if let Err(e) = reader.verify(&job.checksum) {
-            return self.fail(job.id, e.into()).await;
         }
         self.set_status(job.id, JobStatus::Completed, None).await?;
         self.job(job.id).await
@@ -320,10 +315,6 @@ impl Importer {
         batch: &mut Batch,
         inputs: &mut Vec<RowInput>,
     ) -> Result<Option<Job>, ImportError> {
-        batch.keys.sort_unstable();
-        batch.keys.dedup();
-        batch.organizations.sort_unstable();
-        batch.organizations.dedup();
         let rows = std::mem::take(inputs);
         let mut planner = |mut stored: crate::contacts::batch::Stored| {
             stored.types.clone_from(&planning.types);
@@ -347,6 +338,87 @@ impl Importer {
         self.set_status(id, JobStatus::Failed, Some(&e.to_string())).await?;
         Err(e)
     }
+}
+
+/// What the file reader owns: the file, what its rows are read with,
+/// the rows the job already committed, and the checksum the bytes must
+/// have.
+struct Reading {
+    file: File,
+    profile: ImportProfile,
+    unit_country: String,
+    types: Vec<ContactType>,
+    limits: Limits,
+    batch_rows: usize,
+    skip: u64,
+    checksum: String,
+}
+
+/// What the file reader sends: a batch ready to plan, or the end (the
+/// file's checksum verified, or why reading stopped).
+enum Read {
+    Batch(Batch, Vec<RowInput>),
+    End(Result<(), FileError>),
+}
+
+/// Read `r`'s file after its skipped rows into batches on `tx`, then its
+/// end. Stops when the receiver is gone (the job stopped).
+fn read_batches(r: Reading, tx: &tokio::sync::mpsc::Sender<Read>) {
+    let ctx = RowContext { unit_country: &r.unit_country, contact_types: &r.types };
+    let planning = Planning::new(&r.profile, &r.unit_country, &r.types);
+    let mut reader = match ImportReader::open(BufReader::new(r.file), &r.profile, ctx, &r.limits) {
+        Ok(reader) => reader,
+        Err(e) => {
+            let _ = tx.blocking_send(Read::End(Err(e)));
+            return;
+        }
+    };
+    let mut rows_read = 0u64;
+    let mut done = r.skip;
+    let mut batch = planning.batch(done);
+    let mut inputs = Vec::with_capacity(r.batch_rows);
+    loop {
+        let row = match reader.next_row() {
+            Ok(Some(row)) => row,
+            Ok(None) => break,
+            Err(e) => {
+                let _ = tx.blocking_send(Read::End(Err(e)));
+                return;
+            }
+        };
+        rows_read += 1;
+        if rows_read <= r.skip {
+            continue;
+        }
+        batch.rows += 1;
+        batch.last_line = row.record.line();
+        match row.outcome {
+            Ok(row) => inputs.push(planning.input(row, &mut batch)),
+            Err(x) => batch.rejected.push(LogEntry { line: x.line, reason: x.reason, detail: x.detail }),
+        }
+        if batch.rows as usize >= r.batch_rows {
+            done += batch.rows;
+            let full = std::mem::replace(&mut batch, planning.batch(done));
+            let rows = std::mem::replace(&mut inputs, Vec::with_capacity(r.batch_rows));
+            if tx.blocking_send(ready(full, rows)).is_err() {
+                return;
+            }
+        }
+    }
+    if batch.rows > 0 && tx.blocking_send(ready(batch, inputs)).is_err() {
+        return;
+    }
+    let _ = tx.blocking_send(Read::End(reader.verify(&r.checksum)));
+}
+
+/// `batch` with its keys and organizations sorted and deduplicated, as
+/// the store reads them.
+fn ready(mut batch: Batch, inputs: Vec<RowInput>) -> Read {
+    batch.keys.sort_unstable();
+    batch.keys.dedup();
+    batch.organizations.sort_unstable();
+    batch.organizations.dedup();
+    Read::Batch(batch, inputs)
 }
 
 /// What every batch of a job plans with.

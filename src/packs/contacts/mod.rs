@@ -11,6 +11,7 @@ mod actions;
 pub mod api;
 mod bulk;
 mod import_sql;
+mod import_write;
 pub mod importer;
 pub mod imports;
 mod sql;

@@ -452,7 +452,6 @@ macro_rules! write_links {
         }
     }};
 }
-pub(super) use write_links;
 
 /// New contacts through sqlx, one statement per row, in one transaction.
 #[cfg(feature = "postgres")]
