@@ -190,6 +190,7 @@ both!(
     injected_store_failure_leaves_nothing_of_the_batch,
     large_batches_keep_order_and_duplicates,
     get_and_remove_prospects,
+    removed_and_replaced_prospects_leave_no_orphan_destinations,
     lead_checkout_is_exclusive,
     lead_checkin_and_leases,
     get_queue_counts_dialable_prospects,
@@ -853,6 +854,87 @@ async fn get_and_remove_prospects(b: Backend) {
     assert_eq!(removed["Summary"], json!({"Received": "4", "Removed": "2", "NotFound": "2"}));
     let (_, left) = get(json!({})).await;
     assert_eq!(ids(&left), ["G2"]);
+}
+
+/// The unit's destinations whose prospect is gone, and all its
+/// destinations, read straight from the database.
+async fn destination_counts(f: &Fx) -> (i64, i64) {
+    const COUNTS: &str = "SELECT
+        (SELECT COUNT(*) FROM destinations d WHERE d.unit_id = $1
+             AND NOT EXISTS (SELECT 1 FROM prospects p WHERE p.id = d.prospect_id)),
+        (SELECT COUNT(*) FROM destinations WHERE unit_id = $1)";
+    match f.backend {
+        Backend::Sqlite => {
+            let url = format!("sqlite:{}", f.dir.path().join("outbound.db").display());
+            let pool = sqlx::SqlitePool::connect(&url).await.expect("pool");
+            sqlx::query_as(COUNTS).bind(f.unit).fetch_one(&pool).await.expect("counts")
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(PG_URL).await.expect("pool");
+            sqlx::query_as(COUNTS).bind(f.unit).fetch_one(&pool).await.expect("counts")
+        }
+    }
+}
+
+/// Delete prospects straight in the database, as an operator's cleanup
+/// would, bypassing the store.
+async fn delete_prospects_directly(f: &Fx, external_ids: &[&str]) -> u64 {
+    const DELETE: &str = "DELETE FROM prospects WHERE unit_id = $1 AND external_id = $2";
+    let mut n = 0;
+    for id in external_ids {
+        n += match f.backend {
+            Backend::Sqlite => {
+                let url = format!("sqlite:{}", f.dir.path().join("outbound.db").display());
+                let pool = sqlx::SqlitePool::connect(&url).await.expect("pool");
+                sqlx::query(DELETE).bind(f.unit).bind(id).execute(&pool).await.expect("delete").rows_affected()
+            }
+            Backend::Postgres => {
+                let pool = sqlx::PgPool::connect(PG_URL).await.expect("pool");
+                sqlx::query(DELETE).bind(f.unit).bind(id).execute(&pool).await.expect("delete").rows_affected()
+            }
+        };
+    }
+    n
+}
+
+/// Destinations have no foreign key to their prospect (the store keeps the
+/// link, see docs/decisions.md): whichever way prospects go, by
+/// REMOVEPROSPECTS, by a replacing load or by a plain DELETE in the
+/// database, their destinations go with them and no other prospect's do.
+async fn removed_and_replaced_prospects_leave_no_orphan_destinations(b: Backend) {
+    let f = fx(b).await;
+    prospect_setup(&f).await;
+    let input: Vec<J> = (1..=6)
+        .map(|i| rec(i, json!({"Id": format!("O{i}"), "Home": "212-736-5000", "Cell": "415-503-2671"})))
+        .collect();
+    let (_, r) = load(&f, &J::Array(input), "No", "").await;
+    assert_eq!(var(&r, "results")["Summary"]["Created"], "6");
+    assert_eq!(destination_counts(&f).await, (0, 12), "two destinations each");
+    // Replaced: O1 now has one number; its second destination must go.
+    let again = json!([rec(1, json!({"Id": "O1", "Home": "312-603-0142"}))]);
+    let (_, r) = load(&f, &again, "No", "").await;
+    assert_eq!(var(&r, "results")["Summary"]["Updated"], "1");
+    assert_eq!(destination_counts(&f).await, (0, 11));
+    // Removed through the store, in one statement for several prospects.
+    let (branch, _) = f
+        .branch(
+            "REMOVEPROSPECTS",
+            json!({"SourceName": "Leads", "ProspectsToRemove": json!([{"Id": "O2"}, {"Id": "O3"}]).to_string(),
+                   "Results": "removed"}),
+            &["Default", "OnError"],
+        )
+        .await;
+    assert_eq!(branch, "Default");
+    assert_eq!(destination_counts(&f).await, (0, 7));
+    // Deleted behind the store's back.
+    assert_eq!(delete_prospects_directly(&f, &["O4", "O1"]).await, 2);
+    assert_eq!(destination_counts(&f).await, (0, 4), "O5 and O6 keep theirs");
+    let left: Vec<(String, usize)> =
+        f.prospects("Leads").await.iter().map(|p| (p.external_id.clone(), p.destinations.len())).collect();
+    assert_eq!(left, [("O5".to_string(), 2), ("O6".to_string(), 2)]);
+    // A deletion that matches nothing deletes no destination.
+    assert_eq!(delete_prospects_directly(&f, &["nobody"]).await, 0);
+    assert_eq!(destination_counts(&f).await, (0, 4));
 }
 
 fn leads_csv(n: usize) -> Vec<prospero::outbound::model::NewLead> {

@@ -10,11 +10,17 @@ use super::sql::SqlStore;
 use super::{StoreError, redact};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Postgres};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 /// PostgreSQL through sqlx.
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pool: PgPool,
+    /// Whether the last prospect batch saved found none of its keys
+    /// stored, so the next is first tried as all new (see `outbound`).
+    /// Shared by the store's clones.
+    batches_new: Arc<AtomicBool>,
 }
 
 impl PgStore {
@@ -36,7 +42,7 @@ impl PgStore {
             .await
             .map_err(|e| fail(e.to_string()))?;
         super::migrator("postgres").run(&pool).await.map_err(|e| fail(e.to_string()))?;
-        Ok(PgStore { pool })
+        Ok(PgStore { pool, batches_new: Arc::new(AtomicBool::new(true)) })
     }
 
     /// The connection pool.
