@@ -1,10 +1,12 @@
 //! The SQLite store (embedded default): opening and tuning the database
-//! file, and checkpointing its write-ahead log beside the writers. The
-//! queries it shares with PostgreSQL are in `core_sql` and `outbound_sql`;
-//! its own (bulk writes) in `outbound`.
+//! file, checkpointing its write-ahead log beside the writers, and the
+//! read-only connections for point lookups (`read`). The queries it shares
+//! with PostgreSQL are in `core_sql` and `outbound_sql`; its own (bulk
+//! writes) in `outbound`.
 
 mod outbound;
 pub mod raw;
+pub mod read;
 
 use super::StoreError;
 use super::sql::SqlStore;
@@ -24,6 +26,10 @@ pub struct SqliteStore {
     /// How to reach a file database again once the pool is closed (none
     /// in memory).
     file: Option<SqliteConnectOptions>,
+    /// Read-only connections for point lookups beside the pool (a file
+    /// database only: each connection to a memory database would open a
+    /// database of its own).
+    readers: Option<Arc<read::Readers>>,
 }
 
 impl SqliteStore {
@@ -67,7 +73,14 @@ impl SqliteStore {
         let pool = pool.connect_with(opts).await.map_err(|e| fail(e.to_string()))?;
         super::migrator("sqlite").run(&pool).await.map_err(|e| fail(e.to_string()))?;
         let checkpoints = (!memory).then(|| Arc::new(Checkpointer::start(pool.clone())));
-        Ok(SqliteStore { pool, checkpoints, file })
+        // The file exists now; its absolute path keeps naming it should the
+        // process change its working directory.
+        let readers = file
+            .as_ref()
+            .and_then(|f| std::fs::canonicalize(f.get_filename()).ok())
+            .and_then(|path| read::Readers::new(&path))
+            .map(Arc::new);
+        Ok(SqliteStore { pool, checkpoints, file, readers })
     }
 
     /// `rows` rows were committed: once enough have gathered since the last
@@ -85,6 +98,11 @@ impl SqliteStore {
     /// The connection pool.
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// The read-only connections for point lookups (a file database only).
+    pub fn readers(&self) -> Option<&read::Readers> {
+        self.readers.as_deref()
     }
 }
 
@@ -151,6 +169,11 @@ impl SqlStore for SqliteStore {
     /// beside it. While the store is open it stays in WAL mode (the next
     /// open sets it again), so a crash loses nothing either.
     async fn close(&self) {
+        // First the read connections: leaving WAL mode below needs the
+        // file to itself.
+        if let Some(r) = &self.readers {
+            r.close().await;
+        }
         if let Some(c) = &self.checkpoints {
             c.stop.store(true, Ordering::Release);
             c.wake.notify_one();
