@@ -7,6 +7,8 @@
 mod actions;
 pub mod api;
 mod bulk;
+#[cfg(feature = "postgres")]
+mod bulk_pg;
 mod import_sql;
 pub mod imports;
 mod sql;

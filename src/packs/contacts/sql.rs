@@ -235,7 +235,8 @@ fn new_id(row: Option<impl Cols>) -> Result<Option<i64>, StoreError> {
 
 /// `ContactsStore` for a store type with a `pool()` of driver `$db`;
 /// `$begin` opens a write transaction; `$add_contacts` writes new contacts
-/// in bulk (on SQLite through its C API, see `bulk.rs`); `$read` runs a
+/// in bulk (on SQLite through its C API, see `bulk.rs`; on PostgreSQL
+/// through COPY, see `bulk_pg.rs`); `$read` runs a
 /// point lookup off the pool, or answers `None` to leave it to the pool
 /// (see [`read_sqlite`]).
 macro_rules! contacts_store {
@@ -501,9 +502,11 @@ macro_rules! write_links {
 }
 pub(super) use write_links;
 
-/// New contacts through sqlx, one statement per row, in one transaction.
+/// New contacts through sqlx, one statement per row, in one transaction:
+/// small batches, and a batch COPY could not write because another writer
+/// took one of its external IDs meanwhile (see `bulk_pg.rs`).
 #[cfg(feature = "postgres")]
-async fn add_contacts_pg(
+pub(super) async fn add_contacts_pg(
     store: &crate::store::PgStore,
     unit: i64,
     rows: &[ContactRow],
@@ -555,4 +558,4 @@ async fn read_pg<T>(
 
 contacts_store!(crate::store::SqliteStore, "BEGIN IMMEDIATE", super::bulk::add_contacts, read_sqlite);
 #[cfg(feature = "postgres")]
-contacts_store!(crate::store::PgStore, "BEGIN", add_contacts_pg, read_pg);
+contacts_store!(crate::store::PgStore, "BEGIN", super::bulk_pg::add_contacts, read_pg);
