@@ -53,7 +53,7 @@ impl SqliteStore {
             // costs no file writes. A larger page cache keeps the prospect
             // and destination indexes of big loads out of the OS's hands.
             .pragma("temp_store", "memory")
-            .pragma("cache_size", "-65536")
+            .pragma("cache_size", CACHE_SIZE)
             // Checkpoints copy the WAL into the database and fsync it. Left
             // to the writer (every 1,000 pages by default), they stall every
             // large load; here a background task checkpoints every few
@@ -67,7 +67,7 @@ impl SqliteStore {
         let pool = if memory {
             SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
         } else {
-            SqlitePoolOptions::new().max_connections(4)
+            SqlitePoolOptions::new().max_connections(POOL_SIZE)
         };
         let file = (!memory).then(|| opts.clone());
         let pool = pool.connect_with(opts).await.map_err(|e| fail(e.to_string()))?;
@@ -105,6 +105,14 @@ impl SqliteStore {
         self.readers.as_deref()
     }
 }
+
+/// The pool's connections to a file. (The read connections of `read` are
+/// as many at most.)
+pub(crate) const POOL_SIZE: u32 = 4;
+
+/// `PRAGMA cache_size` of every connection, the pool's and the readers':
+/// 64 MiB (a negative size is in KiB).
+pub(crate) const CACHE_SIZE: &str = "-65536";
 
 /// Rows committed between background checkpoints: about a batch of 1,000
 /// prospects with three numbers each, a few megabytes of WAL.

@@ -21,14 +21,14 @@
 //! answers `None`), as is every read once the store is closing.
 //!
 //! How many: at most [`Readers::size`], one per CPU (at least 2, at most
-//! [`MAX_READERS`]). A thread uses one connection at a time and never
-//! awaits while it holds one, so more threads than CPUs would only queue
-//! for the CPU; the cap bounds memory (each connection has its own page
-//! cache) and file handles. Connections open on first use and close with
-//! the store, before it leaves WAL mode. Each keeps SQLite's default page
-//! cache (2 MiB), which holds the upper levels of the lookup indexes; the
-//! rest comes from the OS's file cache, as large as memory allows, shared
-//! by all of them.
+//! [`MAX_READERS`], as many as the pool has). A thread uses one connection
+//! at a time and never awaits while it holds one, so more threads than
+//! CPUs would only queue for the CPU; the cap bounds memory and file
+//! handles. Each connection has the pool's page cache (64 MiB at most,
+//! filled by the pages it reads): with less, the inner pages of a
+//! million-contact directory's tables and indexes no longer stay in it,
+//! and every lookup reads them again from the OS. Connections open on
+//! first use and close with the store, before it leaves WAL mode.
 
 #![allow(unsafe_code)]
 
@@ -43,7 +43,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use tokio::sync::Semaphore;
 
 /// The most read connections a store opens, whatever the CPU count.
-pub const MAX_READERS: usize = 8;
+pub const MAX_READERS: usize = super::POOL_SIZE as usize;
 
 /// The read-only connections of one SQLite file.
 #[derive(Debug)]
@@ -160,6 +160,9 @@ impl Readers {
 #[derive(Debug)]
 struct Reader {
     db: NonNull<ffi::sqlite3>,
+    /// Whether its page cache is sized yet (on its first read: the pragma
+    /// reads the schema, which a busy file refuses).
+    sized: bool,
     /// By SQL text; a handful (one per kind of lookup).
     statements: Vec<(&'static str, Prepared)>,
 }
@@ -177,7 +180,7 @@ impl Reader {
         // failure, when it must still be closed: `Reader`'s drop does).
         let rc = unsafe { ffi::sqlite3_open_v2(path.as_ptr(), &mut db, flags, std::ptr::null()) };
         let db = NonNull::new(db).ok_or_else(|| StoreError::Query("opening a read connection: no memory".into()))?;
-        let reader = Reader { db, statements: Vec::new() };
+        let reader = Reader { db, sized: false, statements: Vec::new() };
         if rc != ffi::SQLITE_OK {
             // SAFETY: the handle is live (closed when `reader` drops) and ours.
             return Err(unsafe { raw::error(db, "opening a read connection") });
@@ -194,6 +197,13 @@ impl Reader {
         values: &[Param<'_>],
         row: impl FnMut(&Row<'_>) -> Result<(), StoreError>,
     ) -> Result<(), RawError> {
+        if !self.sized {
+            let cache = format!("PRAGMA cache_size = {}", super::CACHE_SIZE);
+            // SAFETY: our live connection, used by this thread alone (we
+            // hold `&mut self`); the statement is dropped at once.
+            unsafe { Prepared::new(self.db, &cache)?.run(self.db, &[], |_| Ok(()))? };
+            self.sized = true;
+        }
         let at = match self.statements.iter().position(|(s, _)| *s == sql) {
             Some(at) => at,
             None => {
@@ -263,6 +273,8 @@ mod tests {
         let err = readers.read(COUNT, &[], first).await.expect_err("a value short");
         assert!(err.to_string().contains("takes 1 values, 0 given"), "{err}");
         assert_eq!(readers.idle(), 1, "one caller at a time needs one connection");
+        let cache = readers.read("PRAGMA cache_size", &[], first).await.expect("reads");
+        assert_eq!(cache, Some(vec![crate::store::sqlite::CACHE_SIZE.parse::<i64>().expect("a number")]));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
