@@ -10,6 +10,8 @@
 mod actions;
 pub mod api;
 mod bulk;
+#[cfg(feature = "postgres")]
+mod bulk_pg;
 mod import_sql;
 mod import_write;
 pub mod importer;

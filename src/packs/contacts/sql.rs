@@ -3,7 +3,10 @@
 //! `store::sql`), and one implementation written once and expanded for
 //! each backend's pool type ([`contacts_store!`]). The dialects differ only
 //! in how a write transaction starts (SQLite takes its write lock up front
-//! with `BEGIN IMMEDIATE`).
+//! with `BEGIN IMMEDIATE`), how contacts are added in bulk, and where the
+//! point lookups (a search, a contact by id, the default country) run: on
+//! an SQLite file through the store's read connections
+//! (`store::sqlite::read`), which spare each lookup two thread hand-offs.
 
 use super::store::{ContactsStore, Written};
 use crate::contacts::model::{ExternalId, name_key};
@@ -13,6 +16,7 @@ use crate::contacts::{
 };
 use crate::store::StoreError;
 use crate::store::sql::{Cols, Param, Param::Int, Param::OptInt, Param::Text, query, text};
+use crate::store::sqlite::raw::Row;
 
 pub(super) const COUNTRY: &str = "SELECT default_country FROM contacts_settings WHERE unit_id = $1";
 const SET_COUNTRY: &str = "INSERT INTO contacts_settings (unit_id, default_country, modified_at) VALUES ($1, $2, $3)
@@ -113,10 +117,36 @@ pub(super) fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
 
 pub(super) fn contact_of(c: ContactCols) -> Result<Contact, StoreError> {
     let (id, record, ids, create_date, modify_date, org_id, org_name, org_external_id) = c;
-    let record: ContactRecord = serde_json::from_str(&record).map_err(|e| corrupt("contact record", e))?;
-    let external_ids: Vec<ExternalId> = serde_json::from_str(&ids).map_err(|e| corrupt("external IDs", e))?;
     let organization =
         org_id.map(|id| OrgLink { id, name: org_name.unwrap_or_default(), external_id: org_external_id });
+    contact_from(id, &record, &ids, create_date, modify_date, organization)
+}
+
+/// A contact row as [`contact_select!`] selects it, read on an SQLite read
+/// connection (the JSON parsed where SQLite holds it, not copied first).
+fn contact_of_row(row: &Row<'_>) -> Result<Contact, StoreError> {
+    let organization = match row.opt_int(5) {
+        Some(id) => Some(OrgLink {
+            id,
+            name: row.opt_text(6)?.unwrap_or_default().to_string(),
+            external_id: row.opt_text(7)?.map(str::to_string),
+        }),
+        None => None,
+    };
+    let (created, modified) = (row.text(3)?.to_string(), row.text(4)?.to_string());
+    contact_from(row.int(0), row.text(1)?, row.text(2)?, created, modified, organization)
+}
+
+fn contact_from(
+    id: i64,
+    record: &str,
+    external_ids: &str,
+    create_date: String,
+    modify_date: String,
+    organization: Option<OrgLink>,
+) -> Result<Contact, StoreError> {
+    let record: ContactRecord = serde_json::from_str(record).map_err(|e| corrupt("contact record", e))?;
+    let external_ids: Vec<ExternalId> = serde_json::from_str(external_ids).map_err(|e| corrupt("external IDs", e))?;
     Ok(Contact { id, record, organization, external_ids, create_date, modify_date })
 }
 
@@ -205,14 +235,24 @@ fn new_id(row: Option<impl Cols>) -> Result<Option<i64>, StoreError> {
 
 /// `ContactsStore` for a store type with a `pool()` of driver `$db`;
 /// `$begin` opens a write transaction; `$add_contacts` writes new contacts
-/// in bulk (on SQLite through its C API, see `bulk.rs`).
+/// in bulk (on SQLite through its C API, see `bulk.rs`; on PostgreSQL
+/// through COPY, see `bulk_pg.rs`); `$read` runs a
+/// point lookup off the pool, or answers `None` to leave it to the pool
+/// (see [`read_sqlite`]).
 macro_rules! contacts_store {
-    ($store:ty, $begin:expr, $add_contacts:path) => {
+    ($store:ty, $begin:expr, $add_contacts:path, $read:path) => {
         #[async_trait::async_trait]
         impl ContactsStore for $store {
             async fn default_country(&self, unit: i64) -> Result<String, StoreError> {
-                let row: Option<(String,)> = sqlx::query_as(COUNTRY).bind(unit).fetch_optional(self.pool()).await?;
-                Ok(row.map(|r| r.0).unwrap_or_else(|| crate::contacts::phone::DEFAULT_COUNTRY.to_string()))
+                let row = match $read(self, COUNTRY, &[Int(unit)], |r| Ok(r.text(0)?.to_string())).await? {
+                    Some(found) => found.into_iter().next(),
+                    None => {
+                        let row: Option<(String,)> =
+                            sqlx::query_as(COUNTRY).bind(unit).fetch_optional(self.pool()).await?;
+                        row.map(|r| r.0)
+                    }
+                };
+                Ok(row.unwrap_or_else(|| crate::contacts::phone::DEFAULT_COUNTRY.to_string()))
             }
 
             async fn set_default_country(&self, unit: i64, country: &str, now: &str) -> Result<(), StoreError> {
@@ -339,6 +379,9 @@ macro_rules! contacts_store {
             }
 
             async fn contact(&self, unit: i64, id: i64) -> Result<Option<Contact>, StoreError> {
+                if let Some(found) = $read(self, CONTACT, &[Int(unit), Int(id), Int(1)], contact_of_row).await? {
+                    return Ok(found.into_iter().next());
+                }
                 let row: Option<ContactCols> =
                     sqlx::query_as(CONTACT).bind(unit).bind(id).bind(1i64).fetch_optional(self.pool()).await?;
                 row.map(contact_of).transpose()
@@ -351,6 +394,11 @@ macro_rules! contacts_store {
                 limit: i64,
             ) -> Result<Vec<Contact>, StoreError> {
                 let (sql, key, extra) = search_sql(search);
+                let mut values = vec![Int(unit), text(key), Int(limit)];
+                values.extend(extra.as_deref().map(text));
+                if let Some(found) = $read(self, sql, &values, contact_of_row).await? {
+                    return Ok(found);
+                }
                 let mut q = sqlx::query_as::<_, ContactCols>(sql).bind(unit).bind(key).bind(limit);
                 if let Some(extra) = extra {
                     q = q.bind(extra);
@@ -453,9 +501,11 @@ macro_rules! write_links {
     }};
 }
 
-/// New contacts through sqlx, one statement per row, in one transaction.
+/// New contacts through sqlx, one statement per row, in one transaction:
+/// small batches, and a batch COPY could not write because another writer
+/// took one of its external IDs meanwhile (see `bulk_pg.rs`).
 #[cfg(feature = "postgres")]
-async fn add_contacts_pg(
+pub(super) async fn add_contacts_pg(
     store: &crate::store::PgStore,
     unit: i64,
     rows: &[ContactRow],
@@ -477,6 +527,34 @@ async fn add_contacts_pg(
     Ok(Ok(ids))
 }
 
-contacts_store!(crate::store::SqliteStore, "BEGIN IMMEDIATE", super::bulk::add_contacts);
+/// On an SQLite file, a point lookup through the store's read connections
+/// (see `store::sqlite::read`): `None` when it has none (a memory
+/// database) or leaves this read to the pool.
+async fn read_sqlite<T>(
+    store: &crate::store::SqliteStore,
+    sql: &'static str,
+    values: &[Param<'_>],
+    row: fn(&Row<'_>) -> Result<T, StoreError>,
+) -> Result<Option<Vec<T>>, StoreError> {
+    match store.readers() {
+        Some(readers) => readers.read(sql, values, row).await,
+        None => Ok(None),
+    }
+}
+
+/// On PostgreSQL every lookup goes through the pool: its connections
+/// answer over a socket the runtime's own threads wait on, with no worker
+/// thread of the driver's to hand the query to.
 #[cfg(feature = "postgres")]
-contacts_store!(crate::store::PgStore, "BEGIN", add_contacts_pg);
+async fn read_pg<T>(
+    _: &crate::store::PgStore,
+    _: &'static str,
+    _: &[Param<'_>],
+    _: fn(&Row<'_>) -> Result<T, StoreError>,
+) -> Result<Option<Vec<T>>, StoreError> {
+    Ok(None)
+}
+
+contacts_store!(crate::store::SqliteStore, "BEGIN IMMEDIATE", super::bulk::add_contacts, read_sqlite);
+#[cfg(feature = "postgres")]
+contacts_store!(crate::store::PgStore, "BEGIN", super::bulk_pg::add_contacts, read_pg);

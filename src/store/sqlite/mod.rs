@@ -1,10 +1,12 @@
 //! The SQLite store (embedded default): opening and tuning the database
-//! file, and checkpointing its write-ahead log beside the writers. The
-//! queries it shares with PostgreSQL are in `core_sql` and `outbound_sql`;
-//! its own (bulk writes) in `outbound`.
+//! file, checkpointing its write-ahead log beside the writers, and the
+//! read-only connections for point lookups (`read`). The queries it shares
+//! with PostgreSQL are in `core_sql` and `outbound_sql`; its own (bulk
+//! writes) in `outbound`.
 
 mod outbound;
 pub mod raw;
+pub mod read;
 
 use super::StoreError;
 use super::sql::SqlStore;
@@ -24,6 +26,10 @@ pub struct SqliteStore {
     /// How to reach a file database again once the pool is closed (none
     /// in memory).
     file: Option<SqliteConnectOptions>,
+    /// Read-only connections for point lookups beside the pool (a file
+    /// database only: each connection to a memory database would open a
+    /// database of its own).
+    readers: Option<Arc<read::Readers>>,
 }
 
 impl SqliteStore {
@@ -47,7 +53,7 @@ impl SqliteStore {
             // costs no file writes. A larger page cache keeps the prospect
             // and destination indexes of big loads out of the OS's hands.
             .pragma("temp_store", "memory")
-            .pragma("cache_size", "-65536")
+            .pragma("cache_size", CACHE_SIZE)
             // Checkpoints copy the WAL into the database and fsync it. Left
             // to the writer (every 1,000 pages by default), they stall every
             // large load; here a background task checkpoints every few
@@ -61,13 +67,20 @@ impl SqliteStore {
         let pool = if memory {
             SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
         } else {
-            SqlitePoolOptions::new().max_connections(4)
+            SqlitePoolOptions::new().max_connections(POOL_SIZE)
         };
         let file = (!memory).then(|| opts.clone());
         let pool = pool.connect_with(opts).await.map_err(|e| fail(e.to_string()))?;
         super::migrator("sqlite").run(&pool).await.map_err(|e| fail(e.to_string()))?;
         let checkpoints = (!memory).then(|| Arc::new(Checkpointer::start(pool.clone())));
-        Ok(SqliteStore { pool, checkpoints, file })
+        // The file exists now; its absolute path keeps naming it should the
+        // process change its working directory.
+        let readers = file
+            .as_ref()
+            .and_then(|f| std::fs::canonicalize(f.get_filename()).ok())
+            .and_then(|path| read::Readers::new(&path))
+            .map(Arc::new);
+        Ok(SqliteStore { pool, checkpoints, file, readers })
     }
 
     /// Open the existing database at `url` to read only: no migration, no
@@ -107,7 +120,20 @@ impl SqliteStore {
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
+
+    /// The read-only connections for point lookups (a file database only).
+    pub fn readers(&self) -> Option<&read::Readers> {
+        self.readers.as_deref()
+    }
 }
+
+/// The pool's connections to a file. (The read connections of `read` are
+/// as many at most.)
+pub(crate) const POOL_SIZE: u32 = 4;
+
+/// `PRAGMA cache_size` of every connection, the pool's and the readers':
+/// 64 MiB (a negative size is in KiB).
+pub(crate) const CACHE_SIZE: &str = "-65536";
 
 /// Rows committed between background checkpoints: about a batch of 1,000
 /// prospects with three numbers each, a few megabytes of WAL.
@@ -172,6 +198,11 @@ impl SqlStore for SqliteStore {
     /// beside it. While the store is open it stays in WAL mode (the next
     /// open sets it again), so a crash loses nothing either.
     async fn close(&self) {
+        // First the read connections: leaving WAL mode below needs the
+        // file to itself.
+        if let Some(r) = &self.readers {
+            r.close().await;
+        }
         if let Some(c) = &self.checkpoints {
             c.stop.store(true, Ordering::Release);
             c.wake.notify_one();

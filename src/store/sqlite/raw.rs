@@ -1,5 +1,6 @@
-//! Bulk row writes straight through SQLite's C API, on a connection that
-//! sqlx owns.
+//! Statements run straight through SQLite's C API: bulk row writes on a
+//! connection that sqlx owns, and the prepared statements and rows that
+//! the read connections of `read` use too.
 //!
 //! sqlx hands every bound text to its connection thread as a fresh
 //! `Arc<str>`, which SQLite then copies again; for a load of a hundred
@@ -9,17 +10,22 @@
 //! raw `sqlite3*` while its worker thread waits. Here one prepared
 //! single-row statement is bound in place (`SQLITE_STATIC`: SQLite reads
 //! our borrowed bytes, copies nothing), stepped and reset per row.
-//! Everything else (the pool, transactions, migrations, reads) stays with
-//! sqlx; the write still happens inside the caller's sqlx transaction.
+//! Everything else (the pool, transactions, migrations, most reads) stays
+//! with sqlx; the write still happens inside the caller's sqlx transaction.
 //!
-//! This is the only module with `unsafe` code. The invariants:
-//! - the handle is used only while the [`LockedSqliteHandle`] lives, which
-//!   [`RawConnection`] owns, and statements borrow the connection, so no
-//!   statement outlives the lock;
-//! - bound text is borrowed for the duration of one call of a
-//!   [`RawStatement`] only, and bindings are cleared before it returns, so SQLite never
+//! This module and `read` are the only ones with `unsafe` code. The
+//! invariants:
+//! - a lent handle is used only while the [`LockedSqliteHandle`] lives,
+//!   which [`RawConnection`] owns, and statements borrow the connection, so
+//!   no statement outlives the lock;
+//! - a [`Prepared`] statement is run only with the connection that
+//!   prepared it, by the one thread that holds that connection, and is
+//!   finalized (on drop) before the connection closes;
+//! - bound text is borrowed for the duration of one [`Prepared::run`]
+//!   only, and bindings are cleared before it returns, so SQLite never
 //!   holds a pointer past the borrow;
-//! - every statement is finalized on drop.
+//! - a [`Row`] is read only inside the `run` callback that is given it,
+//!   and text borrowed from it does not outlive it.
 
 #![allow(unsafe_code)]
 
@@ -27,6 +33,7 @@ use crate::store::StoreError;
 use libsqlite3_sys as ffi;
 use sqlx::sqlite::{LockedSqliteHandle, SqliteConnection};
 use std::ffi::{CStr, c_int};
+use std::marker::PhantomData;
 use std::ptr::NonNull;
 
 /// One value bound to a statement parameter (the same values the shared
@@ -47,21 +54,87 @@ impl<'c> RawConnection<'c> {
         Ok(RawConnection { db, _lock: lock })
     }
 
-    fn error(&self, context: &str) -> StoreError {
-        // SAFETY: the handle is valid while the lock lives; errmsg returns a
-        // NUL-terminated string owned by SQLite, copied before any other call.
-        let msg = unsafe { CStr::from_ptr(ffi::sqlite3_errmsg(self.db.as_ptr())) };
-        StoreError::Query(format!("{context}: {}", msg.to_string_lossy()))
-    }
-
     /// Prepare one statement.
     pub fn prepare(&self, sql: &str) -> Result<RawStatement<'_, 'c>, StoreError> {
+        // SAFETY: the handle is live and ours while the lock lives, which
+        // the returned statement's borrow of `self` outlasts.
+        let prepared = unsafe { Prepared::new(self.db, sql)? };
+        Ok(RawStatement { conn: self, prepared })
+    }
+}
+
+/// The last error of connection `db`, with `context`.
+///
+/// # Safety
+/// `db` is a live connection that no other thread is using.
+pub(super) unsafe fn error(db: NonNull<ffi::sqlite3>, context: &str) -> StoreError {
+    // SAFETY: per the contract; errmsg returns a NUL-terminated string
+    // owned by SQLite, copied before any other call.
+    let msg = unsafe { CStr::from_ptr(ffi::sqlite3_errmsg(db.as_ptr())) };
+    StoreError::Query(format!("{context}: {}", msg.to_string_lossy()))
+}
+
+/// Why `rc` (not OK) came back from `db`: busy, or its last error.
+///
+/// # Safety
+/// As for [`error`].
+unsafe fn failure(db: NonNull<ffi::sqlite3>, rc: c_int, context: &str) -> RawError {
+    match rc & 0xff {
+        ffi::SQLITE_BUSY | ffi::SQLITE_LOCKED => RawError::Busy,
+        // SAFETY: per the contract.
+        _ => RawError::Store(unsafe { error(db, context) }),
+    }
+}
+
+/// Why preparing or running a [`Prepared`] statement failed.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum RawError {
+    /// Another connection holds a lock this statement waits for (only once
+    /// the connection's busy timeout, if any, has passed).
+    #[error("the database is busy")]
+    Busy,
+    /// Any other failure.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<RawError> for StoreError {
+    fn from(e: RawError) -> StoreError {
+        match e {
+            RawError::Busy => StoreError::Query("the database is busy".into()),
+            RawError::Store(e) => e,
+        }
+    }
+}
+
+/// A prepared statement and the value each of its parameters takes, of a
+/// connection its owner keeps live while it exists (finalized on drop).
+#[derive(Debug)]
+pub(super) struct Prepared {
+    stmt: NonNull<ffi::sqlite3_stmt>,
+    /// The value each parameter takes (see [`value_slots`]).
+    slots: Vec<usize>,
+}
+
+// SAFETY: a statement is only ever used together with its connection, by
+// whichever single thread holds that connection (see the owners: the lent
+// handle of `RawConnection`, the checked-out connection of `read`).
+unsafe impl Send for Prepared {}
+
+impl Prepared {
+    /// Prepare `sql` on `db` (kept by SQLite for reuse: `PERSISTENT`).
+    ///
+    /// # Safety
+    /// `db` is a live connection that no other thread is using, and stays
+    /// live until the statement is dropped.
+    pub(super) unsafe fn new(db: NonNull<ffi::sqlite3>, sql: &str) -> Result<Prepared, RawError> {
         let mut stmt = std::ptr::null_mut();
         let len = c_int::try_from(sql.len()).map_err(|_| StoreError::Query("statement too long".into()))?;
-        // SAFETY: `sql` is valid for `len` bytes; SQLite copies what it needs.
+        // SAFETY: `db` per the contract; `sql` is valid for `len` bytes and
+        // SQLite copies what it needs.
         let rc = unsafe {
             ffi::sqlite3_prepare_v3(
-                self.db.as_ptr(),
+                db.as_ptr(),
                 sql.as_ptr().cast(),
                 len,
                 ffi::SQLITE_PREPARE_PERSISTENT as _,
@@ -71,105 +144,38 @@ impl<'c> RawConnection<'c> {
         };
         match NonNull::new(stmt) {
             Some(stmt) if rc == ffi::SQLITE_OK => {
-                let slots = match value_slots(stmt) {
-                    Ok(slots) => slots,
-                    Err(e) => {
-                        // SAFETY: finalizing the statement we got, once.
-                        unsafe { ffi::sqlite3_finalize(stmt.as_ptr()) };
-                        return Err(e);
-                    }
-                };
-                Ok(RawStatement { conn: self, stmt, slots })
+                // Dropped (finalized) on the error path too.
+                let mut prepared = Prepared { stmt, slots: Vec::new() };
+                prepared.slots = value_slots(stmt)?;
+                Ok(prepared)
             }
             Some(stmt) => {
-                let err = self.error("preparing a statement");
+                // SAFETY: `db` per the contract.
+                let err = unsafe { failure(db, rc, "preparing a statement") };
                 // SAFETY: finalizing the statement we got, once.
                 unsafe { ffi::sqlite3_finalize(stmt.as_ptr()) };
                 Err(err)
             }
-            None => Err(self.error("preparing a statement")),
+            // SAFETY: `db` per the contract.
+            None => Err(unsafe { failure(db, rc, "preparing a statement") }),
         }
     }
-}
 
-/// For each parameter of `stmt` (SQLite numbers them from 1), the index
-/// of the value it takes: `?` parameters take the values in order, and
-/// `$N` / `?N` take value N, so the queries written for both drivers
-/// (`$N` may appear out of order, and twice) bind the same values here.
-fn value_slots(stmt: NonNull<ffi::sqlite3_stmt>) -> Result<Vec<usize>, StoreError> {
-    // SAFETY: a live, freshly prepared statement.
-    let count = unsafe { ffi::sqlite3_bind_parameter_count(stmt.as_ptr()) };
-    (1..=count)
-        .map(|at| {
-            // SAFETY: `at` is a parameter index of the live statement; the
-            // name (NULL for a bare `?`) is owned by SQLite and read at once.
-            let name = unsafe { ffi::sqlite3_bind_parameter_name(stmt.as_ptr(), at) };
-            if name.is_null() {
-                return Ok(at as usize - 1);
-            }
-            // SAFETY: a NUL-terminated string owned by the statement.
-            let name = unsafe { CStr::from_ptr(name) }.to_string_lossy();
-            name.get(1..)
-                .and_then(|n| n.parse::<usize>().ok())
-                .filter(|n| *n >= 1)
-                .map(|n| n - 1)
-                .ok_or_else(|| StoreError::Query(format!("parameter {name}: bulk statements take ? or $N")))
-        })
-        .collect()
-}
-
-/// A prepared statement, run once per [`RawStatement::execute`],
-/// [`RawStatement::first_int`] or [`RawStatement::first_text`].
-pub struct RawStatement<'s, 'c> {
-    conn: &'s RawConnection<'c>,
-    stmt: NonNull<ffi::sqlite3_stmt>,
-    /// The value each parameter takes (see [`value_slots`]).
-    slots: Vec<usize>,
-}
-
-impl RawStatement<'_, '_> {
-    /// Bind `values` to the parameters in order and run the statement to
-    /// its end (an INSERT, UPDATE or DELETE).
-    pub fn execute(&mut self, values: &[Param<'_>]) -> Result<(), StoreError> {
-        self.run(values, |_| ()).map(|_| ())
-    }
-
-    /// Bind `values` and return the first column of the first row as an
-    /// integer, or `None` when there is no row.
-    pub fn first_int(&mut self, values: &[Param<'_>]) -> Result<Option<i64>, StoreError> {
-        self.run(values, |stmt| {
-            // SAFETY: called only while `stmt` sits on a row.
-            unsafe { ffi::sqlite3_column_int64(stmt, 0) }
-        })
-    }
-
-    /// Bind `values` and return the first column of the first row as text
-    /// (`None` when there is no row; a NULL reads as empty text).
-    pub fn first_text(&mut self, values: &[Param<'_>]) -> Result<Option<String>, StoreError> {
-        self.run(values, |stmt| {
-            // SAFETY: called only while `stmt` sits on a row; the text is
-            // owned by SQLite until the next step, and copied before it.
-            unsafe {
-                let text = ffi::sqlite3_column_text(stmt, 0);
-                let len = ffi::sqlite3_column_bytes(stmt, 0);
-                if text.is_null() || len <= 0 {
-                    return String::new();
-                }
-                String::from_utf8_lossy(std::slice::from_raw_parts(text, len as usize)).into_owned()
-            }
-        })
-    }
-
-    /// Bind, step until done (reading the first row with `row`), reset and
-    /// unbind.
-    fn run<T>(
+    /// Bind `values` to the parameters, step through every row (each read
+    /// by `row` while the statement sits on it), then reset and unbind.
+    ///
+    /// # Safety
+    /// `db` is the connection that prepared the statement, live, and no
+    /// other thread is using it.
+    pub(super) unsafe fn run(
         &mut self,
+        db: NonNull<ffi::sqlite3>,
         values: &[Param<'_>],
-        row: impl FnOnce(*mut ffi::sqlite3_stmt) -> T,
-    ) -> Result<Option<T>, StoreError> {
+        mut row: impl FnMut(&Row<'_>) -> Result<(), StoreError>,
+    ) -> Result<(), RawError> {
         let wanted = self.slots.iter().max().map_or(0, |m| m + 1);
         if values.len() != wanted {
-            return Err(StoreError::Query(format!("statement takes {wanted} values, {} given", values.len())));
+            return Err(StoreError::Query(format!("statement takes {wanted} values, {} given", values.len())).into());
         }
         let stmt = self.stmt.as_ptr();
         let mut rc = ffi::SQLITE_OK;
@@ -195,8 +201,7 @@ impl RawStatement<'_, '_> {
                 break;
             }
         }
-        let mut first = None;
-        let mut row = Some(row);
+        let mut read = Ok(());
         if rc == ffi::SQLITE_OK {
             loop {
                 // SAFETY: a fully bound, live statement.
@@ -204,12 +209,18 @@ impl RawStatement<'_, '_> {
                 if rc != ffi::SQLITE_ROW {
                     break;
                 }
-                if let Some(f) = row.take() {
-                    first = Some(f(stmt));
+                read = row(&Row { stmt: self.stmt, _on_row: PhantomData });
+                if read.is_err() {
+                    break;
                 }
             }
         }
-        let result = if rc == ffi::SQLITE_DONE { Ok(first) } else { Err(self.conn.error("bulk write")) };
+        let result = match (read, rc & 0xff) {
+            (Err(e), _) => Err(e.into()),
+            (Ok(()), ffi::SQLITE_DONE) => Ok(()),
+            // SAFETY: `db` per the contract.
+            (Ok(()), _) => Err(unsafe { failure(db, rc, "running a statement") }),
+        };
         // SAFETY: resetting and unbinding a live statement; after this SQLite
         // holds no pointer into `values`.
         unsafe {
@@ -220,10 +231,136 @@ impl RawStatement<'_, '_> {
     }
 }
 
-impl Drop for RawStatement<'_, '_> {
+impl Drop for Prepared {
     fn drop(&mut self) {
-        // SAFETY: finalized exactly once, while the connection is still lent.
+        // SAFETY: finalized exactly once, while its connection is live (its
+        // owner's invariant).
         unsafe { ffi::sqlite3_finalize(self.stmt.as_ptr()) };
+    }
+}
+
+/// The row a statement sits on, read column by column (from 0) while a
+/// [`Prepared::run`] callback has it.
+pub struct Row<'s> {
+    stmt: NonNull<ffi::sqlite3_stmt>,
+    _on_row: PhantomData<&'s mut ()>,
+}
+
+impl Row<'_> {
+    fn is_null(&self, col: c_int) -> bool {
+        // SAFETY: the statement sits on a row while `self` lives.
+        unsafe { ffi::sqlite3_column_type(self.stmt.as_ptr(), col) == ffi::SQLITE_NULL }
+    }
+
+    /// An integer column (a NULL reads as 0, as SQLite gives it).
+    pub fn int(&self, col: c_int) -> i64 {
+        // SAFETY: the statement sits on a row while `self` lives.
+        unsafe { ffi::sqlite3_column_int64(self.stmt.as_ptr(), col) }
+    }
+
+    /// An integer column that may be NULL.
+    pub fn opt_int(&self, col: c_int) -> Option<i64> {
+        (!self.is_null(col)).then(|| self.int(col))
+    }
+
+    /// A text column that may be NULL, borrowed from SQLite for as long as
+    /// the row is; text that is not UTF-8 is an error.
+    pub fn opt_text(&self, col: c_int) -> Result<Option<&str>, StoreError> {
+        if self.is_null(col) {
+            return Ok(None);
+        }
+        // SAFETY: the statement sits on a row while `self` lives; the text
+        // (converted once, then stable) is owned by SQLite until the next
+        // step or reset, which the borrow of `self` rules out meanwhile.
+        let bytes = unsafe {
+            let text = ffi::sqlite3_column_text(self.stmt.as_ptr(), col);
+            let len = ffi::sqlite3_column_bytes(self.stmt.as_ptr(), col);
+            if text.is_null() || len <= 0 {
+                return Ok(Some(""));
+            }
+            std::slice::from_raw_parts(text, len as usize)
+        };
+        std::str::from_utf8(bytes).map(Some).map_err(|e| StoreError::Query(format!("column {col}: {e}")))
+    }
+
+    /// A text column that is never NULL.
+    pub fn text(&self, col: c_int) -> Result<&str, StoreError> {
+        self.opt_text(col)?.ok_or_else(|| StoreError::Query(format!("column {col} is NULL")))
+    }
+}
+
+/// For each parameter of `stmt` (SQLite numbers them from 1), the index
+/// of the value it takes: `?` parameters take the values in order, and
+/// `$N` / `?N` take value N, so the queries written for both drivers
+/// (`$N` may appear out of order, and twice) bind the same values here.
+fn value_slots(stmt: NonNull<ffi::sqlite3_stmt>) -> Result<Vec<usize>, StoreError> {
+    // SAFETY: a live, freshly prepared statement.
+    let count = unsafe { ffi::sqlite3_bind_parameter_count(stmt.as_ptr()) };
+    (1..=count)
+        .map(|at| {
+            // SAFETY: `at` is a parameter index of the live statement; the
+            // name (NULL for a bare `?`) is owned by SQLite and read at once.
+            let name = unsafe { ffi::sqlite3_bind_parameter_name(stmt.as_ptr(), at) };
+            if name.is_null() {
+                return Ok(at as usize - 1);
+            }
+            // SAFETY: a NUL-terminated string owned by the statement.
+            let name = unsafe { CStr::from_ptr(name) }.to_string_lossy();
+            name.get(1..)
+                .and_then(|n| n.parse::<usize>().ok())
+                .filter(|n| *n >= 1)
+                .map(|n| n - 1)
+                .ok_or_else(|| StoreError::Query(format!("parameter {name}: raw statements take ? or $N")))
+        })
+        .collect()
+}
+
+/// A prepared statement of a lent connection, run once per
+/// [`RawStatement::execute`], [`RawStatement::first_int`] or
+/// [`RawStatement::first_text`].
+pub struct RawStatement<'s, 'c> {
+    conn: &'s RawConnection<'c>,
+    prepared: Prepared,
+}
+
+impl RawStatement<'_, '_> {
+    /// Bind `values` to the parameters in order and run the statement to
+    /// its end (an INSERT, UPDATE or DELETE).
+    pub fn execute(&mut self, values: &[Param<'_>]) -> Result<(), StoreError> {
+        self.first(values, |_| Ok(()))?;
+        Ok(())
+    }
+
+    /// Bind `values` and return the first column of the first row as an
+    /// integer, or `None` when there is no row.
+    pub fn first_int(&mut self, values: &[Param<'_>]) -> Result<Option<i64>, StoreError> {
+        self.first(values, |row| Ok(row.int(0)))
+    }
+
+    /// Bind `values` and return the first column of the first row as text
+    /// (`None` when there is no row; a NULL reads as empty text).
+    pub fn first_text(&mut self, values: &[Param<'_>]) -> Result<Option<String>, StoreError> {
+        self.first(values, |row| Ok(row.opt_text(0)?.unwrap_or_default().to_string()))
+    }
+
+    /// Run the statement to its end, reading its first row with `read`.
+    fn first<T>(
+        &mut self,
+        values: &[Param<'_>],
+        mut read: impl FnMut(&Row<'_>) -> Result<T, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
+        let mut first = None;
+        // SAFETY: the statement's connection is lent to us while `conn`'s
+        // lock lives, which our borrow of it outlasts.
+        unsafe {
+            self.prepared.run(self.conn.db, values, |row| {
+                if first.is_none() {
+                    first = Some(read(row)?);
+                }
+                Ok(())
+            })
+        }?;
+        Ok(first)
     }
 }
 
