@@ -101,7 +101,7 @@ impl SqliteStore {
         let opts = opts.read_only(true).create_if_missing(false).busy_timeout(Duration::from_secs(10));
         let pool =
             SqlitePoolOptions::new().max_connections(2).connect_with(opts).await.map_err(|e| fail(e.to_string()))?;
-        Ok(Some(SqliteStore { pool, checkpoints: None, file: None }))
+        Ok(Some(SqliteStore { pool, checkpoints: None, file: None, readers: None }))
     }
 
     /// `rows` rows were committed: once enough have gathered since the last
