@@ -1,10 +1,10 @@
 //! An import's batch written on SQLite straight through its C API
 //! (`store::sqlite::raw`), inside one sqlx transaction: the shared
-//! [`INSERT`] and [`OVERWRITE`] of `sql.rs`, prepared once per batch and
+//! insert ([`INSERT_NEW`]) and [`OVERWRITE`] of `sql.rs`, prepared once per batch and
 //! bound in place, so a million-line import costs no per-value
 //! allocation or thread hand-off (see `packs::contacts::bulk`).
 
-use super::sql::{INSERT, OVERWRITE, insert_params, overwrite_params};
+use super::sql::{INSERT_NEW, OVERWRITE, insert_params, overwrite_params};
 use super::store::BatchWritten;
 use crate::addressbook::{Recipient, Statuses};
 use crate::contacts::email::email_key;
@@ -37,14 +37,14 @@ fn write(
     rows: &[Recipient],
     now: &str,
 ) -> Result<BatchWritten, StoreError> {
-    let mut insert = raw.prepare(INSERT)?;
+    let mut insert = raw.prepare(INSERT_NEW)?;
     let mut overwrite = raw.prepare(OVERWRITE)?;
     let mut written = BatchWritten::default();
     for r in rows {
         let key = email_key(&r.email);
         // Most lines of an import are new: try the insert, which checks the
         // key on its way, and overwrite only when it was taken.
-        if insert.first_int(&insert_params(unit, r, &key, Statuses::NEW, Some(import), now))?.is_some() {
+        if insert.execute_changed(&insert_params(unit, r, &key, Statuses::NEW, Some(import), now))? {
             written.created += 1;
         } else {
             overwrite.execute(&overwrite_params(unit, r, &key, import, now))?;

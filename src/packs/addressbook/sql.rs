@@ -12,13 +12,24 @@ use crate::contacts::email::email_key;
 use crate::store::StoreError;
 use crate::store::sql::{Param, Param::Int, Param::Text, query, text};
 
+/// The text of [`INSERT`] up to its `RETURNING`.
+macro_rules! insert_new {
+    () => {
+        "INSERT INTO address_book (unit_id, email, email_key, civility, first_name, last_name,
+     department, phone, address, city, is_expert, is_copy, is_transfer, import_name, created_at, modified_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)
+     ON CONFLICT (unit_id, email_key) DO NOTHING"
+    };
+}
+
 /// A new recipient: the data, its statuses (`$11`-`$13`), the import's
 /// name (`$14`, NULL by hand) and the time (`$15`); no row back when the
 /// email is taken.
-pub(super) const INSERT: &str = "INSERT INTO address_book (unit_id, email, email_key, civility, first_name, last_name,
-     department, phone, address, city, is_expert, is_copy, is_transfer, import_name, created_at, modified_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)
-     ON CONFLICT (unit_id, email_key) DO NOTHING RETURNING id";
+const INSERT: &str = concat!(insert_new!(), " RETURNING id");
+/// [`INSERT`] without its `RETURNING` (the SQLite batch write asks SQLite
+/// whether it changed a row instead).
+pub(super) const INSERT_NEW: &str = insert_new!();
+
 /// An import overwriting a recipient: its data, the import's name (`$11`)
 /// and the time (`$12`); statuses untouched.
 pub(super) const OVERWRITE: &str = "UPDATE address_book SET email = $2, civility = $4, first_name = $5,
