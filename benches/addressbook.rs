@@ -48,8 +48,11 @@ fn stored(i: usize) -> Recipient {
 
 /// Line `i` of the file: one in ten has the email of a stored recipient.
 fn line(i: usize, existing: usize) -> String {
-    let email =
-        if i % 10 == 0 && i / 10 < existing { format!("P{}@Example.org", i / 10) } else { format!("r{i}@example.org") };
+    let email = if i.is_multiple_of(10) && i / 10 < existing {
+        format!("P{}@Example.org", i / 10)
+    } else {
+        format!("r{i}@example.org")
+    };
     let civility = ["M.", "Mme", "Mlle", ""][i % 4];
     format!("{civility},Prénom{i},Nom{},{email},Service{},0033{:09},{i} rue de la Paix,Paris", i % 7000, i % 50, i)
 }
