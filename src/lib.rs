@@ -40,6 +40,7 @@
 //! | [`packs`] | the domain packs (`core`, `outbound`): manifests, actions with their tests, store traits; `Runtime::builder()` composes them |
 //! | [`base`] | what every layer shares: positions, media types, time text and dates, the JSON escaper, the CSV reader, the record report |
 //! | [`contacts`] | the contacts domain: contacts, organizations, notes, phone and email rules |
+//! | [`addressbook`] | the address book: recipients, their statuses, the fixed 8-field import layout read line by line |
 //! | [`outbound`] | the dialing domain: skills, sources, user fields, source maps, the CREATEPROSPECTS record pipeline, lead sources |
 //! | [`timezone`] | zone names, phone numbers, per-number and per-record zones from versioned reference data |
 //! | [`store`] | the core store trait (business units, run log), the SQLite and PostgreSQL backends, every pack's migrations in one history per backend |
@@ -49,6 +50,7 @@
 // SQLite's C API for bulk writes (`store::sqlite::raw`), which allows it.
 #![deny(unsafe_code)]
 
+pub mod addressbook;
 pub mod base;
 pub mod catalog;
 pub mod contacts;

@@ -318,6 +318,14 @@ enum Command {
         #[command(subcommand)]
         command: cli::contacts::ContactsCommand,
     },
+    /// The address book of a business unit: recipients (imported from a
+    /// fixed 8-field CSV layout, or one by one) and their statuses.
+    #[cfg(feature = "addressbook")]
+    #[command(name = "addressbook")]
+    AddressBook {
+        #[command(subcommand)]
+        command: cli::addressbook::AddressBookCommand,
+    },
     /// External organizations of a business unit.
     #[cfg(feature = "contacts")]
     Orgs {
@@ -451,6 +459,8 @@ fn main() -> ExitCode {
         Command::Contacts { command } => cli::contacts::contacts(command),
         #[cfg(feature = "contacts")]
         Command::Orgs { command } => cli::contacts::orgs(command),
+        #[cfg(feature = "addressbook")]
+        Command::AddressBook { command } => cli::addressbook::addressbook(command),
         Command::Leads { command: LeadsCommand::Import { file, lead_source, key, output, store } } => {
             import_leads(&ImportArgs {
                 file: &file,

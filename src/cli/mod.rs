@@ -1,5 +1,7 @@
 //! The command implementations too large to sit in `main.rs`, by family.
 
+#[cfg(feature = "addressbook")]
+pub(crate) mod addressbook;
 #[cfg(feature = "contacts")]
 pub(crate) mod contacts;
 #[cfg(feature = "contacts")]

@@ -12,6 +12,7 @@
 //! | [`core`] | always | flow, assignment, branching, loops, snippets, sub scripts, SPAWN |
 //! | `outbound` | `outbound` (default) | sources, user fields, source maps, CREATEPROSPECTS v2, lead sources |
 //! | `contacts` | `contacts` (default) | contacts, organizations, notes (ADDCONTACT, FINDCONTACT, ...) |
+//! | `addressbook` | `addressbook` (default) | address-book recipients and their statuses (IMPORTADDRESSBOOK, GETRECIPIENTS, SETRECIPIENTSTATUS) |
 
 /// An action as a unit struct and its [`Action`](crate::engine::action::Action)
 /// implementation (version 1): `action! { /// docs
@@ -136,6 +137,8 @@ macro_rules! backend_stores {
     };
 }
 
+#[cfg(feature = "addressbook")]
+pub mod addressbook;
 #[cfg(feature = "contacts")]
 pub mod contacts;
 pub mod core;
@@ -155,6 +158,8 @@ pub fn all() -> Vec<Arc<dyn Pack>> {
         outbound(),
         #[cfg(feature = "contacts")]
         contacts(),
+        #[cfg(feature = "addressbook")]
+        addressbook(),
     ]
 }
 
@@ -173,6 +178,12 @@ pub fn outbound() -> Arc<dyn Pack> {
 #[cfg(feature = "contacts")]
 pub fn contacts() -> Arc<dyn Pack> {
     Arc::new(contacts::Contacts)
+}
+
+/// The address-book pack, for [`RuntimeBuilder::with_packs`].
+#[cfg(feature = "addressbook")]
+pub fn addressbook() -> Arc<dyn Pack> {
+    Arc::new(addressbook::AddressBook)
 }
 
 impl Runtime {

@@ -331,6 +331,17 @@ impl RawStatement<'_, '_> {
         Ok(())
     }
 
+    /// Bind `values`, run the statement to its end, and say whether it
+    /// changed a row: for an `INSERT ... ON CONFLICT DO NOTHING`, whether
+    /// it inserted (cheaper than a `RETURNING` clause, whose rows SQLite
+    /// buffers in a table of their own).
+    pub fn execute_changed(&mut self, values: &[Param<'_>]) -> Result<bool, StoreError> {
+        self.execute(values)?;
+        // SAFETY: the handle is valid while the lock lives; the count is the
+        // one the statement just run set (nothing else ran in between).
+        Ok(unsafe { ffi::sqlite3_changes64(self.conn.db.as_ptr()) } > 0)
+    }
+
     /// Bind `values` and return the first column of the first row as an
     /// integer, or `None` when there is no row.
     pub fn first_int(&mut self, values: &[Param<'_>]) -> Result<Option<i64>, StoreError> {
@@ -387,5 +398,17 @@ mod tests {
         let mut none = raw.prepare("SELECT 1 WHERE 0").expect("prepares");
         assert_eq!(none.first_text(&[]).expect("runs"), None);
         assert!(raw.prepare("SELECT :name").is_err(), "named parameters other than $N are refused");
+    }
+
+    /// `execute_changed` tells an insert from a conflict it ignored.
+    #[tokio::test]
+    async fn execute_changed_says_whether_a_row_changed() {
+        let mut conn = SqliteConnection::connect("sqlite::memory:").await.expect("memory database");
+        let raw = RawConnection::lock(&mut conn).await.expect("handle");
+        raw.prepare("CREATE TABLE t (k TEXT PRIMARY KEY)").expect("prepares").execute(&[]).expect("runs");
+        let mut insert = raw.prepare("INSERT INTO t (k) VALUES ($1) ON CONFLICT (k) DO NOTHING").expect("prepares");
+        assert!(insert.execute_changed(&[Param::Text(Some("a"))]).expect("runs"));
+        assert!(!insert.execute_changed(&[Param::Text(Some("a"))]).expect("runs"), "a conflict changes nothing");
+        assert!(insert.execute_changed(&[Param::Text(Some("b"))]).expect("runs"));
     }
 }
