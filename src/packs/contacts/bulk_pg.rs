@@ -14,7 +14,10 @@
 //! that writer and reports the row the way it always does. Batches smaller
 //! than [`COPY_FROM`] take the row path straight away.
 
-use super::sql::{add_contacts_pg as add_row_by_row, contact_params, email_params, json, name_keys, phone_params};
+use super::sql::{
+    CONTACT_COLUMNS, EMAIL_COLUMNS, EXTERNAL_ID_COLUMNS, PHONE_COLUMNS, add_contacts_pg as add_row_by_row,
+    contact_params, email_params, json, name_keys, phone_params,
+};
 use crate::contacts::ContactRow;
 use crate::contacts::model::ExternalId;
 use crate::store::postgres::copy::{CopyError, CopyWriter};
@@ -38,23 +41,6 @@ const TAKEN: &str = "SELECT x.source_id, x.external_id FROM contact_external_ids
      WHERE x.unit_id = $1";
 /// The names of the unit's external sources whose ids the array `$2` lists.
 const SOURCE_NAMES: &str = "SELECT id, name FROM external_sources WHERE unit_id = $1 AND id = ANY($2)";
-
-const CONTACT_COLUMNS: &[&str] = &[
-    "id",
-    "unit_id",
-    "first_name",
-    "last_name",
-    "first_key",
-    "last_key",
-    "org_id",
-    "record",
-    "external_ids",
-    "created_at",
-    "modified_at",
-];
-const PHONE_COLUMNS: &[&str] = &["unit_id", "contact_id", "field", "display", "e164", "extension", "sms_enabled"];
-const EMAIL_COLUMNS: &[&str] = &["unit_id", "contact_id", "field", "email", "email_key"];
-const EXTERNAL_ID_COLUMNS: &[&str] = &["unit_id", "contact_id", "source_id", "external_id", "created_at"];
 
 /// How one COPY attempt ended, short of a store failure.
 enum Copied {

@@ -285,6 +285,7 @@ pub(super) fn write_sqlite(raw: &RawConnection<'_>, mut w: BatchWrite<'_>) -> Re
 
 #[cfg(feature = "postgres")]
 mod pg {
+    use super::super::sql::{CONTACT_COLUMNS, EMAIL_COLUMNS, EXTERNAL_ID_COLUMNS, PHONE_COLUMNS};
     use super::*;
     use crate::store::postgres::copy::CopyWriter;
     use sqlx::PgConnection;
@@ -309,22 +310,6 @@ mod pg {
                      CAST($7 AS TEXT[]), CAST($8 AS BIGINT[]), CAST($9 AS TEXT[]), CAST($10 AS TEXT[]))
               AS v(id, first_name, last_name, first_key, last_key, org_id, record, external_ids)
          WHERE c.unit_id = $1 AND c.id = v.id";
-    const CONTACT_COLUMNS: &[&str] = &[
-        "id",
-        "unit_id",
-        "first_name",
-        "last_name",
-        "first_key",
-        "last_key",
-        "org_id",
-        "record",
-        "external_ids",
-        "created_at",
-        "modified_at",
-    ];
-    const PHONE_COLUMNS: &[&str] = &["unit_id", "contact_id", "field", "display", "e164", "extension", "sms_enabled"];
-    const EMAIL_COLUMNS: &[&str] = &["unit_id", "contact_id", "field", "email", "email_key"];
-    const EXTERNAL_ID_COLUMNS: &[&str] = &["unit_id", "contact_id", "source_id", "external_id", "created_at"];
     const LOG_COLUMNS: &[&str] = &["unit_id", "job_id", "line", "reason", "detail"];
 
     /// Write `w` on PostgreSQL inside the caller's transaction (`tx`).

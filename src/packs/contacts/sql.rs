@@ -18,6 +18,31 @@ use crate::store::StoreError;
 use crate::store::sql::{Cols, Param, Param::Int, Param::OptInt, Param::Text, query, text};
 use crate::store::sqlite::raw::Row;
 
+/// The columns COPY writes into, for the PostgreSQL bulk paths (new
+/// contacts, `bulk_pg.rs`; import batches, `import_write.rs`), in the order
+/// their rows are written.
+#[cfg(feature = "postgres")]
+pub(super) const CONTACT_COLUMNS: &[&str] = &[
+    "id",
+    "unit_id",
+    "first_name",
+    "last_name",
+    "first_key",
+    "last_key",
+    "org_id",
+    "record",
+    "external_ids",
+    "created_at",
+    "modified_at",
+];
+#[cfg(feature = "postgres")]
+pub(super) const PHONE_COLUMNS: &[&str] =
+    &["unit_id", "contact_id", "field", "display", "e164", "extension", "sms_enabled"];
+#[cfg(feature = "postgres")]
+pub(super) const EMAIL_COLUMNS: &[&str] = &["unit_id", "contact_id", "field", "email", "email_key"];
+#[cfg(feature = "postgres")]
+pub(super) const EXTERNAL_ID_COLUMNS: &[&str] = &["unit_id", "contact_id", "source_id", "external_id", "created_at"];
+
 pub(super) const COUNTRY: &str = "SELECT default_country FROM contacts_settings WHERE unit_id = $1";
 const SET_COUNTRY: &str = "INSERT INTO contacts_settings (unit_id, default_country, modified_at) VALUES ($1, $2, $3)
      ON CONFLICT (unit_id) DO UPDATE SET default_country = excluded.default_country, modified_at = excluded.modified_at";
